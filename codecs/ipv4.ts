@@ -123,7 +123,7 @@ export class Ipv4View {
     const o = this.offset;
     const oldWord = (this.bytes[o + TTL]! << 8) | this.bytes[o + PROTO]!;
     this.bytes[o + TTL] = this.bytes[o + TTL]! - 1;
-    const newWord = oldWord - 0x100;
+    const newWord = (oldWord - 0x100) & 0xffff; // TTL 0 wraps to 255, like the byte store above
     let sum = (~this.checksum & 0xffff) + (~oldWord & 0xffff) + newWord;
     sum = (sum & 0xffff) + (sum >>> 16);
     sum = (sum & 0xffff) + (sum >>> 16);

@@ -47,6 +47,12 @@ export class PacketBuffer {
   ctMark = 0;
   /** Recirculation depth guard for ct(table=N). */
   recirc = 0;
+  /**
+   * The conntrack entry attached to this packet (the kernel's skb->_nfct): set by netfilter or OVS ct(), kept
+   * while the packet moves between the kernel and OVS on one node (tun0), cleared where the kernel scrubs the
+   * skb (veth crossing, tunnel encapsulation). Typed loosely so buffer/ does not depend on netfilter/.
+   */
+  ctEntry: object | null = null;
 
   /** Index of the packet in its walk (for captures and traces); -1 when not part of a walk. */
   walkIndex = -1;
@@ -76,6 +82,7 @@ export class PacketBuffer {
     this.tunId = this.tunSrc = this.tunDst = 0;
     this.pktMark = this.ctState = this.ctZone = this.ctMark = 0;
     this.recirc = 0;
+    this.ctEntry = null;
   }
 
   /** Grow the frame at the front by `n` bytes and return the new start offset. Prepended bytes are not zeroed. */
@@ -114,7 +121,7 @@ export class PacketBuffer {
     this.inPort = o.inPort; this.reg0 = o.reg0; this.reg1 = o.reg1; this.reg2 = o.reg2;
     this.tunId = o.tunId; this.tunSrc = o.tunSrc; this.tunDst = o.tunDst;
     this.pktMark = o.pktMark; this.ctState = o.ctState; this.ctZone = o.ctZone; this.ctMark = o.ctMark;
-    this.recirc = o.recirc; this.walkIndex = o.walkIndex; this.traced = o.traced;
+    this.recirc = o.recirc; this.walkIndex = o.walkIndex; this.traced = o.traced; this.ctEntry = o.ctEntry;
     return this;
   }
 

@@ -48,6 +48,8 @@ export interface NetNamespace {
   netid: number;
   egressIPs: Ipv4Address[];
   multicast: boolean;
+  /** Labels of the Namespace of the same name (for NetworkPolicy namespaceSelector); set by cluster/build.ts. */
+  namespaceLabels?: Record<string, string>;
 }
 
 export interface Pod {

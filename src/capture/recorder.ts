@@ -1,0 +1,133 @@
+/**
+ * CaptureRecorder: the CaptureSink of a run. Every frame recorded at a capture point goes to
+ *  - one pcapng (`walk.pcapng`) with a named interface per capture point, the hop comment and the direction,
+ *  - one classic nanosecond pcap per capture point (`<point>.pcap`), for tools that want one interface,
+ *  - and, when asked, an in-memory index (point, direction, time, packet) for traces and pictures.
+ * Interfaces are declared to the pcapng on their first frame, so the file lists only points that saw traffic.
+ * Files are written to temporary names and renamed on close; `abort` leaves nothing behind.
+ */
+
+import { join } from 'node:path';
+import { FileSink, MemorySink, type ByteSink } from '../../codecs/file-sink.js';
+import { PcapWriter } from '../../codecs/pcap.js';
+import { PcapngWriter, type PcapngPacketOptions } from '../../codecs/pcapng.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { VirtualClock } from '../node/clock.js';
+import type { CapturePointInfo, CaptureSink, Direction } from './capture-sink.js';
+
+/** One frame as seen at one capture point (kept only with `index: true`). */
+export interface CapturedFrame {
+  /** 1-based frame number in walk.pcapng. */
+  number: number;
+  point: number;
+  direction: Direction;
+  timeNs: number;
+  walkIndex: number;
+  length: number;
+  comment?: string;
+  /** A copy of the bytes (only with `keepBytes`). */
+  bytes?: Uint8Array;
+}
+
+export interface CaptureRecorderOptions {
+  /** Directory for files; omit to keep everything in memory (`memoryPcapng()`). */
+  dir?: string;
+  /** Also write one classic pcap per capture point (default true when writing to a directory). */
+  perInterfacePcaps?: boolean;
+  /** Keep an index of frames in memory (traces and pictures need it; bulk runs may turn it off). */
+  index?: boolean;
+  keepBytes?: boolean;
+}
+
+export class CaptureRecorder implements CaptureSink {
+  readonly points: CapturePointInfo[] = [];
+  readonly frames: CapturedFrame[] = [];
+  /** Frames recorded per point. */
+  readonly counts: number[] = [];
+  private readonly pcapngSink: ByteSink;
+  private readonly pcapng: PcapngWriter;
+  private readonly ifIds: number[] = [];
+  private readonly pcaps: (PcapWriter | undefined)[] = [];
+  private readonly pcapSinks: (FileSink | undefined)[] = [];
+  private readonly opts: PcapngPacketOptions = {};
+  private frameNumber = 0;
+  private closed = false;
+
+  constructor(readonly clock: VirtualClock, readonly options: CaptureRecorderOptions = {}) {
+    this.pcapngSink = options.dir ? new FileSink(join(options.dir, 'walk.pcapng')) : new MemorySink(1 << 16);
+    this.pcapng = new PcapngWriter(this.pcapngSink);
+  }
+
+  register(info: CapturePointInfo): number {
+    // Capture point names must be unique in a file (two namespaces may have pods of the same name).
+    let name = info.name;
+    for (let n = 2; this.points.some((p) => p.name === name); n++) name = `${info.name}#${n}`;
+    this.points.push(name === info.name ? info : { ...info, name });
+    this.counts.push(0);
+    this.ifIds.push(-1);
+    return this.points.length - 1;
+  }
+
+  record(id: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
+    const ts = this.clock.now;
+    let ifId = this.ifIds[id]!;
+    if (ifId < 0) {
+      const p = this.points[id]!;
+      ifId = this.ifIds[id] = this.pcapng.addInterface({ name: p.name, description: p.description, tsOffsetSec: this.clock.epochSeconds });
+    }
+    const o = this.opts;
+    o.comment = comment;
+    o.direction = direction;
+    this.pcapng.writePacket(ifId, ts, pkt.data, pkt.start, pkt.end, o);
+    this.counts[id]!++;
+    this.frameNumber++;
+    if (this.options.dir && this.options.perInterfacePcaps !== false) {
+      let w = this.pcaps[id];
+      if (!w) {
+        const sink = (this.pcapSinks[id] = new FileSink(join(this.options.dir, `${fileNameFor(this.points[id]!.name)}.pcap`)));
+        w = this.pcaps[id] = new PcapWriter(sink, { resolution: 'ns', epochSeconds: this.clock.epochSeconds });
+      }
+      w.writePacket(ts, pkt.data, pkt.start, pkt.end);
+    }
+    if (this.options.index) {
+      const f: CapturedFrame = { number: this.frameNumber, point: id, direction, timeNs: ts, walkIndex: pkt.walkIndex, length: pkt.length };
+      if (comment !== undefined) f.comment = comment;
+      if (this.options.keepBytes) f.bytes = Uint8Array.from(pkt.frame());
+      this.frames.push(f);
+    }
+  }
+
+  /** Names of the per-point pcap files written (after close). */
+  pcapFiles(): string[] {
+    const out: string[] = [];
+    this.pcaps.forEach((w, i) => {
+      if (w) out.push(`${fileNameFor(this.points[i]!.name)}.pcap`);
+    });
+    return out;
+  }
+
+  /** The pcapng bytes when recording in memory. */
+  memoryPcapng(): Buffer {
+    if (!(this.pcapngSink instanceof MemorySink)) throw new Error('recording to files; read walk.pcapng from disk');
+    return this.pcapngSink.bytes();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pcapngSink instanceof FileSink) this.pcapngSink.close();
+    for (const s of this.pcapSinks) s?.close();
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pcapngSink instanceof FileSink) this.pcapngSink.abort();
+    for (const s of this.pcapSinks) s?.abort();
+  }
+}
+
+/** A capture point name as a file name: `worker-northeurope1-qt8l7/tun0` -> `worker-northeurope1-qt8l7_tun0`. */
+export function fileNameFor(pointName: string): string {
+  return pointName.replace(/[^A-Za-z0-9._-]+/g, '_');
+}

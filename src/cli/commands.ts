@@ -1,0 +1,189 @@
+/**
+ * The commands. Each parses its own options, validates them (unknown option or bad value: UsageError), calls
+ * the library and prints.
+ */
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pc from 'picocolors';
+import { builtinClusterDocuments } from '../cluster/builtin.js';
+import { buildCluster } from '../cluster/build.js';
+import { ConfigError } from '../cluster/errors.js';
+import { readClusterObjects } from '../cluster/load.js';
+import { formatTable } from '../cluster/tables.js';
+import type { Cluster } from '../cluster/types.js';
+import { Emulation } from '../node/emulation.js';
+import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
+import { runScenario, type ScenarioResult } from '../walk/run-scenario.js';
+import { intOption, parse, UsageError } from './args.js';
+import { printWalkSummary } from './summary.js';
+
+const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
+
+Usage: packetwalk <command> [options]
+
+Commands:
+  run [SCENARIO...|--all]   run scenarios; write pcapng, pcaps and traces per scenario
+  scenarios                 list the scenarios with the seed figure each reproduces
+  cluster [TABLE]           show the cluster like 'oc get' (hostsubnets, netnamespaces, pods, services, clusternetwork)
+  flows --node NODE         br0 flows of a node as 'ovs-ofctl -O OpenFlow13 dump-flows br0' prints them
+
+Run 'packetwalk <command> --help' for a command's options.
+`;
+
+const RUN_HELP = `Usage: packetwalk run [SCENARIO...|--all] [--cluster FILE] [--out DIR] [--seed N] [--count N] [--json]
+
+Runs walks and writes, per scenario, DIR/<scenario>/ with walk.pcapng (every capture point as a named
+interface, hop comments), one .pcap per capture point, trace.txt and trace.json.
+
+Options:
+  --all            run every scenario (the default when none is named)
+  --cluster FILE   a cluster file (YAML/JSON, Kubernetes-shaped objects); default: the built-in ARO cluster
+  --out DIR        output root (default pcaps/out)
+  --seed N         seed for ports, ISNs, IP IDs and endpoint choice (default 1)
+  --count N        repeat each flow N times with different client ports (bulk captures)
+  --json           print a JSON summary instead of text
+
+Examples:
+  packetwalk run pod-to-pod-cross-node
+  packetwalk run --all --out /tmp/pw --seed 7
+`;
+
+export interface ClusterSource {
+  docs: object[];
+  file: string;
+}
+
+export function clusterSource(file: string | undefined): ClusterSource {
+  if (!file) return { docs: builtinClusterDocuments(), file: '<builtin>' };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, '', '', `cannot read the file: ${(e as Error).message}`);
+  }
+  const docs = readClusterObjects(text, file).map((o) => o.doc as object);
+  buildCluster(docs, file); // validate now, before anything runs
+  return { docs, file };
+}
+
+function loadCluster(file: string | undefined): Cluster {
+  const src = clusterSource(file);
+  return buildCluster(src.docs, src.file);
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    case 'run':
+      return cmdRun(rest);
+    case 'scenarios':
+      return cmdScenarios(rest);
+    case 'cluster':
+      return cmdCluster(rest);
+    case 'flows':
+      return cmdFlows(rest);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try 'packetwalk --help')`);
+  }
+}
+
+function cmdRun(args: string[]): number {
+  const { values, positionals } = parse(args, {
+    all: { type: 'boolean' },
+    cluster: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    count: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const seed = intOption('seed', values.seed, 0, 0xffffffff) ?? 1;
+  const count = intOption('count', values.count, 1, 10_000_000) ?? 1;
+  const names = positionals.length === 0 || values.all ? SCENARIOS.map((s) => s.name) : positionals;
+  const scenarios = names.map((n) => {
+    const s = findScenario(n);
+    if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(n)} (see 'packetwalk scenarios')`);
+    return s;
+  });
+  const src = clusterSource(values.cluster);
+  const outDir = resolve(values.out ?? 'pcaps/out');
+  const results: ScenarioResult[] = [];
+  const color = pc.isColorSupported && !values.json;
+  for (const s of scenarios) {
+    const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count });
+    results.push(r);
+    if (!values.json) printWalkSummary(r, color);
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
+  } else {
+    const failed = results.filter((r) => !r.passed);
+    process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir}\n`);
+  }
+  return results.every((r) => r.passed) ? 0 : 1;
+}
+
+function cmdScenarios(args: string[]): number {
+  const { values } = parse(args, { json: { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write('Usage: packetwalk scenarios [--json]\n\nLists every scenario, the seed figure it reproduces and what it shows.\n');
+    return 0;
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, figure: s.figure, summary: s.summary })), null, 2) + '\n');
+    return 0;
+  }
+  const w = Math.max(...SCENARIOS.map((s) => s.name.length));
+  for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(w)}  ${s.figure}\n${' '.repeat(w)}  ${s.summary}\n`);
+  return 0;
+}
+
+const TABLES = ['hostsubnets', 'netnamespaces', 'pods', 'services', 'clusternetwork'] as const;
+
+function cmdCluster(args: string[]): number {
+  const { values, positionals } = parse(args, { cluster: { type: 'string' } });
+  if (values.help) {
+    process.stdout.write(`Usage: packetwalk cluster [${TABLES.join('|')}] [--cluster FILE]\n\nShows the cluster as 'oc get' prints it; with --cluster, validates a cluster file first.\n\nExamples:\n  packetwalk cluster hostsubnets\n  packetwalk cluster pods --cluster my-cluster.yaml\n`);
+    return 0;
+  }
+  const cluster = loadCluster(values.cluster);
+  const which = positionals.length ? positionals : [...TABLES];
+  for (const t of which) {
+    if (!(TABLES as readonly string[]).includes(t)) throw new UsageError(`unknown table ${JSON.stringify(t)}; one of ${TABLES.join(', ')}`);
+  }
+  process.stdout.write(which.map((t) => formatTable(cluster, t as (typeof TABLES)[number])).join('\n'));
+  return 0;
+}
+
+function cmdFlows(args: string[]): number {
+  const { values } = parse(args, { node: { type: 'string' }, table: { type: 'string' }, format: { type: 'string' }, cluster: { type: 'string' } });
+  if (values.help) {
+    process.stdout.write(`Usage: packetwalk flows --node NODE [--table N] [--format dump|ofctl] [--cluster FILE]\n\nPrints the node's br0 flows as 'ovs-ofctl -O OpenFlow13 dump-flows br0' does (--format dump, the default)\nor as add-flows input for a real Open vSwitch (--format ofctl; groups follow after a line '# groups').\n\nExamples:\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --table 90\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --format ofctl > br0.flows\n`);
+    return 0;
+  }
+  if (!values.node) throw new UsageError('flows needs --node NODE');
+  const table = intOption('table', values.table, 0, 254);
+  const format = values.format ?? 'dump';
+  if (format !== 'dump' && format !== 'ofctl') throw new UsageError(`--format must be dump or ofctl, got ${JSON.stringify(format)}`);
+  const cluster = loadCluster(values.cluster);
+  if (!cluster.hostSubnets.some((h) => h.name === values.node)) throw new UsageError(`unknown node ${JSON.stringify(values.node)}; nodes: ${cluster.hostSubnets.map((h) => h.name).join(', ')}`);
+  const emu = new Emulation(cluster);
+  const br = emu.node(values.node).bridge;
+  if (format === 'ofctl') {
+    const { flows, groups } = br.exportOfctl();
+    process.stdout.write(flows + (groups ? `\n# groups\n${groups}` : '') + (flows.endsWith('\n') ? '' : '\n'));
+  } else {
+    process.stdout.write(br.dumpFlows(table === undefined ? {} : { table }) + '\n');
+  }
+  return 0;
+}

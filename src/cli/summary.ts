@@ -1,0 +1,49 @@
+/**
+ * The short readable walk `packetwalk run` prints per scenario: for the first packet of the conversation and
+ * its first reply, every capture point it crossed, one line each, with what the frame looked like there.
+ */
+
+import pc from 'picocolors';
+import { summarize } from '../../codecs/summary.js';
+import type { ScenarioResult } from '../walk/run-scenario.js';
+
+type Colors = { dim: (s: string) => string; bold: (s: string) => string; green: (s: string) => string; red: (s: string) => string; cyan: (s: string) => string; yellow: (s: string) => string };
+const plain: Colors = { dim: (s) => s, bold: (s) => s, green: (s) => s, red: (s) => s, cyan: (s) => s, yellow: (s) => s };
+
+/** The walk indexes of the packets worth showing: the first TCP/UDP/ICMP packet a flow sent and the first answer to it. */
+function interestingPackets(r: ScenarioResult): number[] {
+  const picks: number[] = [];
+  const first = r.packets.find((p) => !p.label.startsWith('ARP'));
+  if (first) picks.push(first.index);
+  const reply = r.packets.find((p) => p.index > (first?.index ?? 0) && !p.label.startsWith('ARP') && p.origin !== first?.origin);
+  if (reply) picks.push(reply.index);
+  return picks;
+}
+
+export function formatWalkSummary(r: ScenarioResult, color: boolean): string {
+  const c: Colors = color ? pc : plain;
+  const lines: string[] = [];
+  const status = r.passed ? c.green('ok') : c.red('UNEXPECTED');
+  lines.push(`${c.bold(r.scenario.name)}  ${c.dim(r.scenario.figure)}  ${status}`);
+  for (const f of r.flows) lines.push(`  ${f.ok ? c.green('✓') : c.red('✗')} ${f.detail}`);
+  const frames = r.recorder.frames;
+  for (const idx of interestingPackets(r)) {
+    const p = r.packets[idx]!;
+    lines.push(`  ${c.cyan(p.label)} ${c.dim(`(from ${p.origin})`)}`);
+    let hop = 0;
+    for (const f of frames) {
+      if (f.walkIndex !== idx || !f.bytes) continue;
+      const point = r.recorder.points[f.point]!;
+      const arrow = f.direction === 'outbound' ? '→' : '←';
+      lines.push(`    ${String(++hop).padStart(2)} ${arrow} ${point.name.padEnd(34)} ${summarize(f.bytes)}`);
+    }
+    if (p.outcome) lines.push(`       ${p.outcome.kind === 'dropped' ? c.red(`dropped at ${p.outcome.host}: ${p.outcome.reason}`) : c.dim(`${p.outcome.kind} at ${p.outcome.host}`)}`);
+  }
+  const nFrames = r.recorder.counts.reduce((a, b) => a + b, 0);
+  if (r.dir) lines.push(c.dim(`  ${r.packets.length} packets, ${nFrames} frames captured -> ${r.dir}/walk.pcapng (+ ${r.files.length - 1} more files)`));
+  return lines.join('\n') + '\n';
+}
+
+export function printWalkSummary(r: ScenarioResult, color: boolean): void {
+  process.stdout.write(formatWalkSummary(r, color) + '\n');
+}

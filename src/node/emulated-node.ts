@@ -1,0 +1,153 @@
+/**
+ * One OpenShift SDN node: its kernel (NIC on the underlay, tun0, routes, forwarding, iptables and conntrack),
+ * br0 with the flows openshift-sdn programs for it, vxlan0, and one veth per pod-network pod, each pod with its
+ * own network namespace (a Stack with eth0).
+ *
+ * Node routes follow SDN `sdn_controller.go setup`: the automatic `<subnet> dev tun0` route is deleted and
+ * `<clusterNetwork> dev tun0 scope link` and `<serviceNetwork> dev tun0` are added. Pod routes follow the CNI
+ * plugin: default and service network via the gateway, cluster network on-link, 224.0.0.0/4 on-link.
+ */
+
+import { createHash } from 'node:crypto';
+import { cidr, type Ipv4Cidr } from '../../codecs/bytes.js';
+import type { Cluster, HostSubnet, Pod } from '../cluster/types.js';
+import { overlayMtu } from '../cluster/types.js';
+import { Bridge, type BridgeHost, type CtRequest } from '../ovs/bridge.js';
+import { assignPodPorts, generateNodeFlows } from '../ovs/openshift-flows.js';
+import { defaultGateway } from '../ovs/openshift-context.js';
+import { NetInterface } from '../ports/net-interface.js';
+import { OFPORT_TUN0, OFPORT_VXLAN, Tun0Port, VethHostPort, type OvsPort } from '../ports/ovs-ports.js';
+import type { Segment } from '../ports/segment.js';
+import { Vxlan0Port } from '../ports/vxlan0.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { TraceRecorder } from '../trace/types.js';
+import { appFor } from './apps.js';
+import { NodeNetfilter } from './node-netfilter.js';
+import type { Runtime } from './runtime.js';
+import { Stack } from './stack.js';
+
+const MULTICAST: Ipv4Cidr = cidr('224.0.0.0/4');
+
+/** A pod on the pod network: its namespace stack, eth0 and the veth host end on br0. */
+export interface PodInstance {
+  pod: Pod;
+  stack: Stack;
+  eth0: NetInterface;
+  veth: VethHostPort;
+}
+
+/** Host-end veth name: `veth` + 8 hex digits (random on a real node; derived from the pod name here). */
+export function vethName(pod: Pod): string {
+  return 'veth' + createHash('sha256').update(`${pod.namespace}/${pod.name}`).digest('hex').slice(0, 8);
+}
+
+export class EmulatedNode implements BridgeHost {
+  readonly name: string;
+  readonly kernel: Stack;
+  readonly nic: NetInterface;
+  readonly tun0: NetInterface;
+  readonly bridge: Bridge;
+  readonly netfilter: NodeNetfilter;
+  readonly vxlan0: Vxlan0Port;
+  readonly tun0Port: Tun0Port;
+  readonly pods = new Map<string, PodInstance>();
+  private readonly ports: (OvsPort | undefined)[] = [];
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly cluster: Cluster,
+    readonly hostSubnet: HostSubnet,
+    underlay: Segment,
+  ) {
+    const net = cluster.network;
+    const mtu = overlayMtu(net);
+    this.name = hostSubnet.name;
+    const k = (this.kernel = new Stack(runtime, this.name));
+    k.forwarding = true; // SDN sets net.ipv4.ip_forward=1
+
+    // NIC on the underlay, with egress IPs as secondary addresses labelled `<if>:eip` (SDN egressip.go).
+    this.nic = k.addInterface(new NetInterface(runtime, k, 'eth0', hostSubnet.nicMac, cluster.underlay.mtu));
+    this.nic.addresses.push({ ip: hostSubnet.hostIP, prefix: cluster.underlay.cidr.prefix });
+    for (const eip of hostSubnet.egressIPs) this.nic.addresses.push({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
+    underlay.attach(this.nic);
+
+    // br0 and its ports.
+    this.bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now });
+    this.netfilter = new NodeNetfilter(runtime, cluster, this.name);
+    k.netfilter = this.netfilter;
+    this.vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, this.bridge, net.vxlanPort);
+    this.tun0Port = new Tun0Port(runtime, this.name, this.bridge);
+    this.ports[OFPORT_VXLAN] = this.vxlan0;
+    this.ports[OFPORT_TUN0] = this.tun0Port;
+
+    const gateway = defaultGateway(hostSubnet.subnet);
+    this.tun0 = k.addInterface(new NetInterface(runtime, k, 'tun0', hostSubnet.tun0Mac, mtu));
+    this.tun0.addresses.push({ ip: gateway, prefix: hostSubnet.subnet.prefix });
+    this.tun0.scrubOnTransmit = false; // kernel -> OVS keeps the skb's conntrack entry
+    this.tun0.peer = this.tun0Port;
+    this.tun0Port.kernelDevice = this.tun0;
+
+    k.routes.add({ dst: cluster.underlay.cidr, dev: this.nic, proto: 'kernel', scope: 'link', src: hostSubnet.hostIP });
+    k.routes.add({ dst: cidr('0.0.0.0/0'), via: cluster.underlay.gateway, dev: this.nic });
+    k.routes.add({ dst: net.clusterNetwork, dev: this.tun0, scope: 'link' });
+    k.routes.add({ dst: net.serviceNetwork, dev: this.tun0 });
+
+    // Pods, in ofport order.
+    const assigned = assignPodPorts(cluster, this.name);
+    for (const pod of cluster.pods) {
+      if (pod.node !== this.name) continue;
+      const key = `${pod.namespace}/${pod.name}`;
+      if (pod.hostNetwork) {
+        for (const p of pod.ports) this.listen(k, p.protocol, p.port, `${key} (hostNetwork)`);
+        continue;
+      }
+      const ofport = assigned.pods.get(key);
+      if (ofport === undefined) continue;
+      const ps = new Stack(runtime, key);
+      const eth0 = ps.addInterface(new NetInterface(runtime, ps, 'eth0', pod.mac, mtu));
+      eth0.addresses.push({ ip: pod.ip, prefix: hostSubnet.subnet.prefix });
+      ps.routes.add({ dst: hostSubnet.subnet, dev: eth0, proto: 'kernel', scope: 'link', src: pod.ip });
+      ps.routes.add({ dst: cidr('0.0.0.0/0'), via: gateway, dev: eth0 });
+      ps.routes.add({ dst: net.serviceNetwork, via: gateway, dev: eth0 });
+      ps.routes.add({ dst: net.clusterNetwork, dev: eth0 });
+      ps.routes.add({ dst: MULTICAST, dev: eth0 });
+      for (const p of pod.ports) this.listen(ps, p.protocol, p.port, key);
+      const veth = new VethHostPort(runtime, this.name, ofport, vethName(pod), this.bridge);
+      veth.peer = eth0;
+      eth0.peer = veth;
+      this.ports[ofport] = veth;
+      this.pods.set(key, { pod, stack: ps, eth0, veth });
+    }
+
+    const { flows, groups } = generateNodeFlows(cluster, this.name, assigned);
+    for (const g of groups) this.bridge.addGroup(g);
+    this.bridge.addFlows(flows.join('\n'));
+  }
+
+  private listen(stack: Stack, protocol: 'TCP' | 'UDP', port: number, serverName: string): void {
+    if (protocol === 'TCP') stack.sockets.listenTcp(port, appFor(serverName, port));
+    else stack.sockets.listenUdp(port, appFor(serverName, port));
+  }
+
+  // ---- BridgeHost
+
+  output(port: number, pkt: PacketBuffer): void {
+    const p = this.ports[port];
+    if (!p) return this.runtime.drop(pkt, this.name, `br0: output to missing port ${port}`);
+    this.runtime.clock.advance(2_000);
+    p.output(pkt);
+  }
+
+  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): void {
+    this.netfilter.ovsConntrack(pkt, req, trace);
+  }
+
+  portName(port: number): string {
+    return this.ports[port]?.name ?? `port${port}`;
+  }
+
+  /** The br0 ports in ofport order (vxlan0, tun0, veths). */
+  ovsPorts(): OvsPort[] {
+    return this.ports.filter((p): p is OvsPort => p !== undefined);
+  }
+}

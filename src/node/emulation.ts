@@ -1,0 +1,111 @@
+/**
+ * Emulation: a whole cluster brought up from its model — every node, pod namespace and port, the underlay
+ * segment, the underlay gateway and the external hosts behind it — sharing one Runtime.
+ *
+ * Outside the cluster (simplified, and said so): the underlay gateway is a plain router with one leg on the
+ * node subnet and one on an "internet" segment where the external hosts live (each external host's /24 is
+ * connected to the gateway's internet leg, gateway address .1).
+ */
+
+import { cidr, type Ipv4Address } from '../../codecs/bytes.js';
+import type { Cluster, Pod } from '../cluster/types.js';
+import { NetInterface } from '../ports/net-interface.js';
+import { Segment } from '../ports/segment.js';
+import { appFor } from './apps.js';
+import { EmulatedNode } from './emulated-node.js';
+import { Runtime } from './runtime.js';
+import { Stack } from './stack.js';
+
+export const GATEWAY_HOST = 'underlay-gateway';
+
+export interface EmulationOptions {
+  seed?: number;
+}
+
+export class Emulation {
+  readonly runtime: Runtime;
+  readonly underlay: Segment;
+  readonly internet: Segment;
+  readonly gateway: Stack;
+  readonly nodes = new Map<string, EmulatedNode>();
+  readonly externals = new Map<string, Stack>();
+
+  constructor(readonly cluster: Cluster, opts: EmulationOptions = {}) {
+    const rt = (this.runtime = new Runtime(opts.seed ?? 1));
+    this.underlay = new Segment(rt, 'underlay');
+    this.internet = new Segment(rt, 'internet');
+    const u = cluster.underlay;
+
+    for (const hs of cluster.hostSubnets) this.nodes.set(hs.name, new EmulatedNode(rt, cluster, hs, this.underlay));
+
+    const gw = (this.gateway = new Stack(rt, GATEWAY_HOST));
+    gw.forwarding = true;
+    const gwIn = gw.addInterface(new NetInterface(rt, gw, 'eth0', u.gatewayMac, u.mtu));
+    gwIn.addresses.push({ ip: u.gateway, prefix: u.cidr.prefix });
+    this.underlay.attach(gwIn);
+    gw.routes.add({ dst: u.cidr, dev: gwIn, proto: 'kernel', scope: 'link', src: u.gateway });
+    const gwOut = gw.addInterface(new NetInterface(rt, gw, 'eth1', 0x02_00_5e_00_71_01, 1500));
+    this.internet.attach(gwOut);
+
+    let extIndex = 0;
+    for (const ext of cluster.externalHosts) {
+      const s = new Stack(rt, ext.name);
+      const net24 = cidr(`${ipToNet24(ext.ip)}/24`);
+      const gwSide = (net24.network | 1) >>> 0;
+      if (!gwOut.hasAddress(gwSide)) {
+        gwOut.addresses.push({ ip: gwSide, prefix: 24 });
+        gw.routes.add({ dst: net24, dev: gwOut, proto: 'kernel', scope: 'link', src: gwSide });
+      }
+      const mac = ext.mac || 0x02_00_5e_00_72_00 + ++extIndex;
+      const e = s.addInterface(new NetInterface(rt, s, 'eth0', mac, 1500));
+      e.addresses.push({ ip: ext.ip, prefix: 24 });
+      this.internet.attach(e);
+      s.routes.add({ dst: net24, dev: e, proto: 'kernel', scope: 'link', src: ext.ip });
+      s.routes.add({ dst: cidr('0.0.0.0/0'), via: gwSide, dev: e });
+      for (const port of [80, 443, 8080]) s.sockets.listenTcp(port, appFor(ext.name, port));
+      s.sockets.listenUdp(53, appFor(ext.name, 53));
+      this.externals.set(ext.name, s);
+    }
+  }
+
+  node(name: string): EmulatedNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${JSON.stringify(name)}`);
+    return n;
+  }
+
+  /** The stack a pod's traffic starts from: its own namespace, or its node's kernel for hostNetwork pods. */
+  podStack(pod: Pod): Stack {
+    const node = this.node(pod.node);
+    if (pod.hostNetwork) return node.kernel;
+    const inst = node.pods.get(`${pod.namespace}/${pod.name}`);
+    if (!inst) throw new Error(`pod ${pod.namespace}/${pod.name} has no namespace on ${pod.node}`);
+    return inst.stack;
+  }
+
+  external(name: string): Stack {
+    const s = this.externals.get(name);
+    if (!s) throw new Error(`no external host ${JSON.stringify(name)}`);
+    return s;
+  }
+
+  /** Every stack, for lookups by address. */
+  *stacks(): Iterable<Stack> {
+    for (const n of this.nodes.values()) {
+      yield n.kernel;
+      for (const p of n.pods.values()) yield p.stack;
+    }
+    yield this.gateway;
+    yield* this.externals.values();
+  }
+
+  /** The host that owns an address (first match), for traces and pictures. */
+  hostOf(ip: Ipv4Address): Stack | undefined {
+    for (const s of this.stacks()) if (s.isLocalAddress(ip)) return s;
+    return undefined;
+  }
+}
+
+function ipToNet24(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.0`;
+}

@@ -1,0 +1,61 @@
+/**
+ * A kernel routing table: longest-prefix match over a handful of routes (a pod has five, a node four or five),
+ * so a sorted array beats any index. Routes print like `ip route`.
+ */
+
+import { cidrToString, ipv4ToString, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
+import type { NetInterface } from '../ports/net-interface.js';
+
+export interface Route {
+  dst: Ipv4Cidr;
+  /** Gateway; undefined for on-link routes. */
+  via?: Ipv4Address;
+  dev: NetInterface;
+  /** Preferred source address (`src`), else the device's primary address. */
+  src?: Ipv4Address;
+  scope?: 'link' | 'global';
+  /** Origin of the route, for `ip route` output: `kernel` for connected routes. */
+  proto?: 'kernel' | 'static';
+  /** MTU override (`mtu N`). */
+  mtu?: number;
+}
+
+export class RoutingTable {
+  private routes: Route[] = [];
+
+  add(r: Route): void {
+    this.routes.push(r);
+    // Longest prefix first; equal prefixes keep insertion order (first added wins, like the main table's metric 0).
+    this.routes.sort((a, b) => b.dst.prefix - a.dst.prefix);
+  }
+
+  remove(dst: Ipv4Cidr, dev?: NetInterface): void {
+    this.routes = this.routes.filter((r) => !(r.dst.network === dst.network && r.dst.prefix === dst.prefix && (!dev || r.dev === dev)));
+  }
+
+  lookup(ip: Ipv4Address): Route | undefined {
+    for (const r of this.routes) if (((ip & r.dst.mask) >>> 0) === r.dst.network) return r;
+    return undefined;
+  }
+
+  list(): readonly Route[] {
+    return this.routes;
+  }
+
+  /** `ip route` text. */
+  format(): string {
+    return this.routes
+      .map((r) => {
+        const dst = r.dst.prefix === 0 ? 'default' : cidrToString(r.dst);
+        let s = dst;
+        if (r.via !== undefined) s += ` via ${ipv4ToString(r.via)}`;
+        s += ` dev ${r.dev.name}`;
+        if (r.proto) s += ` proto ${r.proto}`;
+        if (r.scope === 'link') s += ' scope link';
+        if (r.src !== undefined) s += ` src ${ipv4ToString(r.src)}`;
+        if (r.mtu !== undefined) s += ` mtu ${r.mtu}`;
+        return s;
+      })
+      .join('\n');
+  }
+}

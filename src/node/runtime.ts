@@ -1,0 +1,112 @@
+/**
+ * Runtime: what every emulated host and port shares during a run — the virtual clock, the buffer pool, the
+ * capture sink, per-packet traces, drop counters and the seeded randomness.
+ */
+
+import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
+import type { CaptureSink } from '../capture/capture-sink.js';
+import { TraceRecorder } from '../trace/types.js';
+import { VirtualClock } from './clock.js';
+import { SeededRandom } from './rng.js';
+
+/** One packet of a walk: who made it and the record of everything that happened to it. */
+export interface WalkPacket {
+  index: number;
+  /** Host that created the packet (pod, node, external ...). */
+  origin: string;
+  /** What it is, e.g. "TCP SYN" or "ARP request", filled by the creator. */
+  label: string;
+  /** Virtual time of creation, ns. */
+  createdNs: number;
+  trace: TraceRecorder;
+  /** How it ended: delivered to a host, dropped (with reason), or still in flight. */
+  outcome?: { kind: 'delivered' | 'dropped' | 'consumed'; host: string; reason?: string };
+}
+
+export class Runtime {
+  readonly clock = new VirtualClock();
+  readonly pool = new BufferPool();
+  capture: CaptureSink | null = null;
+  /** When true, every new packet gets a WalkPacket with a trace. */
+  recording = false;
+  readonly packets: WalkPacket[] = [];
+  /** Drop counters by `host: reason`. */
+  readonly drops = new Map<string, number>();
+  readonly rng: SeededRandom;
+  /**
+   * The rule that last moved a frame (set by the bridge and the kernel just before they hand a frame to a
+   * port); ports use it as the pcapng comment. Only read when capturing.
+   */
+  hopReason: string | undefined;
+
+  constructor(readonly seed = 1) {
+    this.rng = new SeededRandom(seed);
+  }
+
+  /** Take a fresh buffer for a packet created by `origin`; it is recorded when recording is on. */
+  newPacket(origin: string, label: string): PacketBuffer {
+    const pkt = this.pool.acquire();
+    if (this.recording) {
+      const index = this.packets.length;
+      const trace = new TraceRecorder();
+      this.packets.push({ index, origin, label, createdNs: this.clock.now, trace });
+      pkt.walkIndex = index;
+      pkt.traced = true;
+    }
+    return pkt;
+  }
+
+  traceOf(pkt: PacketBuffer): TraceRecorder | undefined {
+    return pkt.traced ? this.packets[pkt.walkIndex]?.trace : undefined;
+  }
+
+  /** A clone for a second copy of a frame (broadcast, multi-output); traced copies get their own record. */
+  clonePacket(pkt: PacketBuffer, label: string): PacketBuffer {
+    const copy = this.pool.acquire().copyFrom(pkt);
+    if (pkt.traced) {
+      const parent = this.packets[pkt.walkIndex]!;
+      const index = this.packets.length;
+      this.packets.push({ index, origin: parent.origin, label: `${parent.label} (${label})`, createdNs: this.clock.now, trace: new TraceRecorder() });
+      copy.walkIndex = index;
+    }
+    return copy;
+  }
+
+  /** Count and trace a drop, then return the buffer to the pool. */
+  drop(pkt: PacketBuffer, host: string, reason: string): void {
+    const key = `${host}: ${reason}`;
+    this.drops.set(key, (this.drops.get(key) ?? 0) + 1);
+    if (pkt.traced) {
+      const wp = this.packets[pkt.walkIndex];
+      if (wp) {
+        wp.trace.add('drop', `drop: ${reason}`, { reason }, host);
+        wp.outcome = { kind: 'dropped', host, reason };
+      }
+    }
+    this.pool.release(pkt);
+  }
+
+  /** A frame a host looked at and had no use for (an ARP for someone else): not a drop, not a delivery. */
+  consume(pkt: PacketBuffer, host: string, what: string): void {
+    if (pkt.traced) {
+      const wp = this.packets[pkt.walkIndex];
+      if (wp) {
+        wp.trace.add('detail', what, undefined, host);
+        wp.outcome = { kind: 'consumed', host, reason: what };
+      }
+    }
+    this.pool.release(pkt);
+  }
+
+  /** Mark a packet as having reached its destination host, then release it. */
+  deliver(pkt: PacketBuffer, host: string, what: string): void {
+    if (pkt.traced) {
+      const wp = this.packets[pkt.walkIndex];
+      if (wp) {
+        wp.trace.add('deliver', `delivered to ${what}`, undefined, host);
+        wp.outcome = { kind: 'delivered', host };
+      }
+    }
+    this.pool.release(pkt);
+  }
+}

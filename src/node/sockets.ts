@@ -1,0 +1,286 @@
+/**
+ * SocketLayer: the applications on a host, reduced to what a walk needs — TCP servers and clients with a real
+ * handshake, one request, one response and an orderly close; UDP request/response; ICMP echo is answered by
+ * the stack itself. Sequence numbers, ports and IP IDs come from the run's seeded randomness.
+ *
+ * Simplified: no retransmission, no congestion control or delayed ACKs; a server answers each request segment
+ * with one PSH/ACK carrying its response, and closes with FIN/ACK when the client does.
+ */
+
+import { ipv4ToString, readU16, readU32, type Ipv4Address } from '../../codecs/bytes.js';
+import { emitIpv4, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
+import { emitTcp, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN } from '../../codecs/tcp.js';
+import { emitUdp, UDP_HEADER_LEN } from '../../codecs/udp.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { NetInterface } from '../ports/net-interface.js';
+import type { Stack } from './stack.js';
+
+/** A server application: given a request payload, the response payload. */
+export type ServerApp = (request: Uint8Array, from: { ip: Ipv4Address; port: number }) => Uint8Array;
+
+export type TcpState = 'CLOSED' | 'LISTEN' | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'FIN_WAIT_1' | 'FIN_WAIT_2' | 'CLOSE_WAIT' | 'LAST_ACK' | 'TIME_WAIT';
+
+/** SYN options Linux sends, trimmed: MSS, NOP NOP SACK-permitted, NOP window-scale 7 (no timestamps). */
+function synOptions(mss: number): Uint8Array {
+  return Uint8Array.of(2, 4, mss >>> 8, mss & 0xff, 1, 1, 4, 2, 1, 3, 3, 7);
+}
+
+export class TcpConnection {
+  state: TcpState = 'CLOSED';
+  sndNxt = 0;
+  rcvNxt = 0;
+  /** Bytes of response received (client) / request received (server). */
+  received: Uint8Array[] = [];
+  /** Set when the client's whole exchange (handshake, request, response, close) completed. */
+  completed = false;
+  reset = false;
+  constructor(
+    readonly localIp: Ipv4Address,
+    readonly localPort: number,
+    readonly remoteIp: Ipv4Address,
+    readonly remotePort: number,
+    readonly role: 'client' | 'server',
+    readonly request: Uint8Array | null,
+    readonly app: ServerApp | null,
+  ) {}
+}
+
+export interface UdpExchange {
+  localIp: Ipv4Address;
+  localPort: number;
+  remoteIp: Ipv4Address;
+  remotePort: number;
+  response?: Uint8Array;
+}
+
+function connKey(lip: number, lport: number, rip: number, rport: number): string {
+  return `${lip}:${lport}:${rip}:${rport}`;
+}
+
+export class SocketLayer {
+  private readonly tcpListeners = new Map<number, ServerApp>();
+  private readonly udpListeners = new Map<number, ServerApp>();
+  private readonly tcp = new Map<string, TcpConnection>();
+  private readonly udp = new Map<string, UdpExchange>();
+  private readonly view = new Ipv4View(new Uint8Array(0));
+  private readonly rng;
+  /** Window we advertise after the handshake (64256 bytes with window scale 7). */
+  window = 502;
+
+  constructor(private readonly stack: Stack) {
+    this.rng = stack.runtime.rng.fork(`sockets:${stack.name}`);
+  }
+
+  listenTcp(port: number, app: ServerApp): void {
+    this.tcpListeners.set(port, app);
+  }
+
+  listenUdp(port: number, app: ServerApp): void {
+    this.udpListeners.set(port, app);
+  }
+
+  /** An ephemeral port from Linux's default ip_local_port_range 32768-60999. */
+  ephemeralPort(): number {
+    return this.rng.int(32768, 60999);
+  }
+
+  /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
+  connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
+    const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
+    this.tcp.set(connKey(src, sport, dst, dport), c);
+    c.sndNxt = this.rng.nextU32();
+    c.state = 'SYN_SENT';
+    this.sendSegment(c, TCP_SYN, null, `TCP SYN ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
+    c.sndNxt = (c.sndNxt + 1) >>> 0;
+    return c;
+  }
+
+  /** Send one UDP request; the response (if any) is stored on the returned exchange. */
+  sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
+    const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
+    this.udp.set(connKey(src, sport, dst, dport), x);
+    this.sendDatagram(src, sport, dst, dport, payload, `UDP ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
+    return x;
+  }
+
+  /** Deliver a local TCP/UDP datagram (IPv4 at l3). Returns false when no socket wants it. */
+  receive(pkt: PacketBuffer, l3: number, _iface: NetInterface): boolean {
+    const v = this.view.reset(pkt.data, l3);
+    const proto = v.protocol;
+    const l4 = l3 + v.headerLength;
+    const src = v.src, dst = v.dst;
+    const d = pkt.data;
+    const sport = readU16(d, l4), dport = readU16(d, l4 + 2);
+    const rt = this.stack.runtime;
+    if (proto === IPPROTO_UDP) {
+      const payload = d.subarray(l4 + UDP_HEADER_LEN, l3 + v.totalLength);
+      const x = this.udp.get(connKey(dst, dport, src, sport));
+      if (x) {
+        x.response = Uint8Array.from(payload);
+        rt.deliver(pkt, this.stack.name, `${this.stack.name} UDP socket ${ipv4ToString(dst)}:${dport}`);
+        return true;
+      }
+      const app = this.udpListeners.get(dport);
+      if (!app) return false;
+      const response = app(Uint8Array.from(payload), { ip: src, port: sport });
+      rt.deliver(pkt, this.stack.name, `${this.stack.name} UDP server on port ${dport}`);
+      rt.clock.advance(20_000);
+      this.sendDatagram(dst, dport, src, sport, response, `UDP response ${ipv4ToString(dst)}:${dport} > ${ipv4ToString(src)}:${sport}`);
+      return true;
+    }
+    if (proto !== IPPROTO_TCP) return false;
+    const seq = readU32(d, l4 + 4), ack = readU32(d, l4 + 8);
+    const flags = d[l4 + 13]!;
+    const dataOff = (d[l4 + 12]! >>> 4) << 2;
+    const payload = d.subarray(l4 + dataOff, l3 + v.totalLength);
+    let c = this.tcp.get(connKey(dst, dport, src, sport));
+    if (!c) {
+      const app = this.tcpListeners.get(dport);
+      if (!app || !(flags & TCP_SYN) || flags & TCP_ACK) return false;
+      c = new TcpConnection(dst, dport, src, sport, 'server', null, app);
+      this.tcp.set(connKey(dst, dport, src, sport), c);
+      c.state = 'LISTEN';
+    }
+    const label = `${ipv4ToString(dst)}:${dport}`;
+    if (flags & TCP_RST) {
+      c.reset = true;
+      c.state = 'CLOSED';
+      rt.deliver(pkt, this.stack.name, `${this.stack.name} TCP ${label} (RST)`);
+      return true;
+    }
+    const payloadCopy = payload.length ? Uint8Array.from(payload) : null;
+    rt.deliver(pkt, this.stack.name, `${this.stack.name} TCP socket ${label} (${c.role})`);
+    this.tcpInput(c, flags, seq, ack, payloadCopy);
+    return true;
+  }
+
+  private tcpInput(c: TcpConnection, flags: number, seq: number, _ack: number, payload: Uint8Array | null): void {
+    const rt = this.stack.runtime;
+    const think = () => rt.clock.advance(20_000);
+    switch (c.state) {
+      case 'LISTEN':
+        c.rcvNxt = (seq + 1) >>> 0;
+        c.sndNxt = this.rng.nextU32();
+        c.state = 'SYN_RECEIVED';
+        think();
+        this.sendSegment(c, TCP_SYN | TCP_ACK, null, 'TCP SYN-ACK');
+        c.sndNxt = (c.sndNxt + 1) >>> 0;
+        return;
+      case 'SYN_SENT':
+        if ((flags & (TCP_SYN | TCP_ACK)) !== (TCP_SYN | TCP_ACK)) return;
+        c.rcvNxt = (seq + 1) >>> 0;
+        c.state = 'ESTABLISHED';
+        this.sendSegment(c, TCP_ACK, null, 'TCP ACK (handshake)');
+        if (c.request) {
+          this.sendSegment(c, TCP_PSH | TCP_ACK, c.request, `TCP request (${c.request.length} bytes)`);
+          c.sndNxt = (c.sndNxt + c.request.length) >>> 0;
+        }
+        return;
+      case 'SYN_RECEIVED':
+        if (flags & TCP_ACK) c.state = 'ESTABLISHED';
+        if (!payload) return;
+      // falls through: data on the handshake ACK
+      case 'ESTABLISHED':
+        if (payload) {
+          c.received.push(payload);
+          c.rcvNxt = (c.rcvNxt + payload.length) >>> 0;
+          if (c.role === 'server' && c.app) {
+            think();
+            const response = c.app(payload, { ip: c.remoteIp, port: c.remotePort });
+            this.sendSegment(c, TCP_PSH | TCP_ACK, response, `TCP response (${response.length} bytes)`);
+            c.sndNxt = (c.sndNxt + response.length) >>> 0;
+          } else if (c.role === 'client') {
+            // Response received: close (FIN/ACK acknowledges the data).
+            c.state = 'FIN_WAIT_1';
+            this.sendSegment(c, TCP_FIN | TCP_ACK, null, 'TCP FIN');
+            c.sndNxt = (c.sndNxt + 1) >>> 0;
+          }
+        }
+        if (flags & TCP_FIN) {
+          c.rcvNxt = (c.rcvNxt + 1) >>> 0;
+          c.state = 'LAST_ACK';
+          this.sendSegment(c, TCP_FIN | TCP_ACK, null, 'TCP FIN-ACK');
+          c.sndNxt = (c.sndNxt + 1) >>> 0;
+        }
+        return;
+      case 'FIN_WAIT_1':
+      case 'FIN_WAIT_2':
+        if (flags & TCP_FIN) {
+          c.rcvNxt = (c.rcvNxt + 1) >>> 0;
+          c.state = 'TIME_WAIT';
+          this.sendSegment(c, TCP_ACK, null, 'TCP ACK (close)');
+          c.completed = true;
+        } else if (flags & TCP_ACK) {
+          c.state = 'FIN_WAIT_2';
+        }
+        return;
+      case 'LAST_ACK':
+        if (flags & TCP_ACK) c.state = 'CLOSED';
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Build and send one TCP segment of connection `c`. */
+  private sendSegment(c: TcpConnection, flags: number, payload: Uint8Array | null, label: string): void {
+    const stack = this.stack;
+    const rt = stack.runtime;
+    const pkt = rt.newPacket(stack.name, label);
+    const options = flags & TCP_SYN ? synOptions(this.mssFor(c.remoteIp)) : undefined;
+    const tcpLen = TCP_HEADER_LEN + (options ? options.length : 0);
+    const plen = payload ? payload.length : 0;
+    const o = pkt.setFrame(IPV4_HEADER_LEN + tcpLen + plen);
+    const d = pkt.data;
+    if (payload) d.set(payload, o + IPV4_HEADER_LEN + tcpLen);
+    emitTcp(
+      { srcPort: c.localPort, dstPort: c.remotePort, seq: c.sndNxt, ack: flags & TCP_ACK ? c.rcvNxt : 0, flags, window: flags & TCP_SYN ? 64860 : this.window, options },
+      d, o + IPV4_HEADER_LEN, plen, c.localIp, c.remoteIp,
+    );
+    // Linux sets DF on TCP (path MTU discovery on by default).
+    emitIpv4({ protocol: IPPROTO_TCP, src: c.localIp, dst: c.remoteIp, ttl: 64, dontFragment: true, identification: stack.nextIpId() }, d, o, tcpLen + plen);
+    stack.sendIp(pkt);
+  }
+
+  /** Reply to a segment nobody listens for with RST/ACK (tcp_v4_send_reset). */
+  sendReset(orig: PacketBuffer, l3: number): void {
+    const v = this.view.reset(orig.data, l3);
+    const l4 = l3 + v.headerLength;
+    const d0 = orig.data;
+    const flags = d0[l4 + 13]!;
+    if (flags & TCP_RST) return;
+    const seqIn = readU32(d0, l4 + 4);
+    const dataOff = (d0[l4 + 12]! >>> 4) << 2;
+    const segLen = v.totalLength - v.headerLength - dataOff + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+    const src = v.dst, dst = v.src, sport = readU16(d0, l4 + 2), dport = readU16(d0, l4);
+    const ackIn = readU32(d0, l4 + 8);
+    const rt = this.stack.runtime;
+    const pkt = rt.newPacket(this.stack.name, 'TCP RST');
+    const o = pkt.setFrame(IPV4_HEADER_LEN + TCP_HEADER_LEN);
+    const hasAck = (flags & TCP_ACK) !== 0;
+    emitTcp({ srcPort: sport, dstPort: dport, seq: hasAck ? ackIn : 0, ack: hasAck ? 0 : (seqIn + segLen) >>> 0, flags: hasAck ? TCP_RST : TCP_RST | TCP_ACK, window: 0 }, pkt.data, o + IPV4_HEADER_LEN, 0, src, dst);
+    emitIpv4({ protocol: IPPROTO_TCP, src, dst, ttl: 64, dontFragment: true, identification: 0 }, pkt.data, o, TCP_HEADER_LEN);
+    this.stack.sendIp(pkt);
+  }
+
+  private sendDatagram(src: Ipv4Address, sport: number, dst: Ipv4Address, dport: number, payload: Uint8Array, label: string): void {
+    const stack = this.stack;
+    const pkt = stack.runtime.newPacket(stack.name, label);
+    const o = pkt.setFrame(IPV4_HEADER_LEN + UDP_HEADER_LEN + payload.length);
+    pkt.data.set(payload, o + IPV4_HEADER_LEN + UDP_HEADER_LEN);
+    emitUdp({ srcPort: sport, dstPort: dport }, pkt.data, o + IPV4_HEADER_LEN, payload.length, src, dst);
+    // Linux UDP sockets also set DF (IP_PMTUDISC_WANT lets small datagrams carry DF).
+    emitIpv4({ protocol: IPPROTO_UDP, src, dst, ttl: 64, dontFragment: true, identification: stack.nextIpId() }, pkt.data, o, UDP_HEADER_LEN + payload.length);
+    stack.sendIp(pkt);
+  }
+
+  /** MSS the kernel advertises: the route's device MTU minus 40. */
+  private mssFor(dst: Ipv4Address): number {
+    const r = this.stack.routes.lookup(dst);
+    return (r?.mtu ?? r?.dev.mtu ?? 1500) - 40;
+  }
+
+  connections(): TcpConnection[] {
+    return [...this.tcp.values()];
+  }
+}

@@ -1,0 +1,438 @@
+/**
+ * Stack: a small model of the Linux IPv4 stack, used for every host in the emulation — a pod's network
+ * namespace, a node's kernel (tun0, NIC, forwarding, iptables), the underlay gateway and the external host.
+ * Frames go in through interfaces and out through the neighbour (ARP) layer, in the kernel's order:
+ *
+ *   receive: ARP | IPv4 -> PREROUTING -> route -> INPUT -> local socket
+ *                                              \-> FORWARD -> TTL-1 -> MTU -> POSTROUTING -> neighbour -> dev
+ *   send:    socket -> route -> OUTPUT -> (reroute after DNAT) -> POSTROUTING -> neighbour -> dev
+ *
+ * Simplified (and said so): one routing table, no policy routing, no fragmentation (DF packets over the MTU
+ * get ICMP fragmentation-needed; non-DF oversize packets are dropped with a counted reason), no IP options.
+ */
+
+import { ipv4ToString, MAC_BROADCAST, macToString, readMac, readU16, writeMac, writeU16, type Ipv4Address, type MacAddress } from '../../codecs/bytes.js';
+import { internetChecksum } from '../../codecs/checksum.js';
+import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ArpView, emitArp } from '../../codecs/arp.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, padEthernetFrame } from '../../codecs/ethernet.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED } from '../../codecs/icmp.js';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { InterfaceOwner, NetInterface } from '../ports/net-interface.js';
+import { NF_ACCEPT, NF_REJECT, type NetfilterHooks } from './netfilter-hooks.js';
+import type { Route } from './routing.js';
+import { RoutingTable } from './routing.js';
+import type { Runtime } from './runtime.js';
+import { SocketLayer } from './sockets.js';
+
+/** Linux keeps up to this many packets per unresolved neighbour (unres_qlen_bytes-ish; 3 in old kernels). */
+const ARP_QUEUE_MAX = 101;
+const ICMP_FRAG_NEEDED_CODE = 4;
+const ICMP_PORT_UNREACH_CODE = 3;
+const ICMP_NET_UNREACH_CODE = 0;
+
+/** A handler for a local UDP port owned by the kernel itself (the VXLAN socket on 4789). */
+export type UdpKernelHandler = (pkt: PacketBuffer, l3: number, iface: NetInterface) => void;
+
+export class Stack implements InterfaceOwner {
+  readonly interfaces: NetInterface[] = [];
+  readonly routes = new RoutingTable();
+  /** Neighbour table: key = interface index * 2^32 + IPv4 address. */
+  private readonly neighbours = new Map<number, MacAddress>();
+  private readonly unresolved = new Map<number, { pkt: PacketBuffer; reason: string }[]>();
+  forwarding = false;
+  netfilter: NetfilterHooks | null = null;
+  readonly udpKernelHandlers = new Map<number, UdpKernelHandler>();
+  readonly sockets: SocketLayer;
+  private ipId: number;
+  private readonly view = new Ipv4View(new Uint8Array(0));
+  private readonly arpView = new ArpView(new Uint8Array(0));
+
+  constructor(
+    readonly runtime: Runtime,
+    /** Host name used in traces and drop counters. */
+    readonly name: string,
+  ) {
+    this.ipId = runtime.rng.fork(`ipid:${name}`).int(0, 0xffff);
+    this.sockets = new SocketLayer(this);
+  }
+
+  addInterface(iface: NetInterface): NetInterface {
+    this.interfaces.push(iface);
+    return iface;
+  }
+
+  interfaceIndex(iface: NetInterface): number {
+    return this.interfaces.indexOf(iface);
+  }
+
+  isLocalAddress(ip: Ipv4Address): boolean {
+    for (const i of this.interfaces) if (i.hasAddress(ip)) return true;
+    return false;
+  }
+
+  /** Next IP identification (one counter per host; Linux hashes per destination — simplified). */
+  nextIpId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  // ---------------------------------------------------------------- neighbours
+
+  private neighbourKey(iface: NetInterface, ip: Ipv4Address): number {
+    return this.interfaceIndex(iface) * 0x100000000 + ip;
+  }
+
+  setNeighbour(iface: NetInterface, ip: Ipv4Address, mac: MacAddress): void {
+    this.neighbours.set(this.neighbourKey(iface, ip), mac);
+  }
+
+  lookupNeighbour(iface: NetInterface, ip: Ipv4Address): MacAddress | undefined {
+    return this.neighbours.get(this.neighbourKey(iface, ip));
+  }
+
+  /** `ip neigh` text. */
+  formatNeighbours(): string {
+    const lines: string[] = [];
+    for (const [key, mac] of this.neighbours) {
+      const iface = this.interfaces[Math.floor(key / 0x100000000)]!;
+      lines.push(`${ipv4ToString(key % 0x100000000)} dev ${iface.name} lladdr ${macToString(mac)} REACHABLE`);
+    }
+    return lines.join('\n');
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  receiveOn(iface: NetInterface, pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    if (pkt.length < ETHERNET_HEADER_LEN) return rt.drop(pkt, this.name, `${iface.name}: runt frame`);
+    const d = pkt.data;
+    const dst = readMac(d, pkt.start);
+    if (dst !== iface.mac && dst !== MAC_BROADCAST && !iface.promiscuous) {
+      return rt.drop(pkt, this.name, `${iface.name}: frame for ${macToString(dst)}, not this host`);
+    }
+    const ethertype = readU16(d, pkt.start + 12);
+    if (ethertype === ETHERTYPE_ARP) return this.receiveArp(iface, pkt);
+    if (ethertype !== ETHERTYPE_IPV4) return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
+    pkt.pull(ETHERNET_HEADER_LEN);
+    this.receiveIpv4(iface, pkt);
+  }
+
+  private receiveArp(iface: NetInterface, pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    const a = this.arpView.reset(pkt.data, pkt.start + ETHERNET_HEADER_LEN);
+    if (a.check(pkt.end)) return rt.drop(pkt, this.name, `${iface.name}: malformed ARP`);
+    const op = a.op, spa = a.senderIp, sha = a.senderMac, tpa = a.targetIp;
+    const forUs = this.isLocalAddress(tpa);
+    const trace = rt.traceOf(pkt);
+    // Linux updates an existing entry from any ARP, and creates one when the request/reply is for us.
+    const key = this.neighbourKey(iface, spa);
+    if (forUs || this.neighbours.has(key)) {
+      this.neighbours.set(key, sha);
+      this.flushUnresolved(iface, spa, sha);
+    }
+    if (op === ARP_REQUEST && forUs) {
+      trace?.add('arp', `ARP: ${ipv4ToString(tpa)} is at ${macToString(iface.mac)} (${iface.name}); replying to ${ipv4ToString(spa)}`, undefined, this.name);
+      rt.deliver(pkt, this.name, `${this.name} ARP (${iface.name})`);
+      this.sendArp(iface, ARP_REPLY, iface.mac, tpa, sha, spa, sha);
+      return;
+    }
+    if (op === ARP_REPLY && forUs) {
+      trace?.add('arp', `ARP: learned ${ipv4ToString(spa)} at ${macToString(sha)} on ${iface.name}`, undefined, this.name);
+      rt.deliver(pkt, this.name, `${this.name} ARP (${iface.name})`);
+      return;
+    }
+    rt.consume(pkt, this.name, `${iface.name}: ARP for ${ipv4ToString(tpa)} ignored (not a local address)`);
+  }
+
+  private receiveIpv4(iface: NetInterface, pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    const l3 = pkt.start;
+    const v = this.view.reset(pkt.data, l3);
+    const f = v.check(pkt.end);
+    if (f) return rt.drop(pkt, this.name, `${iface.name}: ipv4 ${f.code} at ${f.offset - l3}`);
+    if (!v.checksumValid()) return rt.drop(pkt, this.name, `${iface.name}: bad IPv4 header checksum`);
+    // Strip Ethernet padding: the IP total length says where the datagram ends.
+    pkt.end = l3 + v.totalLength;
+    const trace = rt.traceOf(pkt);
+    const nf = this.netfilter;
+    if (nf && nf.prerouting(pkt, l3, iface.name, trace) !== NF_ACCEPT) {
+      return rt.drop(pkt, this.name, `iptables PREROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
+    }
+    const dst = v.reset(pkt.data, l3).dst;
+    if (this.isLocalAddress(dst) || dst === 0xffffffff) return this.localIn(iface, pkt, l3);
+    if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst)} is not local and forwarding is off`);
+    this.forward(iface, pkt, l3);
+  }
+
+  private localIn(iface: NetInterface, pkt: PacketBuffer, l3: number): void {
+    const rt = this.runtime;
+    const trace = rt.traceOf(pkt);
+    const nf = this.netfilter;
+    if (nf) {
+      const verdict = nf.input(pkt, l3, iface.name, trace);
+      if (verdict !== NF_ACCEPT) {
+        const rule = nf.lastRule?.() ?? 'dropped';
+        if (verdict === NF_REJECT) this.sendIcmpError(pkt, l3, iface, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH_CODE, 0);
+        return rt.drop(pkt, this.name, `iptables INPUT: ${rule}`);
+      }
+    }
+    const v = this.view.reset(pkt.data, l3);
+    const proto = v.protocol;
+    const l4 = l3 + v.headerLength;
+    if (proto === IPPROTO_UDP) {
+      const handler = this.udpKernelHandlers.get(readU16(pkt.data, l4 + 2));
+      if (handler) return handler(pkt, l3, iface);
+    }
+    if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REQUEST) return this.answerEcho(iface, pkt, l3);
+    if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REPLY) {
+      const ping = this.pings.get(readU16(pkt.data, l4 + 4));
+      if (ping) {
+        ping.replied = true;
+        return rt.deliver(pkt, this.name, `${this.name} ping (ICMP echo reply)`);
+      }
+    }
+    if (proto === IPPROTO_ICMP) return rt.deliver(pkt, this.name, `${this.name} ICMP (type ${pkt.data[l4]})`);
+    if (this.sockets.receive(pkt, l3, iface)) return;
+    if (proto === IPPROTO_UDP) this.sendIcmpError(pkt, l3, iface, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH_CODE, 0);
+    if (proto === IPPROTO_TCP) this.sockets.sendReset(pkt, l3);
+    rt.drop(pkt, this.name, `no socket for ${protoName(proto)} port ${proto === IPPROTO_ICMP ? '-' : readU16(pkt.data, l4 + 2)}`);
+  }
+
+  private forward(inIf: NetInterface, pkt: PacketBuffer, l3: number): void {
+    const rt = this.runtime;
+    const trace = rt.traceOf(pkt);
+    let v = this.view.reset(pkt.data, l3);
+    const route = this.routes.lookup(v.dst);
+    if (!route) {
+      this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_NET_UNREACH_CODE, 0);
+      return rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)}`);
+    }
+    if (trace) trace.add('route', `route: ${ipv4ToString(v.dst)} via ${describeRoute(route)} (forward ${inIf.name} -> ${route.dev.name})`, { dev: route.dev.name }, this.name);
+    if (v.ttl <= 1) {
+      this.sendIcmpError(pkt, l3, inIf, ICMP_TIME_EXCEEDED, 0, 0);
+      return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(v.dst)}`);
+    }
+    const nf = this.netfilter;
+    if (nf) {
+      const verdict = nf.forward(pkt, l3, inIf.name, route.dev.name, trace);
+      if (verdict !== NF_ACCEPT) {
+        if (verdict === NF_REJECT) this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH_CODE, 0);
+        return rt.drop(pkt, this.name, `iptables FORWARD: ${nf.lastRule?.() ?? 'dropped'}`);
+      }
+    }
+    v = this.view.reset(pkt.data, l3);
+    v.decrementTtl();
+    const mtu = route.mtu ?? route.dev.mtu;
+    if (v.totalLength > mtu) {
+      if (v.dontFragment) {
+        this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu);
+        return rt.drop(pkt, this.name, `${v.totalLength}-byte packet with DF exceeds ${route.dev.name} MTU ${mtu}`);
+      }
+      return rt.drop(pkt, this.name, `${v.totalLength}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`);
+    }
+    this.postroutingAndOutput(pkt, l3, route);
+  }
+
+  // ---------------------------------------------------------------- send
+
+  /**
+   * Send a locally generated IPv4 datagram that starts at pkt.start (header and checksum written by the caller).
+   * Returns false when it was dropped (no route, rule).
+   */
+  sendIp(pkt: PacketBuffer): boolean {
+    const rt = this.runtime;
+    const l3 = pkt.start;
+    const trace = rt.traceOf(pkt);
+    let v = this.view.reset(pkt.data, l3);
+    let route = this.routes.lookup(v.dst);
+    if (!route) {
+      rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)}`);
+      return false;
+    }
+    const nf = this.netfilter;
+    if (nf) {
+      const before = v.dst;
+      if (nf.output(pkt, l3, route.dev.name, trace) !== NF_ACCEPT) {
+        rt.drop(pkt, this.name, `iptables OUTPUT: ${nf.lastRule?.() ?? 'dropped'}`);
+        return false;
+      }
+      v = this.view.reset(pkt.data, l3);
+      if (v.dst !== before) {
+        // DNAT in OUTPUT: the kernel routes again (ip_route_me_harder).
+        route = this.routes.lookup(v.dst);
+        if (!route) {
+          rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)} after DNAT`);
+          return false;
+        }
+      }
+    }
+    if (trace) trace.add('route', `route: ${ipv4ToString(v.dst)} via ${describeRoute(route)} (local output)`, { dev: route.dev.name }, this.name);
+    const mtu = route.mtu ?? route.dev.mtu;
+    if (v.totalLength > mtu) {
+      rt.drop(pkt, this.name, `local send of ${v.totalLength} bytes exceeds ${route.dev.name} MTU ${mtu} (EMSGSIZE)`);
+      return false;
+    }
+    this.postroutingAndOutput(pkt, l3, route);
+    return true;
+  }
+
+  /** Source address the kernel picks for a destination (route src, else the device's primary address). */
+  sourceFor(dst: Ipv4Address): Ipv4Address {
+    const r = this.routes.lookup(dst);
+    if (!r) return 0;
+    return r.src ?? r.dev.primaryIp;
+  }
+
+  private postroutingAndOutput(pkt: PacketBuffer, l3: number, route: Route): void {
+    const rt = this.runtime;
+    const nf = this.netfilter;
+    if (nf) {
+      const trace = rt.traceOf(pkt);
+      if (nf.postrouting(pkt, l3, route.dev.name, trace) !== NF_ACCEPT) {
+        return rt.drop(pkt, this.name, `iptables POSTROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
+      }
+    }
+    const dst = this.view.reset(pkt.data, l3).dst;
+    this.neighbourOutput(pkt, route.dev, route.via ?? dst, `route ${describeRoute(route)}`);
+  }
+
+  /** Put an Ethernet header on an IPv4 datagram and transmit, resolving the next hop with ARP first if needed. */
+  neighbourOutput(pkt: PacketBuffer, dev: NetInterface, nextHop: Ipv4Address, reason: string): void {
+    const mac = this.lookupNeighbour(dev, nextHop);
+    if (mac === undefined) {
+      const key = this.neighbourKey(dev, nextHop);
+      let q = this.unresolved.get(key);
+      const first = !q;
+      if (!q) this.unresolved.set(key, (q = []));
+      if (q.length >= ARP_QUEUE_MAX) return this.runtime.drop(pkt, this.name, `ARP queue full for ${ipv4ToString(nextHop)}`);
+      q.push({ pkt, reason });
+      this.runtime.traceOf(pkt)?.add('arp', `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queued, ${first ? 'sending ARP request' : 'ARP request already sent'}`, undefined, this.name);
+      if (first) this.sendArpRequest(dev, nextHop, this.view.reset(pkt.data, pkt.start).src);
+      return;
+    }
+    this.transmitIp(pkt, dev, mac, reason);
+  }
+
+  private transmitIp(pkt: PacketBuffer, dev: NetInterface, dstMac: MacAddress, reason: string): void {
+    const o = pkt.prepend(ETHERNET_HEADER_LEN);
+    const d = pkt.data;
+    writeMac(d, o, dstMac);
+    writeMac(d, o + 6, dev.mac);
+    writeU16(d, o + 12, ETHERTYPE_IPV4);
+    this.runtime.hopReason = reason;
+    dev.transmit(pkt);
+  }
+
+  private flushUnresolved(iface: NetInterface, ip: Ipv4Address, mac: MacAddress): void {
+    const key = this.neighbourKey(iface, ip);
+    const q = this.unresolved.get(key);
+    if (!q) return;
+    this.unresolved.delete(key);
+    for (const { pkt: p, reason } of q) {
+      this.runtime.traceOf(p)?.add('arp', `neighbour ${ipv4ToString(ip)} resolved to ${macToString(mac)}: sending queued packet`, undefined, this.name);
+      this.transmitIp(p, iface, mac, reason);
+    }
+  }
+
+  /** ARP who-has `target`; the sender IP is the packet's source when it is ours, else the device's address (arp_announce=0). */
+  private sendArpRequest(dev: NetInterface, target: Ipv4Address, packetSrc: Ipv4Address): void {
+    const spa = dev.hasAddress(packetSrc) || this.isLocalAddress(packetSrc) ? packetSrc : dev.primaryIp;
+    this.sendArp(dev, ARP_REQUEST, dev.mac, spa, 0, target, MAC_BROADCAST);
+  }
+
+  private sendArp(dev: NetInterface, op: number, sha: MacAddress, spa: Ipv4Address, tha: MacAddress, tpa: Ipv4Address, ethDst: MacAddress): void {
+    const rt = this.runtime;
+    const pkt = rt.newPacket(this.name, op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)}` : `ARP ${ipv4ToString(spa)} is-at`);
+    const o = pkt.setFrame(ETHERNET_HEADER_LEN + ARP_LEN);
+    const d = pkt.data;
+    writeMac(d, o, ethDst);
+    writeMac(d, o + 6, dev.mac);
+    writeU16(d, o + 12, ETHERTYPE_ARP);
+    emitArp({ op, senderMac: sha, senderIp: spa, targetMac: tha, targetIp: tpa }, d, o + ETHERNET_HEADER_LEN);
+    pkt.end = padEthernetFrame(d, pkt.start, pkt.end);
+    rt.traceOf(pkt)?.add('arp', `${this.name} ${dev.name}: ${op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)} tell ${ipv4ToString(spa)}` : `ARP reply ${ipv4ToString(spa)} is-at ${macToString(sha)}`}`, undefined, this.name);
+    rt.hopReason = op === ARP_REQUEST ? `ARP request for ${ipv4ToString(tpa)}` : `ARP reply for ${ipv4ToString(spa)}`;
+    dev.transmit(pkt);
+  }
+
+  // ---------------------------------------------------------------- ICMP
+
+  private readonly pings = new Map<number, { id: number; replied: boolean }>();
+  private pingId = 0;
+
+  /** Send one ICMP echo request of `payloadSize` bytes (like `ping -c 1 -s N`). */
+  ping(dst: Ipv4Address, payloadSize = 56): { id: number; replied: boolean } {
+    const rt = this.runtime;
+    const id = (this.pingId = this.pingId ? (this.pingId + 1) & 0xffff : rt.rng.fork(`ping:${this.name}`).int(1, 0xffff));
+    const state = { id, replied: false };
+    this.pings.set(id, state);
+    const pkt = rt.newPacket(this.name, `ICMP echo request to ${ipv4ToString(dst)}`);
+    const icmpLen = 8 + payloadSize;
+    const o = pkt.setFrame(IPV4_HEADER_LEN + icmpLen);
+    const d = pkt.data;
+    const ic = o + IPV4_HEADER_LEN;
+    d[ic] = ICMP_ECHO_REQUEST;
+    d[ic + 1] = 0;
+    writeU16(d, ic + 2, 0);
+    writeU16(d, ic + 4, id);
+    writeU16(d, ic + 6, 1);
+    for (let i = 0; i < payloadSize; i++) d[ic + 8 + i] = (0x10 + i) & 0xff; // ping's pattern after its timestamp
+    writeU16(d, ic + 2, internetChecksum(d, ic, icmpLen));
+    emitIpv4({ protocol: IPPROTO_ICMP, src: this.sourceFor(dst), dst, ttl: 64, dontFragment: true, identification: this.nextIpId() }, d, o, icmpLen);
+    this.sendIp(pkt);
+    return state;
+  }
+
+  private answerEcho(iface: NetInterface, req: PacketBuffer, l3: number): void {
+    const rt = this.runtime;
+    const v = this.view.reset(req.data, l3);
+    const src = v.src, dst = v.dst, hl = v.headerLength, total = v.totalLength;
+    const icmpLen = total - hl;
+    const pkt = rt.newPacket(this.name, 'ICMP echo reply');
+    const o = pkt.setFrame(IPV4_HEADER_LEN + icmpLen);
+    req.data.copy(pkt.data, o + IPV4_HEADER_LEN, l3 + hl, l3 + total);
+    pkt.data[o + IPV4_HEADER_LEN] = ICMP_ECHO_REPLY;
+    writeU16(pkt.data, o + IPV4_HEADER_LEN + 2, 0);
+    writeU16(pkt.data, o + IPV4_HEADER_LEN + 2, internetChecksum(pkt.data, o + IPV4_HEADER_LEN, icmpLen));
+    emitIpv4({ protocol: IPPROTO_ICMP, src: dst, dst: src, ttl: 64, identification: this.nextIpId() }, pkt.data, o, icmpLen);
+    rt.deliver(req, this.name, `${this.name} ICMP echo responder`);
+    rt.clock.advance(1_000);
+    this.sendIp(pkt);
+  }
+
+  /** Send an ICMP error about `orig` (IPv4 at l3) back to its source, quoting its header + 8 bytes (RFC 792). */
+  sendIcmpError(orig: PacketBuffer, l3: number, inIf: NetInterface, type: number, code: number, mtu: number): void {
+    const rt = this.runtime;
+    const v = this.view.reset(orig.data, l3);
+    if (v.protocol === IPPROTO_ICMP && orig.data[l3 + v.headerLength]! !== ICMP_ECHO_REQUEST && orig.data[l3 + v.headerLength]! !== ICMP_ECHO_REPLY) return; // never an error about an error
+    const quote = Math.min(v.headerLength + 8, orig.end - l3);
+    const src = inIf.primaryIp || this.sourceFor(v.src);
+    const dst = v.src;
+    const pkt = rt.newPacket(this.name, type === ICMP_TIME_EXCEEDED ? 'ICMP time exceeded' : code === ICMP_FRAG_NEEDED_CODE ? 'ICMP fragmentation needed' : 'ICMP unreachable');
+    const icmpLen = 8 + quote;
+    const o = pkt.setFrame(IPV4_HEADER_LEN + icmpLen);
+    const d = pkt.data;
+    const ic = o + IPV4_HEADER_LEN;
+    d[ic] = type;
+    d[ic + 1] = code;
+    writeU16(d, ic + 2, 0);
+    writeU16(d, ic + 4, 0);
+    writeU16(d, ic + 6, code === ICMP_FRAG_NEEDED_CODE && type === ICMP_DEST_UNREACH ? mtu : 0);
+    orig.data.copy(d, ic + 8, l3, l3 + quote);
+    writeU16(d, ic + 2, internetChecksum(d, ic, icmpLen));
+    // Linux sends ICMP errors with TOS 0xc0 (precedence internetwork control, ip_icmp.c icmp_send).
+    emitIpv4({ protocol: IPPROTO_ICMP, src, dst, ttl: 64, dscp: 0x30, identification: this.nextIpId() }, d, o, icmpLen);
+    rt.traceOf(orig)?.add('detail', `${this.name} sends ICMP type ${type} code ${code}${mtu ? ` (next-hop MTU ${mtu})` : ''} to ${ipv4ToString(dst)}`, undefined, this.name);
+    this.sendIp(pkt);
+  }
+}
+
+function protoName(p: number): string {
+  return p === IPPROTO_TCP ? 'TCP' : p === IPPROTO_UDP ? 'UDP' : p === IPPROTO_ICMP ? 'ICMP' : `proto ${p}`;
+}
+
+export function describeRoute(r: Route): string {
+  const dst = r.dst.prefix === 0 ? 'default' : `${ipv4ToString(r.dst.network)}/${r.dst.prefix}`;
+  return r.via !== undefined ? `${dst} via ${ipv4ToString(r.via)} dev ${r.dev.name}` : `${dst} dev ${r.dev.name}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * A kernel network device: a pod's eth0, a node's tun0 and NIC, a macvlan, the gateway's ports. It belongs to
+ * one Stack, has a MAC, an MTU and addresses, and a link peer it hands frames to. Every interface is a capture
+ * point: frames it transmits are recorded outbound, frames it receives inbound.
+ */
+
+import type { Ipv4Address, MacAddress } from '../../codecs/bytes.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { Runtime } from '../node/runtime.js';
+import type { FrameReceiver } from './frame-receiver.js';
+
+export interface InterfaceAddress {
+  ip: Ipv4Address;
+  prefix: number;
+  /** Address label, e.g. `eth0:eip` for an egress IP (SDN egressip.go). */
+  label?: string;
+}
+
+/** The receive side of the stack an interface belongs to. */
+export interface InterfaceOwner {
+  readonly name: string;
+  receiveOn(iface: NetInterface, pkt: PacketBuffer): void;
+}
+
+export class NetInterface implements FrameReceiver {
+  readonly addresses: InterfaceAddress[] = [];
+  /** Link peer: the other veth end, the OVS port behind an internal port, or an L2 segment. */
+  peer: FrameReceiver | null = null;
+  /** Capture point id, or -1 when this interface is not captured. */
+  tap = -1;
+  /** Frames sent / received, like `ip -s link`. */
+  txPackets = 0;
+  rxPackets = 0;
+  /** Accept frames for any destination MAC (the underlay segment delivers by MAC anyway). */
+  promiscuous = false;
+  /** Clear conntrack/OVS metadata when a frame crosses this link (veth: dev_forward_skb scrubs the skb). */
+  scrubOnTransmit = true;
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly owner: InterfaceOwner,
+    readonly name: string,
+    public mac: MacAddress,
+    public mtu: number,
+  ) {}
+
+  /** Primary (first) address, or 0. */
+  get primaryIp(): Ipv4Address {
+    return this.addresses[0]?.ip ?? 0;
+  }
+
+  hasAddress(ip: Ipv4Address): boolean {
+    for (const a of this.addresses) if (a.ip === ip) return true;
+    return false;
+  }
+
+  /** Send a complete Ethernet frame out of this interface. */
+  transmit(pkt: PacketBuffer): void {
+    this.txPackets++;
+    const rt = this.runtime;
+    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
+    if (this.scrubOnTransmit) pkt.clearMetadata();
+    rt.clock.advance(1_000);
+    if (!this.peer) {
+      rt.drop(pkt, this.owner.name, `${this.name} has no carrier`);
+      return;
+    }
+    this.peer.receiveFrame(pkt);
+  }
+
+  /** A frame arrives from the link. */
+  receiveFrame(pkt: PacketBuffer): void {
+    this.rxPackets++;
+    const rt = this.runtime;
+    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'inbound', pkt, undefined);
+    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
+    this.owner.receiveOn(this, pkt);
+  }
+}

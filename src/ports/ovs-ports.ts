@@ -1,0 +1,104 @@
+/**
+ * The ports of br0 (OpenShift SDN `SetupOVS`): vxlan0 = ofport 1, tun0 = ofport 2, pod veths from 3 up.
+ * Each turns a frame leaving the bridge into what the real port does with it, and hands frames arriving
+ * from outside to the bridge with in_port set.
+ */
+
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { Runtime } from '../node/runtime.js';
+import type { TraceRecorder } from '../trace/types.js';
+import type { FrameReceiver } from './frame-receiver.js';
+import type { NetInterface } from './net-interface.js';
+
+export const OFPORT_VXLAN = 1;
+export const OFPORT_TUN0 = 2;
+export const OFPORT_FIRST_POD = 3;
+
+/** What ports need from br0. */
+export interface BridgeInput {
+  process(pkt: PacketBuffer, trace?: TraceRecorder): void;
+}
+
+/** A port of br0: the bridge calls `output` for `output:N`. */
+export interface OvsPort {
+  readonly ofport: number;
+  readonly name: string;
+  output(pkt: PacketBuffer): void;
+}
+
+/**
+ * The host end of a pod's veth pair, attached to br0. Frames from the pod enter the bridge here; frames the
+ * bridge outputs cross the veth to the pod's eth0 (the kernel scrubs skb state on the way: dev_forward_skb).
+ */
+export class VethHostPort implements OvsPort, FrameReceiver {
+  tap = -1;
+  /** The pod's eth0. */
+  peer: NetInterface | null = null;
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly nodeName: string,
+    readonly ofport: number,
+    readonly name: string,
+    readonly bridge: BridgeInput,
+  ) {}
+
+  receiveFrame(pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'inbound', pkt, undefined);
+    pkt.clearMetadata();
+    pkt.inPort = this.ofport;
+    const trace = rt.traceOf(pkt);
+    if (trace) trace.add('port', `${this.nodeName} ${this.name}: receive, enters br0 as in_port=${this.ofport}`, { port: this.name, ofport: this.ofport, direction: 'in' }, this.nodeName);
+    rt.clock.advance(1_000);
+    this.bridge.process(pkt, trace);
+  }
+
+  output(pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`, { port: this.name, ofport: this.ofport, direction: 'out' }, this.nodeName);
+    pkt.clearMetadata();
+    rt.clock.advance(1_000);
+    if (!this.peer) return rt.drop(pkt, this.nodeName, `${this.name}: veth peer missing`);
+    this.peer.receiveFrame(pkt);
+  }
+}
+
+/**
+ * tun0: an OVS internal port. br0's `output:2` hands the frame to the node kernel's tun0 device (OVS resets the
+ * skb's conntrack on the way in: internal_dev_recv); the kernel transmitting on tun0 puts the frame into br0 with
+ * in_port=2, keeping the conntrack entry the kernel attached (OVS ct() reuses a cached skb entry).
+ * The capture point is the kernel's tun0 interface (what `tcpdump -i tun0` sees).
+ */
+export class Tun0Port implements OvsPort, FrameReceiver {
+  readonly ofport = 2;
+  readonly name = 'tun0';
+  /** The kernel-side tun0 device. */
+  kernelDevice: NetInterface | null = null;
+
+  constructor(readonly runtime: Runtime, readonly nodeName: string, readonly bridge: BridgeInput) {}
+
+  /** Kernel transmitted on tun0: into br0. */
+  receiveFrame(pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    const ct = pkt.ctEntry;
+    pkt.clearMetadata();
+    pkt.ctEntry = ct;
+    pkt.inPort = this.ofport;
+    const trace = rt.traceOf(pkt);
+    if (trace) trace.add('port', `${this.nodeName} tun0: kernel transmit, enters br0 as in_port=2`, { port: 'tun0', ofport: 2, direction: 'in' }, this.nodeName);
+    rt.clock.advance(1_000);
+    this.bridge.process(pkt, trace);
+  }
+
+  /** br0 output:2: to the node kernel. */
+  output(pkt: PacketBuffer): void {
+    const rt = this.runtime;
+    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} tun0: br0 output:2 -> node kernel`, { port: 'tun0', ofport: 2, direction: 'out' }, this.nodeName);
+    pkt.clearMetadata();
+    rt.clock.advance(1_000);
+    if (!this.kernelDevice) return rt.drop(pkt, this.nodeName, 'tun0 has no kernel device');
+    this.kernelDevice.receiveFrame(pkt);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * An L2 segment: the underlay network the node NICs, macvlans and the gateway sit on (an Azure VNet subnet in
+ * the built-in cluster). It delivers unicast frames by destination MAC and floods broadcasts to every other
+ * port, like a learning switch whose table is filled when interfaces attach.
+ */
+
+import { MAC_BROADCAST, macToString, readMac } from '../../codecs/bytes.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { Runtime } from '../node/runtime.js';
+import type { FrameReceiver } from './frame-receiver.js';
+import type { NetInterface } from './net-interface.js';
+
+class SegmentPort implements FrameReceiver {
+  constructor(readonly segment: Segment, readonly iface: NetInterface) {}
+  receiveFrame(pkt: PacketBuffer): void {
+    this.segment.forward(pkt, this);
+  }
+}
+
+export class Segment {
+  private readonly ports: SegmentPort[] = [];
+  private readonly byMac = new Map<number, SegmentPort>();
+
+  constructor(readonly runtime: Runtime, readonly name: string) {}
+
+  /** Plug an interface in: its transmissions go to the segment and frames for its MAC come to it. */
+  attach(iface: NetInterface): void {
+    const p = new SegmentPort(this, iface);
+    this.ports.push(p);
+    this.byMac.set(iface.mac, p);
+    iface.peer = p;
+  }
+
+  forward(pkt: PacketBuffer, from: SegmentPort): void {
+    const rt = this.runtime;
+    rt.clock.advance(20_000);
+    const dst = readMac(pkt.data, pkt.start);
+    if (dst !== MAC_BROADCAST) {
+      const to = this.byMac.get(dst);
+      if (!to || to === from) return rt.drop(pkt, this.name, `no station with MAC ${macToString(dst)} on ${this.name}`);
+      return to.iface.receiveFrame(pkt);
+    }
+    let last: SegmentPort | undefined;
+    for (const p of this.ports) {
+      if (p === from) continue;
+      if (last) last.iface.receiveFrame(rt.clonePacket(pkt, `flooded to ${p.iface.owner.name}`));
+      last = p;
+    }
+    if (last) last.iface.receiveFrame(pkt);
+    else rt.drop(pkt, this.name, 'broadcast with no other station');
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Render the packets of a walk as text (ofproto/trace style for the br0 parts, one indented line per step
+ * elsewhere) and as JSON.
+ */
+
+import type { WalkPacket } from '../node/runtime.js';
+import type { TraceNode } from './types.js';
+
+function renderNodes(nodes: TraceNode[], indent: string, out: string[], state: { host?: string }): void {
+  for (const n of nodes) {
+    if (n.node !== undefined && n.node !== state.host && indent === '  ') {
+      state.host = n.node;
+      out.push(`  -- on ${n.node}`);
+    }
+    const marker = n.kind === 'drop' ? '!! ' : n.kind === 'deliver' ? '=> ' : '';
+    // Bridge trace lines carry their own ofproto/trace indentation; keep it.
+    for (const line of n.text.split('\n')) out.push(`${indent}${marker}${line}`);
+    if (n.children?.length) renderNodes(n.children, indent + '    ', out, state);
+  }
+}
+
+/** Human-readable trace of one packet. */
+export function renderPacketTrace(p: WalkPacket): string {
+  const out: string[] = [];
+  const outcome = p.outcome ? `${p.outcome.kind}${p.outcome.reason ? `: ${p.outcome.reason}` : ''} at ${p.outcome.host}` : 'in flight';
+  out.push(`=== packet ${p.index + 1}: ${p.label} (from ${p.origin}, t=${(p.createdNs / 1e9).toFixed(6)}s) -> ${outcome}`);
+  renderNodes(p.trace.root, '  ', out, {});
+  return out.join('\n');
+}
+
+export function renderWalkTrace(title: string, packets: readonly WalkPacket[]): string {
+  return [`# ${title}`, '', ...packets.map((p) => renderPacketTrace(p) + '\n')].join('\n');
+}
+
+export interface PacketJson {
+  index: number;
+  origin: string;
+  label: string;
+  createdNs: number;
+  outcome: WalkPacket['outcome'] | null;
+  hops: TraceNode[];
+}
+
+export function packetsToJson(packets: readonly WalkPacket[]): PacketJson[] {
+  return packets.map((p) => ({ index: p.index + 1, origin: p.origin, label: p.label, createdNs: p.createdNs, outcome: p.outcome ?? null, hops: p.trace.root }));
+}

@@ -1,0 +1,98 @@
+/**
+ * Run a scenario end to end: build its cluster, bring up the emulation, attach captures, run its flows, and
+ * write `walk.pcapng`, one pcap per capture point, `trace.txt` and `trace.json` into `<out>/<scenario>/`.
+ * The folder is written under a temporary name and renamed into place at the end, so a failed run leaves the
+ * previous output untouched and nothing half-written.
+ */
+
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCluster } from '../cluster/build.js';
+import type { Cluster } from '../cluster/types.js';
+import { attachCapture } from '../capture/attach.js';
+import { CaptureRecorder } from '../capture/recorder.js';
+import { Emulation } from '../node/emulation.js';
+import type { WalkPacket } from '../node/runtime.js';
+import type { Scenario } from '../scenarios/scenario.js';
+import { packetsToJson, renderWalkTrace } from '../trace/render.js';
+import { runFlow, sourceLabel, type FlowResult } from './flow.js';
+
+export interface RunOptions {
+  /** Base cluster documents (the built-in cluster's, or a user's file's). */
+  baseDocuments: readonly object[];
+  /** File name used in error messages about the documents. */
+  clusterFile: string;
+  seed?: number;
+  /** Output root; omit to run in memory only (tests, benchmarks). */
+  outDir?: string;
+  /** Repeat each flow N times (different client ports). */
+  count?: number;
+  /** Called after each repetition (progress bars). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  cluster: Cluster;
+  emulation: Emulation;
+  flows: FlowResult[];
+  packets: WalkPacket[];
+  recorder: CaptureRecorder;
+  /** True when the outcome matches the scenario's expectation. */
+  passed: boolean;
+  /** Files written, relative to the scenario folder. */
+  files: string[];
+  dir?: string;
+}
+
+/** The cluster a scenario runs on: the base documents plus the scenario's own additions. */
+export function scenarioCluster(s: Scenario, baseDocuments: readonly object[], clusterFile: string): Cluster {
+  const base = buildCluster(baseDocuments, clusterFile);
+  if (!s.extraDocuments) return base;
+  return buildCluster([...baseDocuments, ...s.extraDocuments(base)], `${clusterFile} + scenario ${s.name}`);
+}
+
+export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
+  const cluster = scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
+  const seed = opts.seed ?? 1;
+  const emu = new Emulation(cluster, { seed });
+  const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;
+  const tmpDir = finalDir ? `${finalDir}.tmp-${process.pid}` : undefined;
+  if (tmpDir) {
+    rmSync(tmpDir, { recursive: true, force: true });
+    mkdirSync(tmpDir, { recursive: true });
+  }
+  const count = Math.max(1, opts.count ?? 1);
+  const recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: count === 1, keepBytes: count === 1 });
+  try {
+    attachCapture(emu, recorder);
+    emu.runtime.recording = count === 1;
+    const specs = s.flows(cluster);
+    const flows: FlowResult[] = [];
+    const total = specs.length * count;
+    for (let i = 0; i < count; i++) {
+      for (const spec of specs) {
+        flows.push(runFlow(emu, spec));
+        emu.runtime.clock.advance(1_000_000); // 1 ms between conversations
+        opts.onProgress?.(flows.length, total);
+      }
+    }
+    recorder.close();
+    const packets = emu.runtime.packets;
+    const passed = s.expect === 'complete' ? flows.every((f) => f.ok) : !flows[0]?.ok;
+    const files = ['walk.pcapng', ...recorder.pcapFiles()];
+    if (tmpDir && finalDir) {
+      const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`).join('\n');
+      writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
+      writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
+      files.push('trace.txt', 'trace.json');
+      rmSync(finalDir, { recursive: true, force: true });
+      renameSync(tmpDir, finalDir);
+    }
+    return { scenario: s, cluster, emulation: emu, flows, packets, recorder, passed, files, dir: finalDir };
+  } catch (e) {
+    recorder.abort();
+    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -8,7 +8,7 @@
  * outer layers stay. A soft fault is recorded and the walk goes on, as Wireshark does: bad checksums (only with
  * `verifyChecksums`), VXLAN 'bad-flags' / 'reserved-nonzero', and an IPv4 total length or UDP length larger than
  * the bytes present ('bad-length'; the layer is then decoded over the bytes that are there and its L4 checksum
- * is not verified). `fault` is the first fault met; `stopped` says whether one ended the walk.
+ * is not verified). `fault` is the first fault met; `stopped`/`stoppedBy` say whether and which one ended the walk.
  *
  * ICMP errors quote the offending IPv4 header; the quote is reported as 'payload' (not as ordinary layers) and
  * its offset is `icmpQuote`. IPv4 fragments carry no decodable L4 header past the first, and the first cannot
@@ -53,6 +53,8 @@ export class Dissection {
   fault: Fault | undefined = undefined;
   /** True when a (hard) fault ended the walk before the last layer. */
   stopped = false;
+  /** The fault that ended the walk (may differ from `fault` when a soft fault came first). */
+  stoppedBy: Fault | undefined = undefined;
 
   /** The outermost Ethernet header. */
   eth = -1;
@@ -86,6 +88,7 @@ export class Dissection {
     this.end = end;
     this.fault = undefined;
     this.stopped = false;
+    this.stoppedBy = undefined;
     this.eth = this.outerIpv4 = this.outerL4 = this.vxlan = this.vni = this.innerEth = this.innerIpv4 = -1;
     this.ipv4 = this.arp = this.l4 = this.payload = this.icmpQuote = -1;
     this.l4Kind = undefined;
@@ -144,6 +147,7 @@ function soft(out: Dissection, f: Fault): void {
 function hard(out: Dissection, f: Fault): void {
   if (out.fault === undefined) out.fault = f;
   out.stopped = true;
+  out.stoppedBy = f;
 }
 
 function payload(out: Dissection, offset: number, end: number): void {
@@ -153,9 +157,9 @@ function payload(out: Dissection, offset: number, end: number): void {
   out.payloadLength = end - offset;
 }
 
-function notePadding(out: Dissection, l3End: number, limit: number): void {
+function notePadding(out: Dissection, l3End: number, limit: number, depth: number): void {
   if (l3End >= limit) return;
-  if (padCount === 0) out.padding = limit - l3End;
+  if (depth === 0) out.padding = limit - l3End;
   padStart[padCount] = l3End;
   padEnd[padCount] = limit;
   padCount++;
@@ -197,7 +201,7 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection, veri
       if (f) return hard(out, f);
       if (!push(out, 'arp', l3, 28)) return;
       out.arp = l3;
-      notePadding(out, l3 + 28, limit);
+      notePadding(out, l3 + 28, limit, depth);
       return;
     }
     if (l3Kind !== 'ipv4') return payload(out, l3, limit);
@@ -222,7 +226,7 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection, veri
     out.ipv4 = l3;
     if (verify && !ip.checksumValid()) soft(out, fault('ipv4', 'bad-checksum', l3 + 10, `checksum 0x${ip.checksum.toString(16)}`));
     const l3End = clamped ? limit : l3 + ip.totalLength;
-    notePadding(out, l3End, limit);
+    notePadding(out, l3End, limit, depth);
     const l4 = l3 + ihl;
     if (ip.isFragment) return payload(out, l4, l3End);
     const src = ip.src, dst = ip.dst;

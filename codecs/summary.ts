@@ -2,14 +2,14 @@
  * One-line frame summaries in tcpdump's style (`tcpdump -e -n -S` wording), for traces, test failures and the
  * CLI. Each Ethernet header prints `src > dst, <type>, `; a VXLAN frame prints its outer part first, then the
  * inner frame after `vni N: `. A fault ends the line with a `[|layer: code at offset]` marker (tcpdump marks
- * truncation with `[|proto]`). Cold path: allocates strings.
+ * truncation with `[|proto]`): the fault that stopped the walk, else the first soft one. Cold path: allocates strings.
  */
 
 import { ipv4ToString, macToString, readU16 } from './bytes.js';
 import { ArpView, ARP_REPLY, ARP_REQUEST } from './arp.js';
 import { dissect, Dissection } from './dissect.js';
 import { EthernetView } from './ethernet.js';
-import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, IcmpView } from './icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED, IcmpView } from './icmp.js';
 import { Ipv4View } from './ipv4.js';
 import { TCP_ACK, TcpView, tcpFlagsToString } from './tcp.js';
 import { UdpView } from './udp.js';
@@ -31,7 +31,7 @@ function icmpText(buf: Uint8Array, off: number, length: number, end: number): st
   if (t === ICMP_DEST_UNREACH && quoted) {
     const qdst = ipv4ToString(quoted.dst);
     if (c === ICMP_FRAG_NEEDED) return `ICMP ${qdst} unreachable - need to frag (mtu ${v.nextHopMtu}), length ${length}`;
-    if (c === 3 && end - q >= quoted.headerLength + 4) {
+    if (c === ICMP_PORT_UNREACH && end - q >= quoted.headerLength + 4) {
       const proto = quoted.protocol === 6 ? 'tcp' : quoted.protocol === 17 ? 'udp' : `proto-${quoted.protocol}`;
       return `ICMP ${qdst} ${proto} port ${readU16(buf, q + quoted.headerLength + 2)} unreachable, length ${length}`;
     }
@@ -73,7 +73,7 @@ export function summarize(buf: Uint8Array, start = 0, end = buf.length): string 
         ipSrc = ipv4ToString(ip.src);
         ipDst = ipv4ToString(ip.dst);
         ipPayloadLength = Math.min(ip.totalLength, end - l.offset) - ip.headerLength;
-        if (next === 'icmp') s += `${ipSrc} > ${ipDst}: `;
+        if (next === 'icmp' || (next === undefined && d.stopped)) s += `${ipSrc} > ${ipDst}: `;
         else if (next !== 'tcp' && next !== 'udp') {
           const frag = ip.isFragment ? ` (frag id ${ip.identification}, offset ${ip.fragmentOffset * 8}${ip.moreFragments ? ', more' : ''})` : '';
           s += `${ipSrc} > ${ipDst}: ip-proto-${ip.protocol}${frag}, length ${ipPayloadLength}`;
@@ -109,7 +109,8 @@ export function summarize(buf: Uint8Array, start = 0, end = buf.length): string 
     }
   }
   s = s.replace(/(, |: )$/, '');
-  if (d.fault) s += `${s === '' ? '' : ' '}[|${d.fault.layer}: ${d.fault.code} at ${d.fault.offset}]`;
+  const f = d.stoppedBy ?? d.fault; // what ended the walk says most about a cut frame
+  if (f) s += `${s === '' ? '' : ' '}[|${f.layer}: ${f.code} at ${f.offset}]`;
   return s;
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pc from 'picocolors';
 import { builtinClusterDocuments } from '../cluster/builtin.js';
-import { buildCluster } from '../cluster/build.js';
+import { buildCluster, buildFromSources } from '../cluster/build.js';
 import { ConfigError } from '../cluster/errors.js';
 import { readClusterObjects } from '../cluster/load.js';
 import { formatTable } from '../cluster/tables.js';
@@ -62,9 +62,9 @@ export function clusterSource(file: string | undefined): ClusterSource {
   } catch (e) {
     throw new ConfigError(file, '', '', `cannot read the file: ${(e as Error).message}`);
   }
-  const docs = readClusterObjects(text, file).map((o) => o.doc as object);
-  buildCluster(docs, file); // validate now, before anything runs
-  return { docs, file };
+  const sources = readClusterObjects(text, file);
+  buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
+  return { docs: sources.map((o) => o.doc as object), file };
 }
 
 function loadCluster(file: string | undefined): Cluster {
@@ -95,7 +95,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 function cmdRun(args: string[]): number {
-  const { values, positionals } = parse(args, {
+  const a = parse(args, {
     all: { type: 'boolean' },
     cluster: { type: 'string' },
     out: { type: 'string' },
@@ -103,28 +103,28 @@ function cmdRun(args: string[]): number {
     count: { type: 'string' },
     json: { type: 'boolean' },
   });
-  if (values.help) {
+  if (a.flag('help')) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  const seed = intOption('seed', values.seed, 0, 0xffffffff) ?? 1;
-  const count = intOption('count', values.count, 1, 10_000_000) ?? 1;
-  const names = positionals.length === 0 || values.all ? SCENARIOS.map((s) => s.name) : positionals;
+  const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
+  const count = intOption('count', a.str('count'), 1, 10_000_000) ?? 1;
+  const names = a.positionals.length === 0 || a.flag('all') ? SCENARIOS.map((s) => s.name) : a.positionals;
   const scenarios = names.map((n) => {
     const s = findScenario(n);
     if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(n)} (see 'packetwalk scenarios')`);
     return s;
   });
-  const src = clusterSource(values.cluster);
-  const outDir = resolve(values.out ?? 'pcaps/out');
+  const src = clusterSource(a.str('cluster'));
+  const outDir = resolve(a.str('out') ?? 'pcaps/out');
   const results: ScenarioResult[] = [];
-  const color = pc.isColorSupported && !values.json;
+  const color = pc.isColorSupported && !a.flag('json');
   for (const s of scenarios) {
     const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count });
     results.push(r);
-    if (!values.json) printWalkSummary(r, color);
+    if (!a.flag('json')) printWalkSummary(r, color);
   }
-  if (values.json) {
+  if (a.flag('json')) {
     process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
   } else {
     const failed = results.filter((r) => !r.passed);
@@ -134,12 +134,12 @@ function cmdRun(args: string[]): number {
 }
 
 function cmdScenarios(args: string[]): number {
-  const { values } = parse(args, { json: { type: 'boolean' } });
-  if (values.help) {
+  const a = parse(args, { json: { type: 'boolean' } });
+  if (a.flag('help')) {
     process.stdout.write('Usage: packetwalk scenarios [--json]\n\nLists every scenario, the seed figure it reproduces and what it shows.\n');
     return 0;
   }
-  if (values.json) {
+  if (a.flag('json')) {
     process.stdout.write(JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, figure: s.figure, summary: s.summary })), null, 2) + '\n');
     return 0;
   }
@@ -151,13 +151,13 @@ function cmdScenarios(args: string[]): number {
 const TABLES = ['hostsubnets', 'netnamespaces', 'pods', 'services', 'clusternetwork'] as const;
 
 function cmdCluster(args: string[]): number {
-  const { values, positionals } = parse(args, { cluster: { type: 'string' } });
-  if (values.help) {
+  const a = parse(args, { cluster: { type: 'string' } });
+  if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk cluster [${TABLES.join('|')}] [--cluster FILE]\n\nShows the cluster as 'oc get' prints it; with --cluster, validates a cluster file first.\n\nExamples:\n  packetwalk cluster hostsubnets\n  packetwalk cluster pods --cluster my-cluster.yaml\n`);
     return 0;
   }
-  const cluster = loadCluster(values.cluster);
-  const which = positionals.length ? positionals : [...TABLES];
+  const cluster = loadCluster(a.str('cluster'));
+  const which = a.positionals.length ? a.positionals : [...TABLES];
   for (const t of which) {
     if (!(TABLES as readonly string[]).includes(t)) throw new UsageError(`unknown table ${JSON.stringify(t)}; one of ${TABLES.join(', ')}`);
   }
@@ -166,19 +166,20 @@ function cmdCluster(args: string[]): number {
 }
 
 function cmdFlows(args: string[]): number {
-  const { values } = parse(args, { node: { type: 'string' }, table: { type: 'string' }, format: { type: 'string' }, cluster: { type: 'string' } });
-  if (values.help) {
+  const a = parse(args, { node: { type: 'string' }, table: { type: 'string' }, format: { type: 'string' }, cluster: { type: 'string' } });
+  if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk flows --node NODE [--table N] [--format dump|ofctl] [--cluster FILE]\n\nPrints the node's br0 flows as 'ovs-ofctl -O OpenFlow13 dump-flows br0' does (--format dump, the default)\nor as add-flows input for a real Open vSwitch (--format ofctl; groups follow after a line '# groups').\n\nExamples:\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --table 90\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --format ofctl > br0.flows\n`);
     return 0;
   }
-  if (!values.node) throw new UsageError('flows needs --node NODE');
-  const table = intOption('table', values.table, 0, 254);
-  const format = values.format ?? 'dump';
+  const node = a.str('node');
+  if (!node) throw new UsageError('flows needs --node NODE');
+  const table = intOption('table', a.str('table'), 0, 254);
+  const format = a.str('format') ?? 'dump';
   if (format !== 'dump' && format !== 'ofctl') throw new UsageError(`--format must be dump or ofctl, got ${JSON.stringify(format)}`);
-  const cluster = loadCluster(values.cluster);
-  if (!cluster.hostSubnets.some((h) => h.name === values.node)) throw new UsageError(`unknown node ${JSON.stringify(values.node)}; nodes: ${cluster.hostSubnets.map((h) => h.name).join(', ')}`);
+  const cluster = loadCluster(a.str('cluster'));
+  if (!cluster.hostSubnets.some((h) => h.name === node)) throw new UsageError(`unknown node ${JSON.stringify(node)}; nodes: ${cluster.hostSubnets.map((h) => h.name).join(', ')}`);
   const emu = new Emulation(cluster);
-  const br = emu.node(values.node).bridge;
+  const br = emu.node(node).bridge;
   if (format === 'ofctl') {
     const { flows, groups } = br.exportOfctl();
     process.stdout.write(flows + (groups ? `\n# groups\n${groups}` : '') + (flows.endsWith('\n') ? '' : '\n'));

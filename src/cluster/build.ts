@@ -119,9 +119,11 @@ export function buildFromSources(sources: readonly SourceObject[], file: string)
     if (all.length > 1) all[1]!.f.fail(undefined, `a second ${kind} (the first is at ${all[0]!.position}; expected one)`);
   }
 
-  const network = buildNetwork(objs);
-  const hostSubnets = buildHostSubnets(objs, network);
-  const underlay = buildUnderlay(objs, network, hostSubnets, file);
+  const draft = buildNetwork(objs);
+  const hostSubnets = buildHostSubnets(objs, draft.network);
+  const underlay = buildUnderlay(objs, draft, hostSubnets, file);
+  // The node NIC MTU is the underlay's; the overlay MTU (the ClusterNetwork object's `mtu`) is 50 less.
+  const network: ClusterNetwork = { ...draft.network, mtu: underlay.mtu };
   const netNamespaces = buildNetNamespaces(objs, network);
   const pods = buildPods(objs, hostSubnets, underlay);
   const services = buildServices(objs, network);
@@ -152,21 +154,33 @@ export function buildFromSources(sources: readonly SourceObject[], file: string)
   };
 }
 
-function buildNetwork(objs: AnyDoc[]): ClusterNetwork & { overlayMtu?: number; doc?: ObjectBase } {
+/** The ClusterNetwork without its MTU (which comes from the underlay), plus the doc for later errors. */
+interface NetworkDraft {
+  network: Omit<ClusterNetwork, 'mtu'>;
+  /** The ClusterNetwork object's own `mtu`: the overlay MTU. */
+  overlayMtu?: number;
+  doc?: ObjectBase;
+}
+
+function buildNetwork(objs: AnyDoc[]): NetworkDraft {
   const d = ofKind(objs, 'ClusterNetwork')[0];
-  if (!d) return { name: 'default', clusterNetwork: DEFAULT_NETWORK.cidr, hostSubnetLength: DEFAULT_NETWORK.hostSubnetLength, serviceNetwork: DEFAULT_NETWORK.serviceNetwork, mode: DEFAULT_NETWORK.mode, mtu: 0, vxlanPort: DEFAULT_NETWORK.vxlanPort };
+  if (!d) {
+    const { cidr: clusterNetwork, hostSubnetLength, serviceNetwork, mode, vxlanPort } = DEFAULT_NETWORK;
+    return { network: { name: 'default', clusterNetwork, hostSubnetLength, serviceNetwork, mode, vxlanPort } };
+  }
   const mode =
     (Object.keys(PLUGIN_NAMES) as PluginMode[]).find((m) => PLUGIN_NAMES[m] === d.pluginName) ??
     d.f.fail('pluginName', `${JSON.stringify(d.pluginName)} is not an openshift-sdn plugin (expected one of ${Object.values(PLUGIN_NAMES).join(', ')})`);
   if (overlaps(d.serviceNetwork, d.cidr)) d.f.fail('serviceNetwork', `${cidrToString(d.serviceNetwork)} overlaps the cluster network ${cidrToString(d.cidr)}`);
   return {
-    name: d.name,
-    clusterNetwork: d.cidr,
-    hostSubnetLength: d.hostSubnetLength,
-    serviceNetwork: d.serviceNetwork,
-    mode,
-    mtu: 0, // set from the underlay
-    vxlanPort: d.vxlanPort ?? DEFAULT_NETWORK.vxlanPort,
+    network: {
+      name: d.name,
+      clusterNetwork: d.cidr,
+      hostSubnetLength: d.hostSubnetLength,
+      serviceNetwork: d.serviceNetwork,
+      mode,
+      vxlanPort: d.vxlanPort ?? DEFAULT_NETWORK.vxlanPort,
+    },
     overlayMtu: d.overlayMtu,
     doc: d,
   };
@@ -177,7 +191,7 @@ interface BuiltHostSubnet {
   doc: Extract<AnyDoc, { kind: 'HostSubnet' }>;
 }
 
-function buildHostSubnets(objs: AnyDoc[], network: ClusterNetwork): BuiltHostSubnet[] {
+function buildHostSubnets(objs: AnyDoc[], network: Omit<ClusterNetwork, 'mtu'>): BuiltHostSubnet[] {
   const docs = ofKind(objs, 'HostSubnet');
   const allocator = new HostSubnetAllocator(network.clusterNetwork, network.hostSubnetLength);
   const prefix = 32 - network.hostSubnetLength;
@@ -216,7 +230,8 @@ function buildHostSubnets(objs: AnyDoc[], network: ClusterNetwork): BuiltHostSub
   });
 }
 
-function buildUnderlay(objs: AnyDoc[], network: ClusterNetwork & { overlayMtu?: number; doc?: ObjectBase }, hosts: BuiltHostSubnet[], file: string): Underlay {
+function buildUnderlay(objs: AnyDoc[], draft: NetworkDraft, hosts: BuiltHostSubnet[], file: string): Underlay {
+  const network = draft.network;
   const d = ofKind(objs, 'Underlay')[0];
   let net = d?.cidr;
   if (!net) {
@@ -238,20 +253,20 @@ function buildUnderlay(objs: AnyDoc[], network: ClusterNetwork & { overlayMtu?: 
   for (const [field, other] of [['cluster network', network.clusterNetwork], ['service network', network.serviceNetwork]] as const) {
     if (overlaps(net, other)) fail('cidr', `${cidrToString(net)} overlaps the ${field} ${cidrToString(other)}`);
   }
-  const overlay = network.overlayMtu;
+  const overlay = draft.overlayMtu;
   const mtu = d?.mtu ?? (overlay !== undefined ? overlay + 50 : 1500);
   if (overlay !== undefined && overlay !== mtu - 50) {
-    network.doc!.f.fail('mtu', `overlay MTU ${overlay} does not match the underlay MTU ${mtu} minus 50 bytes of VXLAN overhead (expected ${mtu - 50})`);
+    draft.doc!.f.fail('mtu', `overlay MTU ${overlay} does not match the underlay MTU ${mtu} minus 50 bytes of VXLAN overhead (expected ${mtu - 50})`);
   }
-  network.mtu = mtu;
-  delete network.overlayMtu;
-  delete network.doc;
 
   for (const h of hosts) {
     const ip = h.value.hostIP;
     const s = ipv4ToString(ip);
     if (!cidrContains(net, ip)) h.doc.f.fail('hostIP', `${s} is not inside the underlay network ${cidrToString(net)}`);
-    if (ip === net.network || ip === broadcastOf(net) || ip === gateway) h.doc.f.fail('hostIP', `${s} is the underlay's ${ip === gateway ? 'gateway' : ip === net.network ? 'network' : 'broadcast'} address (expected a host address)`);
+    if (ip === net.network || ip === broadcastOf(net) || ip === gateway) {
+      const what = ip === gateway ? 'gateway' : ip === net.network ? 'network' : 'broadcast';
+      h.doc.f.fail('hostIP', `${s} is the underlay's ${what} address (expected a host address)`);
+    }
   }
   return { cidr: net, gateway, gatewayMac: d?.gatewayMac ?? AZURE_GATEWAY_MAC, mtu };
 }
@@ -430,7 +445,10 @@ function buildServices(objs: AnyDoc[], network: ClusterNetwork): BuiltService[] 
     const s = ipv4ToString(d.clusterIP);
     const sn = network.serviceNetwork;
     if (!cidrContains(sn, d.clusterIP)) d.f.fail('spec.clusterIP', `${s} is not inside the service network ${cidrToString(sn)}`);
-    if (d.clusterIP === sn.network || d.clusterIP === broadcastOf(sn)) d.f.fail('spec.clusterIP', `${s} is the ${d.clusterIP === sn.network ? 'network' : 'broadcast'} address of the service network (expected a host address)`);
+    if (d.clusterIP === sn.network || d.clusterIP === broadcastOf(sn)) {
+      const what = d.clusterIP === sn.network ? 'network' : 'broadcast';
+      d.f.fail('spec.clusterIP', `${s} is the ${what} address of the service network (expected a host address)`);
+    }
     const other = ipOwner.get(d.clusterIP);
     if (other !== undefined) d.f.fail('spec.clusterIP', `duplicate IP: ${s} is already the clusterIP of Service ${other}`);
     ipOwner.set(d.clusterIP, key);

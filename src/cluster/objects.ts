@@ -357,7 +357,10 @@ function onlyDefault(f: Fields, key: string, supported: string): void {
 
 function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
   spec.allow(
-    ['type', 'clusterIP', 'clusterIPs', 'ports', 'selector', 'externalIPs', 'sessionAffinity', 'externalTrafficPolicy', 'internalTrafficPolicy', 'ipFamilies', 'ipFamilyPolicy', 'loadBalancerSourceRanges', 'externalName'],
+    [
+      'type', 'clusterIP', 'clusterIPs', 'ports', 'selector', 'externalIPs', 'sessionAffinity', 'externalTrafficPolicy',
+      'internalTrafficPolicy', 'ipFamilies', 'ipFamilyPolicy', 'loadBalancerSourceRanges', 'externalName',
+    ],
     SERVICE_SPEC_IGNORED,
   );
   if (spec.optStr('type') === 'ExternalName' || spec.has('externalName')) spec.fail('type', 'ExternalName services are not supported by packetwalk (expected ClusterIP, NodePort or LoadBalancer)');
@@ -365,7 +368,9 @@ function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
   if (spec.optStr('clusterIP') === 'None') spec.fail('clusterIP', 'headless services (clusterIP: None) are not supported by packetwalk (expected an address in the service network)');
   const clusterIP = spec.ip('clusterIP');
   for (const { value, path } of spec.strList('clusterIPs')) {
-    if (parseIpAt(f.where, path, value) !== clusterIP) throw new ConfigError(f.where.file, f.where.object, path, `${value} differs from spec.clusterIP ${spec.str('clusterIP')} (packetwalk is single-stack IPv4)`);
+    if (parseIpAt(f.where, path, value) !== clusterIP) {
+      throw new ConfigError(f.where.file, f.where.object, path, `${value} differs from spec.clusterIP ${spec.str('clusterIP')} (packetwalk is single-stack IPv4)`);
+    }
   }
   onlyDefault(spec, 'sessionAffinity', 'None');
   onlyDefault(spec, 'externalTrafficPolicy', 'Cluster');

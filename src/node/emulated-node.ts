@@ -21,8 +21,12 @@ import type { Segment } from '../ports/segment.js';
 import { Vxlan0Port } from '../ports/vxlan0.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { TraceRecorder } from '../trace/types.js';
+import { CT_INV, CT_TRK } from '../buffer/packet-buffer.js';
+import { createNodeNetfilter } from '../netfilter/node-rules.js';
+import type { Netfilter } from '../netfilter/evaluate.js';
+import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
+import { NF_ACCEPT } from './netfilter-hooks.js';
 import { appFor } from './apps.js';
-import { NodeNetfilter } from './node-netfilter.js';
 import type { Runtime } from './runtime.js';
 import { Stack } from './stack.js';
 
@@ -47,7 +51,7 @@ export class EmulatedNode implements BridgeHost {
   readonly nic: NetInterface;
   readonly tun0: NetInterface;
   readonly bridge: Bridge;
-  readonly netfilter: NodeNetfilter;
+  readonly netfilter: Netfilter;
   readonly vxlan0: Vxlan0Port;
   readonly tun0Port: Tun0Port;
   readonly pods = new Map<string, PodInstance>();
@@ -73,7 +77,7 @@ export class EmulatedNode implements BridgeHost {
 
     // br0 and its ports.
     this.bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now });
-    this.netfilter = new NodeNetfilter(runtime, cluster, this.name);
+    this.netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), now: () => runtime.clock.now });
     k.netfilter = this.netfilter;
     this.vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, this.bridge, net.vxlanPort);
     this.tun0Port = new Tun0Port(runtime, this.name, this.bridge);
@@ -134,12 +138,19 @@ export class EmulatedNode implements BridgeHost {
   output(port: number, pkt: PacketBuffer): void {
     const p = this.ports[port];
     if (!p) return this.runtime.drop(pkt, this.name, `br0: output to missing port ${port}`);
-    this.runtime.clock.advance(2_000);
+    const rt = this.runtime;
+    if (rt.capture) {
+      const rule = this.bridge.outputRule;
+      rt.hopReason = rule ? `br0 ${rule.hopText}` : undefined;
+    }
+    rt.clock.advance(2_000);
     p.output(pkt);
   }
 
+  /** OVS ct(): the same kernel conntrack table iptables uses (zone 0), as on a real node. */
   conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): void {
-    this.netfilter.ovsConntrack(pkt, req, trace);
+    // br0 flows only send IP to ct(); frames on br0 are untagged Ethernet.
+    if (this.netfilter.ovsCt(pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace) !== NF_ACCEPT) pkt.ctState = CT_TRK | CT_INV;
   }
 
   portName(port: number): string {

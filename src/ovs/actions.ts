@@ -185,6 +185,10 @@ function parseCt(args: string, at: number): Action {
       throw new ActionError(`${p}: unsupported ct argument (expected commit, table=N, zone=N, nat[(...)] or exec(...))`, pos, p);
     }
   }
+  // ovs-ofctl: "CT action requires commit flag if actions other than NAT without arguments are specified."
+  if (!ct.commit && (ct.exec.length > 0 || (ct.nat !== undefined && ct.nat.kind !== undefined))) {
+    throw new ActionError('ct requires commit when it sets up NAT (nat(src=...)/nat(dst=...)) or has exec(...)', at, args);
+  }
   return ct;
 }
 

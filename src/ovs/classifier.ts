@@ -28,6 +28,8 @@ class Subtable<R extends ClassifierRule> {
   readonly buckets = new Map<number, R[]>();
   maxPriority = -1;
   count = 0;
+  /** Rules per priority, so removing the top rule finds the new maximum without scanning every rule. */
+  readonly priorities = new Map<number, number>();
 
   constructor(words: number[], masks: number[]) {
     this.words = Int32Array.from(words);
@@ -57,6 +59,19 @@ class Subtable<R extends ClassifierRule> {
   }
 }
 
+function shapeOf(match: Match): { words: number[]; masks: number[]; shape: string } {
+  const words: number[] = [];
+  const masks: number[] = [];
+  for (let w = 0; w < N_MATCH_WORDS; w++) {
+    const m = match.masks[w]!;
+    if (m !== 0) {
+      words.push(w);
+      masks.push(m);
+    }
+  }
+  return { words, masks, shape: `${words.join(',')}/${masks.join(',')}` };
+}
+
 /** Rule order inside a bucket: higher priority first, then older first. */
 function before(a: ClassifierRule, b: ClassifierRule): boolean {
   return a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
@@ -77,17 +92,15 @@ export class Classifier<R extends ClassifierRule> {
     return this.subtables.length;
   }
 
+  /** The rule with exactly this match and priority (what add-flow replaces), if any. */
+  findExact(match: Match, priority: number): R | undefined {
+    const st = this.byShape.get(shapeOf(match).shape);
+    const list = st?.buckets.get(st.hash(match.values, true));
+    return list?.find((r) => r.priority === priority && r.match.equals(match));
+  }
+
   insert(r: R): void {
-    const words: number[] = [];
-    const masks: number[] = [];
-    for (let w = 0; w < N_MATCH_WORDS; w++) {
-      const m = r.match.masks[w]!;
-      if (m !== 0) {
-        words.push(w);
-        masks.push(m);
-      }
-    }
-    const shape = `${words.join(',')}/${masks.join(',')}`;
+    const { words, masks, shape } = shapeOf(r.match);
     let st = this.byShape.get(shape);
     if (!st) {
       st = new Subtable<R>(words, masks);
@@ -101,27 +114,33 @@ export class Classifier<R extends ClassifierRule> {
     while (i > 0 && before(r, list[i - 1]!)) i--;
     list.splice(i, 0, r);
     st.count++;
+    st.priorities.set(r.priority, (st.priorities.get(r.priority) ?? 0) + 1);
     this.n++;
-    if (r.priority > st.maxPriority) st.maxPriority = r.priority;
-    this.sortSubtables();
+    if (r.priority > st.maxPriority) {
+      st.maxPriority = r.priority;
+      this.sortSubtables();
+    }
   }
 
   /** Remove a rule (by identity). Returns false when it was not present. */
   remove(r: R): boolean {
-    for (const st of this.subtables) {
+    const st = this.byShape.get(shapeOf(r.match).shape);
+    if (st) {
       const list = st.buckets.get(st.hash(r.match.values, true));
       const i = list ? list.indexOf(r) : -1;
-      if (i < 0) continue;
+      if (i < 0) return false;
       list!.splice(i, 1);
       if (list!.length === 0) st.buckets.delete(st.hash(r.match.values, true));
       st.count--;
+      const left = st.priorities.get(r.priority)! - 1;
+      if (left === 0) st.priorities.delete(r.priority);
+      else st.priorities.set(r.priority, left);
       this.n--;
       if (st.count === 0) {
         this.subtables = this.subtables.filter((s) => s !== st);
-        for (const [k, v] of this.byShape) if (v === st) this.byShape.delete(k);
-      } else if (r.priority === st.maxPriority) {
-        st.maxPriority = -1;
-        for (const l of st.buckets.values()) if (l[0]!.priority > st.maxPriority) st.maxPriority = l[0]!.priority;
+        this.byShape.delete(shapeOf(r.match).shape);
+      } else if (left === 0 && r.priority === st.maxPriority) {
+        st.maxPriority = Math.max(...st.priorities.keys());
         this.sortSubtables();
       }
       return true;

@@ -225,7 +225,8 @@ export interface FlowStats {
 export function formatFlowDump(f: FlowSpec, stats?: FlowStats): string {
   const mp = formatMatchWithPriority(f.priority, f.match);
   const body = `${mp}${mp ? ' ' : ''}actions=${formatActions(f.actions)}`;
-  if (!stats) return ` ${f.cookie !== 0n ? `cookie=0x${f.cookie.toString(16)}, ` : ''}table=${f.table}, ${body}`;
+  // --no-stats leaves out table=0 (the default), like cookie=0x0.
+  if (!stats) return ` ${f.cookie !== 0n ? `cookie=0x${f.cookie.toString(16)}, ` : ''}${f.table !== 0 ? `table=${f.table}, ` : ''}${body}`;
   return ` cookie=0x${f.cookie.toString(16)}, duration=${stats.durationSec.toFixed(3)}s, table=${f.table}, n_packets=${stats.nPackets}, n_bytes=${stats.nBytes}, ${body}`;
 }
 

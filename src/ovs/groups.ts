@@ -69,7 +69,10 @@ export function parseGroup(line: string, opts: { line?: number; source?: string 
     for (;;) {
       const m = /^(weight|bucket_id|watch_port|watch_group)[:=](\d+),?/.exec(body);
       if (!m) break;
-      if (m[1] === 'weight') weight = +m[2]!;
+      if (m[1] === 'weight') {
+        if (type !== 'select') err('Only select groups can have bucket weights.', bodyAt, m[0]);
+        weight = +m[2]!;
+      }
       body = body.slice(m[0].length);
       bodyAt += m[0].length;
     }

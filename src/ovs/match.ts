@@ -371,7 +371,7 @@ export class Match {
     if (m[W_IN_PORT] !== 0) out.push(`in_port=${formatPort(u(W_IN_PORT))}`);
     mac('dl_src', W_DL_SRC_HI);
     mac('dl_dst', W_DL_DST_HI);
-    if (!skipType) u16('dl_type', W_DL_TYPE);
+    if (!skipType && m[W_DL_TYPE] !== 0) out.push(`dl_type=0x${u(W_DL_TYPE).toString(16).padStart(4, '0')}`);
     const isArp = dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP;
     ip(isArp ? 'arp_spa' : 'nw_src', W_NW_SRC);
     ip(isArp ? 'arp_tpa' : 'nw_dst', W_NW_DST);

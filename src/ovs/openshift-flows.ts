@@ -237,7 +237,7 @@ function egressNetworkPolicyFlows(ctx: SdnNodeContext): FlowSpec[] {
       flows.push({
         table: 100,
         priority: rules.length - i,
-        match: isEverywhere(rule.cidrSelector) ? { proto: 'ip', reg0: vnid } : { proto: 'ip', reg0: vnid, nwDst: rule.cidrSelector },
+        match: { proto: 'ip', reg0: vnid, nwDst: isEverywhere(rule.cidrSelector) ? undefined : rule.cidrSelector },
         actions: rule.type === 'Allow' ? 'goto_table:101' : 'drop',
       });
     });

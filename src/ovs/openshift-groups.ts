@@ -88,11 +88,13 @@ export function egressIpFlowsAndGroups(ctx: SdnNodeContext): { flows: FlowSpec[]
         local = true;
         break;
       }
-      buckets.push(`move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:${ipv4ToString(a.node.hostIP)}->tun_dst,output:${VXLAN0_OFPORT}`);
+      const tunDst = ipv4ToString(a.node.hostIP);
+      buckets.push(`move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:${tunDst}->tun_dst,output:${VXLAN0_OFPORT}`);
     }
     groups.push(`group_id=${vnid},type=select,${buckets.map((b) => `bucket=actions=${b}`).join(',')}`);
     // ct(commit) makes the egress node's reply, which comes back over VXLAN with VNID 0, a +rpl here.
-    flows.push({ table: 101, priority: 100, match: { proto: 'ip', reg0: vnid }, actions: `${local ? '' : 'ct(commit),'}group:${vnid}` });
+    const actions = `${local ? '' : 'ct(commit),'}group:${vnid}`;
+    flows.push({ table: 101, priority: 100, match: { proto: 'ip', reg0: vnid }, actions });
   }
   return { flows, groups };
 }

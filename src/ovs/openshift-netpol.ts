@@ -84,6 +84,12 @@ function policyTypes(p: NetworkPolicy): { ingress: boolean; egress: boolean } {
   return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
 }
 
+interface CompiledPolicy {
+  matches: MatchSpec[];
+  selectedIPs: Ipv4Address[];
+  selectsAll: boolean;
+}
+
 class PolicyCompiler {
   /** The namespace SDN tracks per VNID (np.namespaces is keyed by VNID: the last one added wins). */
   private readonly tracked: NetNamespace[];
@@ -110,23 +116,31 @@ class PolicyCompiler {
     return dir === 'ingress' ? { proto: 'ip', nwSrc: ip } : { proto: 'ip', nwDst: ip };
   }
 
+  /** Pods on the pod network of the namespaces a selector picks (selectPodsFromNamespaces). */
+  private podsOfNamespaces(nsSelector: Record<string, string>, podSelector: Record<string, string>): Ipv4Address[] {
+    return this.namespaces(nsSelector).flatMap((n) => this.podIPs(n.name, podSelector));
+  }
+
   /** parsePeerFlows. */
   peers(ns: NetNamespace, peers: readonly NetworkPolicyPeer[], dir: Direction): MatchSpec[] {
     if (peers.length === 0) return [{}];
     const out: MatchSpec[] = [];
+    const pods = (ips: Ipv4Address[]): void => ips.forEach((ip) => out.push(this.podMatch(dir, ip)));
     for (const peer of peers) {
       const { podSelector, namespaceSelector, ipBlock } = peer;
       if (podSelector && !namespaceSelector) {
         if (dir === 'ingress' && isEmpty(podSelector)) out.push({ reg0: ns.netid });
-        else for (const ip of this.podIPs(ns.name, podSelector)) out.push(this.podMatch(dir, ip));
+        else pods(this.podIPs(ns.name, podSelector));
       } else if (namespaceSelector && !podSelector) {
         if (isEmpty(namespaceSelector)) out.push({});
-        else if (dir === 'ingress') for (const n of this.namespaces(namespaceSelector)) out.push({ reg0: n.vnid });
-        else for (const n of this.namespaces(namespaceSelector)) for (const ip of this.podIPs(n.name, {})) out.push(this.podMatch(dir, ip));
+        else if (dir === 'ingress') this.namespaces(namespaceSelector).forEach((n) => out.push({ reg0: n.vnid }));
+        else pods(this.podsOfNamespaces(namespaceSelector, {}));
       } else if (namespaceSelector && podSelector) {
-        for (const n of this.namespaces(namespaceSelector)) for (const ip of this.podIPs(n.name, podSelector)) out.push(this.podMatch(dir, ip));
+        pods(this.podsOfNamespaces(namespaceSelector, podSelector));
       } else if (ipBlock) {
-        for (const c of cidrMinus(ipBlock.cidr, ipBlock.except)) out.push(dir === 'ingress' ? { proto: 'ip', nwSrc: c } : { proto: 'ip', nwDst: c });
+        for (const c of cidrMinus(ipBlock.cidr, ipBlock.except)) {
+          out.push(dir === 'ingress' ? { proto: 'ip', nwSrc: c } : { proto: 'ip', nwDst: c });
+        }
       }
     }
     return out;
@@ -139,7 +153,7 @@ class PolicyCompiler {
   }
 
   /** parseNetworkPolicy: the allow matches of one direction plus which pod IPs the policy isolates. */
-  compile(ns: NetNamespace, policy: NetworkPolicy, dir: Direction): { matches: MatchSpec[]; selectedIPs: Ipv4Address[]; selectsAll: boolean } {
+  compile(ns: NetNamespace, policy: NetworkPolicy, dir: Direction): CompiledPolicy {
     const selectsAll = isEmpty(policy.podSelector);
     const selectedIPs = selectsAll ? [] : this.podIPs(ns.name, policy.podSelector);
     const targets: MatchSpec[] = selectsAll

@@ -76,10 +76,12 @@ export type BridgeTraceSection = 'flow' | 'summary' | 'recirc';
 
 const RULE = '='.repeat(79);
 
+/** Four spaces per level, like OVS. `data.indent` shifts a node itself, `data.extraIndent` its children. */
 function renderNode(n: TraceNode, depth: number, lines: string[]): void {
-  lines.push(`${' '.repeat(4 * depth)}${n.text}`);
+  const own = depth + (typeof n.data?.indent === 'number' ? n.data.indent : 0);
+  lines.push(`${' '.repeat(4 * own)}${n.text}`);
   const extra = typeof n.data?.extraIndent === 'number' ? n.data.extraIndent : 0;
-  for (const c of n.children ?? []) renderNode(c, depth + 1 + extra, lines);
+  for (const c of n.children ?? []) renderNode(c, own + 1 + extra, lines);
 }
 
 /**

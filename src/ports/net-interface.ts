@@ -59,6 +59,7 @@ export class NetInterface implements FrameReceiver {
     this.txPackets++;
     const rt = this.runtime;
     if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+    rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
     if (this.scrubOnTransmit) pkt.clearMetadata();
     rt.clock.advance(1_000);

@@ -16,7 +16,16 @@ export const OFPORT_FIRST_POD = 3;
 
 /** What ports need from br0. */
 export interface BridgeInput {
-  process(pkt: PacketBuffer, trace?: TraceRecorder): void;
+  readonly name: string;
+  /** Returns true when pkt was handed on (output); false when the caller still owns it (dropped). */
+  process(pkt: PacketBuffer, trace?: TraceRecorder): boolean;
+  /** Why the last packet the bridge did not output was dropped. */
+  lastDropReason?(): string;
+}
+
+/** Run a frame through br0; a frame no flow outputs is counted as a drop with the bridge's reason. */
+export function enterBridge(runtime: Runtime, nodeName: string, bridge: BridgeInput, pkt: PacketBuffer, trace: TraceRecorder | undefined): void {
+  if (!bridge.process(pkt, trace)) runtime.drop(pkt, nodeName, `${bridge.name}: ${bridge.lastDropReason?.() || 'dropped'}`);
 }
 
 /** A port of br0: the bridge calls `output` for `output:N`. */
@@ -51,12 +60,13 @@ export class VethHostPort implements OvsPort, FrameReceiver {
     const trace = rt.traceOf(pkt);
     if (trace) trace.add('port', `${this.nodeName} ${this.name}: receive, enters br0 as in_port=${this.ofport}`, { port: this.name, ofport: this.ofport, direction: 'in' }, this.nodeName);
     rt.clock.advance(1_000);
-    this.bridge.process(pkt, trace);
+    enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
 
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
     if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+    rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`, { port: this.name, ofport: this.ofport, direction: 'out' }, this.nodeName);
     pkt.clearMetadata();
     rt.clock.advance(1_000);
@@ -89,7 +99,7 @@ export class Tun0Port implements OvsPort, FrameReceiver {
     const trace = rt.traceOf(pkt);
     if (trace) trace.add('port', `${this.nodeName} tun0: kernel transmit, enters br0 as in_port=2`, { port: 'tun0', ofport: 2, direction: 'in' }, this.nodeName);
     rt.clock.advance(1_000);
-    this.bridge.process(pkt, trace);
+    enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
 
   /** br0 output:2: to the node kernel. */

@@ -19,7 +19,7 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { Stack } from '../node/stack.js';
 import type { NetInterface } from './net-interface.js';
-import type { BridgeInput, OvsPort } from './ovs-ports.js';
+import { enterBridge, type BridgeInput, type OvsPort } from './ovs-ports.js';
 
 export class Vxlan0Port implements OvsPort {
   readonly ofport = 1;
@@ -76,6 +76,7 @@ export class Vxlan0Port implements OvsPort {
     const rt = this.runtime;
     const tunDst = pkt.tunDst >>> 0, vni = pkt.tunId & 0xffffff;
     if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+    rt.hopReason = undefined;
     if (tunDst === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: output with no tun_dst');
     const srcPort = this.sourcePort(pkt);
     const start = this.template(tunDst).encapsulate(pkt.data, pkt.start, pkt.end, vni, srcPort, this.kernel.nextIpId());
@@ -111,7 +112,7 @@ export class Vxlan0Port implements OvsPort {
     if (trace) trace.add('encap', `vxlan0: decapsulate VNI ${vni} from ${ipv4ToString(tunSrc)}; enters br0 as in_port=1, tun_id=0x${vni.toString(16)}, tun_src=${ipv4ToString(tunSrc)}`, { vni, tunSrc: ipv4ToString(tunSrc) }, this.nodeName);
     if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'inbound', pkt, undefined);
     rt.clock.advance(1_000);
-    this.bridge.process(pkt, trace);
+    enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
 }
 

@@ -13,8 +13,11 @@ export interface Scenario {
   figure: string;
   /** One line: what the walk shows. */
   summary: string;
-  /** Kubernetes-shaped documents added to the cluster for this scenario only. */
-  extraDocuments?: (cluster: Cluster) => object[];
+  /**
+   * Edit the cluster's documents for this scenario only (add an egress IP, a policy, an egress-router pod), with
+   * the pure helpers of cluster/edit.ts. Receives copies; other scenarios never see the change.
+   */
+  editDocuments?: (docs: readonly object[]) => object[];
   /** The conversations to run, in order. */
   flows(cluster: Cluster): FlowSpec[];
   /** 'complete': every flow must complete; 'blocked': the first flow must be dropped (policy scenarios). */

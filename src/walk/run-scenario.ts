@@ -47,9 +47,8 @@ export interface ScenarioResult {
 
 /** The cluster a scenario runs on: the base documents plus the scenario's own additions. */
 export function scenarioCluster(s: Scenario, baseDocuments: readonly object[], clusterFile: string): Cluster {
-  const base = buildCluster(baseDocuments, clusterFile);
-  if (!s.extraDocuments) return base;
-  return buildCluster([...baseDocuments, ...s.extraDocuments(base)], `${clusterFile} + scenario ${s.name}`);
+  if (!s.editDocuments) return buildCluster(baseDocuments, clusterFile);
+  return buildCluster(s.editDocuments(baseDocuments), `${clusterFile} (as edited by scenario ${s.name})`);
 }
 
 export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, ipv4, toHex } from '../../codecs/bytes.js';
 import { DecodeError } from '../../codecs/errors.js';
 import { emitIpv4, ipv4EncodingLength, Ipv4View, parseIpv4, type Ipv4Header } from '../../codecs/ipv4.js';
+import { KERNEL_SYN, OVS_VXLAN } from './goldens.js';
 
 // Hand-checked against RFC 791: 45 00 | total 0x0054 (84) | id 0x1c46 | DF | ttl 64 | ICMP | csum | 10.131.0.40 -> 10.128.2.24
 const GOLDEN = fromHex('4500 0054 1c46 4000 4001 0000 0a83 0028 0a80 0218');
@@ -55,5 +56,40 @@ describe('ipv4', () => {
     v.decrementTtl();
     expect(v.ttl).toBe(63);
     expect(v.checksumValid()).toBe(true);
+  });
+
+  it('emits the headers Linux and OVS built, checksums included', () => {
+    // Linux SYN: 45 00 | 0028 | 1234 | 4000 DF | 40 06 | 115a | 10.131.0.40 -> 10.128.2.24
+    const a = new Uint8Array(20);
+    emitIpv4({ identification: 0x1234, dontFragment: true, protocol: 6, src: ipv4('10.131.0.40'), dst: ipv4('10.128.2.24') }, a, 0, 20);
+    expect(toHex(a)).toBe(toHex(KERNEL_SYN, 14, 34));
+    // OVS outer header: 45 00 | 008e | 0000 | 4000 DF | 40 11 | b903 | 192.168.0.5 -> 192.168.0.6
+    emitIpv4({ dontFragment: true, protocol: 17, src: ipv4('192.168.0.5'), dst: ipv4('192.168.0.6') }, a, 0, 122);
+    expect(toHex(a)).toBe(toHex(OVS_VXLAN, 14, 34));
+  });
+
+  it('writes options padded to 4 bytes and round trips them', () => {
+    const withOptions: Ipv4Header = { ...h, options: Uint8Array.from([0x94, 0x04, 0x00]) }; // router alert, 3 of 4 bytes
+    const a = new Uint8Array(40);
+    expect(emitIpv4(withOptions, a, 3, 0)).toBe(24);
+    expect(a[3]).toBe(0x46);
+    expect(toHex(a, 23, 27)).toBe('94040000');
+    const v = new Ipv4View(a, 3);
+    expect(v.check(27)).toBeUndefined();
+    expect(v.checksumValid()).toBe(true);
+    const b = new Uint8Array(40);
+    emitIpv4(parseIpv4(a, 3, 27), b, 3, 0);
+    expect(toHex(b)).toBe(toHex(a));
+  });
+
+  it.each([
+    ['version 6', 0, 0x65, 'bad-version', 0],
+    ['total length below the header', 3, 19, 'bad-length', 2],
+    ['total length past the buffer', 3, 85, 'bad-length', 2],
+  ] as const)('faults on %s', (_n, at, value, code, offset) => {
+    const a = new Uint8Array(84);
+    emitIpv4(h, a, 0, 64);
+    a[at] = value;
+    expect(new Ipv4View(a).check()).toMatchObject({ layer: 'ipv4', code, offset });
   });
 });

@@ -1,0 +1,131 @@
+/**
+ * `npm run bench`: run the benchmark suites and print packets/s, Gbit/s, heap bytes allocated per packet and
+ * the ratio to scapy measured in the same run.
+ *
+ *   node --import tsx bench/main.ts [--quick] [--filter SUBSTRING] [--json FILE]
+ *
+ *   --quick          run each case briefly (a smoke test: the numbers are rough, nothing is asserted)
+ *   --filter S       run only the cases whose name contains S
+ *   --json FILE      also write [{ name, packetsPerSecond, gbps, bytesPerPacket, scapyRatio, rme }] to FILE
+ *
+ * Allocation counting needs `global.gc`; without --expose-gc the script re-runs itself with it.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { codecSuite } from './codec.bench.js';
+import { consumedSink, measureCase, type MeasureOptions } from './measure.js';
+import { captureDir, pcapSuite } from './pcap.bench.js';
+import { selectCases, type BenchSuite } from './registry.js';
+import { machineLine, tableHeader, tableRow, type BenchResult } from './report.js';
+import { runScapy, scapyAvailable, type ScapyRun } from './scapy.js';
+
+const SUITES: readonly BenchSuite[] = [codecSuite, pcapSuite];
+
+const USAGE = 'usage: node --import tsx bench/main.ts [--quick] [--filter SUBSTRING] [--json FILE]';
+
+interface Args {
+  quick: boolean;
+  filter?: string;
+  json?: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { quick: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) fail(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') a.quick = true;
+    else if (arg === '--filter') a.filter = value();
+    else if (arg === '--json') a.json = value();
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else fail(`unknown argument ${arg}`);
+  }
+  return a;
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const FULL: MeasureOptions = { timeMs: 1000, warmupMs: 200, minCalls: 64, callMs: 1, allocWindowMs: 200 };
+const QUICK: MeasureOptions = { timeMs: 20, warmupMs: 10, minCalls: 5, callMs: 1, allocWindowMs: 10 };
+
+function main(): number {
+  const args = parseArgs(process.argv.slice(2));
+  if (typeof globalThis.gc !== 'function') {
+    // Re-run with --expose-gc (same loader flags, same arguments) rather than guess at allocation.
+    const r = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', ...process.argv.slice(1)], { stdio: 'inherit' });
+    if (r.error) throw r.error;
+    return r.status ?? 1;
+  }
+  const opts = args.quick ? QUICK : FULL;
+  const cases = selectCases(SUITES, args.filter);
+  if (cases.length === 0) fail(`no benchmark name contains ${JSON.stringify(args.filter)}`);
+
+  console.log(`# ${machineLine()}`);
+  console.log(`# ${args.quick ? 'quick run: rough numbers, for smoke testing only' : `${opts.timeMs} ms per case after ${opts.warmupMs} ms warm-up`}; packets/s is the median of batched calls (~${opts.callMs} ms each)`);
+
+  let scapy: ScapyRun | undefined;
+  const keys = [...new Set(cases.flatMap((c) => (c.scapy ? [c.scapy] : [])))];
+  if (keys.length > 0) {
+    if (!scapyAvailable()) {
+      console.log('# scapy not installed (Debian: apt-get install python3-scapy); vs scapy left empty');
+    } else {
+      const seconds = args.quick ? 0.05 : 1;
+      try {
+        scapy = runScapy(keys, seconds, captureDir().dir);
+        console.log(`# scapy ${scapy.scapyVersion} (Python ${scapy.pythonVersion}) measured in this run, ${seconds} s per operation`);
+      } catch (e) {
+        console.log(`# scapy failed, vs scapy left empty: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  console.log(tableHeader());
+  const results: BenchResult[] = [];
+  const failures: string[] = [];
+  for (const c of cases) {
+    try {
+      c.setup?.();
+      const m = measureCase(c, opts);
+      const scapyPps = c.scapy ? scapy?.pps[c.scapy] : undefined;
+      const r: BenchResult = {
+        name: c.name,
+        packetsPerSecond: m.packetsPerSecond,
+        gbps: c.bytesPerOp === undefined ? null : (m.packetsPerSecond * c.bytesPerOp * 8) / 1e9,
+        bytesPerPacket: m.bytesPerPacket,
+        scapyRatio: scapyPps ? m.packetsPerSecond / scapyPps : null,
+        rme: m.rme,
+      };
+      results.push(r);
+      console.log(tableRow(r));
+    } catch (e) {
+      failures.push(c.name);
+      console.log(`${c.name.padEnd(20)} | FAILED: ${(e as Error).stack ?? e}`);
+    } finally {
+      try {
+        c.teardown?.(); // also after a failed setup: it may have opened a file
+      } catch (e) {
+        console.log(`${c.name}: teardown failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`# sink ${consumedSink() % 1000}`);
+  if (failures.length > 0) {
+    console.error(`bench: ${failures.length} case(s) failed: ${failures.join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = main();

@@ -91,7 +91,6 @@ export class SocketLayer {
     c.sndNxt = this.rng.nextU32();
     c.state = 'SYN_SENT';
     this.sendSegment(c, TCP_SYN, null, `TCP SYN ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
-    c.sndNxt = (c.sndNxt + 1) >>> 0;
     return c;
   }
 
@@ -164,17 +163,13 @@ export class SocketLayer {
         c.state = 'SYN_RECEIVED';
         think();
         this.sendSegment(c, TCP_SYN | TCP_ACK, null, 'TCP SYN-ACK');
-        c.sndNxt = (c.sndNxt + 1) >>> 0;
         return;
       case 'SYN_SENT':
         if ((flags & (TCP_SYN | TCP_ACK)) !== (TCP_SYN | TCP_ACK)) return;
         c.rcvNxt = (seq + 1) >>> 0;
         c.state = 'ESTABLISHED';
         this.sendSegment(c, TCP_ACK, null, 'TCP ACK (handshake)');
-        if (c.request) {
-          this.sendSegment(c, TCP_PSH | TCP_ACK, c.request, `TCP request (${c.request.length} bytes)`);
-          c.sndNxt = (c.sndNxt + c.request.length) >>> 0;
-        }
+        if (c.request) this.sendSegment(c, TCP_PSH | TCP_ACK, c.request, `TCP request (${c.request.length} bytes)`);
         return;
       case 'SYN_RECEIVED':
         if (flags & TCP_ACK) c.state = 'ESTABLISHED';
@@ -188,19 +183,16 @@ export class SocketLayer {
             think();
             const response = c.app(payload, { ip: c.remoteIp, port: c.remotePort });
             this.sendSegment(c, TCP_PSH | TCP_ACK, response, `TCP response (${response.length} bytes)`);
-            c.sndNxt = (c.sndNxt + response.length) >>> 0;
           } else if (c.role === 'client') {
             // Response received: close (FIN/ACK acknowledges the data).
             c.state = 'FIN_WAIT_1';
             this.sendSegment(c, TCP_FIN | TCP_ACK, null, 'TCP FIN');
-            c.sndNxt = (c.sndNxt + 1) >>> 0;
           }
         }
         if (flags & TCP_FIN) {
           c.rcvNxt = (c.rcvNxt + 1) >>> 0;
           c.state = 'LAST_ACK';
           this.sendSegment(c, TCP_FIN | TCP_ACK, null, 'TCP FIN-ACK');
-          c.sndNxt = (c.sndNxt + 1) >>> 0;
         }
         return;
       case 'FIN_WAIT_1':
@@ -222,8 +214,13 @@ export class SocketLayer {
     }
   }
 
-  /** Build and send one TCP segment of connection `c`. */
+  /**
+   * Build and send one TCP segment of connection `c`, advancing snd.nxt first: the emulation is synchronous, so
+   * the peer's answer (and our reaction to it) runs inside this call.
+   */
   private sendSegment(c: TcpConnection, flags: number, payload: Uint8Array | null, label: string): void {
+    const seq = c.sndNxt;
+    c.sndNxt = (seq + (payload ? payload.length : 0) + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)) >>> 0;
     const stack = this.stack;
     const rt = stack.runtime;
     const pkt = rt.newPacket(stack.name, label);
@@ -234,7 +231,7 @@ export class SocketLayer {
     const d = pkt.data;
     if (payload) d.set(payload, o + IPV4_HEADER_LEN + tcpLen);
     emitTcp(
-      { srcPort: c.localPort, dstPort: c.remotePort, seq: c.sndNxt, ack: flags & TCP_ACK ? c.rcvNxt : 0, flags, window: flags & TCP_SYN ? 64860 : this.window, options },
+      { srcPort: c.localPort, dstPort: c.remotePort, seq, ack: flags & TCP_ACK ? c.rcvNxt : 0, flags, window: flags & TCP_SYN ? 64860 : this.window, options },
       d, o + IPV4_HEADER_LEN, plen, c.localIp, c.remoteIp,
     );
     // Linux sets DF on TCP (path MTU discovery on by default).

@@ -12,7 +12,7 @@ import { ipv4, mac, readU16, readU32 } from '../codecs/bytes.js';
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, type EthernetHeader } from '../codecs/ethernet.js';
 import { emitIpv4, IPPROTO_UDP, IPV4_HEADER_LEN, type Ipv4Header } from '../codecs/ipv4.js';
 import { emitUdp, UDP_HEADER_LEN, type UdpHeader } from '../codecs/udp.js';
-import { flowHash5, vxlanSourcePort, type VxlanTunnelConfig } from '../codecs/vxlan-encap.js';
+import { flowHash5Int32, flowSourcePort, type VxlanTunnelConfig } from '../codecs/vxlan-encap.js';
 import { emitVxlan, VXLAN_HEADER_LEN, VXLAN_OVERHEAD, VXLAN_PORT, type VxlanHeader } from '../codecs/vxlan.js';
 import { HEADROOM, PacketBuffer, type BufferPool } from '../src/buffer/packet-buffer.js';
 
@@ -100,7 +100,7 @@ export class FrameBuilder {
     const innerLength = b.length;
     this.vxlan.vni = flowVni(k);
     emitVxlan(this.vxlan, d, b.prepend(VXLAN_HEADER_LEN));
-    this.outerUdp.srcPort = vxlanSourcePort(flowHash5(POD_A_IP, POD_B_IP, IPPROTO_UDP, flowSrcPort(k), 9));
+    this.outerUdp.srcPort = flowSourcePort(POD_A_IP, POD_B_IP, IPPROTO_UDP, flowSrcPort(k), 9);
     emitUdp(this.outerUdp, d, b.prepend(UDP_HEADER_LEN), VXLAN_HEADER_LEN + innerLength);
     this.outerIp.identification = (k * 7) & 0xffff;
     emitIpv4(this.outerIp, d, b.prepend(IPV4_HEADER_LEN), UDP_HEADER_LEN + VXLAN_HEADER_LEN + innerLength);
@@ -109,11 +109,11 @@ export class FrameBuilder {
   }
 }
 
-/** The 5-tuple hash of the inner IPv4/UDP-or-TCP frame starting at `frameStart` (IHL 5 assumed). */
+/** The 5-tuple hash (int32 form) of the inner IPv4/UDP-or-TCP frame starting at `frameStart` (IHL 5 assumed). */
 export function innerFlowHash(d: Uint8Array, frameStart: number): number {
   const ip = frameStart + ETHERNET_HEADER_LEN;
   const l4 = ip + IPV4_HEADER_LEN;
-  return flowHash5(readU32(d, ip + 12), readU32(d, ip + 16), d[ip + 9]!, readU16(d, l4), readU16(d, l4 + 2));
+  return flowHash5Int32(readU32(d, ip + 12), readU32(d, ip + 16), d[ip + 9]!, readU16(d, l4), readU16(d, l4 + 2));
 }
 
 /** POOL_SIZE buffers from `pool`, each filled by `fill(buffer, k)`. */

@@ -94,6 +94,7 @@ export class VxlanEncapTemplate {
  * The outer UDP source port for a flow, as Linux `udp_flow_src_port` computes it: fold the hash
  * (`hash ^= hash << 16`, in 32 bits), then scale it into [min, max) with `(hash * (max - min)) >> 32`.
  * Defaults are the OVS userspace range 32768..61000 (the kernel uses ip_local_port_range, 32768..60999).
+ * `hash32` may be given as uint32 or as its int32 form: only its 32 bits count.
  */
 export function vxlanSourcePort(hash32: number, min = 32768, max = 61000): number {
   const h = ((hash32 ^ (hash32 << 16)) >>> 0);
@@ -112,14 +113,14 @@ function mixBlock(h: number, k: number): number {
 }
 
 /**
- * A 32-bit hash of an IPv4 5-tuple: murmur3_32 over 12 bytes (the two addresses, the two ports, the protocol)
- * with its final avalanche. Like the kernel's flow dissector hash it is symmetric: the endpoints are put in a
- * canonical order first, so both directions of a flow get the same hash (and the same VXLAN source port).
- * Deterministic for a given `seed` (the kernel's is random per boot). Never allocates.
+ * flowHash5's bits as an int32. Hot paths use this form (or flowSourcePort): an int32 stays a small integer or
+ * an untagged register value, while a uint32 >= 2^31 returned from a call that is not inlined is a heap number.
+ * The endpoints are ordered by their int32 forms flipped at the sign bit, which is the unsigned order.
  */
-export function flowHash5(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0): number {
-  let a = srcIp >>> 0, b = dstIp >>> 0, pa = srcPort & 0xffff, pb = dstPort & 0xffff;
-  if (a > b || (a === b && pa > pb)) {
+export function flowHash5Int32(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0): number {
+  let a = srcIp | 0, b = dstIp | 0, pa = srcPort & 0xffff, pb = dstPort & 0xffff;
+  const ua = a ^ 0x80000000, ub = b ^ 0x80000000; // signed compare of these == unsigned compare of a, b
+  if (ua > ub || (ua === ub && pa > pb)) {
     const t = a; a = b; b = t;
     const tp = pa; pa = pb; pb = tp;
   }
@@ -134,7 +135,26 @@ export function flowHash5(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number,
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
+}
+
+/**
+ * A 32-bit hash of an IPv4 5-tuple: murmur3_32 over 12 bytes (the two addresses, the two ports, the protocol)
+ * with its final avalanche. Like the kernel's flow dissector hash it is symmetric: the endpoints are put in a
+ * canonical order first, so both directions of a flow get the same hash (and the same VXLAN source port).
+ * Deterministic for a given `seed` (the kernel's is random per boot). Never allocates; returns a uint32
+ * (see flowHash5Int32 and flowSourcePort for the forms hot paths should call).
+ */
+export function flowHash5(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0): number {
+  return flowHash5Int32(srcIp, dstIp, proto, srcPort, dstPort, seed) >>> 0;
+}
+
+/**
+ * The outer VXLAN source port of a flow in one call: `vxlanSourcePort(flowHash5(...), min, max)`, with the
+ * hash kept as an int32 in between so nothing is boxed.
+ */
+export function flowSourcePort(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0, min = 32768, max = 61000): number {
+  return vxlanSourcePort(flowHash5Int32(srcIp, dstIp, proto, srcPort, dstPort, seed), min, max);
 }
 
 /** Reusable result of `decapsulate` (one per caller; read it before the next call). */

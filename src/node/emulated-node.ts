@@ -23,6 +23,8 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { CT_INV, CT_TRK } from '../buffer/packet-buffer.js';
 import { createNodeNetfilter } from '../netfilter/node-rules.js';
+import { createEgressRouterNetfilter } from '../netfilter/egress-router.js';
+import { MacvlanLink } from '../ports/macvlan.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
 import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
 import { NF_ACCEPT } from './netfilter-hooks.js';
@@ -116,6 +118,7 @@ export class EmulatedNode implements BridgeHost {
       ps.routes.add({ dst: net.clusterNetwork, dev: eth0 });
       ps.routes.add({ dst: MULTICAST, dev: eth0 });
       for (const p of pod.ports) this.listen(ps, p.protocol, p.port, key);
+      if (pod.egressRouter) this.setUpEgressRouter(ps, pod, eth0, underlay);
       const veth = new VethHostPort(runtime, this.name, ofport, vethName(pod), this.bridge);
       veth.peer = eth0;
       eth0.peer = veth;
@@ -126,6 +129,24 @@ export class EmulatedNode implements BridgeHost {
     const { flows, groups } = generateNodeFlows(cluster, this.name, assigned);
     for (const g of groups) this.bridge.addGroup(g);
     this.bridge.addFlows(flows.join('\n'));
+  }
+
+  /**
+   * The legacy egress router (openshift/images egress-router.sh, iptables version): macvlan0 on the node NIC with
+   * EGRESS_SOURCE/32, `ip route add $GW/32 dev macvlan0`, the default route moved to macvlan0, IP forwarding on,
+   * and nat PREROUTING DNAT to EGRESS_DESTINATION / POSTROUTING SNAT to EGRESS_SOURCE.
+   */
+  private setUpEgressRouter(ps: Stack, pod: Pod, eth0: NetInterface, underlay: Segment): void {
+    const cfg = pod.egressRouter!;
+    const rt = this.runtime;
+    const mv = ps.addInterface(new NetInterface(rt, ps, 'macvlan0', cfg.macvlanMac, this.cluster.underlay.mtu));
+    mv.addresses.push({ ip: cfg.source, prefix: 32 });
+    new MacvlanLink(rt, mv, this.nic).attach(underlay);
+    ps.routes.remove(cidr('0.0.0.0/0'), eth0);
+    ps.routes.add({ dst: { network: cfg.gateway, prefix: 32, mask: 0xffffffff }, dev: mv, scope: 'link' });
+    ps.routes.add({ dst: cidr('0.0.0.0/0'), via: cfg.gateway, dev: mv });
+    ps.forwarding = true;
+    ps.netfilter = createEgressRouterNetfilter(cfg, pod.ip, { random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`), now: () => rt.clock.now, node: `${pod.namespace}/${pod.name}` });
   }
 
   private listen(stack: Stack, protocol: 'TCP' | 'UDP', port: number, serverName: string): void {

@@ -47,6 +47,16 @@ export class Emulation {
     const gwOut = gw.addInterface(new NetInterface(rt, gw, 'eth1', 0x02_00_5e_00_71_01, 1500));
     this.internet.attach(gwOut);
 
+    // A LoadBalancer's ingress IP on the underlay is delivered by the gateway to one worker (Azure's load balancer
+    // with floating IP keeps the destination address), where kube-proxy's KUBE-FW/KUBE-EXT rules take over.
+    const lbNode = [...this.nodes.values()].find((n) => !/master/.test(n.name)) ?? [...this.nodes.values()][0];
+    if (lbNode) {
+      for (const svc of cluster.services) {
+        if (svc.type !== 'LoadBalancer') continue;
+        for (const ip of svc.externalIPs) if (((ip & u.cidr.mask) >>> 0) === u.cidr.network) gw.setNeighbour(gwIn, ip, lbNode.nic.mac);
+      }
+    }
+
     let extIndex = 0;
     for (const ext of cluster.externalHosts) {
       const s = new Stack(rt, ext.name);

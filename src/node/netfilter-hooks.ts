@@ -20,4 +20,6 @@ export interface NetfilterHooks {
   postrouting(pkt: PacketBuffer, l3: number, outIf: string, trace?: TraceRecorder): NfVerdict;
   /** Text of the last rule that decided a verdict (for traces and drop reasons). */
   lastRule?(): string | undefined;
+  /** Attach an ICMP error the stack generated to the connection of the packet it quotes (RELATED, NATed alike). */
+  attachRelated?(errPkt: PacketBuffer, origPkt: PacketBuffer): void;
 }

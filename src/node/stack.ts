@@ -424,6 +424,7 @@ export class Stack implements InterfaceOwner {
     // Linux sends ICMP errors with TOS 0xc0 (precedence internetwork control, ip_icmp.c icmp_send).
     emitIpv4({ protocol: IPPROTO_ICMP, src, dst, ttl: 64, dscp: 0x30, identification: this.nextIpId() }, d, o, icmpLen);
     rt.traceOf(orig)?.add('detail', `${this.name} sends ICMP type ${type} code ${code}${mtu ? ` (next-hop MTU ${mtu})` : ''} to ${ipv4ToString(dst)}`, undefined, this.name);
+    this.netfilter?.attachRelated?.(pkt, orig);
     this.sendIp(pkt);
   }
 }

@@ -105,8 +105,11 @@ export class Tun0Port implements OvsPort, FrameReceiver {
   /** br0 output:2: to the node kernel. */
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} tun0: br0 output:2 -> node kernel`, { port: 'tun0', ofport: 2, direction: 'out' }, this.nodeName);
+    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} tun0: br0 output:2 -> node kernel${pkt.pktMark ? ` (skb mark 0x${(pkt.pktMark >>> 0).toString(16).padStart(8, '0')})` : ''}`, { port: 'tun0', ofport: 2, direction: 'out' }, this.nodeName);
+    // OVS pkt_mark is the skb mark: it survives into the kernel (egress IPs depend on it); the rest is reset.
+    const mark = pkt.pktMark;
     pkt.clearMetadata();
+    pkt.pktMark = mark;
     rt.clock.advance(1_000);
     if (!this.kernelDevice) return rt.drop(pkt, this.nodeName, 'tun0 has no kernel device');
     this.kernelDevice.receiveFrame(pkt);

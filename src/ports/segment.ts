@@ -10,8 +10,9 @@ import type { Runtime } from '../node/runtime.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 
+/** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {
-  constructor(readonly segment: Segment, readonly iface: NetInterface) {}
+  constructor(readonly segment: Segment, readonly station: FrameReceiver, readonly name: string) {}
   receiveFrame(pkt: PacketBuffer): void {
     this.segment.forward(pkt, this);
   }
@@ -25,10 +26,15 @@ export class Segment {
 
   /** Plug an interface in: its transmissions go to the segment and frames for its MAC come to it. */
   attach(iface: NetInterface): void {
-    const p = new SegmentPort(this, iface);
+    iface.peer = this.attachStation(iface.mac, iface, iface);
+  }
+
+  /** Plug in any receiver under `mac` (a macvlan behind its parent NIC); returns where it sends frames. */
+  attachStation(mac: number, station: FrameReceiver, owner: NetInterface): FrameReceiver {
+    const p = new SegmentPort(this, station, owner.owner.name);
     this.ports.push(p);
-    this.byMac.set(iface.mac, p);
-    iface.peer = p;
+    this.byMac.set(mac, p);
+    return p;
   }
 
   forward(pkt: PacketBuffer, from: SegmentPort): void {
@@ -38,15 +44,15 @@ export class Segment {
     if (dst !== MAC_BROADCAST) {
       const to = this.byMac.get(dst);
       if (!to || to === from) return rt.drop(pkt, this.name, `no station with MAC ${macToString(dst)} on ${this.name}`);
-      return to.iface.receiveFrame(pkt);
+      return to.station.receiveFrame(pkt);
     }
     let last: SegmentPort | undefined;
     for (const p of this.ports) {
       if (p === from) continue;
-      if (last) last.iface.receiveFrame(rt.clonePacket(pkt, `flooded to ${p.iface.owner.name}`));
+      if (last) last.station.receiveFrame(rt.clonePacket(pkt, `flooded to ${last.name}`));
       last = p;
     }
-    if (last) last.iface.receiveFrame(pkt);
+    if (last) last.station.receiveFrame(pkt);
     else rt.drop(pkt, this.name, 'broadcast with no other station');
   }
 }

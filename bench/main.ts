@@ -13,14 +13,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { codecSuite } from './codec.bench.js';
 import { consumedSink, measureCase, type MeasureOptions } from './measure.js';
-import { captureDir, pcapSuite } from './pcap.bench.js';
-import { selectCases, type BenchSuite } from './registry.js';
+import { captureDir } from './pcap.bench.js';
+import { selectCases } from './registry.js';
 import { machineLine, tableHeader, tableRow, type BenchResult } from './report.js';
 import { runScapy, scapyAvailable, type ScapyRun } from './scapy.js';
-
-const SUITES: readonly BenchSuite[] = [codecSuite, pcapSuite];
+import { SUITES } from './suites.js';
 
 const USAGE = 'usage: node --import tsx bench/main.ts [--quick] [--filter SUBSTRING] [--json FILE]';
 

@@ -229,8 +229,8 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection, veri
     notePadding(out, l3End, limit, depth);
     const l4 = l3 + ihl;
     if (ip.isFragment) return payload(out, l4, l3End);
-    // The addresses are read only inside the verify branches: a uint32 >= 2^31 held in a local across calls
-    // is boxed as a heap number, which made every dissection allocate.
+    // The addresses are never read as uint32 here: one >= 2^31 held across a call that is not inlined is a
+    // heap number (32 bytes per packet). The checksums take their pseudo-header sum instead.
     const l4Kind = layerForIpProtocol(ip.protocol);
     if (l4Kind === undefined) return payload(out, l4, l3End);
     if (out.outerL4 < 0) out.outerL4 = l4;
@@ -254,7 +254,7 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection, veri
       const f4 = tcp.check(l3End);
       if (f4) return hard(out, f4);
       if (!push(out, 'tcp', l4, tcp.headerLength)) return;
-      if (verify && !clamped && !tcp.checksumValid(ip.src, ip.dst, l3End - l4)) soft(out, fault('tcp', 'bad-checksum', l4 + 16, `checksum 0x${tcp.checksum.toString(16)}`));
+      if (verify && !clamped && !tcp.checksumValidFromAddressSum(ip.addressSum(), l3End - l4)) soft(out, fault('tcp', 'bad-checksum', l4 + 16, `checksum 0x${tcp.checksum.toString(16)}`));
       return payload(out, tcp.payloadOffset, l3End);
     }
 
@@ -276,7 +276,7 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection, veri
       udpEnd = l4 + udp.length;
     }
     if (!push(out, 'udp', l4, UDP_HEADER_LEN)) return;
-    if (verify && !clamped && !udp.checksumValid(ip.src, ip.dst)) soft(out, fault('udp', 'bad-checksum', l4 + 6, `checksum 0x${udp.checksum.toString(16)}`));
+    if (verify && !clamped && !udp.checksumValidFromAddressSum(ip.addressSum())) soft(out, fault('udp', 'bad-checksum', l4 + 6, `checksum 0x${udp.checksum.toString(16)}`));
     const vx = l4 + UDP_HEADER_LEN;
     if (layerForUdpPort(udp.dstPort) !== 'vxlan') return payload(out, vx, udpEnd);
 

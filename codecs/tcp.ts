@@ -115,6 +115,11 @@ export class TcpView {
     return finishChecksum(sum16(this.bytes, this.offset, segmentLength, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segmentLength))) === 0;
   }
 
+  /** `checksumValid` given the addresses as `Ipv4View.addressSum()` (no uint32 crosses a call). */
+  checksumValidFromAddressSum(addressSum: number, segmentLength: number): boolean {
+    return finishChecksum(sum16(this.bytes, this.offset, segmentLength, addressSum + IPPROTO_TCP + segmentLength)) === 0;
+  }
+
   /** Recompute and write the checksum over the `segmentLength`-byte segment. */
   fillChecksum(ipSrc: Ipv4Address, ipDst: Ipv4Address, segmentLength: number): void {
     writeU16(this.bytes, this.offset + CHECKSUM, 0);

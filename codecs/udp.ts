@@ -83,6 +83,13 @@ export class UdpView {
     return udpSum(this.bytes, this.offset, this.length, ipSrc, ipDst) === 0;
   }
 
+  /** `checksumValid` given the addresses as `Ipv4View.addressSum()` (no uint32 crosses a call). */
+  checksumValidFromAddressSum(addressSum: number): boolean {
+    if (this.checksum === 0) return true;
+    const len = this.length;
+    return finishChecksum(sum16(this.bytes, this.offset, len, addressSum + IPPROTO_UDP + len)) === 0;
+  }
+
   /** Recompute and write the checksum over `length` bytes (computed 0 written as 0xffff). */
   fillChecksum(ipSrc: Ipv4Address, ipDst: Ipv4Address): void {
     writeU16(this.bytes, this.offset + CHECKSUM, 0);

@@ -1,0 +1,7 @@
+/** Every benchmark suite, in the order the table prints them. */
+
+import { codecSuite } from './codec.bench.js';
+import { pcapSuite } from './pcap.bench.js';
+import type { BenchSuite } from './registry.js';
+
+export const SUITES: readonly BenchSuite[] = [codecSuite, pcapSuite];

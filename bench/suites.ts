@@ -3,5 +3,6 @@
 import { codecSuite } from './codec.bench.js';
 import { pcapSuite } from './pcap.bench.js';
 import type { BenchSuite } from './registry.js';
+import { walkSuite } from './walk.bench.js';
 
-export const SUITES: readonly BenchSuite[] = [codecSuite, pcapSuite];
+export const SUITES: readonly BenchSuite[] = [codecSuite, pcapSuite, walkSuite];

@@ -26,7 +26,8 @@ export function parse(args: string[], options: OptionSpec): Parsed {
       flag: (name) => v[name] === true,
     };
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]!);
+    // Node's messages add advice on a second sentence ("To specify a positional argument..."): keep the first.
+    throw new UsageError((e as Error).message.split('\n')[0]!.split('. ')[0]!.replace(/\.$/, ''));
   }
 }
 

@@ -3,7 +3,7 @@
  * the library and prints.
  */
 
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pc from 'picocolors';
 import { builtinClusterDocuments } from '../cluster/builtin.js';
@@ -17,6 +17,8 @@ import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
 import { runScenario, type ScenarioResult } from '../walk/run-scenario.js';
 import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
+import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode } from './inspect.js';
+import { ProgressBar } from './progress.js';
 
 const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
 
@@ -26,7 +28,10 @@ Commands:
   run [SCENARIO...|--all]   run scenarios; write pcapng, pcaps and traces per scenario
   scenarios                 list the scenarios with the seed figure each reproduces
   cluster [TABLE]           show the cluster like 'oc get' (hostsubnets, netnamespaces, pods, services, clusternetwork)
+  trace --from A --to B     an ad-hoc walk between two endpoints, printed like ofproto/trace per bridge
   flows --node NODE         br0 flows of a node as 'ovs-ofctl -O OpenFlow13 dump-flows br0' prints them
+  iptables --node NODE      the node's iptables rules in iptables-save format
+  conntrack --node NODE     the node's conntrack table after a scenario, like 'conntrack -L'
 
 Run 'packetwalk <command> --help' for a command's options.
 `;
@@ -89,6 +94,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       return cmdCluster(rest);
     case 'flows':
       return cmdFlows(rest);
+    case 'trace':
+      return cmdTrace(rest, clusterSource);
+    case 'iptables':
+      return cmdIptables(rest, clusterSource);
+    case 'conntrack':
+      return cmdConntrack(rest, clusterSource);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try 'packetwalk --help')`);
   }
@@ -117,10 +128,18 @@ function cmdRun(args: string[]): number {
   });
   const src = clusterSource(a.str('cluster'));
   const outDir = resolve(a.str('out') ?? 'pcaps/out');
+  try {
+    mkdirSync(outDir, { recursive: true });
+    accessSync(outDir, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`cannot write to output directory ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const results: ScenarioResult[] = [];
   const color = pc.isColorSupported && !a.flag('json');
   for (const s of scenarios) {
-    const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count });
+    const bar = new ProgressBar(s.name);
+    const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, onProgress: (d, t) => bar.update(d, t) });
+    bar.done();
     results.push(r);
     if (!a.flag('json')) printWalkSummary(r, color);
   }
@@ -166,19 +185,16 @@ function cmdCluster(args: string[]): number {
 }
 
 function cmdFlows(args: string[]): number {
-  const a = parse(args, { node: { type: 'string' }, table: { type: 'string' }, format: { type: 'string' }, cluster: { type: 'string' } });
+  const a = parse(args, { node: { type: 'string' }, table: { type: 'string' }, format: { type: 'string' }, cluster: { type: 'string' }, scenario: { type: 'string' }, seed: { type: 'string' } });
   if (a.flag('help')) {
-    process.stdout.write(`Usage: packetwalk flows --node NODE [--table N] [--format dump|ofctl] [--cluster FILE]\n\nPrints the node's br0 flows as 'ovs-ofctl -O OpenFlow13 dump-flows br0' does (--format dump, the default)\nor as add-flows input for a real Open vSwitch (--format ofctl; groups follow after a line '# groups').\n\nExamples:\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --table 90\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --format ofctl > br0.flows\n`);
+    process.stdout.write(`Usage: packetwalk flows --node NODE [--table N] [--format dump|ofctl] [--scenario NAME] [--cluster FILE]\n\nPrints the node's br0 flows as 'ovs-ofctl -O OpenFlow13 dump-flows br0' does (--format dump, the default)\nor as add-flows input for a real Open vSwitch (--format ofctl; groups follow after a line '# groups').\nWith --scenario, after running that scenario on the node's cluster, so n_packets/n_bytes count its packets.\n\nExamples:\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --table 90\n  packetwalk flows --node aro2-p8bjm-worker-northeurope1-qt8l7 --format ofctl > br0.flows\n`);
     return 0;
   }
-  const node = a.str('node');
-  if (!node) throw new UsageError('flows needs --node NODE');
   const table = intOption('table', a.str('table'), 0, 254);
   const format = a.str('format') ?? 'dump';
   if (format !== 'dump' && format !== 'ofctl') throw new UsageError(`--format must be dump or ofctl, got ${JSON.stringify(format)}`);
-  const cluster = loadCluster(a.str('cluster'));
-  if (!cluster.hostSubnets.some((h) => h.name === node)) throw new UsageError(`unknown node ${JSON.stringify(node)}; nodes: ${cluster.hostSubnets.map((h) => h.name).join(', ')}`);
-  const emu = new Emulation(cluster);
+  const { emu, cluster } = emulationFor(clusterSource(a.str('cluster')), a.str('scenario'), intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1);
+  const node = checkNode(cluster, a.str('node'));
   const br = emu.node(node).bridge;
   if (format === 'ofctl') {
     const { flows, groups } = br.exportOfctl();

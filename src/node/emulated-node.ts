@@ -78,7 +78,7 @@ export class EmulatedNode implements BridgeHost {
     underlay.attach(this.nic);
 
     // br0 and its ports.
-    this.bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now });
+    this.bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6 }); // ms, for dump-flows durations
     this.netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), now: () => runtime.clock.now });
     k.netfilter = this.netfilter;
     this.vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, this.bridge, net.vxlanPort);

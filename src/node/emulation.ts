@@ -109,6 +109,18 @@ export class Emulation {
     yield* this.externals.values();
   }
 
+  /**
+   * Let pending neighbour resolution finish (retries, then failure with ICMP host unreachable), as the kernel would
+   * within a few seconds; called after each flow so no packet is left waiting in an ARP queue.
+   */
+  settle(): void {
+    for (let round = 0; round < 8; round++) {
+      let failed = 0;
+      for (const s of this.stacks()) failed += s.settleNeighbours();
+      if (failed === 0) return;
+    }
+  }
+
   /** The host that owns an address (first match), for traces and pictures. */
   hostOf(ip: Ipv4Address): Stack | undefined {
     for (const s of this.stacks()) if (s.isLocalAddress(ip)) return s;

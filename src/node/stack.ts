@@ -30,6 +30,7 @@ const ARP_QUEUE_MAX = 101;
 const ICMP_FRAG_NEEDED_CODE = 4;
 const ICMP_PORT_UNREACH_CODE = 3;
 const ICMP_NET_UNREACH_CODE = 0;
+const ICMP_HOST_UNREACH_CODE = 1;
 
 /** A handler for a local UDP port owned by the kernel itself (the VXLAN socket on 4789). */
 export type UdpKernelHandler = (pkt: PacketBuffer, l3: number, iface: NetInterface) => void;
@@ -333,6 +334,32 @@ export class Stack implements InterfaceOwner {
       this.runtime.traceOf(p)?.add('arp', `neighbour ${ipv4ToString(ip)} resolved to ${macToString(mac)}: sending queued packet`, undefined, this.name);
       this.transmitIp(p, iface, mac, reason);
     }
+  }
+
+  /**
+   * Finish neighbour resolution that is still pending: Linux sends up to 3 requests a second apart
+   * (mcast_solicit), then drops the queued packets and reports ICMP host unreachable to the sender of each
+   * forwarded one (arp_error_report). Returns how many neighbours failed.
+   */
+  settleNeighbours(): number {
+    let failed = 0;
+    for (const [key, q] of [...this.unresolved]) {
+      const iface = this.interfaces[Math.floor(key / 0x100000000)]!;
+      const ip = key % 0x100000000;
+      for (let attempt = 2; attempt <= 3 && this.unresolved.has(key); attempt++) {
+        this.runtime.clock.advance(1_000_000_000);
+        this.sendArpRequest(iface, ip, this.view.reset(q[0]!.pkt.data, q[0]!.pkt.start).src);
+      }
+      if (!this.unresolved.has(key)) continue;
+      this.unresolved.delete(key);
+      failed++;
+      for (const { pkt } of q) {
+        const src = this.view.reset(pkt.data, pkt.start).src;
+        if (!this.isLocalAddress(src)) this.sendIcmpError(pkt, pkt.start, iface, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH_CODE, 0);
+        this.runtime.drop(pkt, this.name, `ARP for ${ipv4ToString(ip)} on ${iface.name} failed after 3 requests`);
+      }
+    }
+    return failed;
   }
 
   /** ARP who-has `target`; the sender IP is the packet's source when it is ours, else the device's address (arp_announce=0). */

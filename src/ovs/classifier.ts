@@ -9,6 +9,11 @@
  *
  * Ties: OVS leaves the choice between overlapping rules of equal priority undefined. We pick the rule added
  * first (lowest `seq`), which makes every run reproducible.
+ *
+ * In front of the search sits a lookup cache, in the spirit of OVS's exact-match cache: the result of a lookup
+ * depends only on the key's words masked by the union of every subtable's masks, so those masked words index a
+ * direct-mapped table of recent results (a miss, "no rule", is cached too). One probe replaces one per shape.
+ * Every insert or remove starts a new generation, which invalidates all cached results at once.
  */
 
 import { N_MATCH_WORDS } from './fields.js';
@@ -77,11 +82,29 @@ function before(a: ClassifierRule, b: ClassifierRule): boolean {
   return a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
 }
 
+/** Slots of the lookup cache (a power of two). */
+const CACHE_SLOTS = 1024;
+/** Below this many shapes the search is cheap enough that the cache would not pay for itself. */
+const CACHE_MIN_SHAPES = 3;
+
 export class Classifier<R extends ClassifierRule> {
   /** Sorted by maxPriority, highest first. */
   private subtables: Subtable<R>[] = [];
   private readonly byShape = new Map<string, Subtable<R>>();
   private n = 0;
+
+  // ---- lookup cache (see the file comment)
+  /** Bumped by every change; a slot is valid only when stamped with the current generation. */
+  private generation = 1;
+  /** Generation the union below was computed for (0: never). */
+  private unionGeneration = 0;
+  /** Key words any subtable matches on, and the OR of their masks. */
+  private unionWords = new Int32Array(0);
+  private unionMasks = new Int32Array(0);
+  /** Per slot: generation stamp, the masked union words it holds, and its result (null: no rule matches). */
+  private slotGeneration: Int32Array | null = null;
+  private slotWords = new Int32Array(0);
+  private readonly slotRule: (R | null)[] = [];
 
   get size(): number {
     return this.n;
@@ -100,6 +123,7 @@ export class Classifier<R extends ClassifierRule> {
   }
 
   insert(r: R): void {
+    this.generation++;
     const { words, masks, shape } = shapeOf(r.match);
     let st = this.byShape.get(shape);
     if (!st) {
@@ -126,6 +150,7 @@ export class Classifier<R extends ClassifierRule> {
   remove(r: R): boolean {
     const st = this.byShape.get(shapeOf(r.match).shape);
     if (st) {
+      this.generation++;
       const list = st.buckets.get(st.hash(r.match.values, true));
       const i = list ? list.indexOf(r) : -1;
       if (i < 0) return false;
@@ -148,8 +173,52 @@ export class Classifier<R extends ClassifierRule> {
     return false;
   }
 
-  /** The highest-priority rule matching `key`, or undefined. Allocates nothing. */
+  /** The highest-priority rule matching `key`, or undefined. Allocates nothing once the cache exists. */
   lookup(key: Int32Array): R | undefined {
+    if (this.subtables.length < CACHE_MIN_SHAPES) return this.search(key);
+    if (this.unionGeneration !== this.generation) this.prepareCache();
+    const ws = this.unionWords, ms = this.unionMasks, n = ws.length;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < n; i++) {
+      h = Math.imul(h ^ (key[ws[i]!]! & ms[i]!), 0x01000193);
+      h ^= h >>> 15;
+    }
+    const slot = h & (CACHE_SLOTS - 1);
+    const stored = this.slotWords, base = slot * n;
+    if (this.slotGeneration![slot] === this.generation) {
+      let i = 0;
+      while (i < n && stored[base + i] === (key[ws[i]!]! & ms[i]!)) i++;
+      if (i === n) return this.slotRule[slot] ?? undefined;
+    }
+    const r = this.search(key);
+    for (let i = 0; i < n; i++) stored[base + i] = key[ws[i]!]! & ms[i]!;
+    this.slotRule[slot] = r ?? null;
+    this.slotGeneration![slot] = this.generation;
+    return r;
+  }
+
+  /** Recompute the union of the subtables' masks (after a change) and size the cache for it. */
+  private prepareCache(): void {
+    const union = new Int32Array(N_MATCH_WORDS);
+    for (const st of this.subtables) for (let i = 0; i < st.words.length; i++) union[st.words[i]!]! |= st.masks[i]!;
+    const words: number[] = [];
+    const masks: number[] = [];
+    for (let w = 0; w < N_MATCH_WORDS; w++) {
+      if (union[w] !== 0) {
+        words.push(w);
+        masks.push(union[w]!);
+      }
+    }
+    this.unionWords = Int32Array.from(words);
+    this.unionMasks = Int32Array.from(masks);
+    if (this.slotWords.length !== CACHE_SLOTS * words.length) this.slotWords = new Int32Array(CACHE_SLOTS * words.length);
+    this.slotGeneration ??= new Int32Array(CACHE_SLOTS);
+    if (this.slotRule.length === 0) for (let i = 0; i < CACHE_SLOTS; i++) this.slotRule.push(null);
+    this.unionGeneration = this.generation;
+  }
+
+  /** The tuple-space search behind the cache. */
+  private search(key: Int32Array): R | undefined {
     let best: R | undefined;
     const sts = this.subtables;
     for (let i = 0; i < sts.length; i++) {

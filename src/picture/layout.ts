@@ -19,15 +19,15 @@ export const ROW = {
   nodeTop: 104,
   podTop: 160,
   tab: 214,
-  veth: 268,
-  br0: 334,
-  port: 400,
-  kernel: 462,
-  nic: 526,
-  nodeBottom: 552,
-  underlay: 604,
+  veth: 292,
+  br0: 360,
+  port: 426,
+  kernel: 490,
+  nic: 554,
+  nodeBottom: 580,
+  underlay: 632,
   /** Interfaces of the gateway and external hosts that face the internet. */
-  internet: 470,
+  internet: 496,
 } as const;
 
 const COL_W = 214;

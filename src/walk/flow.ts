@@ -57,23 +57,34 @@ export function sourceLabel(src: Source): string {
 
 /** Run one flow to completion (the emulation is synchronous: when this returns, every packet has landed). */
 export function runFlow(emu: Emulation, spec: FlowSpec): FlowResult {
+  const result = startFlow(emu, spec);
+  emu.settle();
+  return result.finish();
+}
+
+/** Start a flow; `finish()` reads its outcome once the emulation has settled. */
+function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
   const stack = sourceStack(emu, spec.from);
   const dst = spec.to.ip, port = spec.to.port;
   const host = spec.toLabel ?? ipv4ToString(dst);
   switch (spec.proto) {
     case 'tcp': {
       const c: TcpConnection = stack.sockets.connectTcp(dst, port, clientRequest(host, port), spec.sourcePort);
-      const ok = c.completed && !c.reset;
-      const got = c.received.reduce((n, b) => n + b.length, 0);
-      return { spec, ok, clientPort: c.localPort, detail: ok ? `TCP exchange complete: ${got} response bytes, connection closed` : c.reset ? 'TCP connection reset' : `TCP stopped in ${c.state}` };
+      return {
+        finish: () => {
+          const ok = c.completed && !c.reset;
+          const got = c.received.reduce((n, b) => n + b.length, 0);
+          return { spec, ok, clientPort: c.localPort, detail: ok ? `TCP exchange complete: ${got} response bytes, connection closed` : c.reset ? 'TCP connection reset' : `TCP stopped in ${c.state}` };
+        },
+      };
     }
     case 'udp': {
       const x: UdpExchange = stack.sockets.sendUdp(dst, port, clientRequest(host, port), spec.sourcePort);
-      return { spec, ok: !!x.response, clientPort: x.localPort, detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response' };
+      return { finish: () => ({ spec, ok: !!x.response, clientPort: x.localPort, detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response' }) };
     }
     case 'icmp': {
       const r = stack.ping(dst, 64);
-      return { spec, ok: r.replied, clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' };
+      return { finish: () => ({ spec, ok: r.replied, clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' }) };
     }
   }
 }

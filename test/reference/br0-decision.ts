@@ -122,6 +122,7 @@ export function ovsDecisions(text: string, dpToOfport: ReadonlyMap<number, numbe
   return ovsPasses(text).map((p) => {
     const flow = p.finalFlow === 'unchanged' ? p.flow : p.finalFlow;
     const actions: string[] = [];
+    const set = new Map<string, string>();
     let skipNext = false;
     for (const t of p.datapathActions === 'drop' ? [] : splitTop(p.datapathActions)) {
       const ct = ctToken(t);
@@ -130,6 +131,7 @@ export function ovsDecisions(text: string, dpToOfport: ReadonlyMap<number, numbe
         const dst = /ipv4\(src=[\d.]+,dst=([\d.]+)/.exec(t)?.[1] ?? '?';
         const vni = /vxlan\(flags=0x[0-9a-f]+,vni=(0x[0-9a-f]+)\)/.exec(t)?.[1] ?? '?';
         actions.push(`vxlan:vni=${hex(Number(vni))},dst=${dst}`);
+        set.set('tun_dst', dst);
         skipNext = true;
         continue;
       } else if (/^\d+$/.test(t)) {
@@ -139,11 +141,42 @@ export function ovsDecisions(text: string, dpToOfport: ReadonlyMap<number, numbe
         }
         const of = dpToOfport.get(+t);
         actions.push(of === undefined ? `?dp${t}` : `output:${of}`);
-      } else if (!t.startsWith('set(')) actions.push(`?${t}`);
+      } else if (t.startsWith('set(') || t.startsWith('masked_set(')) readSet(t, set);
+      else actions.push(`?${t}`);
       skipNext = false;
     }
-    const d = { actions, fields: pickFields(flow, afterNat) };
+    // OVS rolls the flow back after a group bucket (as if the bucket ran on a clone), so what a bucket set shows
+    // only in the datapath actions; overlay those values on the final flow.
+    let shown = flow;
+    for (const [k, v] of set) shown += `,${k}=${v}`;
+    const d = { actions, fields: pickFields(shown, afterNat) };
     if (actions.some((a) => a.startsWith('ct(') && a.includes('nat'))) afterNat = true;
     return d;
   });
+}
+
+/** Datapath `set(...)` action -> the flow fields it writes (masks dropped). */
+const SET_FIELDS: Record<string, Record<string, string>> = {
+  eth: { src: 'dl_src', dst: 'dl_dst' },
+  ipv4: { src: 'nw_src', dst: 'nw_dst', tos: 'nw_tos', ttl: 'nw_ttl' },
+  tcp: { src: 'tp_src', dst: 'tp_dst' },
+  udp: { src: 'tp_src', dst: 'tp_dst' },
+  tunnel: { dst: 'tun_dst' },
+};
+
+function readSet(t: string, out: Map<string, string>): void {
+  const m = /^(?:masked_)?set\((\w+)\((.*)\)\)$/.exec(t);
+  if (!m) return;
+  const [, kind, body] = m;
+  if (kind === 'skb_mark') {
+    out.set('pkt_mark', body!.split('/')[0]!);
+    return;
+  }
+  const names = SET_FIELDS[kind!];
+  if (!names) return;
+  for (const kv of splitTop(body!)) {
+    const i = kv.indexOf('=');
+    const name = names[kv.slice(0, i)];
+    if (name) out.set(name, kv.slice(i + 1).split('/')[0]!);
+  }
 }

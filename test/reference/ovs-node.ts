@@ -11,7 +11,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ipv4ToString, macToString, toHex } from '../../codecs/bytes.js';
 import type { EmulatedNode } from '../../src/node/emulated-node.js';
@@ -57,7 +57,15 @@ export class OvsNode {
     for (const p of peers) if (p !== node) o.appctl('tnl/neigh/set', 'ul', ipv4ToString(p.hostSubnet.hostIP), macToString(p.nic.mac));
 
     const { flows, groups } = node.bridge.exportOfctl();
-    if (groups) o.load('add-groups', groups);
+    if (groups) {
+      // A select group normally picks its bucket with dp_hash, a datapath hash and a recirculation that
+      // ofproto/trace cannot follow ("no live bucket"). Selecting by a hash of fields computed during translation
+      // needs the OpenFlow 1.5 group property, so OpenFlow15 is enabled beside 1.3 for loading groups only.
+      o.vsctl(['set', 'Bridge', 'br0', 'protocols=OpenFlow13,OpenFlow15']);
+      const f = join(o.dir, 'groups.txt');
+      writeFileSync(f, groups.replace(/^(group_id=\d+,type=select),/gm, '$1,selection_method=hash,fields(ip_src,ip_dst),'));
+      execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', '--timeout=10', 'add-groups', `unix:${o.dir}/br0.mgmt`, f], { stdio: ['pipe', 'pipe', 'pipe'] });
+    }
     o.load('add-flows', flows);
 
     for (const line of o.appctl('dpif/show').split('\n')) {

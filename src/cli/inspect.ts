@@ -1,0 +1,137 @@
+/**
+ * Commands that look inside one node or run one ad-hoc walk: `trace`, `iptables`, `conntrack`, and the shared
+ * "run a scenario first" option that lets `flows`, `iptables` and `conntrack` show counters and state after a run.
+ */
+
+import { ipv4ToString } from '../../codecs/bytes.js';
+import { writeFileSync } from 'node:fs';
+import { buildCluster } from '../cluster/build.js';
+import type { Cluster } from '../cluster/types.js';
+import { attachCapture } from '../capture/attach.js';
+import { CaptureRecorder } from '../capture/recorder.js';
+import { formatConntrackTable } from '../netfilter/conntrack-format.js';
+import { iptablesSave } from '../netfilter/iptables-save.js';
+import { Emulation } from '../node/emulation.js';
+import { findScenario } from '../scenarios/catalog.js';
+import { packetsToJson, renderWalkTrace } from '../trace/render.js';
+import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
+import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
+import { intOption, parse, UsageError } from './args.js';
+import type { ClusterSource } from './commands.js';
+
+/** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
+export function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
+  if (!scenarioName) {
+    const cluster = buildCluster(src.docs, src.file);
+    return { emu: new Emulation(cluster, { seed }), cluster };
+  }
+  const s = findScenario(scenarioName);
+  if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(scenarioName)} (see 'packetwalk scenarios')`);
+  const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed });
+  return { emu: r.emulation, cluster: scenarioCluster(s, src.docs, src.file) };
+}
+
+export function checkNode(cluster: Cluster, node: string | undefined): string {
+  if (!node) throw new UsageError('this command needs --node NODE');
+  if (!cluster.hostSubnets.some((h) => h.name === node)) throw new UsageError(`unknown node ${JSON.stringify(node)}; nodes: ${cluster.hostSubnets.map((h) => h.name).join(', ')}`);
+  return node;
+}
+
+const NODE_OPTIONS = { node: { type: 'string' }, cluster: { type: 'string' }, scenario: { type: 'string' }, seed: { type: 'string' } } as const;
+
+export function cmdIptables(args: string[], src: (file: string | undefined) => ClusterSource): number {
+  const a = parse(args, { ...NODE_OPTIONS, counters: { type: 'boolean', short: 'c' } });
+  if (a.flag('help')) {
+    process.stdout.write(`Usage: packetwalk iptables --node NODE [--scenario NAME] [--counters] [--cluster FILE]\n\nThe node's iptables rules (openshift-sdn and kube-proxy chains) in iptables-save format. With --scenario,\nafter running that scenario, so -c counters show which rules its packets hit.\n\nExample:\n  packetwalk iptables --node aro2-p8bjm-worker-northeurope1-qt8l7 --scenario pod-to-service-same-node -c\n`);
+    return 0;
+  }
+  const { emu, cluster } = emulationFor(src(a.str('cluster')), a.str('scenario'), intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1);
+  const node = checkNode(cluster, a.str('node'));
+  process.stdout.write(iptablesSave(emu.node(node).netfilter.ruleset, { counters: a.flag('counters') }));
+  return 0;
+}
+
+export function cmdConntrack(args: string[], src: (file: string | undefined) => ClusterSource): number {
+  const a = parse(args, NODE_OPTIONS);
+  if (a.flag('help')) {
+    process.stdout.write(`Usage: packetwalk conntrack --node NODE --scenario NAME [--cluster FILE]\n\nThe node's connection tracking table as 'conntrack -L' prints it, after running the scenario.\n\nExample:\n  packetwalk conntrack --node aro2-p8bjm-worker-northeurope1-qt8l7 --scenario pod-to-service-cross-node\n`);
+    return 0;
+  }
+  if (!a.str('scenario')) throw new UsageError('conntrack needs --scenario NAME (the table is empty before any walk)');
+  const { emu, cluster } = emulationFor(src(a.str('cluster')), a.str('scenario'), intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1);
+  const node = checkNode(cluster, a.str('node'));
+  const nf = emu.node(node).netfilter;
+  const text = formatConntrackTable(nf.conntrack, emu.runtime.clock.now);
+  process.stdout.write(text);
+  process.stderr.write(`conntrack v1.4.7 (conntrack-tools): ${text ? text.trimEnd().split('\n').length : 0} flow entries have been shown.\n`);
+  return 0;
+}
+
+/** `--from`: `namespace/name` (a pod), a node name, or `external` / an external host's name. */
+function parseSource(cluster: Cluster, from: string): Source {
+  if (from.includes('/')) {
+    const [namespace, name] = from.split('/');
+    if (!cluster.pods.some((p) => p.namespace === namespace && p.name === name)) throw new UsageError(`unknown pod ${JSON.stringify(from)} (pods are namespace/name)`);
+    return { kind: 'pod', namespace: namespace!, name: name! };
+  }
+  if (cluster.hostSubnets.some((h) => h.name === from)) return { kind: 'node', name: from };
+  const ext = from === 'external' ? cluster.externalHosts[0] : cluster.externalHosts.find((e) => e.name === from);
+  if (ext) return { kind: 'external', name: ext.name };
+  throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
+}
+
+export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
+  const a = parse(args, {
+    from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
+    cluster: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
+  });
+  if (a.flag('help')) {
+    process.stdout.write(`Usage: packetwalk trace --from POD|NODE|external --to POD|SERVICE|IP[:PORT] [--proto tcp|udp|icmp]
+                       [--dport N] [--sport N] [--cluster FILE] [--pcap FILE] [--json]
+
+An ad-hoc walk between two endpoints: every packet of the conversation (ARP included), hop by hop, with br0
+printed like 'ovs-appctl ofproto/trace' and the iptables, conntrack and NAT steps. Pods are namespace/name,
+services svc/namespace/name.
+
+Examples:
+  packetwalk trace --from project1/sqlapi-1-8jgx8 --to svc/project1/server
+  packetwalk trace --from external --to 192.168.0.11:8080
+  packetwalk trace --from kuard1/kuard-amd64-1-qqdqm --to project1/sqlapi-1-8jgx8 --proto icmp --pcap ping.pcapng
+`);
+    return 0;
+  }
+  const from = a.str('from'), to = a.str('to');
+  if (!from || !to) throw new UsageError('trace needs --from and --to');
+  const proto = (a.str('proto') ?? 'tcp') as Protocol;
+  if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
+  const source = src(a.str('cluster'));
+  const cluster = buildCluster(source.docs, source.file);
+  const fromSrc = parseSource(cluster, from);
+  let target = to, port: number | undefined;
+  const m = /^(.*):(\d+)$/.exec(to); // TARGET[:PORT]
+  if (m) {
+    target = m[1]!;
+    port = intOption('port in --to', m[2], 1, 65535);
+  }
+  let resolved;
+  try {
+    resolved = resolveTarget(cluster, target);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
+  const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
+  const emu = new Emulation(cluster, { seed });
+  const pcap = a.str('pcap');
+  const recorder = new CaptureRecorder(emu.runtime.clock, { index: true });
+  attachCapture(emu, recorder);
+  emu.runtime.recording = true;
+  const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
+  const result = runFlow(emu, spec);
+  recorder.close();
+  if (pcap) writeFileSync(pcap, recorder.memoryPcapng());
+  const title = `trace ${sourceLabel(fromSrc)} -> ${resolved.label} (${ipv4ToString(resolved.ip)}) ${proto}${proto === 'icmp' ? '' : `/${port}`}: ${result.ok ? 'ok' : 'FAILED'} (${result.detail})`;
+  if (a.flag('json')) process.stdout.write(JSON.stringify({ from: sourceLabel(fromSrc), to: resolved.label, ip: ipv4ToString(resolved.ip), port, proto, ok: result.ok, detail: result.detail, packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+  else process.stdout.write(renderWalkTrace(title, emu.runtime.packets));
+  return result.ok ? 0 : 1;
+}

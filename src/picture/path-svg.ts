@@ -1,0 +1,441 @@
+/**
+ * path.svg: the picture of one walk, drawn from the bytes the run captured. The nodes, pods and ports the
+ * request and its reply crossed are boxes (layout.ts); each packet's path is a chain of numbered arrows, one per
+ * pair of consecutive captures, request and reply in their own colours and lanes. An arrow's label gives the
+ * addresses as captured where it ends, shown on the picture where they change (the first hop, VXLAN encap and
+ * decap, NAT); a table under the picture lists every hop with its capture points, pcapng frame numbers, the
+ * rule that moved it, and what changed.
+ *
+ * Plain hand-written SVG 1.1: no scripts, no external resources, fixed number formatting, so the same run
+ * always gives the same bytes. Text is escaped; fonts fall back to sans-serif / monospace.
+ */
+
+import type { ScenarioResult } from '../walk/run-scenario.js';
+import { flowText, walkPaths, type Hop, type Place, type WalkFrame, type WalkPath } from './hops.js';
+import { layoutScene, ROW, type Anchor, type BoxStyle, type Scene, type SceneBox, type TextLine } from './layout.js';
+import { escapeXml, MONO, monoWidth, num, overlaps, rect, SANS, sansWidth, text, type Rect } from './svg.js';
+
+export interface PathSvgOptions {
+  /** Walk packet indexes to draw (default: the first non-ARP packet and its first answer). */
+  packets?: readonly number[];
+}
+
+const COLOR = { request: '#1f5fbf', reply: '#c2410c', drop: '#cf222e', ink: '#1f2328', muted: '#57606a' } as const;
+
+const BOX_STYLE: Record<BoxStyle, string> = {
+  node: 'fill="#f6f8fa" stroke="#8c959f" stroke-width="1.2"',
+  pod: 'fill="#e9f7ef" stroke="#2f855a" stroke-width="1.2"',
+  tab: 'fill="#ffffff" stroke="#4a5568" stroke-width="1"',
+  veth: 'fill="#fffbea" stroke="#b7791f" stroke-width="1"',
+  br0: 'fill="#e6f0ff" stroke="#7aa2e3" stroke-width="1"',
+  port: 'fill="#f3e8ff" stroke="#805ad5" stroke-width="1"',
+  kernel: 'fill="#eceff3" stroke="#a0aec0" stroke-width="1"',
+  nic: 'fill="#e6fffa" stroke="#319795" stroke-width="1.2"',
+  gateway: 'fill="#f7fafc" stroke="#4a5568" stroke-width="1.2"',
+  external: 'fill="#fff5f7" stroke="#b83280" stroke-width="1.2"',
+};
+
+/** Boxes an arrow label must not cover (their text matters); bands and node backgrounds may be covered. */
+const SOLID: ReadonlySet<BoxStyle> = new Set<BoxStyle>(['pod', 'tab', 'veth', 'port', 'gateway', 'external']);
+
+interface Pt {
+  x: number;
+  y: number;
+}
+
+type Via = { kind: 'row'; y: number } | { kind: 'direct'; horizontalFirst: boolean };
+
+const OVS_PORT = new Set(['veth', 'vxlan0', 'tun0']);
+const POD_SIDE = new Set(['pod-eth0', 'pod-if']);
+
+/** How an arrow between two capture points runs: along which band or line, or straight. */
+function viaFor(a: Place, b: Place): Via {
+  const side = a.kind === 'gw-internet' || a.kind === 'external';
+  if (a.host !== b.host) {
+    if (side && (b.kind === 'gw-internet' || b.kind === 'external')) return { kind: 'direct', horizontalFirst: true };
+    return { kind: 'row', y: ROW.underlay };
+  }
+  if (a.kind === 'tun0' && b.kind === 'tun0') return { kind: 'row', y: ROW.kernel }; // into the kernel and back (NAT)
+  if (OVS_PORT.has(a.kind) && OVS_PORT.has(b.kind)) return { kind: 'row', y: ROW.br0 };
+  if (POD_SIDE.has(a.kind) && POD_SIDE.has(b.kind)) return { kind: 'row', y: ROW.tab - 22 }; // through the pod's own stack
+  if ((a.kind === 'nic' && OVS_PORT.has(b.kind)) || (b.kind === 'nic' && OVS_PORT.has(a.kind))) return { kind: 'row', y: ROW.kernel };
+  return { kind: 'direct', horizontalFirst: side };
+}
+
+/** Route centre to centre as horizontal/vertical segments (a zero-length segment joins a U-turn). */
+function basePolyline(a: Anchor, b: Anchor, via: Via): Pt[] {
+  if (via.kind === 'row') {
+    const y = via.y;
+    if (Math.abs(a.x - b.x) < 0.5 && (y - a.y) * (b.y - y) >= 0) return [{ x: a.x, y: a.y }, { x: b.x, y: b.y }];
+    return [{ x: a.x, y: a.y }, { x: a.x, y }, { x: b.x, y }, { x: b.x, y: b.y }];
+  }
+  if (Math.abs(a.x - b.x) < 0.5 || Math.abs(a.y - b.y) < 0.5) return [{ x: a.x, y: a.y }, { x: b.x, y: b.y }];
+  const corner = via.horizontalFirst ? { x: b.x, y: a.y } : { x: a.x, y: b.y };
+  return [{ x: a.x, y: a.y }, corner, { x: b.x, y: b.y }];
+}
+
+/**
+ * Shift each segment into its lane so that request and reply, and a packet's own way down and back up, never
+ * share a line: vertical lanes left of centre for the request, right for the reply; horizontal lanes above for
+ * the request, below for the reply. Then clip both ends to the box edges.
+ */
+function laneRoute(base: Pt[], side: -1 | 1, a: Anchor, b: Anchor): Pt[] {
+  const n = base.length - 1;
+  const segs = [];
+  for (let i = 0; i < n; i++) {
+    const p = base[i]!, q = base[i + 1]!;
+    const vertical = Math.abs(p.x - q.x) < 0.5 && Math.abs(p.y - q.y) >= 0.5;
+    if (vertical) segs.push({ v: true, o: side * (q.y > p.y ? 11 : 4), fwd: q.y > p.y });
+    else segs.push({ v: false, o: Math.abs(p.x - q.x) < 0.5 ? side * 6 : side * (q.x > p.x ? 4 : 11), fwd: q.x >= p.x });
+  }
+  const pts: Pt[] = [];
+  for (let i = 0; i <= n; i++) {
+    const p = base[i]!;
+    const before = segs[i - 1], after = segs[i];
+    let x = p.x, y = p.y;
+    if (before && after && before.v !== after.v) {
+      const v = before.v ? before : after, h = before.v ? after : before;
+      x += v.o;
+      y += h.o;
+    } else {
+      const s = after ?? before!;
+      if (s.v) x += s.o;
+      else y += s.o;
+    }
+    pts.push({ x, y });
+  }
+  const s0 = segs[0]!, sn = segs[n - 1]!;
+  if (s0.v) pts[0]!.y = a.y + (s0.fwd ? a.hh : -a.hh);
+  else pts[0]!.x = a.x + (s0.fwd ? a.hw : -a.hw);
+  if (sn.v) pts[n]!.y = b.y + (sn.fwd ? -b.hh : b.hh);
+  else pts[n]!.x = b.x + (sn.fwd ? -b.hw : b.hw);
+  return pts;
+}
+
+interface DrawnHop {
+  hop: Hop;
+  role: 'request' | 'reply';
+  pts: Pt[];
+}
+
+interface Placed {
+  badge: Pt;
+  label?: { rect: Rect; lines: string[]; bold: number; anchorX: number; align: 'start' | 'middle' | 'end' };
+}
+
+const LABEL_SIZE = 10;
+const LINE_H = 12.5;
+const BADGE_R = 8.5;
+
+/** Candidate badge spots along a route: the middle of the longest segments first. */
+function badgeCandidates(pts: Pt[]): { p: Pt; vertical: boolean }[] {
+  const segs = [];
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const p = pts[i]!, q = pts[i + 1]!;
+    segs.push({ p, q, len: Math.abs(p.x - q.x) + Math.abs(p.y - q.y), vertical: Math.abs(p.x - q.x) < 0.5 });
+  }
+  const ordered = segs.map((s, i) => ({ s, i })).filter((x) => x.s.len >= 2 * BADGE_R + 4).sort((a, b) => b.s.len - a.s.len || a.i - b.i);
+  const out: { p: Pt; vertical: boolean }[] = [];
+  for (const t of [0.5, 0.32, 0.68, 0.2, 0.8]) {
+    for (const { s } of ordered) out.push({ p: { x: s.p.x + (s.q.x - s.p.x) * t, y: s.p.y + (s.q.y - s.p.y) * t }, vertical: s.vertical });
+  }
+  if (!out.length && segs.length) {
+    const s = segs.reduce((m, x) => (x.len > m.len ? x : m));
+    out.push({ p: { x: (s.p.x + s.q.x) / 2, y: (s.p.y + s.q.y) / 2 }, vertical: s.vertical });
+  }
+  return out;
+}
+
+/** A label's box beside a badge: left/right of a vertical arrow (shifted up or down), above/below a horizontal one. */
+function labelRect(b: Pt, vertical: boolean, side: -1 | 1, shift: number, lines: string[]): { rect: Rect; anchorX: number; align: 'start' | 'middle' | 'end' } {
+  const w = Math.max(...lines.map((l) => monoWidth(l, LABEL_SIZE))) + 8;
+  const h = lines.length * LINE_H + 4;
+  if (vertical) {
+    const x = side < 0 ? b.x - BADGE_R - 4 - w : b.x + BADGE_R + 4;
+    return { rect: { x, y: b.y - h / 2 + shift * (h / 2 - 4), w, h }, anchorX: side < 0 ? x + w - 4 : x + 4, align: side < 0 ? 'end' : 'start' };
+  }
+  const y = side < 0 ? b.y - BADGE_R - 4 - h : b.y + BADGE_R + 4;
+  const x = b.x - w / 2 + shift * (w / 2 - 6);
+  return { rect: { x, y, w, h }, anchorX: x + w / 2, align: 'middle' };
+}
+
+/** What an arrow's on-picture label says, or undefined when nothing changed since the previous hop. */
+function labelText(hop: Hop, prev: Hop | undefined): { change: string[]; addresses: string } | undefined {
+  if (!hop.label || (prev && prev.label === hop.label && !hop.change)) return undefined;
+  return { change: hop.change ? hop.change.split('; ') : [], addresses: hop.label };
+}
+
+/** Label lines: beside a vertical arrow the addresses take two short lines, along a horizontal one a single line. */
+function labelLines(t: { change: string[]; addresses: string }, vertical: boolean): string[] {
+  if (!vertical) return [...t.change, t.addresses];
+  const i = t.addresses.indexOf(' > ');
+  return i < 0 ? [...t.change, t.addresses] : [...t.change, t.addresses.slice(0, i + 2), t.addresses.slice(i + 3)];
+}
+
+function segmentRects(pts: Pt[]): Rect[] {
+  const out: Rect[] = [];
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const p = pts[i]!, q = pts[i + 1]!;
+    out.push({ x: Math.min(p.x, q.x) - 1.5, y: Math.min(p.y, q.y) - 1.5, w: Math.abs(p.x - q.x) + 3, h: Math.abs(p.y - q.y) + 3 });
+  }
+  return out;
+}
+
+/**
+ * Place each hop's badge and label: the first spot along the arrow where they cover no box text, no other
+ * label or badge and no arrow; then allow covering arrows; then boxes. A label that fits nowhere is left to
+ * the table (the badge stays).
+ */
+function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Placed[] {
+  const solid = scene.boxes.filter((b) => SOLID.has(b.style)).map((b) => b.rect);
+  const arrows = hops.flatMap((d) => segmentRects(d.pts));
+  const badges: Rect[] = [];
+  const labels: Rect[] = [...reserved];
+  const result: Placed[] = [];
+  let prev: DrawnHop | undefined;
+  const circle = (p: Pt): Rect => ({ x: p.x - BADGE_R, y: p.y - BADGE_R, w: 2 * BADGE_R, h: 2 * BADGE_R });
+  for (const d of hops) {
+    const side: -1 | 1 = d.role === 'request' ? -1 : 1;
+    const t = labelText(d.hop, prev && prev.role === d.role ? prev.hop : undefined);
+    prev = d;
+    const cands = badgeCandidates(d.pts);
+    const badgeFree = (p: Pt): boolean => !badges.some((r) => overlaps(r, circle(p), 2)) && !solid.some((r) => overlaps(r, circle(p))) && !labels.some((r) => overlaps(r, circle(p)));
+    let chosen: Placed | undefined;
+    if (t) {
+      outer: for (let level = 0; level < 3; level++) {
+        for (const c of cands) {
+          if (!badgeFree(c.p)) continue;
+          const lines = labelLines(t, c.vertical);
+          for (const s of [side, -side as -1 | 1]) {
+            for (const shift of [0, -1, 1]) {
+              const l = labelRect(c.p, c.vertical, s, shift, lines);
+              if (l.rect.x < 4 || l.rect.y < 84) continue;
+              if (labels.some((r) => overlaps(r, l.rect, 2)) || badges.some((r) => overlaps(r, l.rect, 1)) || overlaps(l.rect, circle(c.p))) continue;
+              if (level < 2 && solid.some((r) => overlaps(r, l.rect, 1))) continue;
+              if (level < 1 && arrows.some((r) => overlaps(r, l.rect))) continue;
+              chosen = { badge: c.p, label: { ...l, lines, bold: t.change.length } };
+              break outer;
+            }
+          }
+        }
+      }
+    }
+    if (!chosen) {
+      const c = cands.find((x) => badgeFree(x.p)) ?? cands[0];
+      chosen = { badge: c ? c.p : d.pts[0]! };
+    }
+    badges.push(circle(chosen.badge));
+    if (chosen.label) labels.push(chosen.label.rect);
+    result.push(chosen);
+  }
+  return result;
+}
+
+/** The anchor of each frame; NIC anchors sit where the packet enters or leaves the NIC bar. */
+function frameAnchors(path: WalkPath, scene: Scene): (Anchor | undefined)[] {
+  const base = path.frames.map((f) => (f.place.kind === 'nic' ? undefined : scene.anchor(f.place)));
+  return path.frames.map((f, i) => {
+    if (f.place.kind !== 'nic') return base[i];
+    const a = scene.anchor(f.place);
+    const span = f.place.node ? scene.nicSpan.get(f.place.node) : undefined;
+    if (!a || !span) return a;
+    const near = (j: number): Anchor | undefined => (path.frames[j]?.place.host === f.place.host ? base[j] : undefined);
+    const ref = near(i - 1) ?? near(i + 1);
+    const x = ref ? Math.min(span[1], Math.max(span[0], ref.x)) : a.x;
+    return { x, y: a.y, hw: 16, hh: a.hh };
+  });
+}
+
+function textAttrs(l: TextLine, dim: boolean): string {
+  const fill = l.muted ? COLOR.muted : COLOR.ink;
+  return `${l.mono ? MONO : SANS} font-size="${l.size}"${l.bold ? ' font-weight="bold"' : ''}${l.anchor && l.anchor !== 'start' ? ` text-anchor="${l.anchor}"` : ''} fill="${fill}"${dim ? ' fill-opacity="0.55"' : ''}`;
+}
+
+function drawBox(b: SceneBox): string {
+  const radius = b.style === 'node' ? 10 : b.style === 'pod' || b.style === 'gateway' || b.style === 'external' ? 8 : b.style === 'tab' ? 3 : 5;
+  const dim = b.dim ? ' opacity="0.45"' : '';
+  let s = `<g${dim}>${rect(b.rect, BOX_STYLE[b.style], radius)}`;
+  for (const l of b.lines) if (l.text) s += text(l.x, l.y, l.text, textAttrs(l, false));
+  return s + '</g>';
+}
+
+function pathD(pts: Pt[]): string {
+  return pts.map((p, i) => `${i ? 'L' : 'M'}${num(p.x)} ${num(p.y)}`).join(' ');
+}
+
+/** The full label of a hop for the table: outer + VNI and the inner addresses for a VXLAN frame. */
+function tableAddresses(f: WalkFrame): string {
+  if (f.outer) return `${flowText(f.outer)} VNI ${f.vni} | inner ${f.inner ? flowText(f.inner) : '?'}`;
+  return f.inner ? flowText(f.inner) : '(bytes not kept)';
+}
+
+function outcomeText(p: WalkPath): string {
+  const o = p.packet.outcome;
+  if (!o) return 'still in flight';
+  if (o.kind === 'dropped') return `dropped at ${o.host}: ${o.reason ?? ''}`;
+  return `${o.kind} at ${o.host}`;
+}
+
+/** Render path.svg for a finished run (the run must have kept frame bytes: `count` 1). */
+export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {}): string {
+  const paths = walkPaths(result, opts.packets);
+  const scene = layoutScene(result, paths);
+  const s = result.scenario;
+  const out: string[] = [];
+  const titleRect: Rect = { x: 0, y: 0, w: 10, h: 90 };
+
+  // Arrows.
+  const drawn: DrawnHop[] = [];
+  const starts: { p: Pt; role: 'request' | 'reply' }[] = [];
+  const drops: { at: Pt; text: string }[] = [];
+  for (const path of paths) {
+    const side: -1 | 1 = path.role === 'request' ? -1 : 1;
+    const anchors = frameAnchors(path, scene);
+    path.hops.forEach((hop, k) => {
+      const a = anchors[k], b = anchors[k + 1];
+      if (!a || !b) return;
+      const pts = laneRoute(basePolyline(a, b, viaFor(hop.from.place, hop.to.place)), side, a, b);
+      if (k === 0) starts.push({ p: pts[0]!, role: path.role });
+      drawn.push({ hop, role: path.role, pts });
+    });
+    const o = path.packet.outcome;
+    if (o?.kind === 'dropped') {
+      const last = path.frames[path.frames.length - 1];
+      const a = last ? anchors[path.frames.length - 1] : undefined;
+      if (a && last) {
+        const inBridge = OVS_PORT.has(last.place.kind) && (o.reason ?? '').startsWith('br0');
+        drops.push({ at: inBridge ? { x: a.x + side * 11, y: ROW.br0 } : { x: a.x + side * 11, y: a.y + a.hh + 14 }, text: `dropped: ${o.reason ?? ''}` });
+      }
+    }
+  }
+  const placed = placeAll(drawn, scene, [titleRect]);
+
+  let maxX = scene.right;
+  let maxY = ROW.underlay + 30;
+  for (const p of placed) if (p.label) maxX = Math.max(maxX, p.label.rect.x + p.label.rect.w + 8);
+  let minX = 0;
+  for (const p of placed) if (p.label) minX = Math.min(minX, p.label.rect.x - 8);
+
+  // Header.
+  const head: string[] = [];
+  head.push(text(24, 30, s.name, `${SANS} font-size="20" font-weight="bold" fill="${COLOR.ink}"`));
+  head.push(text(24 + sansWidth(s.name, 20, true) + 8, 30, s.figure, `${SANS} font-size="13" fill="${COLOR.muted}"`));
+  head.push(text(24, 52, s.summary, `${SANS} font-size="12" fill="${COLOR.ink}"`));
+  head.push(text(24, 72, `${result.passed ? 'ended as expected' : 'UNEXPECTED outcome'} · ${result.flows.map((f) => f.detail).join(' · ')}`, `${SANS} font-size="11" fill="${result.passed ? COLOR.muted : COLOR.drop}"`));
+  maxX = Math.max(maxX, 24 + monoWidth(s.summary, 12) * 1.05, 24 + sansWidth(s.name, 20, true) + 8 + sansWidth(s.figure, 13));
+
+  // Legend and hop table below the picture.
+  const below: string[] = [];
+  let y = ROW.underlay + 56;
+  below.push(text(24, y, 'Legend', `${SANS} font-size="13" font-weight="bold" fill="${COLOR.ink}"`));
+  y += 20;
+  for (const p of paths) {
+    const c = COLOR[p.role];
+    below.push(`<path d="M24 ${num(y - 4)} L70 ${num(y - 4)}" stroke="${c}" stroke-width="2.2" fill="none" marker-end="url(#head-${p.role})"/>`);
+    const t = `${p.role}: ${p.packet.label} (walk packet ${p.packet.index}) from ${p.packet.origin} → ${outcomeText(p)}`;
+    below.push(text(82, y, t, `${SANS} font-size="12" fill="${c}"`));
+    maxX = Math.max(maxX, 82 + sansWidth(t, 12));
+    y += 20;
+  }
+  below.push(`<path d="M24 ${num(y - 4)} L70 ${num(y - 4)}" stroke="${COLOR.muted}" stroke-width="2.2" stroke-dasharray="7 4" fill="none"/>`);
+  below.push(text(82, y, 'VXLAN-encapsulated on at least one end (label: outer addresses and VNI)', `${SANS} font-size="12" fill="${COLOR.ink}"`));
+  y += 20;
+  below.push(`<circle cx="47" cy="${num(y - 4)}" r="${BADGE_R}" fill="#ffffff" stroke="${COLOR.ink}" stroke-width="1.4"/>`);
+  below.push(text(47, y - 0.5, '1', `${SANS} font-size="10" font-weight="bold" text-anchor="middle" fill="${COLOR.ink}"`));
+  below.push(text(82, y, 'hop number (table below); an arrow\u2019s label gives the addresses where it ends, drawn where they change', `${SANS} font-size="12" fill="${COLOR.ink}"`));
+  y += 20;
+  below.push(`<g opacity="0.45">${rect({ x: 28, y: y - 14, w: 38, h: 16 }, BOX_STYLE.port, 3)}</g>`);
+  below.push(text(82, y, 'faded: not crossed by these packets', `${SANS} font-size="12" fill="${COLOR.ink}"`));
+  y += 32;
+
+  for (const p of paths) {
+    const c = COLOR[p.role];
+    const h = `${p.role === 'request' ? 'Request' : 'Reply'}: ${p.packet.label}`;
+    below.push(text(24, y, h, `${SANS} font-size="13" font-weight="bold" fill="${c}"`));
+    y += 18;
+    if (!p.hops.length) {
+      below.push(text(52, y, `captured at ${p.frames.map((f) => f.place.name).join(', ') || 'no capture point'}; ${outcomeText(p)}`, `${MONO} font-size="11" fill="${COLOR.ink}"`));
+      y += 18;
+    }
+    const col2 = 52 + Math.max(0, ...p.hops.map((hop) => monoWidth(`${hop.from.place.name} → ${hop.to.place.name}`, 11))) + 14;
+    for (const hop of p.hops) {
+      below.push(badge(34, y - 4, hop.number, c));
+      const l1 = `${hop.from.place.name} → ${hop.to.place.name}`;
+      const l1b = `frames ${hop.from.frame.number}→${hop.to.frame.number}${hop.rule ? ` · ${hop.rule}` : ''}`;
+      below.push(text(52, y, l1, `${MONO} font-size="11" fill="${COLOR.ink}"`));
+      below.push(text(col2, y, l1b, `${MONO} font-size="11" fill="${COLOR.muted}"`));
+      maxX = Math.max(maxX, col2 + monoWidth(l1b, 11));
+      y += 15;
+      const l2 = tableAddresses(hop.to);
+      below.push(text(52, y, l2, `${MONO} font-size="11" fill="${c}"`));
+      let end = 52 + monoWidth(l2, 11);
+      if (hop.change) {
+        below.push(text(end + 20, y, hop.change, `${MONO} font-size="11" font-weight="bold" fill="${c}"`));
+        end += 20 + monoWidth(hop.change, 11) * 1.05;
+      }
+      maxX = Math.max(maxX, end);
+      y += 21;
+    }
+    if (p.hops.length) {
+      const t = outcomeText(p);
+      below.push(text(52, y - 4, t, `${SANS} font-size="11" fill="${p.packet.outcome?.kind === 'dropped' ? COLOR.drop : COLOR.muted}"`));
+      y += 18;
+    }
+    y += 8;
+  }
+  maxY = y;
+
+  // Assemble.
+  const w = maxX - minX + 24;
+  const h = maxY + 8;
+  out.push('<?xml version="1.0" encoding="UTF-8"?>');
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1" viewBox="${num(minX)} 0 ${num(w)} ${num(h)}" width="${num(w)}" height="${num(h)}">`);
+  out.push(`<title>${escapeXml(`${s.name}: ${s.summary}`)}</title>`);
+  out.push('<defs>');
+  for (const role of ['request', 'reply'] as const) {
+    out.push(`<marker id="head-${role}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto" markerUnits="userSpaceOnUse"><path d="M0 0 L10 5 L0 10 z" fill="${COLOR[role]}"/></marker>`);
+  }
+  out.push('</defs>');
+  out.push(`<rect x="${num(minX)}" y="0" width="${num(w)}" height="${num(h)}" fill="#ffffff"/>`);
+  out.push(...head);
+  for (const b of scene.boxes) out.push(drawBox(b));
+  for (const l of scene.lines) {
+    const stroke = l.style === 'underlay' ? 'stroke="#6e7781" stroke-width="5" stroke-linecap="round"' : 'stroke="#6e7781" stroke-width="2" stroke-dasharray="2 3"';
+    out.push(`<line x1="${num(l.x1)}" y1="${num(l.y1)}" x2="${num(l.x2)}" y2="${num(l.y2)}" ${stroke}/>`);
+    out.push(text(l.label.x, l.label.y, l.label.text, textAttrs(l.label, false)));
+  }
+  for (const d of drawn) {
+    const c = COLOR[d.role];
+    const dash = d.hop.encapsulated ? ' stroke-dasharray="7 4"' : '';
+    out.push(`<path d="${pathD(d.pts)}" fill="none" stroke="${c}" stroke-width="2.2"${dash} stroke-linejoin="round" marker-end="url(#head-${d.role})"/>`);
+  }
+  for (const st of starts) out.push(`<circle cx="${num(st.p.x)}" cy="${num(st.p.y)}" r="3.5" fill="${COLOR[st.role]}"/>`);
+  for (const dr of drops) {
+    const x = dr.at.x, yy = dr.at.y;
+    out.push(`<path d="M${num(x - 7)} ${num(yy - 7)} L${num(x + 7)} ${num(yy + 7)} M${num(x + 7)} ${num(yy - 7)} L${num(x - 7)} ${num(yy + 7)}" stroke="${COLOR.drop}" stroke-width="3"/>`);
+    const tw = monoWidth(dr.text, 10) + 8;
+    out.push(rect({ x: x + 12, y: yy - 9, w: tw, h: 17 }, 'fill="#ffffff" fill-opacity="0.92" stroke="#cf222e" stroke-width="0.8"', 3));
+    out.push(text(x + 16, yy + 3.5, dr.text, `${MONO} font-size="10" fill="${COLOR.drop}"`));
+  }
+  drawn.forEach((d, i) => {
+    const p = placed[i]!;
+    const c = COLOR[d.role];
+    if (p.label) {
+      const r = p.label.rect;
+      out.push(rect(r, `fill="#ffffff" fill-opacity="0.93" stroke="${c}" stroke-width="0.6"`, 3));
+      const anchor = p.label.align === 'start' ? '' : ` text-anchor="${p.label.align}"`;
+      p.label.lines.forEach((line, j) => {
+        const bold = j < p.label!.bold ? ' font-weight="bold"' : '';
+        out.push(text(p.label!.anchorX, r.y + 2 + LINE_H * (j + 1) - 2.5, line, `${MONO} font-size="${LABEL_SIZE}"${anchor} fill="${c}"${bold}`));
+      });
+    }
+    out.push(badge(p.badge.x, p.badge.y, d.hop.number, c));
+  });
+  out.push(...below);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+function badge(x: number, y: number, n: number, color: string): string {
+  return `<g><circle cx="${num(x)}" cy="${num(y)}" r="${BADGE_R}" fill="#ffffff" stroke="${color}" stroke-width="1.6"/>${text(x, y + 3.5, String(n), `${SANS} font-size="${n > 9 ? 9 : 10}" font-weight="bold" text-anchor="middle" fill="${color}"`)}</g>`;
+}

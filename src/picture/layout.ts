@@ -17,7 +17,7 @@ import { monoWidth } from './svg.js';
 /** Row centres (absolute y). */
 export const ROW = {
   nodeTop: 104,
-  podTop: 160,
+  podTop: 140,
   tab: 214,
   veth: 292,
   br0: 360,
@@ -193,8 +193,8 @@ export function layoutScene(result: ScenarioResult, paths: readonly WalkPath[]):
         const podIp = inst ? ipv4ToString(inst.pod.ip) : '';
         const [ns, podName] = splitKey(c.key);
         boxes.push({ rect: { x: cx - POD_W / 2, y: ROW.podTop, w: POD_W, h: ROW.tab - ROW.podTop }, style: 'pod', dim: false, lines: [
-          { text: `pod ${podName}`, x: cx, y: ROW.podTop + 18, size: 12, bold: true, anchor: 'middle' },
-          { text: `${ns} · ${podIp}`, x: cx, y: ROW.podTop + 34, size: 11, mono: true, anchor: 'middle', muted: true },
+          { text: `pod ${podName}`, x: cx, y: ROW.podTop + 17, size: 12, bold: true, anchor: 'middle' },
+          { text: `${ns} · ${podIp}`, x: cx, y: ROW.podTop + 32, size: 11, mono: true, anchor: 'middle', muted: true },
         ] });
         const eth0 = tab(cx, 'eth0');
         boxes.push(eth0.box);
@@ -240,8 +240,8 @@ export function layoutScene(result: ScenarioResult, paths: readonly WalkPath[]):
     const internetLeg = gw.interfaces.find((i) => i !== underlayLeg);
     boxes.push({ rect: { x: gx, y: top, w: GW_W, h: bottom - top }, style: 'gateway', dim: !gateway, lines: [
       { text: 'underlay gateway', x: gx + GW_W / 2, y: top + 20, size: 12, bold: true, anchor: 'middle' },
-      { text: 'router', x: gx + GW_W / 2, y: top + 35, size: 10, anchor: 'middle', muted: true },
-      { text: underlayLeg ? `eth0 ${ipv4ToString(underlayLeg.primaryIp)}` : '', x: gx + GW_W / 2, y: bottom - 16, size: 10, mono: true, anchor: 'middle', muted: true },
+      { text: underlayLeg ? `eth0 ${ipv4ToString(underlayLeg.primaryIp)}` : '', x: gx + GW_W / 2, y: top + 36, size: 10, mono: true, anchor: 'middle', muted: true },
+      { text: internetLeg ? `eth1 ${internetLeg.addresses.map((a) => ipv4ToString(a.ip)).join(', ')}` : '', x: gx + GW_W / 2, y: top + 50, size: 10, mono: true, anchor: 'middle', muted: true },
     ] });
     const t0 = tab(gx + GW_W / 2, 'eth0', bottom);
     boxes.push(t0.box);

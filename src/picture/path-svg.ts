@@ -57,7 +57,7 @@ function viaFor(a: Place, b: Place): Via {
   }
   if (a.kind === 'tun0' && b.kind === 'tun0') return { kind: 'row', y: ROW.kernel }; // into the kernel and back (NAT)
   if (OVS_PORT.has(a.kind) && OVS_PORT.has(b.kind)) return { kind: 'row', y: ROW.br0 };
-  if (POD_SIDE.has(a.kind) && POD_SIDE.has(b.kind)) return { kind: 'row', y: ROW.tab - 22 }; // through the pod's own stack
+  if (POD_SIDE.has(a.kind) && POD_SIDE.has(b.kind)) return { kind: 'row', y: ROW.tab - 25 }; // through the pod's own stack
   if ((a.kind === 'nic' && OVS_PORT.has(b.kind)) || (b.kind === 'nic' && OVS_PORT.has(a.kind))) return { kind: 'row', y: ROW.kernel };
   return { kind: 'direct', horizontalFirst: side };
 }
@@ -199,12 +199,12 @@ function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Placed[] {
     const t = labelText(d.hop, prev && prev.role === d.role ? prev.hop : undefined);
     prev = d;
     const cands = badgeCandidates(d.pts);
-    const badgeFree = (p: Pt): boolean => !badges.some((r) => overlaps(r, circle(p), 2)) && !solid.some((r) => overlaps(r, circle(p))) && !labels.some((r) => overlaps(r, circle(p)));
+    const badgeFree = (p: Pt, onBoxes = false): boolean => !badges.some((r) => overlaps(r, circle(p), 2)) && (onBoxes || !solid.some((r) => overlaps(r, circle(p)))) && !labels.some((r) => overlaps(r, circle(p)));
     let chosen: Placed | undefined;
     if (t) {
       outer: for (let level = 0; level < 3; level++) {
         for (const c of cands) {
-          if (!badgeFree(c.p)) continue;
+          if (!badgeFree(c.p, level === 2)) continue;
           const lines = labelLines(t, c.vertical);
           for (const s of [side, -side as -1 | 1]) {
             for (const shift of [0, -1, 1]) {
@@ -221,7 +221,7 @@ function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Placed[] {
       }
     }
     if (!chosen) {
-      const c = cands.find((x) => badgeFree(x.p)) ?? cands[0];
+      const c = cands.find((x) => badgeFree(x.p)) ?? cands.find((x) => badgeFree(x.p, true)) ?? cands[0];
       chosen = { badge: c ? c.p : d.pts[0]! };
     }
     badges.push(circle(chosen.badge));

@@ -119,7 +119,7 @@ describe('other commands', () => {
     const after = pw('flows', '--node', WORKER1, '--table', '90', '--scenario', 'pod-to-pod-cross-node');
     expect(after.stdout).toMatch(/table=90, n_packets=[1-9]\d*, n_bytes=\d+, priority=100,ip,nw_dst=10\.128\.2\.0\/23/);
     const ofctl = pw('flows', '--node', WORKER1, '--format', 'ofctl');
-    expect(ofctl.stdout).toMatch(/^table=0, priority=1000,ct_state=-trk,ip actions=ct\(table=0\)$/m);
+    expect(ofctl.stdout).toMatch(/^table=0,priority=1000,ct_state=-trk,ip actions=ct\(table=0\)$/m);
   });
 
   it('prints iptables-save text and the conntrack table after a walk', () => {

@@ -180,7 +180,7 @@ function cmdCluster(args: string[]): number {
   for (const t of which) {
     if (!(TABLES as readonly string[]).includes(t)) throw new UsageError(`unknown table ${JSON.stringify(t)}; one of ${TABLES.join(', ')}`);
   }
-  process.stdout.write(which.map((t) => formatTable(cluster, t as (typeof TABLES)[number])).join('\n'));
+  process.stdout.write(which.map((t) => formatTable(cluster, t as (typeof TABLES)[number]).trimEnd() + '\n').join('\n'));
   return 0;
 }
 

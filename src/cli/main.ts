@@ -8,6 +8,12 @@ import { ConfigError } from '../cluster/errors.js';
 import { UsageError } from './args.js';
 import { runCommand } from './commands.js';
 
+// `packetwalk ... | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 runCommand(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

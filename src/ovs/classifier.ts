@@ -85,7 +85,7 @@ function before(a: ClassifierRule, b: ClassifierRule): boolean {
 /** Slots of the lookup cache (a power of two). */
 const CACHE_SLOTS = 1024;
 /** Below this many shapes the search is cheap enough that the cache would not pay for itself. */
-const CACHE_MIN_SHAPES = 3000;
+const CACHE_MIN_SHAPES = 3;
 
 export class Classifier<R extends ClassifierRule> {
   /** Sorted by maxPriority, highest first. */

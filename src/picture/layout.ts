@@ -16,7 +16,7 @@ import { monoWidth } from './svg.js';
 
 /** Row centres (absolute y). */
 export const ROW = {
-  nodeTop: 104,
+  nodeTop: 90,
   podTop: 140,
   tab: 214,
   veth: 292,
@@ -162,8 +162,8 @@ export function layoutScene(result: ScenarioResult, paths: readonly WalkPath[]):
     const nodeRect = { x: n.x, y: ROW.nodeTop, w: n.width, h: ROW.nodeBottom - ROW.nodeTop };
     const sub = hs ? `node IP ${ipv4ToString(hs.hostIP)} · pod subnet ${ipv4ToString(hs.subnet.network)}/${hs.subnet.prefix}` : '';
     boxes.push({ rect: nodeRect, style: 'node', dim: false, lines: [
-      { text: `node ${n.name}`, x: n.x + 12, y: ROW.nodeTop + 20, size: 13, bold: true },
-      { text: sub, x: n.x + 12, y: ROW.nodeTop + 37, size: 11, mono: true, muted: true },
+      { text: `node ${n.name}`, x: n.x + 12, y: ROW.nodeTop + 19, size: 13, bold: true },
+      { text: sub, x: n.x + 12, y: ROW.nodeTop + 35, size: 11, mono: true, muted: true },
     ] });
     // Bands: br0 and the node kernel, labelled in the gutter (left, or right when mirrored).
     const bandX = n.x + 6, bandW = n.width - 12;
@@ -300,7 +300,11 @@ function tab(cx: number, name: string, y: number = ROW.tab): { box: SceneBox; an
   };
 }
 
-/** An interface tab on the side edge of a box (gateway eth1, external host eth0). */
+/** An interface on the side edge of a box (gateway eth1, external host eth0): a short bar, its name above it. */
 function tabSide(x: number, y: number, name: string): { box: SceneBox; anchor: Anchor } {
-  return tab(x, name, y);
+  const w = 10, h = 30;
+  return {
+    box: { rect: { x: x - w / 2, y: y - h / 2, w, h }, style: 'tab', dim: false, lines: [{ text: name, x, y: y - h / 2 - 5, size: 10, mono: true, anchor: 'middle' }] },
+    anchor: { x, y, hw: w / 2, hh: h / 2 },
+  };
 }

@@ -120,7 +120,7 @@ interface DrawnHop {
 
 interface Placed {
   badge: Pt;
-  label?: { rect: Rect; lines: string[]; bold: number; anchorX: number; align: 'start' | 'middle' | 'end' };
+  label?: { rect: Rect; lines: string[]; bold: number; leader: boolean; anchorX: number; align: 'start' | 'middle' | 'end' };
 }
 
 const LABEL_SIZE = 10;
@@ -146,17 +146,30 @@ function badgeCandidates(pts: Pt[]): { p: Pt; vertical: boolean }[] {
   return out;
 }
 
-/** A label's box beside a badge: left/right of a vertical arrow (shifted up or down), above/below a horizontal one. */
-function labelRect(b: Pt, vertical: boolean, side: -1 | 1, shift: number, lines: string[]): { rect: Rect; anchorX: number; align: 'start' | 'middle' | 'end' } {
+type Dir = 'left' | 'right' | 'up' | 'down';
+
+/**
+ * A label's box next to a badge, on side `dir`, slid along that side by `shift` (-1..1) and pushed `extra` px
+ * further away (then joined to the badge by a leader line).
+ */
+function labelRect(b: Pt, dir: Dir, shift: number, extra: number, lines: string[]): { rect: Rect; anchorX: number; align: 'start' | 'middle' | 'end' } {
   const w = Math.max(...lines.map((l) => monoWidth(l, LABEL_SIZE))) + 8;
   const h = lines.length * LINE_H + 4;
-  if (vertical) {
-    const x = side < 0 ? b.x - BADGE_R - 4 - w : b.x + BADGE_R + 4;
-    return { rect: { x, y: b.y - h / 2 + shift * (h / 2 - 4), w, h }, anchorX: side < 0 ? x + w - 4 : x + 4, align: side < 0 ? 'end' : 'start' };
+  const gap = BADGE_R + 4 + extra;
+  if (dir === 'left' || dir === 'right') {
+    const x = dir === 'left' ? b.x - gap - w : b.x + gap;
+    return { rect: { x, y: b.y - h / 2 + shift * (h / 2 - 4), w, h }, anchorX: dir === 'left' ? x + w - 4 : x + 4, align: dir === 'left' ? 'end' : 'start' };
   }
-  const y = side < 0 ? b.y - BADGE_R - 4 - h : b.y + BADGE_R + 4;
+  const y = dir === 'up' ? b.y - gap - h : b.y + gap;
   const x = b.x - w / 2 + shift * (w / 2 - 6);
   return { rect: { x, y, w, h }, anchorX: x + w / 2, align: 'middle' };
+}
+
+/** Sides to try, nearest first: beside a vertical arrow left/right (the packet's own side first), else above/below. */
+function directions(vertical: boolean, side: -1 | 1): Dir[] {
+  const lr: Dir[] = side < 0 ? ['left', 'right'] : ['right', 'left'];
+  const ud: Dir[] = side < 0 ? ['up', 'down'] : ['down', 'up'];
+  return vertical ? [...lr, ...ud] : [...ud, ...lr];
 }
 
 /** What an arrow's on-picture label says, or undefined when nothing changed since the previous hop. */
@@ -165,9 +178,9 @@ function labelText(hop: Hop, prev: Hop | undefined): { change: string[]; address
   return { change: hop.change ? hop.change.split('; ') : [], addresses: hop.label };
 }
 
-/** Label lines: beside a vertical arrow the addresses take two short lines, along a horizontal one a single line. */
-function labelLines(t: { change: string[]; addresses: string }, vertical: boolean): string[] {
-  if (!vertical) return [...t.change, t.addresses];
+/** Label lines: beside an arrow the addresses take two short lines, above or below it a single line. */
+function labelLines(t: { change: string[]; addresses: string }, dir: Dir): string[] {
+  if (dir === 'up' || dir === 'down') return [...t.change, t.addresses];
   const i = t.addresses.indexOf(' > ');
   return i < 0 ? [...t.change, t.addresses] : [...t.change, t.addresses.slice(0, i + 2), t.addresses.slice(i + 3)];
 }
@@ -188,6 +201,7 @@ function segmentRects(pts: Pt[]): Rect[] {
  */
 function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Placed[] {
   const solid = scene.boxes.filter((b) => SOLID.has(b.style)).map((b) => b.rect);
+  for (const b of scene.boxes) if (b.style === 'node') solid.push({ x: b.rect.x, y: b.rect.y, w: b.rect.w, h: 42 }); // node name and addresses
   const arrows = hops.flatMap((d) => segmentRects(d.pts));
   const badges: Rect[] = [];
   const labels: Rect[] = [...reserved];
@@ -198,23 +212,28 @@ function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Placed[] {
     const side: -1 | 1 = d.role === 'request' ? -1 : 1;
     const t = labelText(d.hop, prev && prev.role === d.role ? prev.hop : undefined);
     prev = d;
-    const cands = badgeCandidates(d.pts);
+    // Spots that keep the badge off box text come first; the others stay as a last resort.
+    const onSolid = (p: Pt): boolean => solid.some((r) => overlaps(r, circle(p)));
+    const all = badgeCandidates(d.pts);
+    const cands = [...all.filter((c) => !onSolid(c.p)), ...all.filter((c) => onSolid(c.p))];
     const badgeFree = (p: Pt, onBoxes = false): boolean => !badges.some((r) => overlaps(r, circle(p), 2)) && (onBoxes || !solid.some((r) => overlaps(r, circle(p)))) && !labels.some((r) => overlaps(r, circle(p)));
     let chosen: Placed | undefined;
     if (t) {
       outer: for (let level = 0; level < 3; level++) {
-        for (const c of cands) {
-          if (!badgeFree(c.p, level === 2)) continue;
-          const lines = labelLines(t, c.vertical);
-          for (const s of [side, -side as -1 | 1]) {
-            for (const shift of [0, -1, 1]) {
-              const l = labelRect(c.p, c.vertical, s, shift, lines);
-              if (l.rect.x < 4 || l.rect.y < 84) continue;
-              if (labels.some((r) => overlaps(r, l.rect, 2)) || badges.some((r) => overlaps(r, l.rect, 1)) || overlaps(l.rect, circle(c.p))) continue;
-              if (level < 2 && solid.some((r) => overlaps(r, l.rect, 1))) continue;
-              if (level < 1 && arrows.some((r) => overlaps(r, l.rect))) continue;
-              chosen = { badge: c.p, label: { ...l, lines, bold: t.change.length } };
-              break outer;
+        for (const extra of [0, 40, 80, 120, 160]) {
+          for (const c of cands) {
+            if (!badgeFree(c.p, true)) continue;
+            for (const dir of directions(c.vertical, side)) {
+              const lines = labelLines(t, dir);
+              for (const shift of [0, -1, 1]) {
+                const l = labelRect(c.p, dir, shift, extra, lines);
+                if (l.rect.x < 4 || l.rect.y < 84) continue;
+                if (labels.some((r) => overlaps(r, l.rect, 2)) || badges.some((r) => overlaps(r, l.rect, 1)) || overlaps(l.rect, circle(c.p), 2)) continue;
+                if (level < 2 && solid.some((r) => overlaps(r, l.rect, 1))) continue;
+                if (level < 1 && arrows.some((r) => overlaps(r, l.rect))) continue;
+                chosen = { badge: c.p, label: { ...l, lines, bold: t.change.length, leader: extra > 0 } };
+                break outer;
+              }
             }
           }
         }
@@ -398,12 +417,12 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   out.push('</defs>');
   out.push(`<rect x="${num(minX)}" y="0" width="${num(w)}" height="${num(h)}" fill="#ffffff"/>`);
   out.push(...head);
-  for (const b of scene.boxes) out.push(drawBox(b));
   for (const l of scene.lines) {
     const stroke = l.style === 'underlay' ? 'stroke="#6e7781" stroke-width="5" stroke-linecap="round"' : 'stroke="#6e7781" stroke-width="2" stroke-dasharray="2 3"';
     out.push(`<line x1="${num(l.x1)}" y1="${num(l.y1)}" x2="${num(l.x2)}" y2="${num(l.y2)}" ${stroke}/>`);
     out.push(text(l.label.x, l.label.y, l.label.text, textAttrs(l.label, false)));
   }
+  for (const b of scene.boxes) out.push(drawBox(b));
   for (const d of drawn) {
     const c = COLOR[d.role];
     const dash = d.hop.encapsulated ? ' stroke-dasharray="7 4"' : '';
@@ -422,6 +441,10 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
     const c = COLOR[d.role];
     if (p.label) {
       const r = p.label.rect;
+      if (p.label.leader) {
+        const lx = Math.min(r.x + r.w, Math.max(r.x, p.badge.x)), ly = Math.min(r.y + r.h, Math.max(r.y, p.badge.y));
+        out.push(`<line x1="${num(p.badge.x)}" y1="${num(p.badge.y)}" x2="${num(lx)}" y2="${num(ly)}" stroke="${c}" stroke-width="0.9" stroke-dasharray="2 2"/>`);
+      }
       out.push(rect(r, `fill="#ffffff" fill-opacity="0.93" stroke="${c}" stroke-width="0.6"`, 3));
       const anchor = p.label.align === 'start' ? '' : ` text-anchor="${p.label.align}"`;
       p.label.lines.forEach((line, j) => {

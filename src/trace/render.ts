@@ -29,7 +29,7 @@ export function renderPacketTrace(p: WalkPacket): string {
 }
 
 export function renderWalkTrace(title: string, packets: readonly WalkPacket[]): string {
-  return [`# ${title}`, '', ...packets.map((p) => renderPacketTrace(p) + '\n')].join('\n');
+  return [`# ${title}`, '', ...packets.map((p) => renderPacketTrace(p) + '\n')].join('\n') + '\n';
 }
 
 export interface PacketJson {

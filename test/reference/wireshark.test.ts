@@ -1,6 +1,6 @@
 /**
  * Wireshark agrees with every byte (issue 7). Every scenario in the catalogue is run into a temp dir; for every
- * pcap and pcapng written, ONE tshark call (IPv4/UDP/TCP checksum validation on, `-T json` so repeated fields
+ * pcap and pcapng written, ONE tshark call (several files at a time) (IPv4/UDP/TCP checksum validation on, `-T json` so repeated fields
  * keep their order) reads ~37 fields of every frame, and packetwalk's own dissector reads the same fields from the
  * frames it recorded (CapturedFrame.bytes). They must agree frame by frame, field by field, every occurrence
  * (outer and inner headers of VXLAN frames), and tshark must find no malformed frame and no expert warning or
@@ -11,13 +11,15 @@
  * reports the quote as payload, so for such frames only the occurrences packetwalk has are compared.
  */
 
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileNameFor, type CapturedFrame } from '../../src/capture/recorder.js';
 import type { ScenarioResult } from '../../src/walk/run-scenario.js';
-import { hasTshark, TSHARK_MISSING, tsharkJson } from '../helpers/tshark.js';
+import { CHECKSUM_PREFS, hasTshark, TSHARK_MISSING } from '../helpers/tshark.js';
 import { COMPARED_FIELDS, packetwalkFields, type FieldName } from './frame-fields.js';
 import { runAllScenarios } from './scenario-runs.js';
 
@@ -38,6 +40,40 @@ interface FileUnderTest {
   path: string;
   frames: CapturedFrame[];
   multiInterface: boolean;
+}
+
+const ASKED = ['frame.number', 'frame.interface_name', ...COMPARED_FIELDS, '_ws.malformed', '_ws.expert.message', '_ws.expert.severity'];
+
+/** One tshark call on one file: every asked field of every frame, all occurrences in order (`-T json`). */
+function tsharkRows(path: string): Promise<Record<string, string[]>[]> {
+  const args = ['-r', path, '-n', ...CHECKSUM_PREFS, '-T', 'json', ...ASKED.flatMap((f) => ['-e', f])];
+  return new Promise((resolve, reject) => {
+    const p = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (c: Buffer) => out.push(c));
+    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`tshark ${path} exited with ${code}: ${err}`));
+      const parsed = JSON.parse(Buffer.concat(out).toString() || '[]') as { _source: { layers: Record<string, string[]> } }[];
+      resolve(parsed.map((x) => x._source.layers));
+    });
+  });
+}
+
+/** Run tshark on every file, a few at a time (start-up dominates: ~0.3 s per call). */
+async function tsharkAll(paths: string[]): Promise<Map<string, Record<string, string[]>[]>> {
+  const results = new Map<string, Record<string, string[]>[]>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const p = paths[next++]!;
+      results.set(p, await tsharkRows(p));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(2, Math.min(8, availableParallelism())) }, worker));
+  return results;
 }
 
 function filesOf(r: ScenarioResult): FileUnderTest[] {
@@ -61,6 +97,10 @@ describe.skipIf(!hasTshark)('Wireshark reads every captured frame exactly as pac
   });
   const runs = hasTshark ? runAllScenarios(root) : [];
   const files = runs.flatMap(filesOf);
+  let tshark = new Map<string, Record<string, string[]>[]>();
+  beforeAll(async () => {
+    tshark = await tsharkAll(files.map((f) => f.path));
+  }, 120_000);
 
   it('covers every scenario and every capture file', () => {
     expect(runs.length).toBeGreaterThan(0);
@@ -68,8 +108,7 @@ describe.skipIf(!hasTshark)('Wireshark reads every captured frame exactly as pac
   });
 
   it.each(files.map((f) => [`${f.scenario}/${f.file}`, f] as const))('%s: same fields, no malformed frame or warning', (_name, f) => {
-    const asked = ['frame.number', 'frame.interface_name', ...COMPARED_FIELDS, '_ws.malformed', '_ws.expert.message', '_ws.expert.severity'];
-    const rows = tsharkJson(f.path, asked, { checksums: true });
+    const rows = tshark.get(f.path)!;
     expect(rows.length, 'frames tshark read').toBe(f.frames.length);
     const diffs: string[] = [];
     const problems: string[] = [];

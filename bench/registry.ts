@@ -21,6 +21,10 @@ export interface BenchCase {
   teardown?(): void;
   /** Key of the matching measurement of bench/scapy_ref.py (undefined: scapy has no equivalent). */
   scapy?: string;
+  /** Setup takes seconds (a big cluster, a million conntrack entries): `--quick` skips the case. */
+  heavy?: boolean;
+  /** Where the case sits in the growth sweep (`--plot` draws ns/packet against size per axis). */
+  scale?: { axis: string; size: number };
 }
 
 /** A named group of cases (one file, one question). */

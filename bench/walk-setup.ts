@@ -55,11 +55,13 @@ function isPureAck(f: Uint8Array): boolean {
 }
 
 /**
- * Bring `cluster` up, run `spec` once with an in-memory capture that keeps bytes, and pick the frame to replay.
- * Captures are detached afterwards (runtime.capture = null): the fast path.
+ * Bring `cluster` up, let `prepare` change it (more flows, conntrack entries), run `spec` once with an in-memory
+ * capture that keeps bytes, and pick the frame to replay. Captures are detached afterwards (runtime.capture =
+ * null): the fast path.
  */
-export function warmPath(cluster: Cluster, spec: FlowSpec): WarmPath {
+export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emulation) => void): WarmPath {
   const emu = new Emulation(cluster, { seed: 1 });
+  prepare?.(emu);
   const rt = emu.runtime;
   const source = sourcePod(emu, spec);
   const rec = new CaptureRecorder(rt.clock, { index: true, keepBytes: true });

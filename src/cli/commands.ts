@@ -144,7 +144,7 @@ function cmdRun(args: string[]): number {
     if (!a.flag('json')) printWalkSummary(r, color);
   }
   if (a.flag('json')) {
-    process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
+    process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
   } else {
     const failed = results.filter((r) => !r.passed);
     process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir}\n`);

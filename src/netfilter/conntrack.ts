@@ -139,7 +139,8 @@ export const TRACK_ACCEPT = 0;
 export const TRACK_DROP = 1;
 
 export class Conntrack {
-  readonly max: number;
+  /** nf_conntrack_max; may be changed at run time, as `sysctl -w net.netfilter.nf_conntrack_max=N` does. */
+  max: number;
   readonly timeouts: Readonly<ConntrackTimeouts>;
   readonly verifyChecksums: boolean;
   readonly stats: ConntrackStats = { found: 0, invalid: 0, ignore: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, expired: 0 };
@@ -327,6 +328,33 @@ export class Conntrack {
   }
 
   // ------------------------------------------------------------------ lookup and maintenance
+
+  /**
+   * `conntrack -I`: add a confirmed entry for the original tuple (reply = its inverse, no NAT), as if both
+   * directions had been seen: TCP in ESTABLISHED, UDP as an assured stream, ICMP and other protocols in their only
+   * state; it expires after that state's default timeout from `now`. Throws when either tuple is already taken
+   * or the table is full (the tool fails the same way).
+   */
+  insert(proto: number, src: number, dst: number, sport: number, dport: number, now: number, zone = 0): ConntrackEntry {
+    const t = new CtTuple().set(proto, src >>> 0, dst >>> 0, sport, dport);
+    const r = invertTuple(t, new CtTuple());
+    if (this.isTaken(t, zone, null) || this.isTaken(r, zone, null)) throw new Error('conntrack -I: such conntrack exists, try -U to update');
+    if (this.count >= this.max) throw new Error('conntrack -I: table full');
+    const e = this.create(t, zone, now);
+    e.status |= IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED;
+    let cls = CLASS_GENERIC;
+    if (proto === PROTO_TCP) {
+      e.tcpState = TCP_ESTABLISHED;
+      cls = TCP_ESTABLISHED;
+    } else if (proto === PROTO_UDP) cls = CLASS_UDP_STREAM;
+    else if (proto === PROTO_ICMP) cls = CLASS_ICMP;
+    this.hashInsert(e.orig);
+    this.hashInsert(e.reply);
+    this.count++;
+    this.stats.insert++;
+    this.refresh(e, cls, now);
+    return e;
+  }
 
   /** The entry holding this tuple in either direction (tests, tools); sets `lastDir`. */
   lookup(proto: number, src: number, dst: number, sport: number, dport: number, zone = 0): ConntrackEntry | undefined {

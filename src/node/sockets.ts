@@ -79,15 +79,34 @@ export class SocketLayer {
     this.udpListeners.set(port, app);
   }
 
-  /** An ephemeral port from Linux's default ip_local_port_range 32768-60999. */
+  private nextPort = 0;
+
+  /**
+   * An ephemeral port from Linux's default ip_local_port_range 32768-60999: a seeded random start, then the
+   * next one not in use (Linux starts from a keyed hash and walks the range the same way), so repeated
+   * connections never collide with one still open or in TIME_WAIT here.
+   */
   ephemeralPort(): number {
-    return this.rng.int(32768, 60999);
+    if (this.nextPort === 0) this.nextPort = this.rng.int(32768, 60999);
+    for (let tries = 0; tries < 28232; tries++) {
+      const p = this.nextPort;
+      this.nextPort = p >= 60999 ? 32768 : p + 1;
+      if (!this.portInUse(p)) return p;
+    }
+    return this.nextPort; // range exhausted: reuse (a real kernel would fail with EADDRNOTAVAIL)
+  }
+
+  private readonly usedPorts = new Set<number>();
+
+  private portInUse(port: number): boolean {
+    return this.usedPorts.has(port) || this.tcpListeners.has(port) || this.udpListeners.has(port);
   }
 
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
   connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
     const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
     this.tcp.set(connKey(src, sport, dst, dport), c);
+    this.usedPorts.add(sport);
     c.sndNxt = this.rng.nextU32();
     c.state = 'SYN_SENT';
     this.sendSegment(c, TCP_SYN, null, `TCP SYN ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
@@ -98,6 +117,7 @@ export class SocketLayer {
   sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
     const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
     this.udp.set(connKey(src, sport, dst, dport), x);
+    this.usedPorts.add(sport);
     this.sendDatagram(src, sport, dst, dport, payload, `UDP ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
     return x;
   }

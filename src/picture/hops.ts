@@ -83,11 +83,16 @@ export interface WalkPath {
   hops: Hop[];
 }
 
-/** The walk packets a picture shows: the first non-ARP packet and the first later non-ARP packet from another host. */
+/**
+ * The walk packets a picture shows: the first non-ARP packet and the first later non-ARP packet sent by the
+ * host it was delivered to (its answer; a hairpinned pod answers itself), else by any other host.
+ */
 export function conversationPackets(packets: readonly WalkPacket[]): WalkPacket[] {
   const first = packets.find((p) => !p.label.startsWith('ARP'));
   if (!first) return [];
-  const reply = packets.find((p) => p.index > first.index && !p.label.startsWith('ARP') && p.origin !== first.origin);
+  const later = packets.filter((p) => p.index > first.index && !p.label.startsWith('ARP'));
+  const to = first.outcome?.kind === 'delivered' ? first.outcome.host : undefined;
+  const reply = (to !== undefined ? later.find((p) => p.origin === to) : undefined) ?? later.find((p) => p.origin !== first.origin);
   return reply ? [first, reply] : [first];
 }
 

@@ -19,15 +19,15 @@ export const ROW = {
   nodeTop: 90,
   podTop: 140,
   tab: 214,
-  veth: 292,
-  br0: 360,
-  port: 426,
-  kernel: 490,
-  nic: 554,
-  nodeBottom: 580,
-  underlay: 632,
+  veth: 300,
+  br0: 370,
+  port: 436,
+  kernel: 500,
+  nic: 564,
+  nodeBottom: 590,
+  underlay: 642,
   /** Interfaces of the gateway and external hosts that face the internet. */
-  internet: 496,
+  internet: 506,
 } as const;
 
 const COL_W = 214;
@@ -138,6 +138,16 @@ export function layoutScene(result: ScenarioResult, paths: readonly WalkPath[]):
   }
 
   const emu = result.emulation;
+  // A request that never arrived: still show the pod it was for (faded) when its node is in the picture.
+  const dst = paths[0]?.frames[0]?.inner?.dst;
+  if (dst !== undefined && paths[0]!.packet.outcome?.kind !== 'delivered') {
+    for (const name of nodes) {
+      for (const [key, inst] of emu.nodes.get(name)?.pods ?? []) {
+        const pods = podsOf.get(name)!;
+        if (inst.pod.ip === dst && !pods.includes(key)) pods.push(key);
+      }
+    }
+  }
   const boxes: SceneBox[] = [];
   const anchors = new Map<string, Anchor>();
   const nicSpan = new Map<string, [number, number]>();
@@ -192,11 +202,13 @@ export function layoutScene(result: ScenarioResult, paths: readonly WalkPath[]):
         const inst = node?.pods.get(c.key);
         const podIp = inst ? ipv4ToString(inst.pod.ip) : '';
         const [ns, podName] = splitKey(c.key);
-        boxes.push({ rect: { x: cx - POD_W / 2, y: ROW.podTop, w: POD_W, h: ROW.tab - ROW.podTop }, style: 'pod', dim: false, lines: [
+        const podCrossed = !!inst && (crossed.has(inst.eth0.tap) || crossed.has(inst.veth.tap));
+        boxes.push({ rect: { x: cx - POD_W / 2, y: ROW.podTop, w: POD_W, h: ROW.tab - ROW.podTop }, style: 'pod', dim: !podCrossed, lines: [
           { text: `pod ${podName}`, x: cx, y: ROW.podTop + 17, size: 12, bold: true, anchor: 'middle' },
           { text: `${ns} · ${podIp}`, x: cx, y: ROW.podTop + 32, size: 11, mono: true, anchor: 'middle', muted: true },
         ] });
         const eth0 = tab(cx, 'eth0');
+        eth0.box.dim = !podCrossed;
         boxes.push(eth0.box);
         if (inst) anchors.set(`p${inst.eth0.tap}`, eth0.anchor);
         (extraIfs.get(c.key) ?? []).forEach((ifName, k) => {

@@ -240,7 +240,9 @@ function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Placed[] {
       }
     }
     if (!chosen) {
-      const c = cands.find((x) => badgeFree(x.p)) ?? cands.find((x) => badgeFree(x.p, true)) ?? cands[0];
+      // No free spot: the one farthest from the badges already placed.
+      const dist = (p: Pt): number => Math.min(Infinity, ...badges.map((r) => Math.hypot(p.x - r.x - BADGE_R, p.y - r.y - BADGE_R)));
+      const c = cands.find((x) => badgeFree(x.p)) ?? cands.find((x) => badgeFree(x.p, true)) ?? cands.reduce<(typeof cands)[number] | undefined>((m, x) => (!m || dist(x.p) > dist(m.p) ? x : m), undefined);
       chosen = { badge: c ? c.p : d.pts[0]! };
     }
     badges.push(circle(chosen.badge));
@@ -306,7 +308,7 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   // Arrows.
   const drawn: DrawnHop[] = [];
   const starts: { p: Pt; role: 'request' | 'reply' }[] = [];
-  const drops: { at: Pt; text: string }[] = [];
+  const drops: { at: Pt; from?: Pt; text: string }[] = [];
   for (const path of paths) {
     const side: -1 | 1 = path.role === 'request' ? -1 : 1;
     const anchors = frameAnchors(path, scene);
@@ -323,7 +325,10 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
       const a = last ? anchors[path.frames.length - 1] : undefined;
       if (a && last) {
         const inBridge = OVS_PORT.has(last.place.kind) && (o.reason ?? '').startsWith('br0');
-        drops.push({ at: inBridge ? { x: a.x + side * 11, y: ROW.br0 } : { x: a.x + side * 11, y: a.y + a.hh + 14 }, text: `dropped: ${o.reason ?? ''}` });
+        const up = ROW.br0 < a.y;
+        drops.push(inBridge
+          ? { at: { x: a.x + side * 11, y: ROW.br0 }, from: { x: a.x + side * 11, y: a.y + (up ? -a.hh : a.hh) }, text: `dropped: ${o.reason ?? ''}` }
+          : { at: { x: a.x + side * 11, y: a.y + a.hh + 14 }, text: `dropped: ${o.reason ?? ''}` });
       }
     }
   }
@@ -431,6 +436,7 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   for (const st of starts) out.push(`<circle cx="${num(st.p.x)}" cy="${num(st.p.y)}" r="3.5" fill="${COLOR[st.role]}"/>`);
   for (const dr of drops) {
     const x = dr.at.x, yy = dr.at.y;
+    if (dr.from) out.push(`<line x1="${num(dr.from.x)}" y1="${num(dr.from.y)}" x2="${num(x)}" y2="${num(yy)}" stroke="${COLOR.drop}" stroke-width="2" stroke-dasharray="3 3"/>`);
     out.push(`<path d="M${num(x - 7)} ${num(yy - 7)} L${num(x + 7)} ${num(yy + 7)} M${num(x + 7)} ${num(yy - 7)} L${num(x - 7)} ${num(yy + 7)}" stroke="${COLOR.drop}" stroke-width="3"/>`);
     const tw = monoWidth(dr.text, 10) + 8;
     out.push(rect({ x: x + 12, y: yy - 9, w: tw, h: 17 }, 'fill="#ffffff" fill-opacity="0.92" stroke="#cf222e" stroke-width="0.8"', 3));

@@ -59,8 +59,10 @@ describe('packetwalk run', () => {
   it('repeats flows with --count and different client ports', () => {
     const r = pw('run', 'pod-to-pod-same-node', '--count', '5', '--out', 'd', '--json');
     expect(r.code).toBe(0);
-    const [s] = JSON.parse(r.stdout) as { flows: unknown[]; frames: number }[];
+    const [s] = JSON.parse(r.stdout) as { passed: boolean; flows: { ok: boolean; clientPort: number }[] }[];
+    expect(s!.passed).toBe(true);
     expect(s!.flows).toHaveLength(5);
+    expect(new Set(s!.flows.map((f) => f.clientPort)).size).toBe(5);
   });
 
   it.each([

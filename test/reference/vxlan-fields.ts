@@ -61,3 +61,13 @@ export function outerIpChecksumOk(f: Uint8Array): boolean {
 export function udpSourcePort(f: Uint8Array): number {
   return (f[34]! << 8) | f[35]!;
 }
+
+/** True when the outer UDP checksum verifies over the pseudo-header and datagram (false for a zero checksum). */
+export function outerUdpChecksumOk(f: Uint8Array): boolean {
+  const udpLen = (f[38]! << 8) | f[39]!;
+  let s = 17 + udpLen;
+  for (let i = 26; i < 34; i += 2) s += (f[i]! << 8) | f[i + 1]!;
+  for (let i = 34; i < 34 + udpLen; i += 2) s += (f[i]! << 8) | (i + 1 < 34 + udpLen ? f[i + 1]! : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ((f[40]! << 8) | f[41]!) !== 0 && s === 0xffff;
+}

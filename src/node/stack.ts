@@ -204,15 +204,16 @@ export class Stack implements InterfaceOwner {
     const rt = this.runtime;
     const trace = rt.traceOf(pkt);
     let v = this.view.reset(pkt.data, l3);
-    const route = this.routes.lookup(v.dst);
+    const dst = v.dst;
+    const route = this.routes.lookup(dst);
     if (!route) {
       this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_NET_UNREACH_CODE, 0);
-      return rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)}`);
+      return rt.drop(pkt, this.name, `no route to ${ipv4ToString(dst)}`);
     }
-    if (trace) trace.add('route', `route: ${ipv4ToString(v.dst)} via ${describeRoute(route)} (forward ${inIf.name} -> ${route.dev.name})`, { dev: route.dev.name }, this.name);
+    if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (forward ${inIf.name} -> ${route.dev.name})`, { dev: route.dev.name }, this.name);
     if (v.ttl <= 1) {
       this.sendIcmpError(pkt, l3, inIf, ICMP_TIME_EXCEEDED, 0, 0);
-      return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(v.dst)}`);
+      return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(dst)}`);
     }
     const nf = this.netfilter;
     if (nf) {
@@ -225,12 +226,13 @@ export class Stack implements InterfaceOwner {
     v = this.view.reset(pkt.data, l3);
     v.decrementTtl();
     const mtu = route.mtu ?? route.dev.mtu;
-    if (v.totalLength > mtu) {
+    const total = v.totalLength;
+    if (total > mtu) {
       if (v.dontFragment) {
-        this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu);
-        return rt.drop(pkt, this.name, `${v.totalLength}-byte packet with DF exceeds ${route.dev.name} MTU ${mtu}`);
+        this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu); // reuses this.view
+        return rt.drop(pkt, this.name, `${total}-byte packet with DF exceeds ${route.dev.name} MTU ${mtu}`);
       }
-      return rt.drop(pkt, this.name, `${v.totalLength}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`);
+      return rt.drop(pkt, this.name, `${total}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`);
     }
     this.postroutingAndOutput(pkt, l3, route);
   }
@@ -268,7 +270,7 @@ export class Stack implements InterfaceOwner {
         }
       }
     }
-    if (trace) trace.add('route', `route: ${ipv4ToString(v.dst)} via ${describeRoute(route)} (local output)`, { dev: route.dev.name }, this.name);
+    if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (local output)`, { dev: route.dev.name }, this.name);
     const mtu = route.mtu ?? route.dev.mtu;
     if (v.totalLength > mtu) {
       rt.drop(pkt, this.name, `local send of ${v.totalLength} bytes exceeds ${route.dev.name} MTU ${mtu} (EMSGSIZE)`);

@@ -383,7 +383,7 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
     }
     const col2 = 52 + Math.max(0, ...p.hops.map((hop) => monoWidth(`${hop.from.place.name} → ${hop.to.place.name}`, 11))) + 14;
     for (const hop of p.hops) {
-      below.push(badge(34, y - 4, hop.number, c));
+      below.push(badge(34, y - 4, hop.number, c, 'hop-row'));
       const l1 = `${hop.from.place.name} → ${hop.to.place.name}`;
       const l1b = `frames ${hop.from.frame.number}→${hop.to.frame.number}${hop.rule ? ` · ${hop.rule}` : ''}`;
       below.push(text(52, y, l1, `${MONO} font-size="11" fill="${COLOR.ink}"`));
@@ -431,7 +431,7 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   for (const d of drawn) {
     const c = COLOR[d.role];
     const dash = d.hop.encapsulated ? ' stroke-dasharray="7 4"' : '';
-    out.push(`<path d="${pathD(d.pts)}" fill="none" stroke="${c}" stroke-width="2.2"${dash} stroke-linejoin="round" marker-end="url(#head-${d.role})"/>`);
+    out.push(`<path class="arrow ${d.role}" d="${pathD(d.pts)}" fill="none" stroke="${c}" stroke-width="2.2"${dash} stroke-linejoin="round" marker-end="url(#head-${d.role})"/>`);
   }
   for (const st of starts) out.push(`<circle cx="${num(st.p.x)}" cy="${num(st.p.y)}" r="3.5" fill="${COLOR[st.role]}"/>`);
   for (const dr of drops) {
@@ -458,13 +458,13 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
         out.push(text(p.label!.anchorX, r.y + 2 + LINE_H * (j + 1) - 2.5, line, `${MONO} font-size="${LABEL_SIZE}"${anchor} fill="${c}"${bold}`));
       });
     }
-    out.push(badge(p.badge.x, p.badge.y, d.hop.number, c));
+    out.push(badge(p.badge.x, p.badge.y, d.hop.number, c, 'hop'));
   });
   out.push(...below);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
 
-function badge(x: number, y: number, n: number, color: string): string {
-  return `<g><circle cx="${num(x)}" cy="${num(y)}" r="${BADGE_R}" fill="#ffffff" stroke="${color}" stroke-width="1.6"/>${text(x, y + 3.5, String(n), `${SANS} font-size="${n > 9 ? 9 : 10}" font-weight="bold" text-anchor="middle" fill="${color}"`)}</g>`;
+function badge(x: number, y: number, n: number, color: string, cls: string): string {
+  return `<g class="${cls}"><circle cx="${num(x)}" cy="${num(y)}" r="${BADGE_R}" fill="#ffffff" stroke="${color}" stroke-width="1.6"/>${text(x, y + 3.5, String(n), `${SANS} font-size="${n > 9 ? 9 : 10}" font-weight="bold" text-anchor="middle" fill="${color}"`)}</g>`;
 }

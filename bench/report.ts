@@ -37,7 +37,7 @@ function formatBytes(b: number): string {
 }
 
 const COLUMNS: [title: string, width: number][] = [
-  ['name', 20],
+  ['name', 34],
   ['packets/s', 10],
   ['Gbit/s', 8],
   ['GB/s', 6],

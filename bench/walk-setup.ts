@@ -13,9 +13,11 @@ import { ipv4ToString, readU16 } from '../codecs/bytes.js';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from '../codecs/ethernet.js';
 import { IPPROTO_TCP } from '../codecs/ipv4.js';
 import { TCP_ACK } from '../codecs/tcp.js';
+import { MemorySink } from '../codecs/file-sink.js';
+import { PcapngWriter } from '../codecs/pcapng.js';
 import type { PacketBuffer } from '../src/buffer/packet-buffer.js';
 import { attachCapture } from '../src/capture/attach.js';
-import { CaptureRecorder } from '../src/capture/recorder.js';
+import type { CapturePointInfo, CaptureSink, Direction } from '../src/capture/capture-sink.js';
 import type { Cluster } from '../src/cluster/types.js';
 import type { PodInstance } from '../src/node/emulated-node.js';
 import { Emulation } from '../src/node/emulation.js';
@@ -47,6 +49,35 @@ function sourcePod(emu: Emulation, spec: FlowSpec): PodInstance {
   return inst;
 }
 
+/**
+ * The warm-up's capture: every frame's bytes in memory, and the pcapng records they would make. Registering is
+ * O(1) per point (clusters of the growth sweep have tens of thousands of ports).
+ */
+class WarmupCapture implements CaptureSink {
+  readonly frames: { point: number; direction: Direction; bytes: Uint8Array }[] = [];
+  private readonly sink = new MemorySink(1 << 16);
+  private readonly pcapng = new PcapngWriter(this.sink);
+  private readonly ifIds: number[] = [];
+  private readonly names: string[] = [];
+
+  register(info: CapturePointInfo): number {
+    this.names.push(info.name);
+    this.ifIds.push(-1);
+    return this.ifIds.length - 1;
+  }
+
+  record(id: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
+    this.frames.push({ point: id, direction, bytes: Uint8Array.from(pkt.frame()) });
+    if (this.ifIds[id]! < 0) this.ifIds[id] = this.pcapng.addInterface({ name: this.names[id]! });
+    this.pcapng.writePacket(this.ifIds[id]!, 0, pkt.data, pkt.start, pkt.end, { comment, direction });
+  }
+
+  /** pcapng bytes written so far. */
+  get bytes(): number {
+    return this.sink.position;
+  }
+}
+
 function isPureAck(f: Uint8Array): boolean {
   if (f.length < ETHERNET_HEADER_LEN + 40 || readU16(f, 12) !== ETHERTYPE_IPV4 || f[ETHERNET_HEADER_LEN + 9] !== IPPROTO_TCP) return false;
   const ip = ETHERNET_HEADER_LEN, l4 = ip + ((f[ip]! & 0x0f) << 2);
@@ -64,7 +95,7 @@ export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emula
   prepare?.(emu);
   const rt = emu.runtime;
   const source = sourcePod(emu, spec);
-  const rec = new CaptureRecorder(rt.clock, { index: true, keepBytes: true });
+  const rec = new WarmupCapture();
   attachCapture(emu, rec);
   const result = runFlow(emu, spec);
   if (!result.ok) throw new Error(`warm-up flow failed: ${result.detail}`);
@@ -72,11 +103,10 @@ export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emula
   for (const f of rec.frames) if (f.point === source.eth0.tap && f.direction === 'outbound' && isPureAck(f.bytes!)) frame = f.bytes;
   if (!frame) throw new Error(`the warm-up flow from ${source.pod.name} sent no pure ACK`);
   // One more injection, recorded in memory: how many capture points one walk packet crosses, and its pcapng bytes.
-  const framesBefore = rec.frames.length, bytesBefore = rec.memoryPcapng().length;
+  const framesBefore = rec.frames.length, bytesBefore = rec.bytes;
   inject({ runtime: rt, source, frame });
   const hops = rec.frames.length - framesBefore;
-  const pcapngBytes = rec.memoryPcapng().length - bytesBefore;
-  rec.close();
+  const pcapngBytes = rec.bytes - bytesBefore;
   rt.capture = null;
   return { emulation: emu, runtime: rt, source, frame, hops, pcapngBytes };
 }

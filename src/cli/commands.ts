@@ -3,8 +3,8 @@
  * the library and prints.
  */
 
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import pc from 'picocolors';
 import { builtinClusterDocuments } from '../cluster/builtin.js';
 import { buildCluster, buildFromSources } from '../cluster/build.js';
@@ -19,6 +19,7 @@ import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
 import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode } from './inspect.js';
 import { ProgressBar } from './progress.js';
+import { renderIndexHtml } from '../picture/index-html.js';
 
 const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
 
@@ -143,11 +144,15 @@ function cmdRun(args: string[]): number {
     results.push(r);
     if (!a.flag('json')) printWalkSummary(r, color);
   }
+  writeFileSync(
+    join(outDir, 'index.html'),
+    renderIndexHtml(results.map((r) => ({ name: r.scenario.name, figure: r.scenario.figure, summary: r.scenario.summary, passed: r.passed, files: r.files, flows: r.flows.map((f) => ({ detail: f.detail, ok: f.ok })) })), { subtitle: `${src.file}, seed ${seed}` }),
+  );
   if (a.flag('json')) {
     process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
   } else {
     const failed = results.filter((r) => !r.passed);
-    process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir}\n`);
+    process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir} (open ${join(outDir, 'index.html')})\n`);
   }
   return results.every((r) => r.passed) ? 0 : 1;
 }

@@ -14,6 +14,9 @@
  *   packet is dropped with "nf_conntrack: table full, dropping packet".
  *
  * Per packet the table reads bytes at fixed offsets, hashes integers and allocates only for new connections.
+ * Time: nanoseconds exceed 2^31 after two virtual seconds, and such a number passed to (or returned from) a call
+ * that is not inlined is a heap number. So the public methods take `now` once and park it in `timeNs`, a field
+ * the internals read; with `clock` set, `trackNow` reads the clock object directly and nothing is boxed.
  */
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
@@ -148,6 +151,10 @@ export class Conntrack {
   count = 0;
   /** The kernel log line of the last table-full drop, if any. */
   lastMessage: string | undefined;
+  /** The virtual clock (ns), read by `trackNow`; null when callers pass the time. */
+  clock: { readonly now: number } | null = null;
+  /** The time of the current operation (ns); see the file comment. */
+  private timeNs = 0;
 
   private readonly table = new Map<number, CtTupleNode>();
   private readonly classNs: number[];
@@ -178,7 +185,19 @@ export class Conntrack {
    * Returns TRACK_DROP only when the table is full and nothing could be evicted.
    */
   track(pkt: PacketBuffer, l3: number, now: number, zone = 0, checksum = this.verifyChecksums): number {
-    this.expire(now);
+    this.timeNs = now;
+    return this.trackAtTime(pkt, l3, zone, checksum);
+  }
+
+  /** `track` at `clock.now` (the clock must be set). */
+  trackNow(pkt: PacketBuffer, l3: number, zone: number, checksum: boolean): number {
+    this.timeNs = this.clock!.now;
+    return this.trackAtTime(pkt, l3, zone, checksum);
+  }
+
+  private trackAtTime(pkt: PacketBuffer, l3: number, zone: number, checksum: boolean): number {
+    const now = this.timeNs;
+    this.expireAtTime();
     const b = pkt.data;
     const t = this.t;
     const kind = readTuple(b, l3, pkt.end, t, this.inner);
@@ -215,7 +234,7 @@ export class Conntrack {
         pkt.ctState = 0;
         return TRACK_DROP;
       }
-      entry = this.create(t, zone, now);
+      entry = this.create(t, zone);
       dir = 0;
     }
 
@@ -247,7 +266,7 @@ export class Conntrack {
     } else {
       cls = CLASS_GENERIC;
     }
-    if (cls >= 0) this.refresh(entry, cls, now);
+    if (cls >= 0) this.refresh(entry, cls);
 
     let state = CT_TRK;
     if (dir === 1) state |= CT_EST | CT_RPL;
@@ -284,6 +303,7 @@ export class Conntrack {
    * entries merge (nf_ct_resolve_clash) and the packet takes the existing one.
    */
   confirm(pkt: PacketBuffer, now: number): boolean {
+    this.timeNs = now;
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed || e.status & IPS_DYING) return true;
     const a = this.findNode(e.orig, e.zone) ?? this.findNode(e.reply, e.zone);
@@ -304,7 +324,7 @@ export class Conntrack {
     // The timeout was set relative to the packet; it starts now (the kernel adds nfct_time_stamp at confirm).
     const cls = e.timeoutClass >= 0 ? e.timeoutClass : CLASS_GENERIC;
     e.timeoutClass = -1;
-    this.refresh(e, cls, now);
+    this.refresh(e, cls);
     return true;
   }
 
@@ -340,7 +360,8 @@ export class Conntrack {
     const r = invertTuple(t, new CtTuple());
     if (this.isTaken(t, zone, null) || this.isTaken(r, zone, null)) throw new Error('conntrack -I: such conntrack exists, try -U to update');
     if (this.count >= this.max) throw new Error('conntrack -I: table full');
-    const e = this.create(t, zone, now);
+    this.timeNs = now;
+    const e = this.create(t, zone);
     e.status |= IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED;
     let cls = CLASS_GENERIC;
     if (proto === PROTO_TCP) {
@@ -352,7 +373,7 @@ export class Conntrack {
     this.hashInsert(e.reply);
     this.count++;
     this.stats.insert++;
-    this.refresh(e, cls, now);
+    this.refresh(e, cls);
     return e;
   }
 
@@ -377,6 +398,12 @@ export class Conntrack {
 
   /** Remove every entry whose deadline has passed. O(expired + classes). */
   expire(now: number): void {
+    this.timeNs = now;
+    this.expireAtTime();
+  }
+
+  private expireAtTime(): void {
+    const now = this.timeNs;
     for (let c = 0; c < N_CLASSES; c++) {
       let e = this.expHead[c] ?? null;
       while (e !== null && e.deadline <= now) {
@@ -447,7 +474,8 @@ export class Conntrack {
     return this.attach(pkt, e, CT_TRK | CT_REL | (node.dir === 1 ? CT_RPL : 0));
   }
 
-  private create(t: CtTuple, zone: number, now: number): ConntrackEntry {
+  private create(t: CtTuple, zone: number): ConntrackEntry {
+    const now = this.timeNs;
     const e = new ConntrackEntry();
     e.zone = zone;
     e.orig.copyFrom(t);
@@ -486,7 +514,9 @@ export class Conntrack {
   }
 
   /** Set the timeout class and deadline; confirmed entries move to the tail of their class FIFO. */
-  private refresh(e: ConntrackEntry, cls: number, now: number): void {
+  /** Set the deadline from `timeNs`. */
+  private refresh(e: ConntrackEntry, cls: number): void {
+    const now = this.timeNs;
     if (!(e.status & IPS_CONFIRMED)) {
       e.timeoutClass = cls;
       e.deadline = now + this.classNs[cls]!;

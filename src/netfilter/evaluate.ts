@@ -46,6 +46,11 @@ export interface NetfilterOptions {
   interfaces?: Record<string, number[]>;
   /** The virtual clock (ns). Default: always 0. */
   now?: () => number;
+  /**
+   * The virtual clock as an object whose `now` (ns) is read directly; preferred over `now`, whose result, a double
+   * above 2^31, is a fresh heap number on every call. Also given to the conntrack table when it has none.
+   */
+  clock?: { readonly now: number };
   /** Node name for trace nodes. */
   node?: string;
 }
@@ -232,7 +237,9 @@ export class Netfilter implements NetfilterHooks {
   constructor(ruleset: Ruleset, opts: NetfilterOptions = {}) {
     this.conntrack = opts.conntrack instanceof Conntrack ? opts.conntrack : new Conntrack(opts.conntrack);
     this.random = opts.random ?? new Prng(opts.seed ?? 0);
-    this.now = opts.now ?? (() => 0);
+    const clock = opts.clock;
+    this.now = opts.now ?? (clock ? () => clock.now : () => 0);
+    if (clock && !this.conntrack.clock) this.conntrack.clock = clock;
     this.node = opts.node;
     this.setInterfaces(opts.interfaces ?? {});
     this.load(ruleset);
@@ -390,7 +397,8 @@ export class Netfilter implements NetfilterHooks {
 
   private track(pkt: PacketBuffer, l3: number, checksum: boolean, trace: TraceRecorder | undefined, zone = 0): boolean {
     const ct = this.conntrack;
-    if (ct.track(pkt, l3, this.now(), zone, checksum && ct.verifyChecksums) === TRACK_DROP) {
+    const verdict = ct.clock ? ct.trackNow(pkt, l3, zone, checksum && ct.verifyChecksums) : ct.track(pkt, l3, this.now(), zone, checksum && ct.verifyChecksums);
+    if (verdict === TRACK_DROP) {
       this.lastReason = ct.lastMessage;
       if (trace) trace.add('drop', ct.lastMessage ?? 'conntrack: table full', undefined, this.node);
       return false;

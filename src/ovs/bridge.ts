@@ -160,6 +160,8 @@ class RecircSlot {
   id = 0;
   /** True when pkt is a clone the bridge must release if nothing consumes it. */
   owned = false;
+  /** True when conntrack may have rewritten the bytes (ct(nat)): the packet fields are extracted again. */
+  natted = false;
   /** Trace header for the resumed pass (traced packets only). */
   header = '';
   readonly key = newFlowKey();
@@ -228,7 +230,7 @@ function compileAction(a: Action, tableId: number, priority: number): CompiledOp
       c.field = a.dst.field;
       c.ofs = a.dst.ofs;
       c.n = a.dst.n;
-      [c.hi, c.lo] = splitBig(a.value);
+      [c.hi, c.lo] = int32Halves(a.value);
       break;
     }
     case 'move':
@@ -242,10 +244,10 @@ function compileAction(a: Action, tableId: number, priority: number): CompiledOp
     case 'set_field':
       c.op = Op.SetField;
       c.field = a.field;
-      [c.hi, c.lo] = splitBig(a.value);
+      [c.hi, c.lo] = int32Halves(a.value);
       if (a.mask !== undefined) {
         c.masked = true;
-        [c.maskHi, c.maskLo] = splitBig(a.mask);
+        [c.maskHi, c.maskLo] = int32Halves(a.mask);
       }
       break;
     case 'ct': {
@@ -277,6 +279,15 @@ function compileAction(a: Action, tableId: number, priority: number): CompiledOp
       break;
   }
   return c;
+}
+
+/**
+ * A parsed value's 32-bit halves as int32s: compiled ops hand them to field writers, and a uint32 >= 2^31 passed
+ * to a call that is not inlined would be a heap number per packet.
+ */
+function int32Halves(v: bigint): [number, number] {
+  const [hi, lo] = splitBig(v);
+  return [hi | 0, lo | 0];
 }
 
 /** Write a value of up to 64 bits into bits [ofs, ofs+n) of a field. */
@@ -454,7 +465,8 @@ export class Bridge {
         slot.pkt = undefined;
         f.pkt = p;
         f.key.set(slot.key);
-        extractPacketFields(p, f.key);
+        // Without nat, conntrack leaves the bytes alone and the snapshot's packet fields are still exact.
+        if (slot.natted) extractPacketFields(p, f.key);
         f.key[W_CT_STATE] = p.ctState;
         f.key[W_CT_ZONE] = p.ctZone;
         f.key[W_CT_MARK] = p.ctMark;
@@ -591,7 +603,7 @@ export class Bridge {
           break;
         case Op.SetField: {
           const fld = c.field!;
-          if (c.masked) fld.write(f, ((fld.hi(f) & ~c.maskHi) | c.hi) >>> 0, ((fld.lo(f) & ~c.maskLo) | c.lo) >>> 0);
+          if (c.masked) fld.write(f, (fld.hi(f) & ~c.maskHi) | c.hi, (fld.lo(f) & ~c.maskLo) | c.lo);
           else fld.write(f, c.hi, c.lo);
           break;
         }
@@ -665,6 +677,7 @@ export class Bridge {
     slot.pkt = target;
     slot.table = c.table;
     slot.owned = !isTail;
+    slot.natted = req.nat;
     slot.id = f.recircCount;
     slot.key.set(key);
     // The original continues untracked (and, at the end of a list, is dropped: OVS prints `drop`).

@@ -4,7 +4,9 @@
  * frame bytes in step. Rewriting an IPv4 address patches the IPv4 and TCP/UDP checksums incrementally
  * (RFC 1624), as the OVS datapath does.
  *
- * Values are carried as two unsigned 32-bit halves (hi, lo) so 48-bit MACs and 64-bit tun_id need no BigInt.
+ * Values are carried as two 32-bit halves (hi, lo) so 48-bit MACs and 64-bit tun_id need no BigInt. Getters
+ * return them unsigned; `write` accepts either form (only the 32 bits count) and the writers below pass int32s:
+ * a uint32 >= 2^31 handed to a call that is not inlined is a heap number, i.e. an allocation per packet.
  */
 
 import { readU16, writeU16, writeU32 } from '../../codecs/bytes.js';
@@ -37,7 +39,7 @@ export interface RwField {
   ctOnly?: boolean;
   hi(ctx: ExecContext): number;
   lo(ctx: ExecContext): number;
-  /** Write the whole field (hi is ignored for fields of 32 bits or fewer). */
+  /** Write the whole field (hi is ignored for fields of 32 bits or fewer); halves as uint32 or int32. */
   write(ctx: ExecContext, hi: number, lo: number): void;
 }
 
@@ -51,14 +53,18 @@ function word32(nxm: string, name: string, w: number, bits: number, syntax: Fiel
     nxm, name, bits, syntax, prereq, writable: set !== undefined,
     hi: ZERO,
     lo: (ctx) => ctx.key[w]! >>> 0,
-    write: set ? (ctx, _hi, lo) => set(ctx, lo >>> 0) : NOT_WRITABLE,
+    write: set ? (ctx, _hi, lo) => set(ctx, lo | 0) : NOT_WRITABLE,
   };
 }
 
-/** Rewrite one IPv4 address in the frame (src at +12, dst at +16) and patch checksums without a full recompute. */
+/**
+ * Rewrite one IPv4 address in the frame (src at +12, dst at +16) and patch checksums without a full recompute.
+ * Addresses stay int32 here (the checksum updates only look at their 16-bit halves).
+ */
 function rewriteIpv4Address(ctx: ExecContext, word: number, fieldOffset: number, v: number): void {
   const key = ctx.key;
-  const old = key[word]! >>> 0;
+  const old = key[word]!;
+  v |= 0;
   key[word] = v;
   const l3 = key[W_L3_OFS]!;
   if (l3 < 0 || (key[W_DL_TYPE]! & 0xffff) !== ETH_TYPE_IP || old === v) return;
@@ -97,11 +103,12 @@ function macField(nxm: string, name: string, hiW: number, loW: number, byteOfs: 
   };
 }
 
+// Setters receive int32 values; PacketBuffer metadata keeps them unsigned.
 const REG_SETTERS: ((ctx: ExecContext, v: number) => void)[] = Array.from({ length: 8 }, (_, i) => (ctx: ExecContext, v: number) => {
   ctx.key[W_REG0 + i] = v;
-  if (i === 0) ctx.pkt.reg0 = v;
-  else if (i === 1) ctx.pkt.reg1 = v;
-  else if (i === 2) ctx.pkt.reg2 = v;
+  if (i === 0) ctx.pkt.reg0 = v >>> 0;
+  else if (i === 1) ctx.pkt.reg1 = v >>> 0;
+  else if (i === 2) ctx.pkt.reg2 = v >>> 0;
 });
 
 const TUN_ID: RwField = {
@@ -119,15 +126,15 @@ const TUN_ID: RwField = {
 const FIELDS: RwField[] = [
   ...REG_SETTERS.map((set, i) => word32(`NXM_NX_REG${i}`, `reg${i}`, W_REG0 + i, 32, 'u32', set)),
   TUN_ID,
-  word32('NXM_NX_TUN_IPV4_SRC', 'tun_src', W_TUN_SRC, 32, 'ipv4', (ctx, v) => { ctx.key[W_TUN_SRC] = v; ctx.pkt.tunSrc = v; }),
-  word32('NXM_NX_TUN_IPV4_DST', 'tun_dst', W_TUN_DST, 32, 'ipv4', (ctx, v) => { ctx.key[W_TUN_DST] = v; ctx.pkt.tunDst = v; }),
-  word32('NXM_NX_PKT_MARK', 'pkt_mark', W_PKT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_PKT_MARK] = v; ctx.pkt.pktMark = v; }),
+  word32('NXM_NX_TUN_IPV4_SRC', 'tun_src', W_TUN_SRC, 32, 'ipv4', (ctx, v) => { ctx.key[W_TUN_SRC] = v; ctx.pkt.tunSrc = v >>> 0; }),
+  word32('NXM_NX_TUN_IPV4_DST', 'tun_dst', W_TUN_DST, 32, 'ipv4', (ctx, v) => { ctx.key[W_TUN_DST] = v; ctx.pkt.tunDst = v >>> 0; }),
+  word32('NXM_NX_PKT_MARK', 'pkt_mark', W_PKT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_PKT_MARK] = v; ctx.pkt.pktMark = v >>> 0; }),
   word32('NXM_OF_IN_PORT', 'in_port', W_IN_PORT, 16, 'port', (ctx, v) => { ctx.key[W_IN_PORT] = v & 0xffff; ctx.pkt.inPort = v & 0xffff; }),
   macField('NXM_OF_ETH_DST', 'eth_dst', W_DL_DST_HI, W_DL_DST_LO, 0),
   macField('NXM_OF_ETH_SRC', 'eth_src', W_DL_SRC_HI, W_DL_SRC_LO, 6),
   word32('NXM_OF_IP_SRC', 'ip_src', W_NW_SRC, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_SRC, 12, v), 'ip'),
   word32('NXM_OF_IP_DST', 'ip_dst', W_NW_DST, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_DST, 16, v), 'ip'),
-  { ...word32('NXM_NX_CT_MARK', 'ct_mark', W_CT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_CT_MARK] = v; ctx.pkt.ctMark = v; }), ctOnly: true },
+  { ...word32('NXM_NX_CT_MARK', 'ct_mark', W_CT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_CT_MARK] = v; ctx.pkt.ctMark = v >>> 0; }), ctOnly: true },
   word32('NXM_NX_CT_STATE', 'ct_state', W_CT_STATE, 32, 'u32', undefined),
   word32('NXM_NX_CT_ZONE', 'ct_zone', W_CT_ZONE, 16, 'u16', undefined),
   word32('NXM_OF_ETH_TYPE', 'eth_type', W_DL_TYPE, 16, 'u16', undefined),
@@ -167,33 +174,34 @@ export function extractBits(hi: number, lo: number, ofs: number, n: number): num
   return ((lo >>> ofs) | ((hi << lowBits) & (m << lowBits))) >>> 0;
 }
 
+// Results of insertBits, as int32 (a uint32 stored in a module variable would be a fresh heap number each time).
 let outHi = 0;
 let outLo = 0;
 
-/** Insert v (n <= 32 bits) at [ofs, ofs+n) of (hi, lo); the result is left in `insertedHi`/`insertedLo`. */
+/** Insert v (n <= 32 bits) at [ofs, ofs+n) of (hi, lo); the result is left in `outHi`/`outLo` (int32). */
 function insertBits(hi: number, lo: number, ofs: number, n: number, v: number): void {
   const m = n === 32 ? 0xffffffff : (1 << n) - 1;
   v &= m;
   if (ofs >= 32) {
     const s = ofs - 32;
-    outHi = ((hi & ~(m << s)) | (v << s)) >>> 0;
-    outLo = lo >>> 0;
+    outHi = (hi & ~(m << s)) | (v << s);
+    outLo = lo | 0;
   } else if (ofs + n <= 32) {
-    outHi = hi >>> 0;
-    outLo = ((lo & ~(m << ofs)) | (v << ofs)) >>> 0;
+    outHi = hi | 0;
+    outLo = (lo & ~(m << ofs)) | (v << ofs);
   } else {
     const lowBits = 32 - ofs;
-    outLo = ((lo & ((1 << ofs) - 1)) | (v << ofs)) >>> 0;
+    outLo = (lo & ((1 << ofs) - 1)) | (v << ofs);
     const hiN = n - lowBits;
     const hm = (1 << hiN) - 1;
-    outHi = ((hi & ~hm) | ((v >>> lowBits) & hm)) >>> 0;
+    outHi = (hi & ~hm) | ((v >>> lowBits) & hm);
   }
 }
 
 /** Write bits [ofs, ofs+n) of a field from a value of up to 32 bits. */
 export function writeBits(f: RwField, ctx: ExecContext, ofs: number, n: number, v: number): void {
   if (ofs === 0 && n === f.bits && n <= 32) {
-    f.write(ctx, 0, v >>> 0);
+    f.write(ctx, 0, v | 0);
     return;
   }
   insertBits(f.hi(ctx), f.lo(ctx), ofs, n, v);

@@ -5,11 +5,14 @@
  *
  *   Ethernet: dst 0-5, src 6-11, ethertype 12-13 (no VLAN parsing: an 802.1Q frame keeps dl_type 0x8100)
  *   ARP:      htype 14, ptype 16, hlen 18, plen 19, op 20, sha 22, spa 28, tha 32, tpa 38
- *   IPv4:     via Ipv4View (IHL, total length); TCP/UDP ports at +0/+2; ICMP type/code at +0/+1
+ *   IPv4:     version/IHL 0, TOS 1, total length 2-3, flags/fragment offset 6-7, TTL 8, protocol 9, src 12,
+ *             dst 16 (the same validity checks as Ipv4View.check); TCP/UDP ports at +0/+2; ICMP type/code at +0/+1
+ *
+ * Bytes are read inline into int32 words: going through the view's getters meant calls that V8 did not inline
+ * and addresses returned as uint32, i.e. heap numbers.
  */
 
 import { readU16, readU32 } from '../../codecs/bytes.js';
-import { Ipv4View } from '../../codecs/ipv4.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import {
   ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_RARP, FRAG_ANY, FRAG_LATER, IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
@@ -23,8 +26,14 @@ const ARP_LEN = 28;
 const TCP_HLEN = 20;
 const UDP_HLEN = 8;
 const ICMP_HLEN = 4;
+const IPV4_MIN_HLEN = 20;
+const IP_MF = 0x2000;
+const IP_FRAG_OFFSET = 0x1fff;
 
-const view = new Ipv4View(new Uint8Array(0));
+/** The 32-bit word at `o` as an int32 (big-endian). */
+function word(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
 
 /** Fill the packet-derived words of `key` (L2-L4 plus l3/l4 offsets) from the frame bytes. Metadata untouched. */
 export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
@@ -43,20 +52,25 @@ export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
   key[W_DL_TYPE] = type;
   const l3 = s + ETH_HLEN;
   if (type === ETH_TYPE_IP) {
-    view.reset(b, l3);
-    if (view.check(end) !== undefined) return;
+    const avail = end - l3;
+    if (avail < IPV4_MIN_HLEN) return;
+    const vihl = b[l3]!;
+    const ihl = (vihl & 0x0f) << 2;
+    const total = (b[l3 + 2]! << 8) | b[l3 + 3]!;
+    if (vihl >>> 4 !== 4 || ihl < IPV4_MIN_HLEN || ihl > avail || total < ihl || total > avail) return;
     key[W_L3_OFS] = l3;
-    key[W_NW_SRC] = view.src;
-    key[W_NW_DST] = view.dst;
-    const proto = view.protocol;
+    key[W_NW_SRC] = word(b, l3 + 12);
+    key[W_NW_DST] = word(b, l3 + 16);
+    const proto = b[l3 + 9]!;
     key[W_NW_PROTO] = proto;
     key[W_NW_TOS] = b[l3 + 1]!;
-    key[W_NW_TTL] = view.ttl;
-    const later = view.fragmentOffset !== 0;
-    key[W_NW_FRAG] = view.isFragment ? (later ? FRAG_ANY | FRAG_LATER : FRAG_ANY) : 0;
+    key[W_NW_TTL] = b[l3 + 8]!;
+    const frag = (b[l3 + 6]! << 8) | b[l3 + 7]!;
+    const later = (frag & IP_FRAG_OFFSET) !== 0;
+    key[W_NW_FRAG] = (frag & (IP_MF | IP_FRAG_OFFSET)) !== 0 ? (later ? FRAG_ANY | FRAG_LATER : FRAG_ANY) : 0;
     if (later) return;
-    const l4 = view.payloadOffset;
-    const l4End = l3 + view.totalLength;
+    const l4 = l3 + ihl;
+    const l4End = l3 + total;
     if (proto === IPPROTO_TCP && l4End - l4 >= TCP_HLEN) {
       key[W_TP_SRC] = readU16(b, l4);
       key[W_TP_DST] = readU16(b, l4 + 2);

@@ -38,8 +38,8 @@ section { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; paddi
 .head { display: flex; gap: 12px; align-items: baseline; flex-wrap: wrap; }
 .figure { color: #57606a; }
 .status { font-size: 12px; font-weight: 600; padding: 2px 8px; border-radius: 10px; }
-.ok { background: #dafbe1; color: #1a7f37; }
-.bad { background: #ffebe9; color: #cf222e; }
+.status.passed { background: #dafbe1; color: #1a7f37; }
+.status.unexpected { background: #ffebe9; color: #cf222e; }
 ul.flows { list-style: none; padding: 0; margin: 8px 0; }
 ul.flows li::before { content: attr(data-mark) " "; font-weight: 700; }
 ul.flows li.ok::before { color: #1a7f37; } ul.flows li.bad::before { color: #cf222e; }
@@ -51,6 +51,17 @@ details a { margin-right: 12px; display: inline-block; }
 .picture img { max-width: 100%; height: auto; }
 a { color: #0969da; text-decoration: none; } a:hover { text-decoration: underline; }
 `;
+
+/** Identical flow results once, with a count (a run with --count repeats each flow). */
+export function groupFlows(flows: readonly { detail: string; ok: boolean }[]): { detail: string; ok: boolean; times: number }[] {
+  const out: { detail: string; ok: boolean; times: number }[] = [];
+  for (const f of flows) {
+    const same = out.find((g) => g.detail === f.detail && g.ok === f.ok);
+    if (same) same.times++;
+    else out.push({ ...f, times: 1 });
+  }
+  return out;
+}
 
 /** A relative link target for `file` in scenario folder `dir` (each segment URI-encoded). */
 export function fileHref(dir: string, file: string): string {
@@ -69,11 +80,11 @@ function section(e: IndexEntry): string {
   const other = e.files.filter((f) => !main.includes(f) && !f.endsWith('.pcap'));
   const out: string[] = [];
   out.push(`<section id="${escapeXml(id)}">`);
-  out.push(`<div class="head"><h2>${escapeXml(e.name)}</h2><span class="figure">${escapeXml(e.figure)}</span><span class="status ${e.passed ? 'ok' : 'bad'}">${e.passed ? 'ended as expected' : 'UNEXPECTED'}</span></div>`);
+  out.push(`<div class="head"><h2>${escapeXml(e.name)}</h2><span class="figure">${escapeXml(e.figure)}</span><span class="status ${e.passed ? 'passed' : 'unexpected'}">${e.passed ? 'ended as expected' : 'UNEXPECTED'}</span></div>`);
   out.push(`<p>${escapeXml(e.summary)}</p>`);
   if (e.flows.length) {
     out.push('<ul class="flows">');
-    for (const f of e.flows) out.push(`<li class="${f.ok ? 'ok' : 'bad'}" data-mark="${f.ok ? '✓' : '✗'}">${escapeXml(f.detail)}</li>`);
+    for (const f of groupFlows(e.flows)) out.push(`<li class="${f.ok ? 'ok' : 'bad'}" data-mark="${f.ok ? '✓' : '✗'}">${escapeXml(f.detail)}${f.times > 1 ? ` (×${f.times})` : ''}</li>`);
     out.push('</ul>');
   }
   out.push(`<div class="files">${main.map((f) => link(e.name, f)).join(' ')}${other.map((f) => link(e.name, f)).join(' ')}</div>`);
@@ -111,7 +122,7 @@ export function renderIndexHtml(entries: readonly IndexEntry[], opts: IndexHtmlO
   out.push('</div>');
   if (entries.length > 1) {
     out.push('<nav><b>Scenarios</b><ol>');
-    for (const e of entries) out.push(`<li><a href="#${escapeXml(`s-${e.name.replace(/[^A-Za-z0-9_-]/g, '-')}`)}">${escapeXml(e.name)}</a> <span class="figure">${escapeXml(e.figure)}</span>${e.passed ? '' : ' <span class="status bad">UNEXPECTED</span>'}</li>`);
+    for (const e of entries) out.push(`<li><a href="#${escapeXml(`s-${e.name.replace(/[^A-Za-z0-9_-]/g, '-')}`)}">${escapeXml(e.name)}</a> <span class="figure">${escapeXml(e.figure)}</span>${e.passed ? '' : ' <span class="status unexpected">UNEXPECTED</span>'}</li>`);
     out.push('</ol></nav>');
   }
   for (const e of entries) out.push(section(e));

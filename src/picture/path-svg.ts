@@ -11,6 +11,7 @@
  */
 
 import type { ScenarioResult } from '../walk/run-scenario.js';
+import { groupFlows } from './index-html.js';
 import { flowText, walkPaths, type Hop, type Place, type WalkFrame, type WalkPath } from './hops.js';
 import { layoutScene, ROW, type Anchor, type BoxStyle, type Scene, type SceneBox, type TextLine } from './layout.js';
 import { escapeXml, MONO, monoWidth, num, overlaps, rect, SANS, sansWidth, text, type Rect } from './svg.js';
@@ -267,16 +268,16 @@ function frameAnchors(path: WalkPath, scene: Scene): (Anchor | undefined)[] {
   });
 }
 
-function textAttrs(l: TextLine, dim: boolean): string {
+function textAttrs(l: TextLine): string {
   const fill = l.muted ? COLOR.muted : COLOR.ink;
-  return `${l.mono ? MONO : SANS} font-size="${l.size}"${l.bold ? ' font-weight="bold"' : ''}${l.anchor && l.anchor !== 'start' ? ` text-anchor="${l.anchor}"` : ''} fill="${fill}"${dim ? ' fill-opacity="0.55"' : ''}`;
+  return `${l.mono ? MONO : SANS} font-size="${l.size}"${l.bold ? ' font-weight="bold"' : ''}${l.anchor && l.anchor !== 'start' ? ` text-anchor="${l.anchor}"` : ''} fill="${fill}"`;
 }
 
 function drawBox(b: SceneBox): string {
   const radius = b.style === 'node' ? 10 : b.style === 'pod' || b.style === 'gateway' || b.style === 'external' ? 8 : b.style === 'tab' ? 3 : 5;
   const dim = b.dim ? ' opacity="0.45"' : '';
   let s = `<g${dim}>${rect(b.rect, BOX_STYLE[b.style], radius)}`;
-  for (const l of b.lines) if (l.text) s += text(l.x, l.y, l.text, textAttrs(l, false));
+  for (const l of b.lines) if (l.text) s += text(l.x, l.y, l.text, textAttrs(l));
   return s + '</g>';
 }
 
@@ -345,12 +346,16 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   head.push(text(24, 30, s.name, `${SANS} font-size="20" font-weight="bold" fill="${COLOR.ink}"`));
   head.push(text(24 + sansWidth(s.name, 20, true) + 8, 30, s.figure, `${SANS} font-size="13" fill="${COLOR.muted}"`));
   head.push(text(24, 52, s.summary, `${SANS} font-size="12" fill="${COLOR.ink}"`));
-  head.push(text(24, 72, `${result.passed ? 'ended as expected' : 'UNEXPECTED outcome'} · ${result.flows.map((f) => f.detail).join(' · ')}`, `${SANS} font-size="11" fill="${result.passed ? COLOR.muted : COLOR.drop}"`));
+  head.push(text(24, 72, `${result.passed ? 'ended as expected' : 'UNEXPECTED outcome'} · ${groupFlows(result.flows).map((f) => `${f.detail}${f.times > 1 ? ` (×${f.times})` : ''}`).join(' · ')}`, `${SANS} font-size="11" fill="${result.passed ? COLOR.muted : COLOR.drop}"`));
   maxX = Math.max(maxX, 24 + monoWidth(s.summary, 12) * 1.05, 24 + sansWidth(s.name, 20, true) + 8 + sansWidth(s.figure, 13));
 
   // Legend and hop table below the picture.
   const below: string[] = [];
   let y = ROW.underlay + 56;
+  if (!paths.length) {
+    below.push(text(24, y, 'No packet was recorded in this run (pictures need a run that records its packets: --count 1).', `${SANS} font-size="13" fill="${COLOR.drop}"`));
+    y += 30;
+  }
   below.push(text(24, y, 'Legend', `${SANS} font-size="13" font-weight="bold" fill="${COLOR.ink}"`));
   y += 20;
   for (const p of paths) {
@@ -425,7 +430,7 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   for (const l of scene.lines) {
     const stroke = l.style === 'underlay' ? 'stroke="#6e7781" stroke-width="5" stroke-linecap="round"' : 'stroke="#6e7781" stroke-width="2" stroke-dasharray="2 3"';
     out.push(`<line x1="${num(l.x1)}" y1="${num(l.y1)}" x2="${num(l.x2)}" y2="${num(l.y2)}" ${stroke}/>`);
-    out.push(text(l.label.x, l.label.y, l.label.text, textAttrs(l.label, false)));
+    out.push(text(l.label.x, l.label.y, l.label.text, textAttrs(l.label)));
   }
   for (const b of scene.boxes) out.push(drawBox(b));
   for (const d of drawn) {

@@ -15,6 +15,7 @@ import { Emulation } from '../node/emulation.js';
 import type { WalkPacket } from '../node/runtime.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
+import { renderPathSvg } from '../picture/path-svg.js';
 import { runFlow, sourceLabel, type FlowResult } from './flow.js';
 
 export interface RunOptions {
@@ -80,15 +81,21 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
     const packets = emu.runtime.packets;
     const passed = s.expect === 'complete' ? flows.every((f) => f.ok) : !flows[0]?.ok;
     const files = ['walk.pcapng', ...recorder.pcapFiles()];
+    const result: ScenarioResult = { scenario: s, cluster, emulation: emu, flows, packets, recorder, passed, files, dir: finalDir };
     if (tmpDir && finalDir) {
       const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`).join('\n');
       writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
       writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
       files.push('trace.txt', 'trace.json');
+      // The picture needs the recorded packets, which bulk runs (--count > 1) do not keep.
+      if (count === 1) {
+        writeFileSync(join(tmpDir, 'path.svg'), renderPathSvg(result));
+        files.push('path.svg');
+      }
       rmSync(finalDir, { recursive: true, force: true });
       renameSync(tmpDir, finalDir);
     }
-    return { scenario: s, cluster, emulation: emu, flows, packets, recorder, passed, files, dir: finalDir };
+    return result;
   } catch (e) {
     recorder.abort();
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });

@@ -34,10 +34,12 @@ describe('packetwalk run', () => {
     expect(summary.map((s) => s.scenario)).toEqual(SCENARIOS.map((s) => s.name));
     for (const s of summary) {
       expect(s.passed).toBe(true);
-      for (const f of ['walk.pcapng', 'trace.txt', 'trace.json']) expect(s.files).toContain(f);
+      for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg']) expect(s.files).toContain(f);
       for (const f of s.files) expect(existsSync(join(s.dir, f)), `${s.scenario}/${f}`).toBe(true);
       expect(readdirSync(s.dir).sort()).toEqual([...s.files].sort());
     }
+    const index = readFileSync(join(tmp, 'a', 'index.html'), 'utf8');
+    for (const s of summary) expect(index).toContain(`${s.scenario}/path.svg`);
     const b = pw('run', '--all', '--out', 'b', '--json');
     expect(b.code).toBe(0);
     for (const s of summary) {

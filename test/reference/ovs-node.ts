@@ -36,11 +36,20 @@ export class OvsNode {
   private readonly uplinkPcap: string;
 
   constructor(readonly node: EmulatedNode, peers: readonly EmulatedNode[]) {
-    const o = this.ovs;
-    live.add(o);
+    live.add(this.ovs);
+    this.uplinkPcap = join(this.ovs.dir, 'uplink-tx.pcap');
+    try {
+      this.build(peers);
+    } catch (e) {
+      this.stop(); // a half-built instance must not outlive the failure
+      throw e;
+    }
+  }
+
+  private build(peers: readonly EmulatedNode[]): void {
+    const { ovs: o, node } = this;
     const ports = node.ovsPorts().map((p) => p.ofport);
     o.start(ports);
-    this.uplinkPcap = join(o.dir, 'uplink-tx.pcap');
     // Pod ports also write what they transmit, so injected packets can be seen leaving br0.
     const podPcaps: string[] = [];
     for (const p of ports) if (p > 1) podPcaps.push('--', 'set', 'Interface', `port${p}`, `options:tx_pcap=${this.portPcap(p)}`);

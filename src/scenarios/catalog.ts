@@ -25,12 +25,6 @@ function service(c: Cluster, namespace: string, name: string): Service {
   return s;
 }
 
-function nodeNamed(c: Cluster, pattern: RegExp): string {
-  const n = c.hostSubnets.find((h) => pattern.test(h.name));
-  if (!n) throw new Error(`scenario needs a node matching ${pattern}`);
-  return n.name;
-}
-
 function external(c: Cluster): { ip: number; name: string } {
   const e = c.externalHosts[0];
   if (!e) throw new Error('scenario needs an ExternalHost');
@@ -136,7 +130,7 @@ export const SCENARIOS: Scenario[] = [
           kind: 'Pod',
           metadata: { namespace: 'project1', name: 'egress-router-1', labels: { name: 'egress-router' }, annotations: { 'pod.network.openshift.io/assign-macvlan': 'true' } },
           spec: {
-            nodeName: nodeNamed2(docs, WORKER_2),
+            nodeName: nodeNamed(docs, WORKER_2),
             initContainers: [
               {
                 name: 'egress-router-setup',
@@ -243,7 +237,7 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-function nodeNamed2(docs: readonly object[], pattern: RegExp): string {
+function nodeNamed(docs: readonly object[], pattern: RegExp): string {
   const host = (docs as { kind?: string; metadata?: { name?: string } }[]).find((d) => d.kind === 'HostSubnet' && pattern.test(d.metadata?.name ?? ''));
   if (!host?.metadata?.name) throw new Error(`scenario needs a HostSubnet matching ${pattern}`);
   return host.metadata.name;

@@ -8,9 +8,9 @@ import type { TraceNode } from './types.js';
 
 function renderNodes(nodes: TraceNode[], indent: string, out: string[], state: { host?: string }): void {
   for (const n of nodes) {
-    if (n.node !== undefined && n.node !== state.host && indent === '  ') {
+    if (n.node !== undefined && n.node !== state.host) {
       state.host = n.node;
-      out.push(`  -- on ${n.node}`);
+      out.push(`${indent}-- on ${n.node}`);
     }
     const marker = n.kind === 'drop' ? '!! ' : n.kind === 'deliver' ? '=> ' : '';
     // Bridge trace lines carry their own ofproto/trace indentation; keep it.

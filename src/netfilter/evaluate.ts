@@ -216,6 +216,13 @@ class CTable {
   constructor(readonly name: TableName) {}
 }
 
+/** Slot of a built-in chain in Netfilter.builtins: table index * 5 + hook index (no string-keyed Map per packet). */
+function builtinSlot(table: string, chain: string): number {
+  const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : table === 'filter' ? 3 : -1;
+  const c = chain === 'PREROUTING' ? 0 : chain === 'INPUT' ? 1 : chain === 'FORWARD' ? 2 : chain === 'OUTPUT' ? 3 : chain === 'POSTROUTING' ? 4 : -1;
+  return t < 0 || c < 0 ? -1 : t * 5 + c;
+}
+
 /** The netfilter of one network namespace (a node's host namespace, or an egress router pod's). */
 export class Netfilter implements NetfilterHooks {
   readonly conntrack: Conntrack;
@@ -223,6 +230,8 @@ export class Netfilter implements NetfilterHooks {
   private readonly now: () => number;
   private readonly node: string | undefined;
   private tables = new Map<TableName, CTable>();
+  /** The built-in chains by builtinSlot (undefined where the table or chain does not exist). */
+  private builtins: (CChain | undefined)[] = [];
   private ifAddrs = new Map<string, number>();
   private local = new Set<number>();
   private last: CRule | null = null;
@@ -262,6 +271,14 @@ export class Netfilter implements NetfilterHooks {
       tables.set(name, ct);
     }
     this.tables = tables;
+    const builtins = new Array<CChain | undefined>(20).fill(undefined);
+    for (const [name, t] of tables) {
+      for (const [chainName, c] of t.chains) {
+        const slot = builtinSlot(name, chainName);
+        if (slot >= 0) builtins[slot] = c;
+      }
+    }
+    this.builtins = builtins;
   }
 
   /** Interface addresses (primary first); all of them plus 127.0.0.0/8 are LOCAL. */
@@ -467,9 +484,8 @@ export class Netfilter implements NetfilterHooks {
 
   /** Walk a built-in chain of a table. `manip` is set for the nat table (which NAT targets are valid). */
   private runTable(tableName: TableName, chainName: string, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
-    const table = this.tables.get(tableName);
-    if (!table) return NF_ACCEPT;
-    const start = table.chains.get(chainName);
+    const slot = builtinSlot(tableName, chainName);
+    const start = slot >= 0 ? this.builtins[slot] : this.tables.get(tableName)?.chains.get(chainName);
     if (!start || start.rules.length === 0 && start.chain.policy !== 'DROP') {
       if (start) { start.chain.packets++; start.chain.bytes += readU16(pkt.data, l3 + 2); }
       return NF_ACCEPT;

@@ -47,7 +47,8 @@ export function captureDir(): CaptureDir {
 /** The record layouts under test: how one frame is written, and how many file bytes that takes. */
 interface Format {
   ext: 'pcap' | 'pcapng';
-  open(sink: FileSink): (b: PacketBuffer, tsNs: number) => void;
+  /** A writer of one frame at `clock.now` ns (the clock is an object: a timestamp argument would be boxed). */
+  open(sink: FileSink): (b: PacketBuffer, clock: { now: number }) => void;
   recordBytes(frameLength: number): number;
 }
 
@@ -56,7 +57,7 @@ const PCAPNG: Format = {
   open(sink) {
     const w = new PcapngWriter(sink);
     const ifId = w.addInterface({ name: 'vxlan0', description: 'benchmark' });
-    return (b, tsNs) => w.writePacket(ifId, tsNs, b.data, b.start, b.end);
+    return (b, clock) => w.writePacketNow(ifId, clock, b.data, b.start, b.end);
   },
   // Enhanced Packet Block: type, length, interface, timestamp (2 words), two lengths, padded data, length.
   recordBytes: (n) => 32 + ((n + 3) & ~3),
@@ -66,7 +67,7 @@ const PCAP: Format = {
   ext: 'pcap',
   open(sink) {
     const w = new PcapWriter(sink);
-    return (b, tsNs) => w.writePacket(tsNs, b.data, b.start, b.end);
+    return (b, clock) => w.writePacket(clock.now, b.data, b.start, b.end);
   },
   recordBytes: (n) => PCAP_RECORD_HEADER_LEN + n,
 };
@@ -76,9 +77,9 @@ function writeCase(format: Format, frameLength: number): BenchCase {
   const name = `${format.ext}-write-${frameLength}`;
   let bufs: PacketBuffer[] = [];
   let sink: FileSink | undefined;
-  let write: (b: PacketBuffer, tsNs: number) => void = () => {};
+  let write: (b: PacketBuffer, clock: { now: number }) => void = () => {};
   let where: CaptureDir = { dir: '', rotateBytes: 0 };
-  let tsNs = 0;
+  const clock = { now: 0 };
   const open = (): void => {
     sink = new FileSink(join(where.dir, `packetwalk-bench-${process.pid}-${name}.${format.ext}`));
     write = format.open(sink);
@@ -93,7 +94,7 @@ function writeCase(format: Format, frameLength: number): BenchCase {
       bufs = fillPool(new BufferPool(), (b, k) => builder.buildInnerFrame(b, k));
       open();
       const before = sink!.position;
-      write(bufs[0]!, 0);
+      write(bufs[0]!, clock);
       const written = sink!.position - before;
       if (written !== format.recordBytes(frameLength)) {
         throw new Error(`${name}: one ${frameLength}-byte frame took ${written} bytes, expected ${format.recordBytes(frameLength)}`);
@@ -105,8 +106,8 @@ function writeCase(format: Format, frameLength: number): BenchCase {
         open();
       }
       for (let i = 0; i < n; i++) {
-        tsNs += 1000;
-        write(bufs[i & POOL_MASK]!, tsNs);
+        clock.now += 1000;
+        write(bufs[i & POOL_MASK]!, clock);
       }
       return sink!.position;
     },

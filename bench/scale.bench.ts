@@ -13,7 +13,7 @@
  * flows each would take minutes and gigabytes. Cases marked heavy take seconds to set up; --quick skips them.
  */
 
-import { cidrToString, ipv4ToString } from '../codecs/bytes.js';
+import { ipv4ToString } from '../codecs/bytes.js';
 import type { Cluster } from '../src/cluster/types.js';
 import type { Emulation } from '../src/node/emulation.js';
 import { assignPodPorts, generateNodeFlows } from '../src/ovs/openshift-flows.js';

@@ -142,7 +142,7 @@ export function checkOnePacket(w: WarmPath, expectHost: string): void {
   if (rt.pool.available !== free) problems.push(`buffer pool: ${free} free before, ${rt.pool.available} after`);
   if (problems.length > 0) {
     const tail = (walked[0]?.trace.root ?? []).slice(-6).map((n) => `  ${n.node ?? ''}: ${n.text}`).join('\n');
-    throw new Error(`injected frame ${ipv4ToString(readU16(w.frame, 26) * 65536 + readU16(w.frame, 28))} from ${w.source.pod.name}: ${problems.join('; ')}\n${tail}`);
+    throw new Error(`frame injected at ${w.source.pod.name} eth0 to ${ipv4ToString(readU16(w.frame, 30) * 65536 + readU16(w.frame, 32))}: ${problems.join('; ')}\n${tail}`);
   }
   // The traced copy's record is no longer needed; keep the runtime's list from growing across checks.
   rt.packets.length = created;

@@ -103,6 +103,17 @@ function putStringOption(b: Buffer, o: number, code: number, s: string, byteLen:
   return end;
 }
 
+/** Write a 32-bit value little endian (inlined: no call, so no boxed argument for values >= 2^31). */
+function putU32LE(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
+/** Most comments repeat (one per hop rule): their UTF-8 bytes are kept, up to this many distinct strings. */
+const COMMENT_CACHE_MAX = 4096;
+
 function stringOptionLength(what: string, s: string): number {
   const n = Buffer.byteLength(s, 'utf8');
   if (n > MAX_OPTION_LEN) throw new EncodeError('pcapng', `${what} is ${n} bytes; an option holds at most ${MAX_OPTION_LEN}`);
@@ -116,6 +127,8 @@ export class PcapngWriter {
   // Per-interface facts the hot path needs, as flat arrays indexed by interface id.
   private readonly snaplens: number[] = [];
   private readonly nanosecond: boolean[] = [];
+  /** UTF-8 bytes of recent comments (encoding the same string again per record costs more than the record). */
+  private readonly comments = new Map<string, Uint8Array>();
 
   constructor(readonly sink: ByteSink, opts: PcapngWriterOptions = {}) {
     const appl = opts.userAppl ?? 'packetwalk';
@@ -197,6 +210,35 @@ export class PcapngWriter {
    * (a comment is encoded straight into the sink's buffer).
    */
   writePacket(ifId: number, tsNs: number, bytes: Uint8Array, start = 0, end = bytes.length, opts?: PcapngPacketOptions): void {
+    this.timeNs = tsNs;
+    this.writeAtTime(ifId, bytes, start, end, opts);
+  }
+
+  /**
+   * `writePacket` at `clock.now` ns. The hot path of a capture: a timestamp above 2^31 passed as an argument to
+   * a call that is not inlined is a heap number per record, a clock object is not.
+   */
+  writePacketNow(ifId: number, clock: { readonly now: number }, bytes: Uint8Array, start: number, end: number, opts?: PcapngPacketOptions): void {
+    this.timeNs = clock.now;
+    this.writeAtTime(ifId, bytes, start, end, opts);
+  }
+
+  /** The timestamp of the record being written (ns). */
+  private timeNs = 0;
+
+  private commentBytes(comment: string): Uint8Array {
+    let c = this.comments.get(comment);
+    if (c === undefined) {
+      c = Buffer.from(comment, 'utf8');
+      if (c.length > MAX_OPTION_LEN) throw new EncodeError('pcapng', `opt_comment is ${c.length} bytes; an option holds at most ${MAX_OPTION_LEN}`);
+      if (this.comments.size >= COMMENT_CACHE_MAX) this.comments.clear();
+      this.comments.set(comment, c);
+    }
+    return c;
+  }
+
+  private writeAtTime(ifId: number, bytes: Uint8Array, start: number, end: number, opts: PcapngPacketOptions | undefined): void {
+    const tsNs = this.timeNs;
     const snaplen = this.snaplens[ifId];
     if (snaplen === undefined) throw new EncodeError('pcapng', `interface ${ifId} was not added`);
     const len = end - start;
@@ -205,7 +247,8 @@ export class PcapngWriter {
     if (len < 0 || origLen < len || origLen > 0xffffffff) throw new EncodeError('pcapng', `captured ${len} bytes but original length ${origLen}`);
     const capLen = len > snaplen ? snaplen : len;
     const comment = opts?.comment;
-    const commentLen = comment ? stringOptionLength('opt_comment', comment) : 0;
+    const commentUtf8 = comment ? this.commentBytes(comment) : undefined;
+    const commentLen = commentUtf8 ? commentUtf8.length : 0;
     const flags = opts?.direction === 'inbound' ? EPB_DIRECTION_INBOUND : opts?.direction === 'outbound' ? EPB_DIRECTION_OUTBOUND : 0;
     let optsLen = 0;
     if (commentLen > 0) optsLen += optionSize(commentLen);
@@ -216,32 +259,40 @@ export class PcapngWriter {
     const ts = this.nanosecond[ifId] ? Math.floor(tsNs) : Math.floor(tsNs / 1000);
 
     const sink = this.sink;
+    const tsHigh = Math.floor(ts / 0x100000000);
     let o = sink.reserve(BLOCK_OVERHEAD - 4 + EPB_FIXED);
     let b = sink.buf;
-    b.writeUInt32LE(BLOCK_EPB, o);
-    b.writeUInt32LE(total, o + 4);
-    b.writeUInt32LE(ifId, o + 8);
-    b.writeUInt32LE(Math.floor(ts / 0x100000000), o + 12);
-    b.writeUInt32LE(ts >>> 0, o + 16);
-    b.writeUInt32LE(capLen, o + 20);
-    b.writeUInt32LE(origLen, o + 24);
+    putU32LE(b, o, BLOCK_EPB);
+    putU32LE(b, o + 4, total);
+    putU32LE(b, o + 8, ifId);
+    putU32LE(b, o + 12, tsHigh);
+    putU32LE(b, o + 16, ts - tsHigh * 0x100000000);
+    putU32LE(b, o + 20, capLen);
+    putU32LE(b, o + 24, origLen);
     sink.write(bytes, start, start + capLen);
     // Padding, options and trailer in one reservation.
     o = sink.reserve(dataPadded - capLen + optsLen + 4);
     b = sink.buf;
     for (let i = capLen; i < dataPadded; i++) b[o++] = 0;
-    if (commentLen > 0) o = putStringOption(b, o, OPT_COMMENT, comment!, commentLen);
+    if (commentLen > 0) {
+      const c = commentUtf8!;
+      putU32LE(b, o, OPT_COMMENT | (commentLen << 16));
+      o += 4;
+      for (let i = 0; i < commentLen; i++) b[o + i] = c[i]!;
+      const padded = pad4(commentLen);
+      for (let i = commentLen; i < padded; i++) b[o + i] = 0;
+      o += padded;
+    }
     if (flags !== 0) {
-      b.writeUInt16LE(EPB_FLAGS, o);
-      b.writeUInt16LE(4, o + 2);
-      b.writeUInt32LE(flags, o + 4);
+      putU32LE(b, o, EPB_FLAGS | (4 << 16));
+      putU32LE(b, o + 4, flags);
       o += 8;
     }
     if (optsLen > 0) {
-      b.writeUInt32LE(OPT_ENDOFOPT, o);
+      putU32LE(b, o, OPT_ENDOFOPT);
       o += 4;
     }
-    b.writeUInt32LE(total, o);
+    putU32LE(b, o, total);
     this.packetCount++;
   }
 }

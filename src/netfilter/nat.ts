@@ -178,8 +178,10 @@ export function manipPacket(b: Uint8Array, l3: number, end: number, t: CtTuple, 
   const proto = b[l3 + 9]!;
   const l4 = l3 + ihl;
   const addrOff = l3 + (manip === MANIP_SRC ? 12 : 16);
-  const oldIp = readU32(b, addrOff);
-  const newIp = manip === MANIP_SRC ? t.src : t.dst;
+  // Addresses as int32 (the checksum updates only use their 16-bit halves): a uint32 >= 2^31 passed to a call
+  // that is not inlined would be a heap number per packet.
+  const oldIp = (b[addrOff]! << 24) | (b[addrOff + 1]! << 16) | (b[addrOff + 2]! << 8) | b[addrOff + 3]!;
+  const newIp = (manip === MANIP_SRC ? t.src : t.dst) | 0;
   if (proto === PROTO_TCP || proto === PROTO_UDP) {
     const portOff = l4 + (manip === MANIP_SRC ? 0 : 2);
     const oldPort = readU16(b, portOff);

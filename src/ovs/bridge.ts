@@ -134,6 +134,12 @@ export class FlowRule implements ClassifierRule {
   get hopText(): string {
     return (this.hop ??= formatFlowAdd(this.spec));
   }
+
+  private comment: string | undefined;
+  /** `br0 table=90, ...`: the capture comment of an output by this flow, built once (a flow lives in one bridge). */
+  hopComment(bridgeName: string): string {
+    return (this.comment ??= `${bridgeName} ${this.hopText}`);
+  }
 }
 
 class Table {

@@ -1,11 +1,13 @@
 /**
  * Smoke test of `npm run bench`: a --quick run must finish, measure every stable benchmark name and write the
- * JSON the lead's tooling reads. Nothing is asserted about speed (CI machines vary); each case's own setup
- * already fails the run when the codec it measures produces bytes its decoder rejects.
+ * JSON the lead's tooling reads, and the growth-sweep chart with --plot. Nothing is asserted about speed (CI
+ * machines vary); each case's own setup already fails the run when the codec it measures produces bytes its
+ * decoder rejects, or when an injected walk packet is not delivered exactly once. --quick skips the heavy
+ * growth-sweep sizes (big clusters), so only the small ones are expected here.
  */
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The names issue 2 fixes; plots and CI history key on them. */
+/** The names issues 2 and 6 fix; plots and CI history key on them. */
 const STABLE_NAMES = [
   'encap-64',
   'encap-1400',
@@ -25,6 +27,14 @@ const STABLE_NAMES = [
   'pcapng-write-1400',
   'pcap-write-1400',
   'pcapng-write-64',
+  'walk-pod-to-pod-cross-node',
+  'walk-pod-to-service-cross-node',
+  'walk-egress-node-ip',
+  'walk-capture-pod-to-pod-cross-node',
+  'scale-nodes-6',
+  'scale-pods-10',
+  'scale-conntrack-1k',
+  'scale-flows-100',
 ];
 
 interface Row {
@@ -49,7 +59,8 @@ describe('bench --quick', () => {
     const json = join(dir, 'bench.json');
     const leftoversBefore = benchFiles('/dev/shm').length + benchFiles(tmpdir()).length;
     try {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--quick', '--json', json], {
+      const plot = join(dir, 'plot');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--quick', '--json', json, '--plot', plot], {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 60_000,
@@ -70,6 +81,11 @@ describe('bench --quick', () => {
         expect(row!.scapyRatio === null || row!.scapyRatio > 0, `${name} scapyRatio`).toBe(true);
         expect(r.stdout, `${name} missing from the table`).toMatch(new RegExp(`^${name} +\\|`, 'm'));
       }
+      expect(r.stdout).toMatch(/^# skipped in --quick .*scale-nodes-1000/m);
+      const svg = readFileSync(join(plot, 'scale.svg'), 'utf8');
+      expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      for (const axis of ['nodes', 'pods', 'conntrack', 'flows']) expect(svg, `${axis} line`).toContain(`>${axis} `);
+      expect(existsSync(join(plot, 'scale.svg'))).toBe(true);
       // The capture files are deleted after the run.
       expect(benchFiles('/dev/shm').length + benchFiles(tmpdir()).length).toBe(leftoversBefore);
     } finally {

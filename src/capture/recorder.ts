@@ -51,6 +51,7 @@ export class CaptureRecorder implements CaptureSink {
   private readonly pcapSinks: (FileSink | undefined)[] = [];
   private readonly opts: PcapngPacketOptions = {};
   private frameNumber = 0;
+  private readonly pointNames = new Set<string>();
   private closed = false;
 
   constructor(readonly clock: VirtualClock, readonly options: CaptureRecorderOptions = {}) {
@@ -61,7 +62,8 @@ export class CaptureRecorder implements CaptureSink {
   register(info: CapturePointInfo): number {
     // Capture point names must be unique in a file (two namespaces may have pods of the same name).
     let name = info.name;
-    for (let n = 2; this.points.some((p) => p.name === name); n++) name = `${info.name}#${n}`;
+    for (let n = 2; this.pointNames.has(name); n++) name = `${info.name}#${n}`;
+    this.pointNames.add(name);
     this.points.push(name === info.name ? info : { ...info, name });
     this.counts.push(0);
     this.ifIds.push(-1);
@@ -78,7 +80,7 @@ export class CaptureRecorder implements CaptureSink {
     const o = this.opts;
     o.comment = comment;
     o.direction = direction;
-    this.pcapng.writePacket(ifId, ts, pkt.data, pkt.start, pkt.end, o);
+    this.pcapng.writePacketNow(ifId, this.clock, pkt.data, pkt.start, pkt.end, o);
     this.counts[id]!++;
     this.frameNumber++;
     if (this.options.dir && this.options.perInterfacePcaps !== false) {

@@ -79,7 +79,7 @@ export class EmulatedNode implements BridgeHost {
 
     // br0 and its ports.
     this.bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6 }); // ms, for dump-flows durations
-    this.netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), now: () => runtime.clock.now });
+    this.netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock });
     k.netfilter = this.netfilter;
     this.vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, this.bridge, net.vxlanPort);
     this.tun0Port = new Tun0Port(runtime, this.name, this.bridge);
@@ -162,7 +162,7 @@ export class EmulatedNode implements BridgeHost {
     const rt = this.runtime;
     if (rt.capture) {
       const rule = this.bridge.outputRule;
-      rt.hopReason = rule ? `br0 ${rule.hopText}` : undefined;
+      rt.hopReason = rule ? rule.hopComment(this.bridge.name) : undefined;
     }
     rt.clock.advance(2_000);
     p.output(pkt);

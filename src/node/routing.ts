@@ -18,6 +18,8 @@ export interface Route {
   proto?: 'kernel' | 'static';
   /** MTU override (`mtu N`). */
   mtu?: number;
+  /** `route 10.128.0.0/14 dev eth0`: the capture comment of frames this route sends (built once, stack.ts). */
+  hopReason?: string;
 }
 
 export class RoutingTable {
@@ -33,8 +35,13 @@ export class RoutingTable {
     this.routes = this.routes.filter((r) => !(r.dst.network === dst.network && r.dst.prefix === dst.prefix && (!dev || r.dev === dev)));
   }
 
+  /** Longest-prefix match; `ip` as uint32 or int32 (compared as int32: no heap number per lookup). */
   lookup(ip: Ipv4Address): Route | undefined {
-    for (const r of this.routes) if (((ip & r.dst.mask) >>> 0) === r.dst.network) return r;
+    const rs = this.routes;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      if ((ip & r.dst.mask) === (r.dst.network | 0)) return r;
+    }
     return undefined;
   }
 

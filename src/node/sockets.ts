@@ -8,12 +8,18 @@
  */
 
 import { ipv4ToString, readU16, readU32, type Ipv4Address } from '../../codecs/bytes.js';
+
 import { emitIpv4, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN } from '../../codecs/tcp.js';
 import { emitUdp, UDP_HEADER_LEN } from '../../codecs/udp.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { NetInterface } from '../ports/net-interface.js';
 import type { Stack } from './stack.js';
+
+/** The big-endian 32-bit word at `o` as an int32. */
+function readI32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
 
 /** A server application: given a request payload, the response payload. */
 export type ServerApp = (request: Uint8Array, from: { ip: Ipv4Address; port: number }) => Uint8Array;
@@ -53,15 +59,46 @@ export interface UdpExchange {
   response?: Uint8Array;
 }
 
-function connKey(lip: number, lport: number, rip: number, rport: number): string {
-  return `${lip}:${lport}:${rip}:${rport}`;
+/** An int32 hash of a 4-tuple (addresses as uint32 or int32): the key of a bucket of connections. */
+function connHash(lip: number, lport: number, rip: number, rport: number): number {
+  let h = Math.imul(lip | 0, 0x9e3779b1) ^ (rip | 0);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ ((lport << 16) | rport);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** Connections keyed by 4-tuple without building a string per packet: int32 hash -> the few sharing it. */
+class ConnTable<T extends { localIp: number; localPort: number; remoteIp: number; remotePort: number }> {
+  private readonly buckets = new Map<number, T[]>();
+  get(lip: number, lport: number, rip: number, rport: number): T | undefined {
+    const list = this.buckets.get(connHash(lip, lport, rip, rport));
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if ((c.localIp | 0) === (lip | 0) && c.localPort === lport && (c.remoteIp | 0) === (rip | 0) && c.remotePort === rport) return c;
+    }
+    return undefined;
+  }
+  set(c: T): void {
+    const h = connHash(c.localIp, c.localPort, c.remoteIp, c.remotePort);
+    const list = this.buckets.get(h);
+    if (list === undefined) this.buckets.set(h, [c]);
+    else {
+      const i = list.findIndex((x) => (x.localIp | 0) === (c.localIp | 0) && x.localPort === c.localPort && (x.remoteIp | 0) === (c.remoteIp | 0) && x.remotePort === c.remotePort);
+      if (i >= 0) list[i] = c;
+      else list.push(c);
+    }
+  }
+  *values(): IterableIterator<T> {
+    for (const l of this.buckets.values()) yield* l;
+  }
 }
 
 export class SocketLayer {
   private readonly tcpListeners = new Map<number, ServerApp>();
   private readonly udpListeners = new Map<number, ServerApp>();
-  private readonly tcp = new Map<string, TcpConnection>();
-  private readonly udp = new Map<string, UdpExchange>();
+  private readonly tcp = new ConnTable<TcpConnection>();
+  private readonly udp = new ConnTable<UdpExchange>();
   private readonly view = new Ipv4View(new Uint8Array(0));
   private readonly rng;
   /** Window we advertise after the handshake (64256 bytes with window scale 7). */
@@ -105,7 +142,7 @@ export class SocketLayer {
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
   connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
     const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
-    this.tcp.set(connKey(src, sport, dst, dport), c);
+    this.tcp.set(c);
     this.usedPorts.add(sport);
     c.sndNxt = this.rng.nextU32();
     c.state = 'SYN_SENT';
@@ -116,7 +153,7 @@ export class SocketLayer {
   /** Send one UDP request; the response (if any) is stored on the returned exchange. */
   sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
     const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
-    this.udp.set(connKey(src, sport, dst, dport), x);
+    this.udp.set(x);
     this.usedPorts.add(sport);
     this.sendDatagram(src, sport, dst, dport, payload, `UDP ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
     return x;
@@ -127,61 +164,66 @@ export class SocketLayer {
     const v = this.view.reset(pkt.data, l3);
     const proto = v.protocol;
     const l4 = l3 + v.headerLength;
-    const src = v.src, dst = v.dst;
+    const end = l3 + v.totalLength;
     const d = pkt.data;
+    // Addresses as int32 (uint32 >= 2^31 held across calls are heap numbers); unsigned only where stored.
+    const src = readI32(d, l3 + 12), dst = readI32(d, l3 + 16);
     const sport = readU16(d, l4), dport = readU16(d, l4 + 2);
     const rt = this.stack.runtime;
+    const traced = pkt.traced;
     if (proto === IPPROTO_UDP) {
-      const payload = d.subarray(l4 + UDP_HEADER_LEN, l3 + v.totalLength);
-      const x = this.udp.get(connKey(dst, dport, src, sport));
+      const x = this.udp.get(dst, dport, src, sport);
       if (x) {
-        x.response = Uint8Array.from(payload);
-        rt.deliver(pkt, this.stack.name, `${this.stack.name} UDP socket ${ipv4ToString(dst)}:${dport}`);
+        x.response = Uint8Array.from(d.subarray(l4 + UDP_HEADER_LEN, end));
+        rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} UDP socket ${ipv4ToString(dst >>> 0)}:${dport}` : '');
         return true;
       }
       const app = this.udpListeners.get(dport);
       if (!app) return false;
-      const response = app(Uint8Array.from(payload), { ip: src, port: sport });
-      rt.deliver(pkt, this.stack.name, `${this.stack.name} UDP server on port ${dport}`);
+      const response = app(Uint8Array.from(d.subarray(l4 + UDP_HEADER_LEN, end)), { ip: src >>> 0, port: sport });
+      rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} UDP server on port ${dport}` : '');
       rt.clock.advance(20_000);
-      this.sendDatagram(dst, dport, src, sport, response, `UDP response ${ipv4ToString(dst)}:${dport} > ${ipv4ToString(src)}:${sport}`);
+      this.sendDatagram(dst >>> 0, dport, src >>> 0, sport, response, `UDP response ${ipv4ToString(dst >>> 0)}:${dport} > ${ipv4ToString(src >>> 0)}:${sport}`);
       return true;
     }
     if (proto !== IPPROTO_TCP) return false;
-    const seq = readU32(d, l4 + 4), ack = readU32(d, l4 + 8);
+    // Sequence numbers as int32 on the way in (tcpInput makes them unsigned where it stores them).
+    const seq = readI32(d, l4 + 4), ack = readI32(d, l4 + 8);
     const flags = d[l4 + 13]!;
     const dataOff = (d[l4 + 12]! >>> 4) << 2;
-    const payload = d.subarray(l4 + dataOff, l3 + v.totalLength);
-    let c = this.tcp.get(connKey(dst, dport, src, sport));
+    let c = this.tcp.get(dst, dport, src, sport);
     if (!c) {
       const app = this.tcpListeners.get(dport);
       if (!app || !(flags & TCP_SYN) || flags & TCP_ACK) return false;
-      c = new TcpConnection(dst, dport, src, sport, 'server', null, app);
-      this.tcp.set(connKey(dst, dport, src, sport), c);
+      c = new TcpConnection(dst >>> 0, dport, src >>> 0, sport, 'server', null, app);
+      this.tcp.set(c);
       c.state = 'LISTEN';
     }
-    const label = `${ipv4ToString(dst)}:${dport}`;
     if (flags & TCP_RST) {
       c.reset = true;
       c.state = 'CLOSED';
-      rt.deliver(pkt, this.stack.name, `${this.stack.name} TCP ${label} (RST)`);
+      rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} TCP ${ipv4ToString(dst >>> 0)}:${dport} (RST)` : '');
       return true;
     }
-    const payloadCopy = payload.length ? Uint8Array.from(payload) : null;
-    rt.deliver(pkt, this.stack.name, `${this.stack.name} TCP socket ${label} (${c.role})`);
+    // A view and a copy only when the segment carries data (a bare ACK needs neither).
+    const payloadCopy = end > l4 + dataOff ? Uint8Array.from(d.subarray(l4 + dataOff, end)) : null;
+    rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} TCP socket ${ipv4ToString(dst >>> 0)}:${dport} (${c.role})` : '');
     this.tcpInput(c, flags, seq, ack, payloadCopy);
     return true;
   }
 
+  /** The application's think time before it answers (no closure per segment). */
+  private think(): void {
+    this.stack.runtime.clock.advance(20_000);
+  }
+
   private tcpInput(c: TcpConnection, flags: number, seq: number, _ack: number, payload: Uint8Array | null): void {
-    const rt = this.stack.runtime;
-    const think = () => rt.clock.advance(20_000);
     switch (c.state) {
       case 'LISTEN':
         c.rcvNxt = (seq + 1) >>> 0;
         c.sndNxt = this.rng.nextU32();
         c.state = 'SYN_RECEIVED';
-        think();
+        this.think();
         this.sendSegment(c, TCP_SYN | TCP_ACK, null, 'TCP SYN-ACK');
         return;
       case 'SYN_SENT':
@@ -200,7 +242,7 @@ export class SocketLayer {
           c.received.push(payload);
           c.rcvNxt = (c.rcvNxt + payload.length) >>> 0;
           if (c.role === 'server' && c.app) {
-            think();
+            this.think();
             const response = c.app(payload, { ip: c.remoteIp, port: c.remotePort });
             this.sendSegment(c, TCP_PSH | TCP_ACK, response, `TCP response (${response.length} bytes)`);
           } else if (c.role === 'client') {

@@ -67,8 +67,10 @@ export class Stack implements InterfaceOwner {
     return this.interfaces.indexOf(iface);
   }
 
+  /** `ip` as uint32 or int32. */
   isLocalAddress(ip: Ipv4Address): boolean {
-    for (const i of this.interfaces) if (i.hasAddress(ip)) return true;
+    const ifs = this.interfaces;
+    for (let i = 0; i < ifs.length; i++) if (ifs[i]!.hasAddress(ip)) return true;
     return false;
   }
 
@@ -81,15 +83,21 @@ export class Stack implements InterfaceOwner {
   // ---------------------------------------------------------------- neighbours
 
   private neighbourKey(iface: NetInterface, ip: Ipv4Address): number {
-    return this.interfaceIndex(iface) * 0x100000000 + ip;
+    return this.interfaceIndex(iface) * 0x100000000 + (ip >>> 0);
   }
+
+  /** Per interface: int32 address -> MAC (the hot-path index beside `neighbours`; no double keys, no indexOf). */
+  private readonly neighbourIndex = new Map<NetInterface, Map<number, MacAddress>>();
 
   setNeighbour(iface: NetInterface, ip: Ipv4Address, mac: MacAddress): void {
     this.neighbours.set(this.neighbourKey(iface, ip), mac);
+    let m = this.neighbourIndex.get(iface);
+    if (!m) this.neighbourIndex.set(iface, (m = new Map()));
+    m.set(ip | 0, mac);
   }
 
   lookupNeighbour(iface: NetInterface, ip: Ipv4Address): MacAddress | undefined {
-    return this.neighbours.get(this.neighbourKey(iface, ip));
+    return this.neighbourIndex.get(iface)?.get(ip | 0);
   }
 
   /** `ip neigh` text. */
@@ -129,7 +137,7 @@ export class Stack implements InterfaceOwner {
     // Linux updates an existing entry from any ARP, and creates one when the request/reply is for us.
     const key = this.neighbourKey(iface, spa);
     if (forUs || this.neighbours.has(key)) {
-      this.neighbours.set(key, sha);
+      this.setNeighbour(iface, spa, sha);
       this.flushUnresolved(iface, spa, sha);
     }
     if (op === ARP_REQUEST && forUs) {
@@ -160,9 +168,9 @@ export class Stack implements InterfaceOwner {
     if (nf && nf.prerouting(pkt, l3, iface.name, trace) !== NF_ACCEPT) {
       return rt.drop(pkt, this.name, `iptables PREROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
     }
-    const dst = v.reset(pkt.data, l3).dst;
-    if (this.isLocalAddress(dst) || dst === 0xffffffff) return this.localIn(iface, pkt, l3);
-    if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst)} is not local and forwarding is off`);
+    const dst = v.reset(pkt.data, l3).dstI32;
+    if (this.isLocalAddress(dst) || dst === -1) return this.localIn(iface, pkt, l3);
+    if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and forwarding is off`);
     this.forward(iface, pkt, l3);
   }
 
@@ -204,16 +212,16 @@ export class Stack implements InterfaceOwner {
     const rt = this.runtime;
     const trace = rt.traceOf(pkt);
     let v = this.view.reset(pkt.data, l3);
-    const dst = v.dst;
+    const dst = v.dstI32;
     const route = this.routes.lookup(dst);
     if (!route) {
       this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_NET_UNREACH_CODE, 0);
-      return rt.drop(pkt, this.name, `no route to ${ipv4ToString(dst)}`);
+      return rt.drop(pkt, this.name, `no route to ${ipv4ToString(dst >>> 0)}`);
     }
     if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (forward ${inIf.name} -> ${route.dev.name})`, { dev: route.dev.name }, this.name);
     if (v.ttl <= 1) {
       this.sendIcmpError(pkt, l3, inIf, ICMP_TIME_EXCEEDED, 0, 0);
-      return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(dst)}`);
+      return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(dst >>> 0)}`);
     }
     const nf = this.netfilter;
     if (nf) {
@@ -248,22 +256,22 @@ export class Stack implements InterfaceOwner {
     const l3 = pkt.start;
     const trace = rt.traceOf(pkt);
     let v = this.view.reset(pkt.data, l3);
-    let route = this.routes.lookup(v.dst);
+    let route = this.routes.lookup(v.dstI32);
     if (!route) {
       rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)}`);
       return false;
     }
     const nf = this.netfilter;
     if (nf) {
-      const before = v.dst;
+      const before = v.dstI32;
       if (nf.output(pkt, l3, route.dev.name, trace) !== NF_ACCEPT) {
         rt.drop(pkt, this.name, `iptables OUTPUT: ${nf.lastRule?.() ?? 'dropped'}`);
         return false;
       }
       v = this.view.reset(pkt.data, l3);
-      if (v.dst !== before) {
+      if (v.dstI32 !== before) {
         // DNAT in OUTPUT: the kernel routes again (ip_route_me_harder).
-        route = this.routes.lookup(v.dst);
+        route = this.routes.lookup(v.dstI32);
         if (!route) {
           rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)} after DNAT`);
           return false;
@@ -296,14 +304,17 @@ export class Stack implements InterfaceOwner {
         return rt.drop(pkt, this.name, `iptables POSTROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
       }
     }
-    const dst = this.view.reset(pkt.data, l3).dst;
-    this.neighbourOutput(pkt, route.dev, route.via ?? dst, `route ${describeRoute(route)}`);
+    const dst = this.view.reset(pkt.data, l3).dstI32;
+    // The hop reason is a capture comment: built only while capturing.
+    // `via | 0`: a uint32 loaded from a field and passed on would be a fresh heap number.
+    this.neighbourOutput(pkt, route.dev, route.via !== undefined ? route.via | 0 : dst, rt.capture ? (route.hopReason ??= `route ${describeRoute(route)}`) : '');
   }
 
   /** Put an Ethernet header on an IPv4 datagram and transmit, resolving the next hop with ARP first if needed. */
   neighbourOutput(pkt: PacketBuffer, dev: NetInterface, nextHop: Ipv4Address, reason: string): void {
     const mac = this.lookupNeighbour(dev, nextHop);
     if (mac === undefined) {
+      nextHop = nextHop >>> 0; // callers may pass the int32 form
       const key = this.neighbourKey(dev, nextHop);
       let q = this.unresolved.get(key);
       const first = !q;

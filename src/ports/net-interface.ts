@@ -49,8 +49,10 @@ export class NetInterface implements FrameReceiver {
     return this.addresses[0]?.ip ?? 0;
   }
 
+  /** `ip` as uint32 or int32. */
   hasAddress(ip: Ipv4Address): boolean {
-    for (const a of this.addresses) if (a.ip === ip) return true;
+    const as = this.addresses, v = ip | 0;
+    for (let i = 0; i < as.length; i++) if ((as[i]!.ip | 0) === v) return true;
     return false;
   }
 

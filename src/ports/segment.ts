@@ -4,7 +4,7 @@
  * port, like a learning switch whose table is filled when interfaces attach.
  */
 
-import { MAC_BROADCAST, macToString, readMac } from '../../codecs/bytes.js';
+import { macToString, readMac } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { FrameReceiver } from './frame-receiver.js';
@@ -12,7 +12,7 @@ import type { NetInterface } from './net-interface.js';
 
 /** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {
-  constructor(readonly segment: Segment, readonly station: FrameReceiver, readonly name: string) {}
+  constructor(readonly segment: Segment, readonly station: FrameReceiver, readonly name: string, readonly mac: number) {}
   receiveFrame(pkt: PacketBuffer): void {
     this.segment.forward(pkt, this);
   }
@@ -20,7 +20,8 @@ class SegmentPort implements FrameReceiver {
 
 export class Segment {
   private readonly ports: SegmentPort[] = [];
-  private readonly byMac = new Map<number, SegmentPort>();
+  /** Stations by the low 32 bits of their MAC as int32 (a 48-bit MAC is a heap number as a Map key). */
+  private readonly byMacLow = new Map<number, SegmentPort[]>();
 
   constructor(readonly runtime: Runtime, readonly name: string) {}
 
@@ -31,19 +32,26 @@ export class Segment {
 
   /** Plug in any receiver under `mac` (a macvlan behind its parent NIC); returns where it sends frames. */
   attachStation(mac: number, station: FrameReceiver, owner: NetInterface): FrameReceiver {
-    const p = new SegmentPort(this, station, owner.owner.name);
+    const p = new SegmentPort(this, station, owner.owner.name, mac);
     this.ports.push(p);
-    this.byMac.set(mac, p);
+    const low = mac | 0;
+    const list = this.byMacLow.get(low);
+    if (list) list.push(p);
+    else this.byMacLow.set(low, [p]);
     return p;
   }
 
   forward(pkt: PacketBuffer, from: SegmentPort): void {
     const rt = this.runtime;
     rt.clock.advance(20_000);
-    const dst = readMac(pkt.data, pkt.start);
-    if (dst !== MAC_BROADCAST) {
-      const to = this.byMac.get(dst);
-      if (!to || to === from) return rt.drop(pkt, this.name, `no station with MAC ${macToString(dst)} on ${this.name}`);
+    const d = pkt.data, s = pkt.start;
+    const dstHi = (d[s]! << 8) | d[s + 1]!;
+    const dstLow = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;
+    if (dstHi !== 0xffff || dstLow !== -1) {
+      const list = this.byMacLow.get(dstLow);
+      let to: SegmentPort | undefined;
+      if (list) for (let i = 0; i < list.length; i++) if (Math.floor(list[i]!.mac / 0x100000000) === dstHi) to = list[i];
+      if (!to || to === from) return rt.drop(pkt, this.name, `no station with MAC ${macToString(readMac(d, s))} on ${this.name}`);
       return to.station.receiveFrame(pkt);
     }
     let last: SegmentPort | undefined;

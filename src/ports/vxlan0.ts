@@ -14,7 +14,7 @@ import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../codecs
 import { IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN } from '../../codecs/ipv4.js';
 import { UDP_HEADER_LEN } from '../../codecs/udp.js';
 import { VXLAN_HEADER_LEN, VXLAN_OVERHEAD } from '../../codecs/vxlan.js';
-import { flowHash5, VxlanEncapTemplate, vxlanSourcePort } from '../../codecs/vxlan-encap.js';
+import { flowHash5Int32, VxlanEncapTemplate, vxlanSourcePort } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { Stack } from '../node/stack.js';
@@ -42,11 +42,12 @@ export class Vxlan0Port implements OvsPort {
     kernel.udpKernelHandlers.set(udpPort, (pkt, l3, iface) => this.receive(pkt, l3, iface));
   }
 
+  /** `tunDst` as int32 (the map key; a uint32 key >= 2^31 would be a heap number per lookup). */
   private template(tunDst: number): VxlanEncapTemplate {
     let t = this.templates.get(tunDst);
     if (!t) {
       // The outer Ethernet header is written by the kernel's neighbour layer after routing, so MACs are 0 here.
-      t = new VxlanEncapTemplate({ srcMac: 0, dstMac: 0, srcIp: this.nodeIp, dstIp: tunDst, dstPort: this.udpPort });
+      t = new VxlanEncapTemplate({ srcMac: 0, dstMac: 0, srcIp: this.nodeIp, dstIp: tunDst >>> 0, dstPort: this.udpPort });
       this.templates.set(tunDst, t);
     }
     return t;
@@ -62,10 +63,10 @@ export class Vxlan0Port implements OvsPort {
       const proto = d[ip + 9]!;
       const l4 = ip + ((d[ip]! & 0x0f) << 2);
       const ports = (proto === IPPROTO_TCP || proto === IPPROTO_UDP) && l4 + 4 <= pkt.end;
-      h = flowHash5(readU32(d, ip + 12), readU32(d, ip + 16), proto, ports ? readU16(d, l4) : 0, ports ? readU16(d, l4 + 2) : 0, this.hashSeed);
+      h = flowHash5Int32(readU32(d, ip + 12), readU32(d, ip + 16), proto, ports ? readU16(d, l4) : 0, ports ? readU16(d, l4 + 2) : 0, this.hashSeed);
     } else if (ethertype === ETHERTYPE_ARP && pkt.length >= ETHERNET_HEADER_LEN + 28) {
       const a = s + ETHERNET_HEADER_LEN;
-      h = flowHash5(readU32(d, a + 14), readU32(d, a + 24), 0, 0, 0, this.hashSeed);
+      h = flowHash5Int32(readU32(d, a + 14), readU32(d, a + 24), 0, 0, 0, this.hashSeed);
     } else {
       h = this.hashSeed;
     }
@@ -74,7 +75,7 @@ export class Vxlan0Port implements OvsPort {
 
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    const tunDst = pkt.tunDst >>> 0, vni = pkt.tunId & 0xffffff;
+    const tunDst = pkt.tunDst | 0, vni = pkt.tunId & 0xffffff;
     if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
     rt.hopReason = undefined;
     if (tunDst === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: output with no tun_dst');
@@ -82,7 +83,7 @@ export class Vxlan0Port implements OvsPort {
     const start = this.template(tunDst).encapsulate(pkt.data, pkt.start, pkt.end, vni, srcPort, this.kernel.nextIpId());
     pkt.start = start + ETHERNET_HEADER_LEN; // the kernel adds the real outer Ethernet header after routing
     const trace = rt.traceOf(pkt);
-    if (trace) trace.add('encap', `vxlan0: encapsulate VNI ${vni} (0x${vni.toString(16)}): ${ipv4ToString(this.nodeIp)}:${srcPort} > ${ipv4ToString(tunDst)}:${this.udpPort}, TTL 64, DF, UDP checksum 0`, { vni, tunDst: ipv4ToString(tunDst), srcPort }, this.nodeName);
+    if (trace) trace.add('encap', `vxlan0: encapsulate VNI ${vni} (0x${vni.toString(16)}): ${ipv4ToString(this.nodeIp)}:${srcPort} > ${ipv4ToString(tunDst >>> 0)}:${this.udpPort}, TTL 64, DF, UDP checksum 0`, { vni, tunDst: ipv4ToString(tunDst >>> 0), srcPort }, this.nodeName);
     // Tunnel transmit scrubs the skb (iptunnel_xmit): OVS metadata and conntrack do not follow the outer packet.
     pkt.clearMetadata();
     rt.clock.advance(1_000);

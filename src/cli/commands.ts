@@ -14,6 +14,7 @@ import { formatTable } from '../cluster/tables.js';
 import type { Cluster } from '../cluster/types.js';
 import { Emulation } from '../node/emulation.js';
 import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
+import { ScenarioUnavailable } from '../scenarios/scenario.js';
 import { runScenario, type ScenarioResult } from '../walk/run-scenario.js';
 import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
@@ -137,13 +138,25 @@ function cmdRun(args: string[]): number {
   }
   const results: ScenarioResult[] = [];
   const color = pc.isColorSupported && !a.flag('json');
+  const named = a.positionals.length > 0 && !a.flag('all');
   for (const s of scenarios) {
     const bar = new ProgressBar(s.name);
-    const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, onProgress: (d, t) => bar.update(d, t) });
-    bar.done();
+    let r: ScenarioResult;
+    try {
+      r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, onProgress: (d, t) => bar.update(d, t) });
+    } catch (e) {
+      // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
+      if (!(e instanceof ScenarioUnavailable)) throw e;
+      if (named) throw new UsageError(e.message);
+      process.stderr.write(`packetwalk: skipped: ${e.message}\n`);
+      continue;
+    } finally {
+      bar.done();
+    }
     results.push(r);
     if (!a.flag('json')) printWalkSummary(r, color);
   }
+  if (results.length === 0) throw new UsageError(`none of the scenarios can run on ${src.file}; try 'packetwalk trace' for an ad-hoc walk`);
   writeFileSync(
     join(outDir, 'index.html'),
     renderIndexHtml(results.map((r) => ({ name: r.scenario.name, figure: r.scenario.figure, summary: r.scenario.summary, passed: r.passed, files: r.files, flows: r.flows.map((f) => ({ detail: f.detail, ok: f.ok })) })), { subtitle: `${src.file}, seed ${seed}` }),

@@ -7,11 +7,11 @@ import { ipv4ToString } from '../../codecs/bytes.js';
 import { patchDocuments, withDocuments } from '../cluster/edit.js';
 import type { Cluster, Pod, Service } from '../cluster/types.js';
 import type { FlowSpec } from '../walk/flow.js';
-import type { Scenario } from './scenario.js';
+import { ScenarioUnavailable, type Scenario } from './scenario.js';
 
 function pod(c: Cluster, namespace: string, name: string): Pod {
   const p = c.pods.find((x) => x.namespace === namespace && x.name === name);
-  if (!p) throw new Error(`scenario needs pod ${namespace}/${name}, which this cluster does not have`);
+  if (!p) throw new ScenarioUnavailable(`pod ${namespace}/${name}`);
   return p;
 }
 
@@ -21,13 +21,13 @@ function podPort(p: Pod, fallback: number): number {
 
 function service(c: Cluster, namespace: string, name: string): Service {
   const s = c.services.find((x) => x.namespace === namespace && x.name === name);
-  if (!s) throw new Error(`scenario needs service ${namespace}/${name}, which this cluster does not have`);
+  if (!s) throw new ScenarioUnavailable(`service ${namespace}/${name}`);
   return s;
 }
 
 function external(c: Cluster): { ip: number; name: string } {
   const e = c.externalHosts[0];
-  if (!e) throw new Error('scenario needs an ExternalHost');
+  if (!e) throw new ScenarioUnavailable('an ExternalHost');
   return e;
 }
 
@@ -47,7 +47,7 @@ function toExternal(c: Cluster): FlowSpec[] {
 function egressIpEdit(ip: string, node: RegExp): (docs: readonly object[]) => object[] {
   return (docs) => {
     const host = (docs as { kind?: string; metadata?: { name?: string } }[]).find((d) => d.kind === 'HostSubnet' && node.test(d.metadata?.name ?? ''));
-    if (!host) throw new Error(`scenario needs a HostSubnet matching ${node}`);
+    if (!host) throw new ScenarioUnavailable(`a HostSubnet matching ${node}`);
     return patchDocuments(docs, [
       { kind: 'NetNamespace', metadata: { name: 'project1' }, egressIPs: [ip] },
       { kind: 'HostSubnet', metadata: { name: host.metadata!.name }, egressIPs: [ip] },
@@ -239,7 +239,7 @@ export const SCENARIOS: Scenario[] = [
 
 function nodeNamed(docs: readonly object[], pattern: RegExp): string {
   const host = (docs as { kind?: string; metadata?: { name?: string } }[]).find((d) => d.kind === 'HostSubnet' && pattern.test(d.metadata?.name ?? ''));
-  if (!host?.metadata?.name) throw new Error(`scenario needs a HostSubnet matching ${pattern}`);
+  if (!host?.metadata?.name) throw new ScenarioUnavailable(`a HostSubnet matching ${pattern}`);
   return host.metadata.name;
 }
 

@@ -23,3 +23,11 @@ export interface Scenario {
   /** 'complete': every flow must complete; 'blocked': the first flow must be dropped (policy scenarios). */
   expect: 'complete' | 'blocked';
 }
+
+/** The cluster lacks something the scenario needs (a pod, a service, a node): it cannot run there. */
+export class ScenarioUnavailable extends Error {
+  constructor(readonly need: string, readonly scenario = '') {
+    super(`scenario ${scenario || '(unnamed)'} cannot run on this cluster: it needs ${need}`);
+    this.name = 'ScenarioUnavailable';
+  }
+}

@@ -13,10 +13,10 @@ import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { Emulation } from '../node/emulation.js';
 import type { WalkPacket } from '../node/runtime.js';
-import type { Scenario } from '../scenarios/scenario.js';
+import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
-import { runFlow, sourceLabel, type FlowResult } from './flow.js';
+import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js';
 
 export interface RunOptions {
   /** Base cluster documents (the built-in cluster's, or a user's file's). */
@@ -48,8 +48,29 @@ export interface ScenarioResult {
 
 /** The cluster a scenario runs on: the base documents plus the scenario's own additions. */
 export function scenarioCluster(s: Scenario, baseDocuments: readonly object[], clusterFile: string): Cluster {
-  if (!s.editDocuments) return buildCluster(baseDocuments, clusterFile);
-  return buildCluster(s.editDocuments(baseDocuments), `${clusterFile} (as edited by scenario ${s.name})`);
+  return named(s, () => (s.editDocuments ? buildCluster(s.editDocuments(baseDocuments), `${clusterFile} (as edited by scenario ${s.name})`) : buildCluster(baseDocuments, clusterFile)));
+}
+
+/** The scenario's flows on this cluster; a missing endpoint is a ScenarioUnavailable naming the scenario. */
+export function scenarioFlows(s: Scenario, cluster: Cluster): FlowSpec[] {
+  return named(s, () => {
+    const specs = s.flows(cluster);
+    for (const f of specs) {
+      const src = f.from;
+      if (src.kind === 'pod' && !cluster.pods.some((p) => p.namespace === src.namespace && p.name === src.name)) throw new ScenarioUnavailable(`pod ${src.namespace}/${src.name}`);
+      if (src.kind === 'external' && !cluster.externalHosts.some((e) => e.name === src.name)) throw new ScenarioUnavailable(`external host ${src.name}`);
+    }
+    return specs;
+  });
+}
+
+function named<T>(s: Scenario, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ScenarioUnavailable && !e.scenario) throw new ScenarioUnavailable(e.need, s.name);
+    throw e;
+  }
 }
 
 export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
@@ -67,7 +88,7 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
   try {
     attachCapture(emu, recorder);
     emu.runtime.recording = count === 1;
-    const specs = s.flows(cluster);
+    const specs = scenarioFlows(s, cluster);
     const flows: FlowResult[] = [];
     const total = specs.length * count;
     for (let i = 0; i < count; i++) {

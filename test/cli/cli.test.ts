@@ -160,3 +160,24 @@ describe('other commands', () => {
     }
   });
 });
+
+describe('a user cluster without the built-in pods', () => {
+  it('skips scenarios it cannot host with a note, and refuses one asked for by name', () => {
+    writeFileSync(
+      join(tmp, 'small.yaml'),
+      [
+        'apiVersion: network.openshift.io/v1\nkind: HostSubnet\nmetadata: {name: node-a}\nhost: node-a\nhostIP: 10.0.0.11',
+        'apiVersion: v1\nkind: Pod\nmetadata: {namespace: web, name: web-1}\nspec: {nodeName: node-a, containers: [{name: w, ports: [{containerPort: 80}]}]}',
+      ].join('\n---\n') + '\n',
+    );
+    const all = pw('run', '--all', '--cluster', 'small.yaml', '--out', 'small');
+    expect(all.code).toBe(2);
+    expect(all.stderr).toMatch(/skipped: scenario pod-to-pod-same-node cannot run on this cluster: it needs pod kuard1\/kuard-amd64-1-qqdqm/);
+    expect(all.stderr).toMatch(/none of the scenarios can run on small\.yaml/);
+    const one = pw('run', 'pod-to-pod-cross-node', '--cluster', 'small.yaml', '--out', 'small');
+    expect(one.code).toBe(2);
+    expect(one.stderr.trim()).toBe('packetwalk: scenario pod-to-pod-cross-node cannot run on this cluster: it needs pod project1/server-1-ppl25');
+    const trace = pw('trace', '--cluster', 'small.yaml', '--from', 'node-a', '--to', 'web/web-1:80');
+    expect(trace.code, trace.stderr).toBe(0);
+  });
+});

@@ -25,9 +25,16 @@ export function formatWalkSummary(r: ScenarioResult, color: boolean): string {
   const lines: string[] = [];
   const status = r.passed ? c.green('ok') : c.red('UNEXPECTED');
   lines.push(`${c.bold(r.scenario.name)}  ${c.dim(r.scenario.figure)}  ${status}`);
-  for (const f of r.flows) lines.push(`  ${f.ok ? c.green('✓') : c.red('✗')} ${f.detail}`);
+  const blocked = r.scenario.expect === 'blocked';
+  for (const f of r.flows) {
+    if (blocked && !f.ok) lines.push(`  ${c.green('⊘')} blocked, as the policy intends (${f.detail})`);
+    else lines.push(`  ${f.ok ? c.green('✓') : c.red('✗')} ${f.detail}`);
+  }
   const frames = r.recorder.frames;
-  for (const idx of interestingPackets(r)) {
+  const picks = interestingPackets(r);
+  let width = 0;
+  for (const f of frames) if (picks.includes(f.walkIndex)) width = Math.max(width, r.recorder.points[f.point]!.name.length);
+  for (const idx of picks) {
     const p = r.packets[idx]!;
     lines.push(`  ${c.cyan(p.label)} ${c.dim(`(from ${p.origin})`)}`);
     let hop = 0;
@@ -35,7 +42,7 @@ export function formatWalkSummary(r: ScenarioResult, color: boolean): string {
       if (f.walkIndex !== idx || !f.bytes) continue;
       const point = r.recorder.points[f.point]!;
       const arrow = f.direction === 'outbound' ? '→' : '←';
-      lines.push(`    ${String(++hop).padStart(2)} ${arrow} ${point.name.padEnd(34)} ${summarize(f.bytes)}`);
+      lines.push(`    ${String(++hop).padStart(2)} ${arrow} ${point.name.padEnd(width)} ${summarize(f.bytes)}`);
     }
     if (p.outcome) lines.push(`       ${p.outcome.kind === 'dropped' ? c.red(`dropped at ${p.outcome.host}: ${p.outcome.reason}`) : c.dim(`${p.outcome.kind} at ${p.outcome.host}`)}`);
   }

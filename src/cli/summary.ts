@@ -20,6 +20,13 @@ function interestingPackets(r: ScenarioResult): number[] {
   return picks;
 }
 
+const MAC_PAIR = /(?:[0-9a-f]{2}:){5}[0-9a-f]{2} > (?:[0-9a-f]{2}:){5}[0-9a-f]{2}, (?:IPv4, )?/g;
+
+/** tcpdump's line without link-layer addresses (as `tcpdump` without -e prints it): one readable line per hop. */
+function compact(line: string): string {
+  return line.replace(MAC_PAIR, '');
+}
+
 export function formatWalkSummary(r: ScenarioResult, color: boolean): string {
   const c: Colors = color ? pc : plain;
   const lines: string[] = [];
@@ -42,7 +49,7 @@ export function formatWalkSummary(r: ScenarioResult, color: boolean): string {
       if (f.walkIndex !== idx || !f.bytes) continue;
       const point = r.recorder.points[f.point]!;
       const arrow = f.direction === 'outbound' ? '→' : '←';
-      lines.push(`    ${String(++hop).padStart(2)} ${arrow} ${point.name.padEnd(width)} ${summarize(f.bytes)}`);
+      lines.push(`    ${String(++hop).padStart(2)} ${arrow} ${point.name.padEnd(width)} ${compact(summarize(f.bytes))}`);
     }
     if (p.outcome) lines.push(`       ${p.outcome.kind === 'dropped' ? c.red(`dropped at ${p.outcome.host}: ${p.outcome.reason}`) : c.dim(`${p.outcome.kind} at ${p.outcome.host}`)}`);
   }

@@ -6,7 +6,7 @@
 import { ipv4ToString } from '../../codecs/bytes.js';
 import { patchDocuments, withDocuments } from '../cluster/edit.js';
 import type { Cluster, Pod, Service } from '../cluster/types.js';
-import type { FlowSpec } from '../walk/flow.js';
+import type { FlowSpec, Source } from '../walk/flow.js';
 import { ScenarioUnavailable, type Scenario } from './scenario.js';
 
 function pod(c: Cluster, namespace: string, name: string): Pod {
@@ -29,6 +29,22 @@ function external(c: Cluster): { ip: number; name: string } {
   const e = c.externalHosts[0];
   if (!e) throw new ScenarioUnavailable('an ExternalHost');
   return e;
+}
+
+/** One TCP conversation from `from` to a pod's first container port. */
+function tcpToPod(from: Source, namespace: string, name: string, fallbackPort: number, port?: number): (c: Cluster) => FlowSpec[] {
+  return (c) => {
+    const dst = pod(c, namespace, name);
+    return [{ from, to: { ip: dst.ip, port: port ?? podPort(dst, fallbackPort) }, proto: 'tcp', toLabel: `${namespace}/${name}` }];
+  };
+}
+
+/** One TCP conversation from `from` to a service's cluster IP and first port. */
+function tcpToService(from: Source, namespace: string, name: string): (c: Cluster) => FlowSpec[] {
+  return (c) => {
+    const svc = service(c, namespace, name);
+    return [{ from, to: { ip: svc.clusterIP, port: svc.ports[0]!.port }, proto: 'tcp', toLabel: `svc/${namespace}/${name}` }];
+  };
 }
 
 const SQLAPI = { kind: 'pod', namespace: 'project1', name: 'sqlapi-1-8jgx8' } as const;
@@ -60,40 +76,28 @@ export const SCENARIOS: Scenario[] = [
     name: 'pod-to-pod-same-node',
     figure: 'openshift-sdn-packet-flow fig. 1',
     summary: 'sqlapi-1-8jgx8 -> kuard-amd64-1-qqdqm:8080, both on worker1: veth -> br0 tables 0/20/27/30/31/70/80 -> veth',
-    flows(c): FlowSpec[] {
-      const dst = pod(c, 'kuard1', 'kuard-amd64-1-qqdqm');
-      return [{ from: { kind: 'pod', namespace: 'project1', name: 'sqlapi-1-8jgx8' }, to: { ip: dst.ip, port: podPort(dst, 8080) }, proto: 'tcp', toLabel: 'kuard1/kuard-amd64-1-qqdqm' }];
-    },
+    flows: tcpToPod(SQLAPI, 'kuard1', 'kuard-amd64-1-qqdqm', 8080),
     expect: 'complete',
   },
   {
     name: 'pod-to-pod-cross-node',
     figure: 'openshift-sdn-packet-flow fig. 2',
     summary: 'sqlapi-1-8jgx8 (worker1) -> server-1-ppl25:1433 (worker3): br0 table 90 -> vxlan0 -> underlay 192.168.0.4 > 192.168.0.5 -> br0 -> veth',
-    flows(c): FlowSpec[] {
-      const dst = pod(c, 'project1', 'server-1-ppl25');
-      return [{ from: { kind: 'pod', namespace: 'project1', name: 'sqlapi-1-8jgx8' }, to: { ip: dst.ip, port: podPort(dst, 1433) }, proto: 'tcp', toLabel: 'project1/server-1-ppl25' }];
-    },
+    flows: tcpToPod(SQLAPI, 'project1', 'server-1-ppl25', 1433),
     expect: 'complete',
   },
   {
     name: 'pod-to-service-same-node',
     figure: 'openshift-sdn-packet-flow fig. 3',
     summary: 'kuard-amd64-1-qqdqm -> svc sqlapi 172.30.82.94:8080 -> sqlapi-1-8jgx8, both on worker1: table 60 -> tun0 -> DNAT -> table 25 -> veth; reply un-DNATed by ct(nat) in table 31',
-    flows(c): FlowSpec[] {
-      const svc = service(c, 'project1', 'sqlapi');
-      return [{ from: KUARD1, to: { ip: svc.clusterIP, port: svc.ports[0]!.port }, proto: 'tcp', toLabel: 'svc/project1/sqlapi' }];
-    },
+    flows: tcpToService(KUARD1, 'project1', 'sqlapi'),
     expect: 'complete',
   },
   {
     name: 'pod-to-service-cross-node',
     figure: 'openshift-sdn-packet-flow fig. 4',
     summary: 'sqlapi-1-8jgx8 (worker1) -> svc server 172.30.72.7:1433 -> server-1-ppl25 (worker3): DNAT on worker1, VXLAN to worker3, reply un-DNATed on worker1',
-    flows(c): FlowSpec[] {
-      const svc = service(c, 'project1', 'server');
-      return [{ from: SQLAPI, to: { ip: svc.clusterIP, port: svc.ports[0]!.port }, proto: 'tcp', toLabel: 'svc/project1/server' }];
-    },
+    flows: tcpToService(SQLAPI, 'project1', 'server'),
     expect: 'complete',
   },
   {
@@ -154,10 +158,7 @@ export const SCENARIOS: Scenario[] = [
           spec: { type: 'ClusterIP', clusterIP: '172.30.99.143', selector: { name: 'egress-router' }, ports: [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 443 }] },
         },
       ]),
-    flows(c): FlowSpec[] {
-      const svc = service(c, 'project1', 'egress-router');
-      return [{ from: SQLAPI, to: { ip: svc.clusterIP, port: 443 }, proto: 'tcp', toLabel: 'svc/project1/egress-router' }];
-    },
+    flows: tcpToService(SQLAPI, 'project1', 'egress-router'),
     expect: 'complete',
   },
   {
@@ -180,20 +181,14 @@ export const SCENARIOS: Scenario[] = [
     name: 'hairpin',
     figure: 'openshift-sdn-packet-flow fig. 3 (hairpin)',
     summary: 'sqlapi-1-8jgx8 -> svc sqlapi 172.30.82.94:8080 whose endpoint is itself: KUBE-MARK-MASQ, DNAT and MASQUERADE to the tun0 address, back into the same pod',
-    flows(c): FlowSpec[] {
-      const svc = service(c, 'project1', 'sqlapi');
-      return [{ from: SQLAPI, to: { ip: svc.clusterIP, port: svc.ports[0]!.port }, proto: 'tcp', toLabel: 'svc/project1/sqlapi' }];
-    },
+    flows: tcpToService(SQLAPI, 'project1', 'sqlapi'),
     expect: 'complete',
   },
   {
     name: 'hostnetwork-to-pod',
     figure: 'aro-packet part 1 (hostNetwork pod)',
     summary: 'hostNetwork pod sqlapi-pod on worker2 (192.168.0.6) -> server-1-ppl25:1433: the node routes via tun0 with source 10.129.2.1, VXLAN with VNI 0',
-    flows(c): FlowSpec[] {
-      const dst = pod(c, 'project1', 'server-1-ppl25');
-      return [{ from: { kind: 'pod', namespace: 'project1', name: 'sqlapi-pod' }, to: { ip: dst.ip, port: podPort(dst, 1433) }, proto: 'tcp', toLabel: 'project1/server-1-ppl25' }];
-    },
+    flows: tcpToPod({ kind: 'pod', namespace: 'project1', name: 'sqlapi-pod' }, 'project1', 'server-1-ppl25', 1433),
     expect: 'complete',
   },
   {
@@ -218,10 +213,7 @@ export const SCENARIOS: Scenario[] = [
     figure: 'NetworkPolicy (tables 27/80)',
     summary: 'deny-by-default in project1 plus a policy allowing sqlapi -> server on TCP 1433: the walk passes table 80 on worker3',
     editDocuments: networkPolicies,
-    flows(c): FlowSpec[] {
-      const dst = pod(c, 'project1', 'server-1-ppl25');
-      return [{ from: SQLAPI, to: { ip: dst.ip, port: 1433 }, proto: 'tcp', toLabel: 'project1/server-1-ppl25' }];
-    },
+    flows: tcpToPod(SQLAPI, 'project1', 'server-1-ppl25', 1433, 1433),
     expect: 'complete',
   },
   {
@@ -229,10 +221,7 @@ export const SCENARIOS: Scenario[] = [
     figure: 'NetworkPolicy (tables 27/80)',
     summary: 'the same policies: kuard-amd64-1-qqdqm (kuard1) -> server-1-ppl25:1433 is dropped by table 80 on worker3',
     editDocuments: networkPolicies,
-    flows(c): FlowSpec[] {
-      const dst = pod(c, 'project1', 'server-1-ppl25');
-      return [{ from: KUARD1, to: { ip: dst.ip, port: 1433 }, proto: 'tcp', toLabel: 'project1/server-1-ppl25' }];
-    },
+    flows: tcpToPod(KUARD1, 'project1', 'server-1-ppl25', 1433, 1433),
     expect: 'blocked',
   },
 ];

@@ -116,9 +116,14 @@ export class Stack implements InterfaceOwner {
     const rt = this.runtime;
     if (pkt.length < ETHERNET_HEADER_LEN) return rt.drop(pkt, this.name, `${iface.name}: runt frame`);
     const d = pkt.data;
-    const dst = readMac(d, pkt.start);
-    if (dst !== iface.mac && dst !== MAC_BROADCAST && !iface.promiscuous) {
-      return rt.drop(pkt, this.name, `${iface.name}: frame for ${macToString(dst)}, not this host`);
+    // The destination as int32 halves: a 48-bit MAC as one number is a heap number whenever it is not inlined.
+    const s = pkt.start;
+    const dstHi = (d[s]! << 8) | d[s + 1]!;
+    const dstLo = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;
+    const own = iface.mac;
+    const mine = dstHi === Math.floor(own / 0x100000000) && dstLo === (own % 0x100000000 | 0);
+    if (!mine && !(dstHi === 0xffff && dstLo === -1) && !iface.promiscuous) {
+      return rt.drop(pkt, this.name, `${iface.name}: frame for ${macToString(readMac(d, s))}, not this host`);
     }
     const ethertype = readU16(d, pkt.start + 12);
     if (ethertype === ETHERTYPE_ARP) return this.receiveArp(iface, pkt);

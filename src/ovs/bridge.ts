@@ -23,11 +23,11 @@ import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { formatAction, formatSubfield, type Action, type NatSpec } from './actions.js';
 import { Classifier, type ClassifierRule } from './classifier.js';
-import { extractBits, moveBits, splitBig, writeBits, type ExecContext, type RwField } from './field-access.js';
+import { extractBits, fieldWords, moveBits, splitBig, writeBits, type ExecContext, type RwField } from './field-access.js';
 import { extractFlowKey, extractPacketFields, syncMetadataToPacket } from './flow-key.js';
 import {
-  ETH_TYPE_IP, N_KEY_WORDS, OFPP_IN_PORT, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_TYPE, W_IN_PORT, W_L3_OFS, W_NW_TTL,
-  newFlowKey,
+  ETH_TYPE_IP, N_KEY_WORDS, N_MATCH_WORDS, OFPP_IN_PORT, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_TYPE, W_IN_PORT, W_L3_OFS,
+  W_NW_DST, W_NW_PROTO, W_NW_SRC, W_NW_TTL, W_TP_DST, W_TP_SRC, newFlowKey,
 } from './fields.js';
 import {
   formatFlowAdd, formatFlowDump, parseFlow, parseFlowFilter, DEFAULT_PRIORITY, FlowParseError, type FlowSpec,
@@ -36,6 +36,7 @@ import { flowHash, formatGroup, parseGroup, selectBucket, type GroupSpec } from 
 import type { Match, PrereqPolicy } from './match.js';
 import { ctStateFlags, formatPort, hexC } from './match.js';
 import { formatFlowKey } from './trace-format.js';
+import { PassCache } from './pass-cache.js';
 
 /** What ct(...) asks the host's conntrack to do. */
 export interface CtRequest {
@@ -171,6 +172,9 @@ class RecircSlot {
   /** Trace header for the resumed pass (traced packets only). */
   header = '';
   readonly key = newFlowKey();
+  /** The cached pass (and its step) whose ct action made this recirculation, when it was a replay. */
+  from: PassRecipe | null = null;
+  fromStep = 0;
 }
 
 /** Everything one (possibly re-entrant) process() call mutates. */
@@ -198,6 +202,87 @@ class Frame implements ExecContext {
   groupNesting = 0;
   /** Datapath-actions summary of the current pass (trace only). */
   dpActions: string[] = [];
+  /** The untraced pass being recorded for the pass cache (see PassRecipe); `recBad` vetoes storing it. */
+  recording = false;
+  recBad = false;
+  readonly rec = new PassRecipe(0);
+  readonly recKey = newFlowKey();
+  /** The recipe being replayed and its current step (read by ct actions to link the recirculation). */
+  replaying: PassRecipe | null = null;
+  replayStep = 0;
+  /** For the next pass: the replayed recipe and ct step that led to it (see PassRecipe.linkTo). */
+  linkFrom: PassRecipe | null = null;
+  linkStep = 0;
+}
+
+/**
+ * What one pass did, as a flat list of steps replayed in order: step i is an executed action (ops[i]), a
+ * matched rule whose counters to bump (rules[i]), or a table miss with its drop reason (reasons[i]).
+ * A stored recipe is never changed, except for its links.
+ *
+ * Links skip the cache lookup of a recirculated pass: the key a ct(table=N) step hands to the next pass is the
+ * replayed pass's key (equal on every cached word) changed by the same actions, plus what conntrack answered.
+ * So without NAT, (step, ct_state, ct_zone, ct_mark) names the next pass's recipe while the generation holds.
+ */
+class PassRecipe {
+  n = 0;
+  readonly ops: (CompiledOp | null)[];
+  readonly tails: boolean[];
+  readonly rules: (FlowRule | null)[];
+  readonly reasons: string[];
+  readonly linkTo: (PassRecipe | null)[];
+  readonly linkGen: number[];
+  readonly linkState: number[];
+  readonly linkZone: number[];
+  readonly linkMark: number[];
+
+  constructor(n: number) {
+    this.ops = new Array<CompiledOp | null>(n).fill(null);
+    this.tails = new Array<boolean>(n).fill(false);
+    this.rules = new Array<FlowRule | null>(n).fill(null);
+    this.reasons = new Array<string>(n).fill('');
+    this.linkTo = new Array<PassRecipe | null>(n).fill(null);
+    this.linkGen = new Array<number>(n).fill(0);
+    this.linkState = new Array<number>(n).fill(0);
+    this.linkZone = new Array<number>(n).fill(0);
+    this.linkMark = new Array<number>(n).fill(0);
+  }
+
+  push(op: CompiledOp | null, tail: boolean, rule: FlowRule | null, reason: string): void {
+    const i = this.n++;
+    this.ops[i] = op;
+    this.tails[i] = tail;
+    this.rules[i] = rule;
+    this.reasons[i] = reason;
+  }
+
+  /** A stored copy of a recording (a fresh object: a replay in progress may still be reading an older one). */
+  static from(o: PassRecipe): PassRecipe {
+    const r = new PassRecipe(o.n);
+    r.n = o.n;
+    for (let i = 0; i < o.n; i++) {
+      r.ops[i] = o.ops[i]!;
+      r.tails[i] = o.tails[i]!;
+      r.rules[i] = o.rules[i]!;
+      r.reasons[i] = o.reasons[i]!;
+    }
+    return r;
+  }
+
+  /** The recipe linked from ct step `i` for this conntrack answer, or null. */
+  linked(i: number, generation: number, key: Int32Array): PassRecipe | null {
+    return this.linkGen[i] === generation && this.linkState[i] === key[W_CT_STATE] && this.linkZone[i] === key[W_CT_ZONE] && this.linkMark[i] === key[W_CT_MARK]
+      ? this.linkTo[i]!
+      : null;
+  }
+
+  link(i: number, generation: number, key: Int32Array, to: PassRecipe): void {
+    this.linkTo[i] = to;
+    this.linkGen[i] = generation;
+    this.linkState[i] = key[W_CT_STATE]!;
+    this.linkZone[i] = key[W_CT_ZONE]!;
+    this.linkMark[i] = key[W_CT_MARK]!;
+  }
 }
 
 const DROP_DEPTH = `over max translation depth ${MAX_DEPTH}`;
@@ -296,6 +381,14 @@ function int32Halves(v: bigint): [number, number] {
   return [hi | 0, lo | 0];
 }
 
+const FIELD_WORDS = new Map<RwField, number[]>();
+/** The key words a field reads, probed once per field. */
+function wordsOf(f: RwField): number[] {
+  let ws = FIELD_WORDS.get(f);
+  if (!ws) FIELD_WORDS.set(f, (ws = fieldWords(f)));
+  return ws;
+}
+
 /** Write a value of up to 64 bits into bits [ofs, ofs+n) of a field. */
 function loadBits(f: RwField, ctx: ExecContext, ofs: number, n: number, hi: number, lo: number): void {
   if (n <= 32) writeBits(f, ctx, ofs, n, lo);
@@ -315,6 +408,10 @@ export class Bridge {
   private readonly frames: Frame[] = [];
   private level = 0;
   private seq = 0;
+  /** Untraced passes by whole flow key (pass-cache.ts); invalidated by every flow or group change. */
+  private readonly passCache = new PassCache<PassRecipe>();
+  /** The pass cache's key words need recomputing (flows or groups changed). */
+  private cacheWordsStale = true;
 
   constructor(readonly name: string, private readonly host: BridgeHost, opts: BridgeOptions = {}) {
     this.pool = opts.pool ?? new BufferPool();
@@ -348,6 +445,7 @@ export class Bridge {
   install(spec: FlowSpec): FlowRule {
     const program = spec.actions.map((a) => compileAction(a, spec.table, spec.priority));
     const rule = new FlowRule(spec, this.seq++, program, this.now());
+    this.flowsChanged();
     let t = this.tables[spec.table];
     if (!t) this.tables[spec.table] = t = new Table(spec.table);
     const old = t.classifier.findExact(spec.match, spec.priority);
@@ -359,6 +457,7 @@ export class Bridge {
   /** Delete flows like `ovs-ofctl del-flows` (non-strict): every flow at least as specific as the filter. */
   delFlows(filter?: string): number {
     const f = filter === undefined || filter.trim() === '' ? undefined : parseFlowFilter(filter);
+    this.flowsChanged();
     let n = 0;
     for (const t of this.tables) {
       if (!t || (f?.table !== undefined && f.table !== t.id)) continue;
@@ -378,6 +477,7 @@ export class Bridge {
     const buckets = spec.buckets.map((b) => b.actions.map((a) => compileAction(a, -1, -1)));
     const bucketText = spec.buckets.map((_, i) => `bucket ${i}`);
     this.groups.set(spec.id, { spec, buckets, totalWeight: spec.buckets.reduce((s, b) => s + b.weight, 0), bucketText });
+    this.flowsChanged();
   }
 
   /** Add many groups, one per line. */
@@ -391,6 +491,7 @@ export class Bridge {
 
   /** Delete one group, or all groups. */
   delGroups(id?: number): void {
+    this.flowsChanged();
     if (id === undefined) this.groups.clear();
     else this.groups.delete(id);
   }
@@ -436,6 +537,36 @@ export class Bridge {
     };
   }
 
+  /** Every flow or group change: cached passes are void, and the words they key on may change. */
+  private flowsChanged(): void {
+    this.passCache.invalidate();
+    this.cacheWordsStale = true;
+  }
+
+  /**
+   * The key words that decide which flows match and which actions run in a pass: the words some flow matches
+   * on, the fields actions read or partially write, and the select-group hash inputs. Other words only flow
+   * through actions that replay executes afresh.
+   */
+  private cacheWords(): Int32Array {
+    const union = new Int32Array(N_MATCH_WORDS);
+    for (const t of this.tables) t?.classifier.orMatchMasks(union);
+    const used = new Set<number>();
+    for (let w = 0; w < N_MATCH_WORDS; w++) if (union[w] !== 0) used.add(w);
+    const addOps = (prog: readonly CompiledOp[]): void => {
+      for (const c of prog) {
+        if (c.field) for (const w of wordsOf(c.field)) used.add(w);
+        if (c.src) for (const w of wordsOf(c.src)) used.add(w);
+      }
+    };
+    for (const t of this.tables) if (t) for (const r of t.classifier.rules()) addOps(r.program);
+    for (const g of this.groups.values()) {
+      for (const b of g.buckets) addOps(b);
+      if (g.spec.type === 'select') for (const w of [W_NW_SRC, W_NW_DST, W_NW_PROTO, W_TP_SRC, W_TP_DST]) used.add(w);
+    }
+    return Int32Array.from([...used].sort((a, b) => a - b));
+  }
+
   // ---------------------------------------------------------------- packet path
 
   /**
@@ -464,6 +595,7 @@ export class Bridge {
       f.recircCount = 0;
       f.dropReason = '';
       extractFlowKey(pkt, f.key);
+      f.linkFrom = null;
       this.runPass(f, 0, 0);
       while (f.recircHead < f.recircTail) {
         const slot = f.recircs[f.recircHead++]!;
@@ -482,6 +614,9 @@ export class Bridge {
           continue;
         }
         if (f.trace) f.trace.add('ct', slot.header, { section: 'recirc', recircId: slot.id });
+        f.linkFrom = slot.natted ? null : slot.from;
+        f.linkStep = slot.fromStep;
+        slot.from = null;
         this.runPass(f, slot.table, slot.id);
         if (slot.owned && !f.consumed) this.pool.release(p);
       }
@@ -514,7 +649,8 @@ export class Bridge {
         trace.close();
       }
     }
-    this.tableLoop(f, table, true);
+    if (trace) this.tableLoop(f, table, true);
+    else this.untracedPass(f, table);
     if (f.pkt === f.original && f.consumed) f.originalConsumed = true;
     if (trace) {
       trace.close();
@@ -525,6 +661,71 @@ export class Bridge {
       trace.add('detail', `Datapath actions: ${f.dpActions.length ? f.dpActions.join(',') : 'drop'}`);
       if (f.halted && f.dropReason === DROP_DEPTH) trace.add('error', 'Translation failed (Recursion too deep), packet is dropped.');
       trace.close();
+    }
+  }
+
+  /**
+   * An untraced pass: replay it from the pass cache, or run it while recording the steps and store them unless
+   * something the key does not determine happened (see the veto points: resubmit to another in_port, `all`
+   * groups, a missing group, ct(nat) without recirculation, a halt).
+   */
+  private untracedPass(f: Frame, table: number): void {
+    const cache = this.passCache;
+    if (this.cacheWordsStale) {
+      cache.setWords(this.cacheWords());
+      this.cacheWordsStale = false;
+    }
+    const generation = cache.current;
+    const from = f.linkFrom, fromStep = f.linkStep;
+    f.linkFrom = null;
+    if (from !== null) {
+      const linked = from.linked(fromStep, generation, f.key);
+      if (linked !== null) {
+        this.replay(f, linked);
+        return;
+      }
+    }
+    const slot = cache.slotOf(f.key, table);
+    const hit = cache.get(slot, f.key, table);
+    if (hit !== null) {
+      if (from !== null) from.link(fromStep, generation, f.key, hit);
+      this.replay(f, hit);
+      return;
+    }
+    f.recKey.set(f.key);
+    f.rec.n = 0;
+    f.recBad = false;
+    f.recording = true;
+    this.tableLoop(f, table, true);
+    f.recording = false;
+    if (f.recBad || f.halted) return;
+    const recipe = PassRecipe.from(f.rec);
+    cache.store(slot, f.recKey, table, recipe, generation);
+    if (from !== null) from.link(fromStep, generation, f.recKey, recipe);
+  }
+
+  /** Run a recorded pass: the same counter bumps, drop reasons and actions, in the same order, with no lookups. */
+  private replay(f: Frame, r: PassRecipe): void {
+    const ops = r.ops, tails = r.tails, rules = r.rules;
+    for (let i = 0; i < r.n; i++) {
+      const c = ops[i]!;
+      if (c !== null) {
+        f.replaying = r;
+        f.replayStep = i;
+        this.execOp(f, c, tails[i]!);
+        f.replaying = null;
+        if (f.halted) return;
+        continue;
+      }
+      const rule = rules[i]!;
+      if (rule !== null) {
+        rule.nPackets++;
+        rule.nBytes += f.pkt.length;
+        f.rule = rule;
+        f.dropReason = rule.dropReason;
+      } else {
+        f.dropReason = r.reasons[i]!;
+      }
     }
   }
 
@@ -544,6 +745,7 @@ export class Bridge {
       const rule = table?.classifier.lookup(f.key);
       if (rule === undefined) {
         f.dropReason = table ? table.noMatchReason : `no flow matched in table ${tableId}`;
+        if (f.recording) f.rec.push(null, false, null, f.dropReason);
         if (trace) {
           trace.open('table', table ? table.noMatchText : `${String(tableId).padStart(2)}. No match.`, { table: tableId });
           trace.add('action', 'drop');
@@ -555,6 +757,7 @@ export class Bridge {
       rule.nBytes += f.pkt.length;
       f.rule = rule;
       f.dropReason = rule.dropReason;
+      if (f.recording) f.rec.push(null, false, rule, '');
       if (trace) {
         trace.open('table', rule.traceText, { table: tableId, priority: rule.priority });
         if (rule.program.length === 0) trace.add('action', 'drop');
@@ -575,15 +778,6 @@ export class Bridge {
       const isTail = tail && i === prog.length - 1;
       if (trace) trace.add('action', c.text);
       switch (c.op) {
-        case Op.Output:
-          this.output(f, c.port, isTail, c);
-          break;
-        case Op.OutputReg: {
-          const port = extractBits(c.src!.hi(f), c.src!.lo(f), c.srcOfs, Math.min(c.n, 32));
-          if (trace) trace.add('detail', ` -> output port is ${formatPort(port)}`);
-          this.output(f, port, isTail, c);
-          break;
-        }
         case Op.Goto:
           return c.table;
         case Op.Resubmit: {
@@ -591,47 +785,73 @@ export class Bridge {
           if (isTail && c.port < 0) return target;
           const savedDepth = f.depth;
           const savedPort = key[W_IN_PORT]!;
-          if (c.port >= 0) key[W_IN_PORT] = c.port;
+          if (c.port >= 0) {
+            key[W_IN_PORT] = c.port;
+            // Outputs inside see another in_port: not worth recording.
+            f.recBad = true;
+          }
           this.tableLoop(f, target, false);
           key[W_IN_PORT] = savedPort;
           f.depth = savedDepth;
           break;
         }
-        case Op.Load:
-          loadBits(c.field!, f, c.ofs, c.n, c.hi, c.lo);
-          break;
-        case Op.Move:
-          moveBits(c.src!, c.srcOfs, c.field!, c.ofs, c.n, f);
-          if (trace) {
-            const v = c.n <= 32 ? hexC(extractBits(c.field!.hi(f), c.field!.lo(f), c.ofs, c.n)) : hexC(c.field!.hi(f) * 0x100000000 + c.field!.lo(f));
-            trace.add('detail', ` -> ${formatSubfield({ field: c.field!, ofs: c.ofs, n: c.n })} is now ${v}`);
-          }
-          break;
-        case Op.SetField: {
-          const fld = c.field!;
-          if (c.masked) fld.write(f, (fld.hi(f) & ~c.maskHi) | c.hi, (fld.lo(f) & ~c.maskLo) | c.lo);
-          else fld.write(f, c.hi, c.lo);
-          break;
-        }
-        case Op.Ct:
-          this.conntrack(f, c, isTail);
-          break;
-        case Op.CtClear:
-          key[W_CT_STATE] = key[W_CT_ZONE] = key[W_CT_MARK] = 0;
-          f.pkt.ctState = f.pkt.ctZone = f.pkt.ctMark = 0;
-          break;
         case Op.Group:
           this.group(f, c, isTail);
           break;
         case Op.Note:
           break;
-        case Op.DecTtl:
-          this.decTtl(f);
-          break;
+        default:
+          if (f.recording) f.rec.push(c, isTail, null, '');
+          this.execOp(f, c, isTail);
       }
       if (f.halted) return -1;
     }
     return -1;
+  }
+
+  /** One action that is not control flow (goto, resubmit, group): the steps a pass replay runs. */
+  private execOp(f: Frame, c: CompiledOp, isTail: boolean): void {
+    const trace = f.trace;
+    const key = f.key;
+    switch (c.op) {
+      case Op.Output:
+        this.output(f, c.port, isTail, c);
+        break;
+      case Op.OutputReg: {
+        const port = extractBits(c.src!.hi(f), c.src!.lo(f), c.srcOfs, Math.min(c.n, 32));
+        if (trace) trace.add('detail', ` -> output port is ${formatPort(port)}`);
+        this.output(f, port, isTail, c);
+        break;
+      }
+      case Op.Load:
+        loadBits(c.field!, f, c.ofs, c.n, c.hi, c.lo);
+        break;
+      case Op.Move:
+        moveBits(c.src!, c.srcOfs, c.field!, c.ofs, c.n, f);
+        if (trace) {
+          const v = c.n <= 32 ? hexC(extractBits(c.field!.hi(f), c.field!.lo(f), c.ofs, c.n)) : hexC(c.field!.hi(f) * 0x100000000 + c.field!.lo(f));
+          trace.add('detail', ` -> ${formatSubfield({ field: c.field!, ofs: c.ofs, n: c.n })} is now ${v}`);
+        }
+        break;
+      case Op.SetField: {
+        const fld = c.field!;
+        if (c.masked) fld.write(f, (fld.hi(f) & ~c.maskHi) | c.hi, (fld.lo(f) & ~c.maskLo) | c.lo);
+        else fld.write(f, c.hi, c.lo);
+        break;
+      }
+      case Op.Ct:
+        this.conntrack(f, c, isTail);
+        break;
+      case Op.CtClear:
+        key[W_CT_STATE] = key[W_CT_ZONE] = key[W_CT_MARK] = 0;
+        f.pkt.ctState = f.pkt.ctZone = f.pkt.ctMark = 0;
+        break;
+      case Op.DecTtl:
+        this.decTtl(f);
+        break;
+      default:
+        break;
+    }
   }
 
   private output(f: Frame, port: number, isTail: boolean, c: CompiledOp): void {
@@ -661,7 +881,11 @@ export class Bridge {
     const key = f.key;
     if (c.table < 0) {
       this.host.conntrack(f.pkt, req, trace);
-      if (req.nat) extractPacketFields(f.pkt, key);
+      if (req.nat) {
+        extractPacketFields(f.pkt, key);
+        // The fields now come from conntrack's NAT, not from the key the pass started with.
+        f.recBad = true;
+      }
       if (trace) {
         f.dpActions.push(c.text);
         trace.add('detail', ' -> Sets the packet to an untracked state, and clears all the conntrack fields.');
@@ -686,6 +910,8 @@ export class Bridge {
     slot.natted = req.nat;
     slot.id = f.recircCount;
     slot.key.set(key);
+    slot.from = f.replaying;
+    slot.fromStep = f.replayStep;
     // The original continues untracked (and, at the end of a list, is dropped: OVS prints `drop`).
     key[W_CT_STATE] = key[W_CT_ZONE] = key[W_CT_MARK] = 0;
     if (trace) {
@@ -703,6 +929,7 @@ export class Bridge {
     const g = this.groups.get(c.groupId);
     const trace = f.trace;
     if (g === undefined) {
+      f.recBad = true;
       f.dropReason = DROP_NO_GROUP;
       if (trace) trace.add('warn', ` >> group ${c.groupId} does not exist`);
       return;
@@ -723,6 +950,7 @@ export class Bridge {
       return;
     }
     // type=all: every bucket sees the flow as it was before the group.
+    f.recBad = true;
     const level = f.groupNesting++;
     const saved = f.saved[level] ?? (f.saved[level] = newFlowKey());
     saved.set(f.key);

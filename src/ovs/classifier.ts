@@ -238,6 +238,11 @@ export class Classifier<R extends ClassifierRule> {
     return best;
   }
 
+  /** OR the mask of every key word some rule matches on into `union` (N_MATCH_WORDS long). */
+  orMatchMasks(union: Int32Array): void {
+    for (const st of this.subtables) for (let i = 0; i < st.words.length; i++) union[st.words[i]!]! |= st.masks[i]!;
+  }
+
   /** Every rule, in no particular order. */
   *rules(): IterableIterator<R> {
     for (const st of this.subtables) for (const l of st.buckets.values()) yield* l;

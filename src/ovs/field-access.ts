@@ -15,7 +15,7 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import {
   ETH_TYPE_IP, FRAG_LATER, IPPROTO_TCP, IPPROTO_UDP, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_DST_HI, W_DL_DST_LO,
   W_DL_SRC_HI, W_DL_SRC_LO, W_DL_TYPE, W_IN_PORT, W_L3_OFS, W_L4_OFS, W_NW_DST, W_NW_FRAG, W_NW_PROTO, W_NW_SRC,
-  W_PKT_MARK, W_REG0, W_TP_DST, W_TP_SRC, W_TUN_DST, W_TUN_ID_HI, W_TUN_ID_LO, W_TUN_SRC, type FieldSyntax, type Prereq,
+  N_KEY_WORDS, W_PKT_MARK, W_REG0, W_TP_DST, W_TP_SRC, W_TUN_DST, W_TUN_ID_HI, W_TUN_ID_LO, W_TUN_SRC, type FieldSyntax, type Prereq,
 } from './fields.js';
 
 /** What an action reads and writes while a packet runs through the bridge. */
@@ -166,6 +166,19 @@ export function findRwField(name: string): RwField | undefined {
 }
 
 /** Bits [ofs, ofs+n) of a field, n <= 32, as an unsigned number. */
+/** The key words a field's value is read from (found by probing its getters with one word set at a time). */
+export function fieldWords(f: RwField): number[] {
+  const key = new Int32Array(N_KEY_WORDS);
+  const ctx = { key } as ExecContext;
+  const out: number[] = [];
+  for (let w = 0; w < N_KEY_WORDS; w++) {
+    key[w] = -1;
+    if (f.hi(ctx) !== 0 || f.lo(ctx) !== 0) out.push(w);
+    key[w] = 0;
+  }
+  return out;
+}
+
 export function extractBits(hi: number, lo: number, ofs: number, n: number): number {
   const m = n === 32 ? 0xffffffff : (1 << n) - 1;
   if (ofs >= 32) return ((hi >>> (ofs - 32)) & m) >>> 0;

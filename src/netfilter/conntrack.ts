@@ -389,7 +389,7 @@ export class Conntrack {
 
   /** True when some entry other than `ignore` uses `t` (either direction): nf_conntrack_tuple_taken. */
   isTaken(t: CtTuple, zone: number, ignore: ConntrackEntry | null): boolean {
-    let n: CtTupleNode | null = this.table.get(hashTuple(zone, t.proto, t.src, t.dst, t.sport, t.dport)) ?? null;
+    let n: CtTupleNode | null = this.table.get(hashTuple(zone, t.proto, t.src | 0, t.dst | 0, t.sport, t.dport)) ?? null;
     for (; n; n = n.next) {
       if (n.entry !== ignore && n.entry.zone === zone && n.equals(t)) return true;
     }
@@ -486,13 +486,13 @@ export class Conntrack {
   }
 
   private findNode(t: CtTuple, zone: number): CtTupleNode | null {
-    let n: CtTupleNode | null = this.table.get(hashTuple(zone, t.proto, t.src, t.dst, t.sport, t.dport)) ?? null;
+    let n: CtTupleNode | null = this.table.get(hashTuple(zone, t.proto, t.src | 0, t.dst | 0, t.sport, t.dport)) ?? null;
     for (; n; n = n.next) if (n.entry.zone === zone && n.equals(t)) return n;
     return null;
   }
 
   private hashInsert(n: CtTupleNode): void {
-    n.hash = hashTuple(n.entry.zone, n.proto, n.src, n.dst, n.sport, n.dport);
+    n.hash = hashTuple(n.entry.zone, n.proto, n.src | 0, n.dst | 0, n.sport, n.dport);
     n.next = this.table.get(n.hash) ?? null;
     this.table.set(n.hash, n);
   }

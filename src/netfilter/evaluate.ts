@@ -115,6 +115,7 @@ class CMatch {
 }
 
 class CRule {
+  // Networks and masks as int32, as the packet's addresses are read (no heap numbers per packet).
   hasSrc = false; srcNet = 0; srcMask = 0; srcInv = false;
   hasDst = false; dstNet = 0; dstMask = 0; dstInv = false;
   inIf: string | null = null; inPrefix = false; inInv = false;
@@ -130,8 +131,8 @@ class CRule {
 
   constructor(readonly chain: string, readonly table: TableName, readonly rule: Rule, chains: Map<string, CChain>) {
     const r = rule;
-    if (r.src) { this.hasSrc = true; this.srcNet = r.src.network >>> 0; this.srcMask = r.src.mask >>> 0; this.srcInv = !!r.srcInvert; }
-    if (r.dst) { this.hasDst = true; this.dstNet = r.dst.network >>> 0; this.dstMask = r.dst.mask >>> 0; this.dstInv = !!r.dstInvert; }
+    if (r.src) { this.hasSrc = true; this.srcNet = r.src.network | 0; this.srcMask = r.src.mask | 0; this.srcInv = !!r.srcInvert; }
+    if (r.dst) { this.hasDst = true; this.dstNet = r.dst.network | 0; this.dstMask = r.dst.mask | 0; this.dstInv = !!r.dstInvert; }
     if (r.inIface !== undefined) { [this.inIf, this.inPrefix] = ifName(r.inIface); this.inInv = !!r.inIfaceInvert; }
     if (r.outIface !== undefined) { [this.outIf, this.outPrefix] = ifName(r.outIface); this.outInv = !!r.outIfaceInvert; }
     if (r.protocol !== undefined) { this.proto = r.protocol; this.protoInv = !!r.protocolInvert; }
@@ -192,12 +193,12 @@ class CChain {
 
   buildIndex(): void {
     this.others = this.rules;
-    const keyed = this.rules.filter((r) => r.hasDst && !r.dstInv && r.dstMask === 0xffffffff).length;
+    const keyed = this.rules.filter((r) => r.hasDst && !r.dstInv && r.dstMask === -1).length;
     if (this.rules.length < 16 || keyed * 2 < this.rules.length) return;
     const byDst = new Map<number, CRule[]>();
     const others: CRule[] = [];
     for (const r of this.rules) {
-      if (r.hasDst && !r.dstInv && r.dstMask === 0xffffffff) {
+      if (r.hasDst && !r.dstInv && r.dstMask === -1) {
         let list = byDst.get(r.dstNet);
         if (!list) byDst.set(r.dstNet, (list = others.slice()));
         list.push(r);
@@ -233,10 +234,12 @@ export class Netfilter implements NetfilterHooks {
   /** The built-in chains by builtinSlot (undefined where the table or chain does not exist). */
   private builtins: (CChain | undefined)[] = [];
   private ifAddrs = new Map<string, number>();
+  /** LOCAL addresses as int32. */
   private local = new Set<number>();
   private last: CRule | null = null;
   private lastReason: string | undefined;
-  // Per-traversal packet fields (read once per table walk).
+  // Per-traversal packet fields (read once per table walk); addresses as int32: a uint32 >= 2^31 in a field is a
+  // double, boxed whenever it is passed on (Map/Set keys included).
   private pSrc = 0; private pDst = 0; private pProto = 0; private pL4 = 0; private pLen = 0;
   private inIf = ''; private outIf = '';
   private readonly stackList: CRule[][] = new Array<CRule[]>(MAX_DEPTH);
@@ -287,7 +290,7 @@ export class Netfilter implements NetfilterHooks {
     this.local = new Set();
     for (const [name, addrs] of Object.entries(ifs)) {
       if (addrs.length) this.ifAddrs.set(name, addrs[0]! >>> 0);
-      for (const a of addrs) this.local.add(a >>> 0);
+      for (const a of addrs) this.local.add(a | 0);
     }
   }
 
@@ -491,8 +494,8 @@ export class Netfilter implements NetfilterHooks {
       return NF_ACCEPT;
     }
     const b = pkt.data;
-    this.pSrc = readU32(b, l3 + 12);
-    this.pDst = readU32(b, l3 + 16);
+    this.pSrc = readI32(b, l3 + 12);
+    this.pDst = readI32(b, l3 + 16);
     this.pProto = b[l3 + 9]!;
     this.pL4 = l3 + ((b[l3]! & 0x0f) << 2);
     this.pLen = readU16(b, l3 + 2);
@@ -603,8 +606,8 @@ export class Netfilter implements NetfilterHooks {
   }
 
   private matches(r: CRule, pkt: PacketBuffer, fragment: boolean): boolean {
-    if (r.hasSrc && (((this.pSrc & r.srcMask) >>> 0 === r.srcNet) === r.srcInv)) return false;
-    if (r.hasDst && (((this.pDst & r.dstMask) >>> 0 === r.dstNet) === r.dstInv)) return false;
+    if (r.hasSrc && (((this.pSrc & r.srcMask) === r.srcNet) === r.srcInv)) return false;
+    if (r.hasDst && (((this.pDst & r.dstMask) === r.dstNet) === r.dstInv)) return false;
     if (r.inIf !== null && ((r.inPrefix ? this.inIf !== '' && this.inIf.startsWith(r.inIf) : this.inIf === r.inIf) === r.inInv)) return false;
     if (r.outIf !== null && ((r.outPrefix ? this.outIf !== '' && this.outIf.startsWith(r.outIf) : this.outIf === r.outIf) === r.outInv)) return false;
     if (r.proto >= 0 && ((this.pProto === r.proto) === r.protoInv)) return false;
@@ -653,9 +656,15 @@ export class Netfilter implements NetfilterHooks {
     return false;
   }
 
+  /** `a` as int32. */
   private isLocal(a: number): boolean {
     return a >>> 24 === 127 || this.local.has(a);
   }
+}
+
+/** The big-endian 32-bit word at `o` as an int32. */
+function readI32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
 /** xt_conntrack state bits of a packet. */

@@ -4,8 +4,8 @@
  * is neither tracked nor NATed (kernel-reference.md, experiment (c)). UDP checksum 0 means "none" (RFC 768).
  */
 
-import { readU16, readU32 } from '../../codecs/bytes.js';
-import { finishChecksum, pseudoHeaderSum, sum16 } from '../../codecs/checksum.js';
+import { readU16 } from '../../codecs/bytes.js';
+import { finishChecksum, sum16 } from '../../codecs/checksum.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './tuple.js';
 
 /** True when the TCP/UDP/ICMP checksum of the packet at `l3` verifies (other protocols: always true). */
@@ -17,7 +17,9 @@ export function l4ChecksumValid(b: Uint8Array, l3: number): boolean {
   const len = total - ihl;
   if (proto === PROTO_TCP || proto === PROTO_UDP) {
     if (proto === PROTO_UDP && readU16(b, l4 + 6) === 0) return true;
-    const ph = pseudoHeaderSum(readU32(b, l3 + 12), readU32(b, l3 + 16), proto, len);
+    // The pseudo-header sum from 16-bit halves (pseudoHeaderSum's terms): a uint32 address passed to a call that is
+    // not inlined would be a heap number per packet.
+    const ph = readU16(b, l3 + 12) + readU16(b, l3 + 14) + readU16(b, l3 + 16) + readU16(b, l3 + 18) + proto + len;
     return finishChecksum(sum16(b, l4, len, ph)) === 0;
   }
   if (proto === PROTO_ICMP) return finishChecksum(sum16(b, l4, len)) === 0;

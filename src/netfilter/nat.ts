@@ -164,8 +164,12 @@ export function natPacket(b: Uint8Array, l3: number, end: number, e: ConntrackEn
   let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
   if (dir === 1) bit ^= IPS_NAT_MASK;
   if (!(e.status & bit)) return false;
-  invertTuple(e.tuple(dir ^ 1), target);
-  manipPacket(b, l3, end, target, manip);
+  // The values manipPacket would take from the inverse of the other direction's tuple, read without copying: a
+  // tuple's addresses are doubles, and a copy passed through calls V8 does not inline is boxed per packet.
+  const x = e.tuple(dir ^ 1);
+  const icmp = x.proto === PROTO_ICMP;
+  const newIp = (manip === MANIP_SRC ? x.dst : x.src) | 0;
+  manipAddress(b, l3, end, newIp, icmp ? x.sport : x.dport, icmp ? icmpInverseType(x.dport) : x.sport, manip);
   return true;
 }
 
@@ -174,6 +178,14 @@ export function natPacket(b: Uint8Array, l3: number, end: number, e: ConntrackEn
  * to `t`'s, patching every checksum that covers them. For ICMP the echo id becomes `t.sport` (either manip).
  */
 export function manipPacket(b: Uint8Array, l3: number, end: number, t: CtTuple, manip: ManipType): void {
+  manipAddress(b, l3, end, (manip === MANIP_SRC ? t.src : t.dst) | 0, t.sport, t.dport, manip);
+}
+
+/**
+ * manipPacket with the tuple's fields passed as integers: `newIp` (int32 or uint32) replaces the source (SRC) or
+ * destination; TCP/UDP take `sport` (SRC) or `dport` (DST) as the new port, ICMP echo takes `sport` as its id.
+ */
+function manipAddress(b: Uint8Array, l3: number, end: number, newIpAny: number, sport: number, dport: number, manip: ManipType): void {
   const ihl = (b[l3]! & 0x0f) << 2;
   const proto = b[l3 + 9]!;
   const l4 = l3 + ihl;
@@ -181,11 +193,11 @@ export function manipPacket(b: Uint8Array, l3: number, end: number, t: CtTuple, 
   // Addresses as int32 (the checksum updates only use their 16-bit halves): a uint32 >= 2^31 passed to a call
   // that is not inlined would be a heap number per packet.
   const oldIp = (b[addrOff]! << 24) | (b[addrOff + 1]! << 16) | (b[addrOff + 2]! << 8) | b[addrOff + 3]!;
-  const newIp = (manip === MANIP_SRC ? t.src : t.dst) | 0;
+  const newIp = newIpAny | 0;
   if (proto === PROTO_TCP || proto === PROTO_UDP) {
     const portOff = l4 + (manip === MANIP_SRC ? 0 : 2);
     const oldPort = readU16(b, portOff);
-    const newPort = manip === MANIP_SRC ? t.sport : t.dport;
+    const newPort = manip === MANIP_SRC ? sport : dport;
     writeU16(b, portOff, newPort);
     if (proto === PROTO_TCP) {
       // In a quoted header only 8 bytes of TCP are guaranteed; the checksum is updated when present (tcp_manip_pkt).
@@ -203,9 +215,9 @@ export function manipPacket(b: Uint8Array, l3: number, end: number, t: CtTuple, 
     }
   } else if (proto === PROTO_ICMP && icmpInverseType(b[l4]!) >= 0) {
     const oldId = readU16(b, l4 + 4);
-    if (oldId !== t.sport) {
-      writeU16(b, l4 + 4, t.sport);
-      writeU16(b, l4 + 2, checksumUpdate16(readU16(b, l4 + 2), oldId, t.sport));
+    if (oldId !== sport) {
+      writeU16(b, l4 + 4, sport);
+      writeU16(b, l4 + 2, checksumUpdate16(readU16(b, l4 + 2), oldId, sport));
     }
   }
   writeU32(b, addrOff, newIp);

@@ -20,12 +20,18 @@ export interface Route {
   mtu?: number;
   /** `route 10.128.0.0/14 dev eth0`: the capture comment of frames this route sends (built once, stack.ts). */
   hopReason?: string;
+  /**
+   * `via` as int32, 0 for on-link routes; set by RoutingTable.add. The hot path reads this instead of `via`:
+   * routes are literals of several shapes, and loading a uint32 `via` from them produced a heap number per packet.
+   */
+  gatewayI32?: number;
 }
 
 export class RoutingTable {
   private routes: Route[] = [];
 
   add(r: Route): void {
+    r.gatewayI32 = r.via !== undefined ? r.via | 0 : 0;
     this.routes.push(r);
     // Longest prefix first; equal prefixes keep insertion order (first added wins, like the main table's metric 0).
     this.routes.sort((a, b) => b.dst.prefix - a.dst.prefix);

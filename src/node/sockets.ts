@@ -21,6 +21,14 @@ function readI32(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
+/**
+ * `host what a.b.c.d:port suffix`, the delivery text of a traced packet (`ip` as int32). Kept out of `receive`:
+ * with `ip >>> 0` written there, V8 boxed the unsigned address on every packet, traced or not.
+ */
+function socketText(host: string, what: string, ip: number, port: number, suffix: string): string {
+  return `${host} ${what} ${ipv4ToString(ip >>> 0)}:${port}${suffix}`;
+}
+
 /** A server application: given a request payload, the response payload. */
 export type ServerApp = (request: Uint8Array, from: { ip: Ipv4Address; port: number }) => Uint8Array;
 
@@ -175,7 +183,7 @@ export class SocketLayer {
       const x = this.udp.get(dst, dport, src, sport);
       if (x) {
         x.response = Uint8Array.from(d.subarray(l4 + UDP_HEADER_LEN, end));
-        rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} UDP socket ${ipv4ToString(dst >>> 0)}:${dport}` : '');
+        rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'UDP socket', dst, dport, '') : '');
         return true;
       }
       const app = this.udpListeners.get(dport);
@@ -202,12 +210,12 @@ export class SocketLayer {
     if (flags & TCP_RST) {
       c.reset = true;
       c.state = 'CLOSED';
-      rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} TCP ${ipv4ToString(dst >>> 0)}:${dport} (RST)` : '');
+      rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'TCP', dst, dport, ' (RST)') : '');
       return true;
     }
     // A view and a copy only when the segment carries data (a bare ACK needs neither).
     const payloadCopy = end > l4 + dataOff ? Uint8Array.from(d.subarray(l4 + dataOff, end)) : null;
-    rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} TCP socket ${ipv4ToString(dst >>> 0)}:${dport} (${c.role})` : '');
+    rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'TCP socket', dst, dport, ` (${c.role})`) : '');
     this.tcpInput(c, flags, seq, ack, payloadCopy);
     return true;
   }

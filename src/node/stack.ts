@@ -311,8 +311,9 @@ export class Stack implements InterfaceOwner {
     }
     const dst = this.view.reset(pkt.data, l3).dstI32;
     // The hop reason is a capture comment: built only while capturing.
-    // `via | 0`: a uint32 loaded from a field and passed on would be a fresh heap number.
-    this.neighbourOutput(pkt, route.dev, route.via !== undefined ? route.via | 0 : dst, rt.capture ? (route.hopReason ??= `route ${describeRoute(route)}`) : '');
+    // The gateway as int32 (Route.gatewayI32): a uint32 loaded from a field and passed on would be a heap number.
+    const gw = route.gatewayI32 ?? 0;
+    this.neighbourOutput(pkt, route.dev, gw !== 0 ? gw : dst, rt.capture ? (route.hopReason ??= `route ${describeRoute(route)}`) : '');
   }
 
   /** Put an Ethernet header on an IPv4 datagram and transmit, resolving the next hop with ARP first if needed. */

@@ -12,7 +12,7 @@
  * and addresses returned as uint32, i.e. heap numbers.
  */
 
-import { readU16, readU32 } from '../../codecs/bytes.js';
+import { readU16 } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import {
   ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_RARP, FRAG_ANY, FRAG_LATER, IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
@@ -45,9 +45,9 @@ export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
   const end = pkt.end;
   if (end - s < ETH_HLEN) return;
   key[W_DL_DST_HI] = readU16(b, s);
-  key[W_DL_DST_LO] = readU32(b, s + 2);
+  key[W_DL_DST_LO] = word(b, s + 2);
   key[W_DL_SRC_HI] = readU16(b, s + 6);
-  key[W_DL_SRC_LO] = readU32(b, s + 8);
+  key[W_DL_SRC_LO] = word(b, s + 8);
   const type = readU16(b, s + 12);
   key[W_DL_TYPE] = type;
   const l3 = s + ETH_HLEN;
@@ -91,11 +91,11 @@ export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
     const op = readU16(b, l3 + 6);
     key[W_NW_PROTO] = op <= 0xff ? op : 0;
     key[W_ARP_SHA_HI] = readU16(b, l3 + 8);
-    key[W_ARP_SHA_LO] = readU32(b, l3 + 10);
-    key[W_NW_SRC] = readU32(b, l3 + 14);
+    key[W_ARP_SHA_LO] = word(b, l3 + 10);
+    key[W_NW_SRC] = word(b, l3 + 14);
     key[W_ARP_THA_HI] = readU16(b, l3 + 18);
-    key[W_ARP_THA_LO] = readU32(b, l3 + 20);
-    key[W_NW_DST] = readU32(b, l3 + 24);
+    key[W_ARP_THA_LO] = word(b, l3 + 20);
+    key[W_NW_DST] = word(b, l3 + 24);
   }
 }
 

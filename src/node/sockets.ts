@@ -29,6 +29,23 @@ function socketText(host: string, what: string, ip: number, port: number, suffix
   return `${host} ${what} ${ipv4ToString(ip >>> 0)}:${port}${suffix}`;
 }
 
+/** A 32-bit keyed mix of three words (murmur3-style rounds and finaliser): the emulator's siphash stand-in. */
+function mix4(key: number, a: number, b: number, c: number): number {
+  let h = key | 0;
+  for (const w of [a | 0, b | 0, c | 0]) {
+    let k = Math.imul(w, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** A server application: given a request payload, the response payload. */
 export type ServerApp = (request: Uint8Array, from: { ip: Ipv4Address; port: number }) => Uint8Array;
 
@@ -48,6 +65,8 @@ export class TcpConnection {
   /** Set when the client's whole exchange (handshake, request, response, close) completed. */
   completed = false;
   reset = false;
+  /** The socket's IP ID counter (inet_id): connected sockets number their own datagrams. */
+  ipId = 0;
   constructor(
     readonly localIp: Ipv4Address,
     readonly localPort: number,
@@ -114,6 +133,8 @@ export class SocketLayer {
 
   constructor(private readonly stack: Stack) {
     this.rng = stack.runtime.rng.fork(`sockets:${stack.name}`);
+    this.isnSecret = this.rng.fork('isn').nextU32();
+    this.idSecret = this.rng.fork('inet_id').nextU32();
   }
 
   listenTcp(port: number, app: ServerApp): void {
@@ -147,12 +168,30 @@ export class SocketLayer {
     return this.usedPorts.has(port) || this.tcpListeners.has(port) || this.udpListeners.has(port);
   }
 
+  /** Per-host secrets for ISNs and socket IP IDs (the kernel's are random per boot; ours come from the seed). */
+  private readonly isnSecret: number;
+  private readonly idSecret: number;
+
+  /**
+   * Initial sequence number as Linux's secure_tcp_seq computes it: a keyed hash of the 4-tuple plus the clock
+   * in 64 ns units, so a connection's ISN does not depend on which connections came before it.
+   */
+  private isn(src: number, dst: number, sport: number, dport: number): number {
+    return (mix4(this.isnSecret, src, dst, ((sport & 0xffff) << 16) | (dport & 0xffff)) + Math.floor(this.stack.runtime.clock.now / 64)) >>> 0;
+  }
+
+  /** A connected socket's first IP ID (inet_id, random per socket in Linux): a keyed hash of the 4-tuple. */
+  private socketIpId(src: number, dst: number, sport: number, dport: number): number {
+    return mix4(this.idSecret, src, dst, ((sport & 0xffff) << 16) | (dport & 0xffff)) & 0xffff;
+  }
+
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
   connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
     const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
     this.tcp.set(c);
     this.usedPorts.add(sport);
-    c.sndNxt = this.rng.nextU32();
+    c.sndNxt = this.isn(src, dst, sport, dport);
+    c.ipId = this.socketIpId(src, dst, sport, dport);
     c.state = 'SYN_SENT';
     this.sendSegment(c, TCP_SYN, null, `TCP SYN ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
     return c;
@@ -229,7 +268,8 @@ export class SocketLayer {
     switch (c.state) {
       case 'LISTEN':
         c.rcvNxt = (seq + 1) >>> 0;
-        c.sndNxt = this.rng.nextU32();
+        c.sndNxt = this.isn(c.localIp, c.remoteIp, c.localPort, c.remotePort);
+        c.ipId = this.socketIpId(c.localIp, c.remoteIp, c.localPort, c.remotePort);
         c.state = 'SYN_RECEIVED';
         this.think();
         this.sendSegment(c, TCP_SYN | TCP_ACK, null, 'TCP SYN-ACK');
@@ -304,8 +344,15 @@ export class SocketLayer {
       { srcPort: c.localPort, dstPort: c.remotePort, seq, ack: flags & TCP_ACK ? c.rcvNxt : 0, flags, window: flags & TCP_SYN ? 64860 : this.window, options },
       d, o + IPV4_HEADER_LEN, plen, c.localIp, c.remoteIp,
     );
-    // Linux sets DF on TCP (path MTU discovery on by default).
-    emitIpv4({ protocol: IPPROTO_TCP, src: c.localIp, dst: c.remoteIp, ttl: 64, dontFragment: true, identification: stack.nextIpId() }, d, o, tcpLen + plen);
+    // Linux sets DF on TCP (path MTU discovery on by default). IP ID (ip_select_ident_segs): a connected socket
+    // numbers its datagrams from its own inet_id; the SYN-ACK leaves from the listener, which is not connected,
+    // and a DF datagram from an unconnected socket gets ID 0.
+    let id = 0;
+    if ((flags & (TCP_SYN | TCP_ACK)) !== (TCP_SYN | TCP_ACK)) {
+      id = c.ipId;
+      c.ipId = (c.ipId + 1) & 0xffff;
+    }
+    emitIpv4({ protocol: IPPROTO_TCP, src: c.localIp, dst: c.remoteIp, ttl: 64, dontFragment: true, identification: id }, d, o, tcpLen + plen);
     stack.sendIp(pkt);
   }
 
@@ -337,7 +384,8 @@ export class SocketLayer {
     pkt.data.set(payload, o + IPV4_HEADER_LEN + UDP_HEADER_LEN);
     emitUdp({ srcPort: sport, dstPort: dport }, pkt.data, o + IPV4_HEADER_LEN, payload.length, src, dst);
     // Linux UDP sockets also set DF (IP_PMTUDISC_WANT lets small datagrams carry DF).
-    emitIpv4({ protocol: IPPROTO_UDP, src, dst, ttl: 64, dontFragment: true, identification: stack.nextIpId() }, pkt.data, o, UDP_HEADER_LEN + payload.length);
+    // An unconnected UDP socket's DF datagrams carry IP ID 0 (ip_select_ident_segs).
+    emitIpv4({ protocol: IPPROTO_UDP, src, dst, ttl: 64, dontFragment: true, identification: 0 }, pkt.data, o, UDP_HEADER_LEN + payload.length);
     stack.sendIp(pkt);
   }
 

@@ -189,7 +189,7 @@ class CChain {
   /** Rules to try per exact destination (KUBE-SERVICES-style chains); `others` for any other destination. */
   byDst: Map<number, CRule[]> | null = null;
   others: CRule[] = [];
-  constructor(readonly chain: Chain, readonly builtin: boolean) {}
+  constructor(readonly chain: Chain, readonly builtin: boolean, readonly table: TableName) {}
 
   buildIndex(): void {
     this.others = this.rules;
@@ -223,6 +223,12 @@ function builtinSlot(table: string, chain: string): number {
   const c = chain === 'PREROUTING' ? 0 : chain === 'INPUT' ? 1 : chain === 'FORWARD' ? 2 : chain === 'OUTPUT' ? 3 : chain === 'POSTROUTING' ? 4 : -1;
   return t < 0 || c < 0 ? -1 : t * 5 + c;
 }
+
+// Built-in chain slots (builtinSlot) the hooks walk, as constants.
+const RAW_PREROUTING = 0, RAW_OUTPUT = 3;
+const MANGLE_PREROUTING = 5, MANGLE_INPUT = 6, MANGLE_FORWARD = 7, MANGLE_OUTPUT = 8, MANGLE_POSTROUTING = 9;
+const NAT_PREROUTING = 10, NAT_INPUT = 11, NAT_OUTPUT = 13, NAT_POSTROUTING = 14;
+const FILTER_INPUT = 16, FILTER_FORWARD = 17, FILTER_OUTPUT = 18;
 
 /** The netfilter of one network namespace (a node's host namespace, or an egress router pod's). */
 export class Netfilter implements NetfilterHooks {
@@ -266,7 +272,7 @@ export class Netfilter implements NetfilterHooks {
     const tables = new Map<TableName, CTable>();
     for (const [name, t] of rs.tables) {
       const ct = new CTable(name);
-      for (const c of t.chains.values()) ct.chains.set(c.name, new CChain(c, c.policy !== undefined));
+      for (const c of t.chains.values()) ct.chains.set(c.name, new CChain(c, c.policy !== undefined, name));
       for (const c of ct.chains.values()) {
         c.rules = c.chain.rules.map((r) => new CRule(c.chain.name, name, r, ct.chains));
         c.buildIndex();
@@ -303,45 +309,45 @@ export class Netfilter implements NetfilterHooks {
 
   prerouting(pkt: PacketBuffer, l3: number, inIf: string, trace?: TraceRecorder): NfVerdict {
     this.begin(inIf, '');
-    let v = this.runTable('raw', 'PREROUTING', pkt, l3, trace);
+    let v = this.runTable(RAW_PREROUTING, pkt, l3, trace);
     if (v !== NF_ACCEPT) return v;
     if (!this.attached(pkt) && !this.track(pkt, l3, true, trace)) return NF_DROP;
-    v = this.runTable('mangle', 'PREROUTING', pkt, l3, trace);
+    v = this.runTable(MANGLE_PREROUTING, pkt, l3, trace);
     if (v !== NF_ACCEPT) return v;
-    return this.natHook('PREROUTING', MANIP_DST, pkt, l3, trace);
+    return this.natHook(NAT_PREROUTING, MANIP_DST, pkt, l3, trace);
   }
 
   input(pkt: PacketBuffer, l3: number, inIf: string, trace?: TraceRecorder): NfVerdict {
     this.begin(inIf, '');
-    let v = this.runTable('mangle', 'INPUT', pkt, l3, trace);
-    if (v === NF_ACCEPT) v = this.runTable('filter', 'INPUT', pkt, l3, trace);
-    if (v === NF_ACCEPT) v = this.natHook('INPUT', MANIP_SRC, pkt, l3, trace);
+    let v = this.runTable(MANGLE_INPUT, pkt, l3, trace);
+    if (v === NF_ACCEPT) v = this.runTable(FILTER_INPUT, pkt, l3, trace);
+    if (v === NF_ACCEPT) v = this.natHook(NAT_INPUT, MANIP_SRC, pkt, l3, trace);
     if (v === NF_ACCEPT) v = this.confirm(pkt, trace);
     return v;
   }
 
   forward(pkt: PacketBuffer, l3: number, inIf: string, outIf: string, trace?: TraceRecorder): NfVerdict {
     this.begin(inIf, outIf);
-    const v = this.runTable('mangle', 'FORWARD', pkt, l3, trace);
-    return v === NF_ACCEPT ? this.runTable('filter', 'FORWARD', pkt, l3, trace) : v;
+    const v = this.runTable(MANGLE_FORWARD, pkt, l3, trace);
+    return v === NF_ACCEPT ? this.runTable(FILTER_FORWARD, pkt, l3, trace) : v;
   }
 
   output(pkt: PacketBuffer, l3: number, outIf: string, trace?: TraceRecorder): NfVerdict {
     this.begin('', outIf);
-    let v = this.runTable('raw', 'OUTPUT', pkt, l3, trace);
+    let v = this.runTable(RAW_OUTPUT, pkt, l3, trace);
     if (v !== NF_ACCEPT) return v;
     // Locally generated packets carry no bad checksums worth checking (the kernel checks only in PREROUTING).
     if (!this.attached(pkt) && !this.track(pkt, l3, false, trace)) return NF_DROP;
-    v = this.runTable('mangle', 'OUTPUT', pkt, l3, trace);
-    if (v === NF_ACCEPT) v = this.natHook('OUTPUT', MANIP_DST, pkt, l3, trace);
-    if (v === NF_ACCEPT) v = this.runTable('filter', 'OUTPUT', pkt, l3, trace);
+    v = this.runTable(MANGLE_OUTPUT, pkt, l3, trace);
+    if (v === NF_ACCEPT) v = this.natHook(NAT_OUTPUT, MANIP_DST, pkt, l3, trace);
+    if (v === NF_ACCEPT) v = this.runTable(FILTER_OUTPUT, pkt, l3, trace);
     return v;
   }
 
   postrouting(pkt: PacketBuffer, l3: number, outIf: string, trace?: TraceRecorder): NfVerdict {
     this.begin('', outIf);
-    let v = this.runTable('mangle', 'POSTROUTING', pkt, l3, trace);
-    if (v === NF_ACCEPT) v = this.natHook('POSTROUTING', MANIP_SRC, pkt, l3, trace);
+    let v = this.runTable(MANGLE_POSTROUTING, pkt, l3, trace);
+    if (v === NF_ACCEPT) v = this.natHook(NAT_POSTROUTING, MANIP_SRC, pkt, l3, trace);
     if (v === NF_ACCEPT) v = this.confirm(pkt, trace);
     return v;
   }
@@ -444,7 +450,7 @@ export class Netfilter implements NetfilterHooks {
   }
 
   /** nf_nat_inet_fn for one hook. */
-  private natHook(chain: string, manip: ManipType, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined): NfVerdict {
+  private natHook(slot: number, manip: ManipType, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined): NfVerdict {
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked) return NF_ACCEPT;
     const st = pkt.ctState;
@@ -456,7 +462,7 @@ export class Netfilter implements NetfilterHooks {
     let v: NfVerdict = NF_ACCEPT;
     if (!natInitialized(e, manip)) {
       // Only the first packet of a connection (still unconfirmed) walks the nat table.
-      if (!e.confirmed) v = this.runTable('nat', chain, pkt, l3, trace, manip);
+      if (!e.confirmed) v = this.runTable(slot, pkt, l3, trace, manip);
       if (!natInitialized(e, manip)) setNullBinding(e, manip);
       if (v !== NF_ACCEPT) return v;
     }
@@ -486,9 +492,8 @@ export class Netfilter implements NetfilterHooks {
   }
 
   /** Walk a built-in chain of a table. `manip` is set for the nat table (which NAT targets are valid). */
-  private runTable(tableName: TableName, chainName: string, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
-    const slot = builtinSlot(tableName, chainName);
-    const start = slot >= 0 ? this.builtins[slot] : this.tables.get(tableName)?.chains.get(chainName);
+  private runTable(slot: number, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
+    const start = this.builtins[slot];
     if (!start || start.rules.length === 0 && start.chain.policy !== 'DROP') {
       if (start) { start.chain.packets++; start.chain.bytes += readU16(pkt.data, l3 + 2); }
       return NF_ACCEPT;
@@ -513,6 +518,7 @@ export class Netfilter implements NetfilterHooks {
           c.packets++;
           c.bytes += this.pLen;
           if (c.policy === 'DROP') {
+            const tableName = start.table, chainName = c.name;
             this.last = null;
             this.lastReason = `-t ${tableName} ${chainName} policy DROP`;
             if (trace) trace.add('netfilter', `${tableName} ${chainName}: policy DROP`, { table: tableName, chain: chainName }, this.node);
@@ -532,7 +538,7 @@ export class Netfilter implements NetfilterHooks {
       r.rule.bytes += this.pLen;
       const t = r.target;
       if (t === T_NONE) continue;
-      if (trace && t !== T_RETURN) trace.add('netfilter', `${tableName}: ${r.text}`, { table: tableName, chain: r.chain }, this.node);
+      if (trace && t !== T_RETURN) trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
       switch (t) {
         case T_ACCEPT:
           return NF_ACCEPT;

@@ -75,6 +75,6 @@ export function clientRequest(host: string, port: number): Uint8Array {
 
 /** Pick the app for a listening port. */
 export function appFor(serverName: string, port: number): ServerApp {
-  if (port === 443) return () => tlsServerHello();
+  if (port === 443 || port === 6443) return () => tlsServerHello(); // HTTPS and the API server
   return port === 80 || port === 8080 ? httpServer(serverName) : echoServer(serverName);
 }

@@ -37,6 +37,17 @@ export class Emulation {
     const u = cluster.underlay;
 
     for (const hs of cluster.hostSubnets) this.nodes.set(hs.name, new EmulatedNode(rt, cluster, hs, this.underlay));
+    // Endpoints on node addresses (the API server behind `kubernetes` on the masters) listen in the node's kernel.
+    for (const ep of cluster.endpoints) {
+      for (const a of ep.addresses) {
+        const node = [...this.nodes.values()].find((n) => n.hostSubnet.hostIP === a.ip);
+        if (!node || a.pod) continue;
+        for (const p of ep.ports) {
+          if (p.protocol === 'TCP') node.kernel.sockets.listenTcp(p.port, appFor(`${ep.namespace}/${ep.name} on ${node.name}`, p.port));
+          else node.kernel.sockets.listenUdp(p.port, appFor(`${ep.namespace}/${ep.name} on ${node.name}`, p.port));
+        }
+      }
+    }
 
     const gw = (this.gateway = new Stack(rt, GATEWAY_HOST));
     gw.forwarding = true;

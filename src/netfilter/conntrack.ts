@@ -160,6 +160,8 @@ export class Conntrack {
   private readonly classNs: number[];
   private readonly expHead: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(N_CLASSES).fill(null);
   private readonly expTail: (ConntrackEntry | null)[] = new Array<ConntrackEntry | null>(N_CLASSES).fill(null);
+  /** No entry expires before this (a lower bound of the FIFO heads' deadlines): most packets skip the expiry scan. */
+  private nextExpiry = Infinity;
   private nextId = 1;
   // Scratch tuples (no allocation per packet).
   private readonly t = new CtTuple();
@@ -404,15 +406,19 @@ export class Conntrack {
 
   private expireAtTime(): void {
     const now = this.timeNs;
+    if (now < this.nextExpiry) return;
+    let next = Infinity;
     for (let c = 0; c < N_CLASSES; c++) {
       let e = this.expHead[c] ?? null;
       while (e !== null && e.deadline <= now) {
-        const next: ConntrackEntry | null = e.expNext;
+        const after: ConntrackEntry | null = e.expNext;
         this.remove(e);
         this.stats.expired++;
-        e = next;
+        e = after;
       }
+      if (e !== null && e.deadline < next) next = e.deadline;
     }
+    this.nextExpiry = next;
   }
 
   /** Delete an entry (conntrack -D). */
@@ -522,9 +528,16 @@ export class Conntrack {
       e.deadline = now + this.classNs[cls]!;
       return;
     }
+    const deadline = now + this.classNs[cls]!;
+    if (deadline < this.nextExpiry) this.nextExpiry = deadline;
+    // Already last of its class (a flow's next packet): the FIFO stays ordered without relinking.
+    if (e.timeoutClass === cls && this.expTail[cls] === e) {
+      e.deadline = deadline;
+      return;
+    }
     this.unlinkExpiry(e);
     e.timeoutClass = cls;
-    e.deadline = now + this.classNs[cls]!;
+    e.deadline = deadline;
     const tail = this.expTail[cls]!;
     e.expPrev = tail;
     e.expNext = null;

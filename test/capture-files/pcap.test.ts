@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../codecs/bytes.js';
 import { DecodeError, type Fault } from '../../codecs/errors.js';
 import { MemorySink } from '../../codecs/file-sink.js';
+import { faultOf } from '../helpers/fault.js';
 import { PcapReader, PcapWriter, readPcap } from '../../codecs/pcap.js';
 
 const FRAME = fromHex('de ad be ef 01');
-
-/** The Fault a DecodeError carries; fails the test if anything else (or nothing) is thrown. */
-function faultOf(fn: () => unknown): Fault {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e.fault;
-    throw new Error(`expected DecodeError, got ${String(e)}`);
-  }
-  throw new Error('expected DecodeError, nothing thrown');
-}
 
 function write(opts: ConstructorParameters<typeof PcapWriter>[1], fill: (w: PcapWriter) => void): Buffer {
   const sink = new MemorySink(16);

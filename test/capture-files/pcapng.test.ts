@@ -2,19 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../codecs/bytes.js';
 import { DecodeError, type Fault } from '../../codecs/errors.js';
 import { MemorySink } from '../../codecs/file-sink.js';
+import { faultOf } from '../helpers/fault.js';
 import { PcapngReader, PcapngWriter, readPcapng, type PcapngWriterOptions } from '../../codecs/pcapng.js';
 
 const FRAME = fromHex('de ad be ef 01');
-
-function faultOf(fn: () => unknown): Fault {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e.fault;
-    throw new Error(`expected DecodeError, got ${String(e)}`);
-  }
-  throw new Error('expected DecodeError, nothing thrown');
-}
 
 function write(fill: (w: PcapngWriter) => void, opts?: PcapngWriterOptions): Buffer {
   const sink = new MemorySink(16);

@@ -23,6 +23,7 @@
 
 import { readMac, readU16, readU32, writeMac, writeU16, writeU32, type Ipv4Address, type MacAddress } from './bytes.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
+import { ByteView } from './view.js';
 
 export const ARP_LEN = 28;
 export const ARP_REQUEST = 1;
@@ -43,16 +44,7 @@ export interface ArpHeader {
 }
 
 /** Zero-copy view of an ARP packet. Call `check()` before trusting any getter. */
-export class ArpView {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class ArpView extends ByteView {
   /** Verify 28 bytes before `end` and Ethernet/IPv4 address types and sizes ('bad-hardware' otherwise). */
   check(end = this.bytes.length): Fault | undefined {
     const o = this.offset, b = this.bytes;

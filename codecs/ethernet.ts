@@ -20,6 +20,7 @@
 import { readMac, readU16, writeMac, writeU16, type MacAddress } from './bytes.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
 import { ARP_LEN } from './arp.js';
+import { ByteView } from './view.js';
 
 export const ETHERNET_HEADER_LEN = 14;
 /** Smallest frame on the wire without the 4-byte FCS; shorter frames are zero-padded by the sender. */
@@ -41,16 +42,7 @@ export interface EthernetHeader {
 }
 
 /** Zero-copy view of an Ethernet header. Call `check()` before trusting any getter. */
-export class EthernetView {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class EthernetView extends ByteView {
   /** Verify the header (and its tag, if any) lies before `end`. Returns a Fault with an absolute offset. */
   check(end = this.bytes.length): Fault | undefined {
     const o = this.offset;

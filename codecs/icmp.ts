@@ -19,6 +19,7 @@
 import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
+import { ByteView } from './view.js';
 
 export const ICMP_HEADER_LEN = 8;
 export const ICMP_ECHO_REPLY = 0;
@@ -66,16 +67,7 @@ function isFragNeeded(type: number, code: number): boolean {
 }
 
 /** Zero-copy view of an ICMP header. Call `check()` before trusting any getter. */
-export class IcmpView {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class IcmpView extends ByteView {
   /** Verify the 8-byte header lies before `end`. Does not verify the checksum (see `checksumValid`). */
   check(end = this.bytes.length): Fault | undefined {
     const o = this.offset;

@@ -17,3 +17,4 @@ export * from './vxlan-encap.js';
 export * from './registry.js';
 export * from './dissect.js';
 export * from './summary.js';
+export * from './view.js';

@@ -21,6 +21,7 @@
 import { readU16, readU32, writeU16, writeU32, type Ipv4Address } from './bytes.js';
 import { internetChecksum, sum16 } from './checksum.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
+import { ByteView } from './view.js';
 
 export const IPV4_HEADER_LEN = 20;
 export const IPPROTO_ICMP = 1;
@@ -52,16 +53,7 @@ export interface Ipv4Header {
 }
 
 /** Zero-copy view of an IPv4 header inside a larger buffer. Call `check()` before trusting any getter. */
-export class Ipv4View {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class Ipv4View extends ByteView {
   /**
    * Verify the header can be read within `end` (exclusive): version, IHL, total length. Returns a Fault with an
    * absolute byte offset, or undefined. Does not verify the checksum (see `checksumValid`).

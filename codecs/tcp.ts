@@ -25,6 +25,7 @@
 import { readU16, readU32, writeU16, writeU32, type Ipv4Address } from './bytes.js';
 import { finishChecksum, pseudoHeaderSum, sum16 } from './checksum.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
+import { ByteView } from './view.js';
 
 export const TCP_HEADER_LEN = 20;
 export const TCP_FIN = 0x01;
@@ -60,16 +61,7 @@ export interface TcpHeader {
 }
 
 /** Zero-copy view of a TCP header. Call `check()` before trusting any getter. */
-export class TcpView {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class TcpView extends ByteView {
   /**
    * Verify the fixed header lies before `end` (the end of the segment) and the data offset is 5..15 words and
    * within the segment ('bad-data-offset'). Does not verify the checksum.

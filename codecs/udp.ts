@@ -16,6 +16,7 @@
 import { readU16, writeU16, type Ipv4Address } from './bytes.js';
 import { checksumUpdate16, checksumUpdate32, finishChecksum, pseudoHeaderSum, sum16 } from './checksum.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
+import { ByteView } from './view.js';
 
 export const UDP_HEADER_LEN = 8;
 
@@ -41,16 +42,7 @@ function udpSum(b: Uint8Array, offset: number, length: number, src: Ipv4Address,
 }
 
 /** Zero-copy view of a UDP header. Call `check()` before trusting any getter. */
-export class UdpView {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class UdpView extends ByteView {
   /**
    * Verify the header lies before `end` (the end of the IP payload) and the length field is 8..(end - offset).
    * Does not verify the checksum (see `checksumValid`).

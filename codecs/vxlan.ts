@@ -13,6 +13,7 @@
 
 import { readU24, writeU24 } from './bytes.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
+import { ByteView } from './view.js';
 
 export const VXLAN_PORT = 4789;
 export const VXLAN_HEADER_LEN = 8;
@@ -32,16 +33,7 @@ export interface VxlanHeader {
 }
 
 /** Zero-copy view of a VXLAN header. Call `check()` before trusting any getter. */
-export class VxlanView {
-  constructor(public bytes: Uint8Array, public offset = 0) {}
-
-  /** Re-point the view without allocating (hot path). */
-  reset(bytes: Uint8Array, offset: number): this {
-    this.bytes = bytes;
-    this.offset = offset;
-    return this;
-  }
-
+export class VxlanView extends ByteView {
   /**
    * Verify 8 bytes before `end`, the I flag ('bad-flags') and that reserved bits are 0 ('reserved-nonzero',
    * offset of the first offending byte). Linux drops both; a dissector may record them and go on.

@@ -14,7 +14,7 @@ import { Match } from '../../src/ovs/match.js';
 import { N_KEY_WORDS, W_IN_PORT, W_NW_DST, W_NW_SRC, W_TP_DST } from '../../src/ovs/fields.js';
 import { Conntrack } from '../../src/netfilter/conntrack.js';
 import { CT_EST, CT_RPL, CT_TRK, PacketBuffer } from '../../src/buffer/packet-buffer.js';
-import { prng, randBytes, randInt } from '../codecs/prng.js';
+import { prng, randBytes, randInt } from '../helpers/prng.js';
 
 /** RFC 1071 the textbook way: 16-bit big-endian words, an odd byte padded with zero. */
 function sum16Reference(b: Uint8Array, off: number, len: number, initial = 0): number {

@@ -5,7 +5,7 @@ import { emitIpv4, IPPROTO_TCP, IPPROTO_UDP, Ipv4View } from '../../codecs/ipv4.
 import { emitTcp, TCP_SYN, TcpView } from '../../codecs/tcp.js';
 import { emitUdp, udpChecksumUpdate16, udpChecksumUpdate32, UdpView } from '../../codecs/udp.js';
 import { KERNEL_NAT_FORWARDED, KERNEL_NAT_REPLY_DELIVERED, KERNEL_NAT_REPLY_SENT } from './goldens.js';
-import { prng, randBytes, randInt } from './prng.js';
+import { prng, randBytes, randInt } from '../helpers/prng.js';
 
 /** NAT as the kernel does it: rewrite addresses/ports of an IPv4+L4 packet at `ip`, patching checksums (RFC 1624). */
 function natIncremental(b: Uint8Array, ip: number, src: number, dst: number, sport: number, dport: number): void {

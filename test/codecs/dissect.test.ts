@@ -10,7 +10,7 @@ import {
 } from '../../codecs/registry.js';
 import { summarize } from '../../codecs/summary.js';
 import { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
-import { prng, randInt } from './prng.js';
+import { prng, randInt } from '../helpers/prng.js';
 import { KERNEL_SYN, KERNEL_VXLAN, OVS_VXLAN } from './goldens.js';
 
 const FULL_OVS = 'eth:ipv4:udp:vxlan:eth:ipv4:udp:payload';

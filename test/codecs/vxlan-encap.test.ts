@@ -4,7 +4,7 @@ import { internetChecksum } from '../../codecs/checksum.js';
 import { EncodeError } from '../../codecs/errors.js';
 import { decapsulate, flowHash5, VxlanDecapResult, VxlanEncapTemplate, vxlanSourcePort } from '../../codecs/vxlan-encap.js';
 import { KERNEL_SYN, KERNEL_VXLAN, OVS_VXLAN } from './goldens.js';
-import { prng, randInt } from './prng.js';
+import { prng, randInt } from '../helpers/prng.js';
 
 const OVS_TUNNEL = { srcMac: mac('02:00:c0:a8:00:05'), dstMac: mac('02:00:c0:a8:00:06'), srcIp: ipv4('192.168.0.5'), dstIp: ipv4('192.168.0.6') };
 

@@ -8,18 +8,10 @@ import { parseFlow } from '../../src/ovs/flow-text.js';
 import type { Match } from '../../src/ovs/match.js';
 import { Bridge } from '../../src/ovs/bridge.js';
 import { ipFrame, packet } from './packets.js';
+import { prng } from '../helpers/prng.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so failures reproduce. */
+const rng = prng;
 
 interface R {
   match: Match;

@@ -10,7 +10,7 @@ import { ipv4, toHex } from '../../codecs/bytes.js';
 import { CT_EST, CT_NEW, CT_TRK, type PacketBuffer } from '../../src/buffer/packet-buffer.js';
 import { Bridge, type BridgeHost } from '../../src/ovs/bridge.js';
 import { TraceRecorder } from '../../src/trace/types.js';
-import { prng, randInt } from '../codecs/prng.js';
+import { prng, randInt } from '../helpers/prng.js';
 import { ipFrame, packet } from './packets.js';
 
 /** Records everything the bridge hands out; conntrack answers +new until the 5-tuple is committed, then +est. */

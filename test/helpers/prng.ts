@@ -1,13 +1,9 @@
-/** Seeded PRNG for property tests (mulberry32): the same seed gives the same cases on every run. */
+import { SeededRandom } from '../../src/node/rng.js';
+
+/** Seeded uniform [0, 1) draws for property tests (the emulator's mulberry32): same seed, same cases. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 /** A random integer in [0, n). */

@@ -76,7 +76,9 @@ export class NetInterface implements FrameReceiver {
   receiveFrame(pkt: PacketBuffer): void {
     this.rxPackets++;
     const rt = this.runtime;
-    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'inbound', pkt, undefined);
+    // A frame br0 outputs to tun0 arrives here with the flow that sent it still pending as the hop reason.
+    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'inbound', pkt, rt.hopReason);
+    rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
     this.owner.receiveOn(this, pkt);
   }

@@ -38,7 +38,7 @@ Commands:
 Run 'packetwalk <command> --help' for a command's options.
 `;
 
-const RUN_HELP = `Usage: packetwalk run [SCENARIO...|--all] [--cluster FILE] [--out DIR] [--seed N] [--count N] [--json]
+const RUN_HELP = `Usage: packetwalk run [SCENARIO...|--all] [--cluster FILE] [--out DIR] [--seed N] [--count N] [--no-fast-path] [--json]
 
 Runs walks and writes, per scenario, DIR/<scenario>/ with walk.pcapng (every capture point as a named
 interface, hop comments), one .pcap per capture point, trace.txt and trace.json.
@@ -49,6 +49,8 @@ Options:
   --out DIR        output root (default pcaps/out)
   --seed N         seed for ports, ISNs, IP IDs and endpoint choice (default 1)
   --count N        repeat each flow N times with different client ports (bulk captures)
+  --no-fast-path   walk every packet hop by hop instead of replaying recorded walks for repeated
+                   headers (the files are byte-identical either way; for comparison and profiling)
   --json           print a JSON summary instead of text
 
 Examples:
@@ -114,6 +116,7 @@ function cmdRun(args: string[]): number {
     out: { type: 'string' },
     seed: { type: 'string' },
     count: { type: 'string' },
+    'no-fast-path': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (a.flag('help')) {
@@ -143,7 +146,7 @@ function cmdRun(args: string[]): number {
     const bar = new ProgressBar(s.name);
     let r: ScenarioResult;
     try {
-      r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, onProgress: (d, t) => bar.update(d, t) });
+      r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), onProgress: (d, t) => bar.update(d, t) });
     } catch (e) {
       // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
       if (!(e instanceof ScenarioUnavailable)) throw e;

@@ -21,6 +21,7 @@
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { CT_DNAT, CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_SNAT, CT_TRK } from '../buffer/packet-buffer.js';
+import { RECORDING } from '../fastpath/recorder.js';
 import { l4ChecksumValid } from './l4-checksum.js';
 import {
   TCP_CLOSE, TCP_ESTABLISHED, TCP_IGNORE, TCP_INVALID, TCP_SEG_RST, TCP_SEG_SYN, TCP_SYN_RECV, TCP_SYN_SENT,
@@ -199,6 +200,12 @@ export class Conntrack {
 
   private trackAtTime(pkt: PacketBuffer, l3: number, zone: number, checksum: boolean): number {
     const now = this.timeNs;
+    const rec = RECORDING.rec;
+    if (rec !== null) {
+      // A walk that expires entries or meets a new connection is a one-off: not something to replay.
+      if (now >= this.nextExpiry) rec.veto('conntrack expiry due');
+      if (checksum) rec.checksummed();
+    }
     this.expireAtTime();
     const b = pkt.data;
     const t = this.t;
@@ -210,6 +217,10 @@ export class Conntrack {
     let node = this.findNode(t, zone);
     let entry: ConntrackEntry | null = node ? node.entry : null;
     let dir = node ? node.dir : 0;
+    if (rec !== null) {
+      if (entry === null) rec.veto('new connection');
+      else rec.guard(entry);
+    }
     const l4 = l3 + ((b[l3]! & 0x0f) << 2);
     let tcpState = 0;
     let seg = 0;
@@ -262,6 +273,8 @@ export class Conntrack {
       if (seenReply && now > entry.udpStreamAt) {
         cls = CLASS_UDP_STREAM;
         entry.status |= IPS_ASSURED;
+      } else if (seenReply && rec !== null) {
+        rec.veto('UDP flow not yet a stream'); // the class depends on the time: a later packet may differ
       }
     } else if (t.proto === PROTO_ICMP) {
       cls = CLASS_ICMP;
@@ -269,6 +282,7 @@ export class Conntrack {
       cls = CLASS_GENERIC;
     }
     if (cls >= 0) this.refresh(entry, cls);
+    if (rec !== null) rec.ctFound(this, entry, cls, t.proto === PROTO_TCP && tcpState === TCP_IGNORE);
 
     let state = CT_TRK;
     if (dir === 1) state |= CT_EST | CT_RPL;
@@ -280,6 +294,22 @@ export class Conntrack {
   }
 
   /**
+   * A fast-path replay of a lookup that found `e` (fastpath/recipe.ts): the statistics and the timeout refresh the
+   * lookup made, at the time it made them.
+   */
+  replayFound(e: ConntrackEntry, cls: number, ignored: boolean, now: number): void {
+    this.timeNs = now;
+    this.stats.found++;
+    if (ignored) this.stats.ignore++;
+    if (cls >= 0) this.refresh(e, cls);
+  }
+
+  /** No entry expires before this time (ns): a replayed walk that ends earlier does no expiry work. */
+  get noExpiryBefore(): number {
+    return this.nextExpiry;
+  }
+
+  /**
    * OVS's skb_nfct_cached: the packet already carries an entry (the kernel attached it and handed the packet to br0
    * through tun0). Recompute ct_state from the entry and the packet's direction without touching the entry.
    */
@@ -287,6 +317,7 @@ export class Conntrack {
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e) return CT_TRK | CT_INV;
     if (e.untracked) return CT_TRK;
+    RECORDING.rec?.guard(e);
     const b = pkt.data;
     const kind = readTuple(b, l3, pkt.end, this.t, this.inner);
     let state = CT_TRK;
@@ -453,6 +484,7 @@ export class Conntrack {
   // ------------------------------------------------------------------ internals
 
   private invalid(pkt: PacketBuffer, zone: number): number {
+    RECORDING.rec?.veto('conntrack: invalid');
     this.stats.invalid++;
     pkt.ctEntry = null;
     pkt.ctState = CT_TRK | CT_INV;
@@ -470,6 +502,7 @@ export class Conntrack {
 
   /** nf_conntrack_inet_error: an ICMP error is RELATED to the connection of the packet it quotes. */
   private trackIcmpError(pkt: PacketBuffer, zone: number): number {
+    RECORDING.rec?.veto('ICMP error');
     invertTuple(this.inner, this.inv);
     const node = this.findNode(this.inv, zone);
     if (!node) return this.invalid(pkt, zone);

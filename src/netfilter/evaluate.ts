@@ -22,6 +22,8 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { CT_DNAT, CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_SNAT, CT_TRK } from '../buffer/packet-buffer.js';
 import { NF_ACCEPT, NF_DROP, NF_REJECT, type NetfilterHooks, type NfVerdict } from '../node/netfilter-hooks.js';
 import type { TraceRecorder } from '../trace/types.js';
+import { configChanged } from '../fastpath/generation.js';
+import { RECORDING } from '../fastpath/recorder.js';
 import { Conntrack, ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT, natFlags, TRACK_DROP, UNTRACKED, type ConntrackOptions } from './conntrack.js';
 import { ruleText } from './iptables-save.js';
 import {
@@ -268,6 +270,7 @@ export class Netfilter implements NetfilterHooks {
 
   /** Replace the rules (iptables-restore); conntrack entries stay. */
   load(rs: Ruleset): void {
+    configChanged();
     this.ruleset = rs;
     const tables = new Map<TableName, CTable>();
     for (const [name, t] of rs.tables) {
@@ -292,6 +295,7 @@ export class Netfilter implements NetfilterHooks {
 
   /** Interface addresses (primary first); all of them plus 127.0.0.0/8 are LOCAL. */
   setInterfaces(ifs: Record<string, number[]>): void {
+    configChanged();
     this.ifAddrs = new Map();
     this.local = new Set();
     for (const [name, addrs] of Object.entries(ifs)) {
@@ -374,6 +378,7 @@ export class Netfilter implements NetfilterHooks {
       // A new connection with an explicit range: bind it (nf_nat_setup_info) and translate this packet.
       const manip = spec.kind === 'src' ? MANIP_SRC : MANIP_DST;
       if (!natInitialized(e, manip)) {
+        RECORDING.rec?.veto('NAT setup');
         const ports = spec.portMin !== undefined;
         setupNat(this.conntrack, e, manip, {
           minIp: spec.addrMin >>> 0, maxIp: (spec.addrMax ?? spec.addrMin) >>> 0, protoSpecified: ports,
@@ -393,6 +398,7 @@ export class Netfilter implements NetfilterHooks {
       pkt.ctMark = e.mark;
     }
     if (args.commit && e && !e.untracked && !e.confirmed) {
+      RECORDING.rec?.veto('conntrack commit');
       if (!this.conntrack.confirm(pkt, this.now())) {
         this.lastReason = 'conntrack: insert failed (clash)';
         return NF_DROP;
@@ -440,6 +446,7 @@ export class Netfilter implements NetfilterHooks {
   private confirm(pkt: PacketBuffer, trace: TraceRecorder | undefined): NfVerdict {
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed) return NF_ACCEPT;
+    RECORDING.rec?.veto('conntrack confirm');
     if (!this.conntrack.confirm(pkt, this.now())) {
       this.lastReason = 'conntrack: insert failed (clash)';
       if (trace) trace.add('drop', this.lastReason, undefined, this.node);
@@ -461,6 +468,7 @@ export class Netfilter implements NetfilterHooks {
     }
     let v: NfVerdict = NF_ACCEPT;
     if (!natInitialized(e, manip)) {
+      RECORDING.rec?.veto('NAT binding setup');
       // Only the first packet of a connection (still unconfirmed) walks the nat table.
       if (!e.confirmed) v = this.runTable(slot, pkt, l3, trace, manip);
       if (!natInitialized(e, manip)) setNullBinding(e, manip);
@@ -473,6 +481,7 @@ export class Netfilter implements NetfilterHooks {
   private applyBinding(pkt: PacketBuffer, l3: number, e: ConntrackEntry, dir: number, manip: ManipType, trace: TraceRecorder | undefined): void {
     const b = pkt.data;
     if (pkt.ctState & CT_REL) {
+      RECORDING.rec?.veto('RELATED ICMP error');
       if (b[l3 + 9] !== PROTO_ICMP) return;
       const was = trace ? addrText(b, l3) : '';
       if (icmpErrorTranslate(b, l3, pkt.end, e, dir, manip) && trace) {
@@ -481,6 +490,7 @@ export class Netfilter implements NetfilterHooks {
       return;
     }
     const before = trace ? endpointText(b, l3, manip) : '';
+    RECORDING.rec?.nat(pkt, l3, e, dir, manip);
     if (natPacket(b, l3, pkt.end, e, dir, manip)) {
       pkt.ctState = (pkt.ctState & ~(CT_SNAT | CT_DNAT)) | natFlags(e.status);
       if (trace) {
@@ -494,8 +504,14 @@ export class Netfilter implements NetfilterHooks {
   /** Walk a built-in chain of a table. `manip` is set for the nat table (which NAT targets are valid). */
   private runTable(slot: number, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
     const start = this.builtins[slot];
+    const rec = RECORDING.rec;
     if (!start || start.rules.length === 0 && start.chain.policy !== 'DROP') {
-      if (start) { start.chain.packets++; start.chain.bytes += readU16(pkt.data, l3 + 2); }
+      if (start) {
+        const len = readU16(pkt.data, l3 + 2);
+        start.chain.packets++;
+        start.chain.bytes += len;
+        if (rec !== null) rec.nfChain(start.chain, len);
+      }
       return NF_ACCEPT;
     }
     const b = pkt.data;
@@ -517,6 +533,7 @@ export class Netfilter implements NetfilterHooks {
           const c = start.chain;
           c.packets++;
           c.bytes += this.pLen;
+          if (rec !== null) rec.nfChain(c, this.pLen);
           if (c.policy === 'DROP') {
             const tableName = start.table, chainName = c.name;
             this.last = null;
@@ -536,6 +553,7 @@ export class Netfilter implements NetfilterHooks {
       if (!this.matches(r, pkt, fragment)) continue;
       r.rule.packets++;
       r.rule.bytes += this.pLen;
+      if (rec !== null) rec.nfRule(r.rule, this.pLen);
       const t = r.target;
       if (t === T_NONE) continue;
       if (trace && t !== T_RETURN) trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
@@ -594,6 +612,7 @@ export class Netfilter implements NetfilterHooks {
   }
 
   private natTarget(r: CRule, pkt: PacketBuffer, manip: ManipType, trace: TraceRecorder | undefined): void {
+    RECORDING.rec?.veto('NAT target');
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed) return;
     const wantManip = r.target === T_DNAT ? MANIP_DST : MANIP_SRC;
@@ -652,6 +671,7 @@ export class Netfilter implements NetfilterHooks {
       case M_COMMENT:
         return true;
       case M_STATISTIC:
+        RECORDING.rec?.veto('random choice (statistic match)');
         // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < probability
         return ((this.random.nextU32() & 0x7fffffff) < m.a) !== m.inv;
       case M_ADDRTYPE:

@@ -20,6 +20,11 @@ export const GATEWAY_HOST = 'underlay-gateway';
 
 export interface EmulationOptions {
   seed?: number;
+  /**
+   * Replay recorded walks for frames whose headers were seen before (src/fastpath; default true). The output is
+   * the same either way; false walks every packet (to compare, or to profile the slow path).
+   */
+  fastPath?: boolean;
 }
 
 export class Emulation {
@@ -31,7 +36,7 @@ export class Emulation {
   readonly externals = new Map<string, Stack>();
 
   constructor(readonly cluster: Cluster, opts: EmulationOptions = {}) {
-    const rt = (this.runtime = new Runtime(opts.seed ?? 1));
+    const rt = (this.runtime = new Runtime(opts.seed ?? 1, { fastPath: opts.fastPath }));
     this.underlay = new Segment(rt, 'underlay');
     this.internet = new Segment(rt, 'internet');
     const u = cluster.underlay;

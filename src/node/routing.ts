@@ -5,6 +5,7 @@
 
 import { cidrToString, ipv4ToString, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
 import type { NetInterface } from '../ports/net-interface.js';
+import { configChanged } from '../fastpath/generation.js';
 
 export interface Route {
   dst: Ipv4Cidr;
@@ -31,6 +32,7 @@ export class RoutingTable {
   private routes: Route[] = [];
 
   add(r: Route): void {
+    configChanged();
     r.gatewayI32 = r.via !== undefined ? r.via | 0 : 0;
     this.routes.push(r);
     // Longest prefix first; equal prefixes keep insertion order (first added wins, like the main table's metric 0).
@@ -38,6 +40,7 @@ export class RoutingTable {
   }
 
   remove(dst: Ipv4Cidr, dev?: NetInterface): void {
+    configChanged();
     this.routes = this.routes.filter((r) => !(r.dst.network === dst.network && r.dst.prefix === dst.prefix && (!dev || r.dev === dev)));
   }
 

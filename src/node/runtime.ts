@@ -5,6 +5,9 @@
 
 import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
 import type { CaptureSink } from '../capture/capture-sink.js';
+import { FastPath } from '../fastpath/fast-path.js';
+import { configChanged } from '../fastpath/generation.js';
+import { RECORDING } from '../fastpath/recorder.js';
 import { TraceRecorder } from '../trace/types.js';
 import { VirtualClock } from './clock.js';
 import { SeededRandom } from './rng.js';
@@ -26,7 +29,10 @@ export interface WalkPacket {
 export class Runtime {
   readonly clock = new VirtualClock();
   readonly pool = new BufferPool();
-  capture: CaptureSink | null = null;
+  private captureSink: CaptureSink | null = null;
+  /** The whole-path cache (fastpath/), or null when the run walks every packet. */
+  fastPath: FastPath | null;
+  private links = 0;
   /** When true, every new packet gets a WalkPacket with a trace. */
   recording = false;
   readonly packets: WalkPacket[] = [];
@@ -39,12 +45,29 @@ export class Runtime {
    */
   hopReason: string | undefined;
 
-  constructor(readonly seed = 1) {
+  constructor(readonly seed = 1, opts: { fastPath?: boolean } = {}) {
     this.rng = new SeededRandom(seed);
+    this.fastPath = opts.fastPath === false ? null : new FastPath(this);
+  }
+
+  /** Where capture points record, or null; attaching or detaching changes what a walk does (cached paths are void). */
+  get capture(): CaptureSink | null {
+    return this.captureSink;
+  }
+
+  set capture(sink: CaptureSink | null) {
+    configChanged();
+    this.captureSink = sink;
+  }
+
+  /** A number for a new link (the fast path keys frames by the link they were transmitted on). */
+  nextLinkId(): number {
+    return ++this.links;
   }
 
   /** Take a fresh buffer for a packet created by `origin`; it is recorded when recording is on. */
   newPacket(origin: string, label: string): PacketBuffer {
+    RECORDING.rec?.veto(`a new packet (${label})`);
     const pkt = this.pool.acquire();
     if (this.recording) {
       const index = this.packets.length;
@@ -62,6 +85,7 @@ export class Runtime {
 
   /** A clone for a second copy of a frame (broadcast, multi-output); traced copies get their own record. */
   clonePacket(pkt: PacketBuffer, label: string): PacketBuffer {
+    RECORDING.rec?.veto('a copy of the packet');
     const copy = this.pool.acquire().copyFrom(pkt);
     if (pkt.traced) {
       const parent = this.packets[pkt.walkIndex]!;
@@ -74,6 +98,7 @@ export class Runtime {
 
   /** Count and trace a drop, then return the buffer to the pool. */
   drop(pkt: PacketBuffer, host: string, reason: string): void {
+    RECORDING.rec?.veto('dropped');
     const key = `${host}: ${reason}`;
     this.drops.set(key, (this.drops.get(key) ?? 0) + 1);
     if (pkt.traced) {
@@ -88,6 +113,7 @@ export class Runtime {
 
   /** A frame a host looked at and had no use for (an ARP for someone else): not a drop, not a delivery. */
   consume(pkt: PacketBuffer, host: string, what: string): void {
+    RECORDING.rec?.veto('consumed');
     if (pkt.traced) {
       const wp = this.packets[pkt.walkIndex];
       if (wp) {
@@ -100,6 +126,7 @@ export class Runtime {
 
   /** Mark a packet as having reached its destination host, then release it. */
   deliver(pkt: PacketBuffer, host: string, what: string): void {
+    RECORDING.rec?.veto('delivered outside local delivery');
     if (pkt.traced) {
       const wp = this.packets[pkt.walkIndex];
       if (wp) {

@@ -19,6 +19,8 @@ import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEED
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { InterfaceOwner, NetInterface } from '../ports/net-interface.js';
+import { configChanged } from '../fastpath/generation.js';
+import { RECORDING } from '../fastpath/recorder.js';
 import { NF_ACCEPT, NF_REJECT, type NetfilterHooks } from './netfilter-hooks.js';
 import type { Route } from './routing.js';
 import { RoutingTable } from './routing.js';
@@ -59,6 +61,7 @@ export class Stack implements InterfaceOwner {
   }
 
   addInterface(iface: NetInterface): NetInterface {
+    configChanged();
     this.interfaces.push(iface);
     return iface;
   }
@@ -93,6 +96,7 @@ export class Stack implements InterfaceOwner {
     this.neighbours.set(this.neighbourKey(iface, ip), mac);
     let m = this.neighbourIndex.get(iface);
     if (!m) this.neighbourIndex.set(iface, (m = new Map()));
+    if (m.get(ip | 0) !== mac) configChanged();
     m.set(ip | 0, mac);
   }
 
@@ -129,6 +133,7 @@ export class Stack implements InterfaceOwner {
     if (ethertype === ETHERTYPE_ARP) return this.receiveArp(iface, pkt);
     if (ethertype !== ETHERTYPE_IPV4) return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
     pkt.pull(ETHERNET_HEADER_LEN);
+    RECORDING.rec?.window(pkt);
     this.receiveIpv4(iface, pkt);
   }
 
@@ -168,6 +173,7 @@ export class Stack implements InterfaceOwner {
     if (!v.checksumValid()) return rt.drop(pkt, this.name, `${iface.name}: bad IPv4 header checksum`);
     // Strip Ethernet padding: the IP total length says where the datagram ends.
     pkt.end = l3 + v.totalLength;
+    RECORDING.rec?.window(pkt);
     const trace = rt.traceOf(pkt);
     const nf = this.netfilter;
     if (nf && nf.prerouting(pkt, l3, iface.name, trace) !== NF_ACCEPT) {
@@ -198,6 +204,24 @@ export class Stack implements InterfaceOwner {
       const handler = this.udpKernelHandlers.get(readU16(pkt.data, l4 + 2));
       if (handler) return handler(pkt, l3, iface);
     }
+    // The packet has arrived: a path recording ends here, and what the host does with it runs live.
+    const rec = RECORDING.rec;
+    if (rec !== null) {
+      rec.handoff(this, iface, pkt, l3);
+      RECORDING.rec = null;
+    }
+    this.deliverLocal(iface, pkt, l3);
+  }
+
+  /**
+   * Local delivery of an IPv4 datagram that passed INPUT: ICMP echo, a socket, or an error back to the sender. The
+   * fast path (fastpath/) hands replayed packets in here.
+   */
+  deliverLocal(iface: NetInterface, pkt: PacketBuffer, l3: number): void {
+    const rt = this.runtime;
+    const v = this.view.reset(pkt.data, l3);
+    const proto = v.protocol;
+    const l4 = l3 + v.headerLength;
     if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REQUEST) return this.answerEcho(iface, pkt, l3);
     if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REPLY) {
       const ping = this.pings.get(readU16(pkt.data, l4 + 4));
@@ -238,6 +262,7 @@ export class Stack implements InterfaceOwner {
     }
     v = this.view.reset(pkt.data, l3);
     v.decrementTtl();
+    RECORDING.rec?.stackDecTtl(pkt, l3);
     const mtu = route.mtu ?? route.dev.mtu;
     const total = v.totalLength;
     if (total > mtu) {
@@ -320,6 +345,7 @@ export class Stack implements InterfaceOwner {
   neighbourOutput(pkt: PacketBuffer, dev: NetInterface, nextHop: Ipv4Address, reason: string): void {
     const mac = this.lookupNeighbour(dev, nextHop);
     if (mac === undefined) {
+      RECORDING.rec?.veto('neighbour unresolved');
       nextHop = nextHop >>> 0; // callers may pass the int32 form
       const key = this.neighbourKey(dev, nextHop);
       let q = this.unresolved.get(key);
@@ -340,6 +366,7 @@ export class Stack implements InterfaceOwner {
     writeMac(d, o, dstMac);
     writeMac(d, o + 6, dev.mac);
     writeU16(d, o + 12, ETHERTYPE_IPV4);
+    RECORDING.rec?.wrote(pkt, o, ETHERNET_HEADER_LEN);
     this.runtime.hopReason = reason;
     dev.transmit(pkt);
   }

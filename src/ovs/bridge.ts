@@ -37,6 +37,8 @@ import type { Match, PrereqPolicy } from './match.js';
 import { ctStateFlags, formatPort, hexC } from './match.js';
 import { formatFlowKey } from './trace-format.js';
 import { PassCache } from './pass-cache.js';
+import { configChanged } from '../fastpath/generation.js';
+import { RECORDING } from '../fastpath/recorder.js';
 
 /** What ct(...) asks the host's conntrack to do. */
 export interface CtRequest {
@@ -539,6 +541,7 @@ export class Bridge {
 
   /** Every flow or group change: cached passes are void, and the words they key on may change. */
   private flowsChanged(): void {
+    configChanged();
     this.passCache.invalidate();
     this.cacheWordsStale = true;
   }
@@ -721,6 +724,7 @@ export class Bridge {
       if (rule !== null) {
         rule.nPackets++;
         rule.nBytes += f.pkt.length;
+        RECORDING.rec?.ovsRule(rule, f.pkt.length);
         f.rule = rule;
         f.dropReason = rule.dropReason;
       } else {
@@ -755,6 +759,7 @@ export class Bridge {
       }
       rule.nPackets++;
       rule.nBytes += f.pkt.length;
+      RECORDING.rec?.ovsRule(rule, f.pkt.length);
       f.rule = rule;
       f.dropReason = rule.dropReason;
       if (f.recording) f.rec.push(null, false, rule, '');
@@ -825,9 +830,11 @@ export class Bridge {
       }
       case Op.Load:
         loadBits(c.field!, f, c.ofs, c.n, c.hi, c.lo);
+        if (c.field!.frame !== undefined) this.recordFieldWrite(f, c.field!);
         break;
       case Op.Move:
         moveBits(c.src!, c.srcOfs, c.field!, c.ofs, c.n, f);
+        if (c.field!.frame !== undefined) this.recordFieldWrite(f, c.field!);
         if (trace) {
           const v = c.n <= 32 ? hexC(extractBits(c.field!.hi(f), c.field!.lo(f), c.ofs, c.n)) : hexC(c.field!.hi(f) * 0x100000000 + c.field!.lo(f));
           trace.add('detail', ` -> ${formatSubfield({ field: c.field!, ofs: c.ofs, n: c.n })} is now ${v}`);
@@ -837,6 +844,7 @@ export class Bridge {
         const fld = c.field!;
         if (c.masked) fld.write(f, (fld.hi(f) & ~c.maskHi) | c.hi, (fld.lo(f) & ~c.maskLo) | c.lo);
         else fld.write(f, c.hi, c.lo);
+        if (fld.frame !== undefined) this.recordFieldWrite(f, fld);
         break;
       }
       case Op.Ct:
@@ -852,6 +860,15 @@ export class Bridge {
       default:
         break;
     }
+  }
+
+  /** A path recording notes a write into the frame's bytes: a MAC as constant bytes; anything else cannot be replayed. */
+  private recordFieldWrite(f: Frame, fld: RwField): void {
+    const rec = RECORDING.rec;
+    if (rec === null) return;
+    const w = fld.frame!;
+    if (w.kind === 'bytes' && f.pkt.length >= 14) rec.wrote(f.pkt, f.pkt.start + w.offset, w.length);
+    else rec.veto(`br0 rewrite of ${fld.name}`);
   }
 
   private output(f: Frame, port: number, isTail: boolean, c: CompiledOp): void {
@@ -871,6 +888,7 @@ export class Bridge {
       f.consumed = true;
       this.host.output(port, pkt, f.trace);
     } else {
+      RECORDING.rec?.veto('br0 output of a copy');
       this.host.output(port, this.pool.acquire().copyFrom(pkt), f.trace);
     }
   }
@@ -899,6 +917,7 @@ export class Bridge {
       if (trace) trace.add('error', ` >>>> ${DROP_RECIRC} <<<<`);
       return;
     }
+    if (!isTail) RECORDING.rec?.veto('br0 ct() of a copy');
     const target = isTail ? f.pkt : this.pool.acquire().copyFrom(f.pkt);
     this.host.conntrack(target, req, trace);
     const slot = f.recircs[f.recircTail] ?? (f.recircs[f.recircTail] = new RecircSlot());
@@ -984,6 +1003,7 @@ export class Bridge {
       if (f.trace) f.trace.add('warn', ' >> dec_ttl: TTL expired, packet dropped');
       return;
     }
+    RECORDING.rec?.ovsDecTtl(f.pkt, l3);
     const oldWord = readU16(b, l3 + 8);
     b[l3 + 8] = ttl - 1;
     writeU16(b, l3 + 10, checksumUpdate16(readU16(b, l3 + 10), oldWord, readU16(b, l3 + 8)));

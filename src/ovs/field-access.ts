@@ -37,6 +37,11 @@ export interface RwField {
   writable: boolean;
   /** Only settable inside ct(exec(...)). */
   ctOnly?: boolean;
+  /**
+   * Where writing the field changes the frame's bytes (the rest is metadata): a constant byte range (MACs), or an
+   * IPv4 address rewrite with checksum patches. Path recordings (fastpath/) need to know.
+   */
+  frame?: { kind: 'bytes'; offset: number; length: number } | { kind: 'ip' };
   hi(ctx: ExecContext): number;
   lo(ctx: ExecContext): number;
   /** Write the whole field (hi is ignored for fields of 32 bits or fewer); halves as uint32 or int32. */
@@ -50,7 +55,7 @@ const ZERO = (): number => 0;
 
 function word32(nxm: string, name: string, w: number, bits: number, syntax: FieldSyntax, set: ((ctx: ExecContext, v: number) => void) | undefined, prereq: Prereq = 'none'): RwField {
   return {
-    nxm, name, bits, syntax, prereq, writable: set !== undefined,
+    nxm, name, bits, syntax, prereq, writable: set !== undefined, ctOnly: false, frame: undefined,
     hi: ZERO,
     lo: (ctx) => ctx.key[w]! >>> 0,
     write: set ? (ctx, _hi, lo) => set(ctx, lo | 0) : NOT_WRITABLE,
@@ -89,7 +94,8 @@ function rewriteIpv4Address(ctx: ExecContext, word: number, fieldOffset: number,
 
 function macField(nxm: string, name: string, hiW: number, loW: number, byteOfs: number): RwField {
   return {
-    nxm, name, bits: 48, syntax: 'mac', prereq: 'none', writable: true,
+    nxm, name, bits: 48, syntax: 'mac', prereq: 'none', writable: true, ctOnly: false,
+    frame: { kind: 'bytes', offset: byteOfs, length: 6 },
     hi: (ctx) => ctx.key[hiW]! & 0xffff,
     lo: (ctx) => ctx.key[loW]! >>> 0,
     write: (ctx, hi, lo) => {
@@ -112,7 +118,7 @@ const REG_SETTERS: ((ctx: ExecContext, v: number) => void)[] = Array.from({ leng
 });
 
 const TUN_ID: RwField = {
-  nxm: 'NXM_NX_TUN_ID', name: 'tun_id', bits: 64, syntax: 'u64', prereq: 'none', writable: true,
+  nxm: 'NXM_NX_TUN_ID', name: 'tun_id', bits: 64, syntax: 'u64', prereq: 'none', writable: true, ctOnly: false, frame: undefined,
   hi: (ctx) => ctx.key[W_TUN_ID_HI]! >>> 0,
   lo: (ctx) => ctx.key[W_TUN_ID_LO]! >>> 0,
   write: (ctx, hi, lo) => {
@@ -132,8 +138,8 @@ const FIELDS: RwField[] = [
   word32('NXM_OF_IN_PORT', 'in_port', W_IN_PORT, 16, 'port', (ctx, v) => { ctx.key[W_IN_PORT] = v & 0xffff; ctx.pkt.inPort = v & 0xffff; }),
   macField('NXM_OF_ETH_DST', 'eth_dst', W_DL_DST_HI, W_DL_DST_LO, 0),
   macField('NXM_OF_ETH_SRC', 'eth_src', W_DL_SRC_HI, W_DL_SRC_LO, 6),
-  word32('NXM_OF_IP_SRC', 'ip_src', W_NW_SRC, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_SRC, 12, v), 'ip'),
-  word32('NXM_OF_IP_DST', 'ip_dst', W_NW_DST, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_DST, 16, v), 'ip'),
+  { ...word32('NXM_OF_IP_SRC', 'ip_src', W_NW_SRC, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_SRC, 12, v), 'ip'), frame: { kind: 'ip' } },
+  { ...word32('NXM_OF_IP_DST', 'ip_dst', W_NW_DST, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_DST, 16, v), 'ip'), frame: { kind: 'ip' } },
   { ...word32('NXM_NX_CT_MARK', 'ct_mark', W_CT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_CT_MARK] = v; ctx.pkt.ctMark = v >>> 0; }), ctOnly: true },
   word32('NXM_NX_CT_STATE', 'ct_state', W_CT_STATE, 32, 'u32', undefined),
   word32('NXM_NX_CT_ZONE', 'ct_zone', W_CT_ZONE, 16, 'u16', undefined),

@@ -7,6 +7,7 @@
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
+import { RECORDING } from '../fastpath/recorder.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 import type { Segment } from './segment.js';
@@ -33,14 +34,21 @@ export class MacvlanLink implements FrameReceiver {
   /** The macvlan device transmitted: out through the parent NIC. */
   receiveFrame(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (this.parent.tap >= 0 && rt.capture) rt.capture.record(this.parent.tap, 'outbound', pkt, `macvlan ${this.device.name} of ${this.device.owner.name}`);
+    if (this.parent.tap >= 0 && rt.capture) {
+      const comment = `macvlan ${this.device.name} of ${this.device.owner.name}`;
+      rt.capture.record(this.parent.tap, 'outbound', pkt, comment);
+      RECORDING.rec?.capture(this.parent.tap, true, pkt, comment);
+    }
     if (!this.uplink) return rt.drop(pkt, this.device.owner.name, `${this.device.name}: not attached`);
     this.uplink.receiveFrame(pkt);
   }
 
   private fromSegment(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (this.parent.tap >= 0 && rt.capture) rt.capture.record(this.parent.tap, 'inbound', pkt, undefined);
+    if (this.parent.tap >= 0 && rt.capture) {
+      rt.capture.record(this.parent.tap, 'inbound', pkt, undefined);
+      RECORDING.rec?.capture(this.parent.tap, false, pkt, undefined);
+    }
     this.device.receiveFrame(pkt);
   }
 }

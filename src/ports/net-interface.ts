@@ -7,6 +7,8 @@
 import type { Ipv4Address, MacAddress } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
+import { configChanged } from '../fastpath/generation.js';
+import { RECORDING } from '../fastpath/recorder.js';
 import type { FrameReceiver } from './frame-receiver.js';
 
 export interface InterfaceAddress {
@@ -35,14 +37,30 @@ export class NetInterface implements FrameReceiver {
   promiscuous = false;
   /** Clear conntrack/OVS metadata when a frame crosses this link (veth: dev_forward_skb scrubs the skb). */
   scrubOnTransmit = true;
+  /** This link's number in the runtime (the fast path's key starts with it). */
+  readonly linkId: number;
+  private mtuBytes: number;
 
   constructor(
     readonly runtime: Runtime,
     readonly owner: InterfaceOwner,
     readonly name: string,
     public mac: MacAddress,
-    public mtu: number,
-  ) {}
+    mtu: number,
+  ) {
+    this.linkId = runtime.nextLinkId();
+    this.mtuBytes = mtu;
+  }
+
+  get mtu(): number {
+    return this.mtuBytes;
+  }
+
+  /** `ip link set mtu`: packets already cached as a path may take another one now. */
+  set mtu(v: number) {
+    configChanged();
+    this.mtuBytes = v;
+  }
 
   /** Primary (first) address, or 0. */
   get primaryIp(): Ipv4Address {
@@ -60,7 +78,12 @@ export class NetInterface implements FrameReceiver {
   transmit(pkt: PacketBuffer): void {
     this.txPackets++;
     const rt = this.runtime;
-    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+    const rec = RECORDING.rec;
+    if (rec !== null) rec.ifTx(this);
+    if (this.tap >= 0 && rt.capture) {
+      rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
+      if (rec !== null) rec.capture(this.tap, true, pkt, rt.hopReason);
+    }
     rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
     if (this.scrubOnTransmit) pkt.clearMetadata();
@@ -69,15 +92,23 @@ export class NetInterface implements FrameReceiver {
       rt.drop(pkt, this.owner.name, `${this.name} has no carrier`);
       return;
     }
-    this.peer.receiveFrame(pkt);
+    // Scrubbed frames carry nothing but bytes from here: the fast path may replay where they go.
+    const fp = rt.fastPath;
+    if (fp !== null && this.scrubOnTransmit) fp.carry(this.linkId, pkt, this.peer);
+    else this.peer.receiveFrame(pkt);
   }
 
   /** A frame arrives from the link. */
   receiveFrame(pkt: PacketBuffer): void {
     this.rxPackets++;
     const rt = this.runtime;
+    const rec = RECORDING.rec;
+    if (rec !== null) rec.ifRx(this);
     // A frame br0 outputs to tun0 arrives here with the flow that sent it still pending as the hop reason.
-    if (this.tap >= 0 && rt.capture) rt.capture.record(this.tap, 'inbound', pkt, rt.hopReason);
+    if (this.tap >= 0 && rt.capture) {
+      rt.capture.record(this.tap, 'inbound', pkt, rt.hopReason);
+      if (rec !== null) rec.capture(this.tap, false, pkt, rt.hopReason);
+    }
     rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
     this.owner.receiveOn(this, pkt);

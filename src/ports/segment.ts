@@ -7,6 +7,7 @@
 import { macToString, readMac } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
+import { configChanged } from '../fastpath/generation.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 
@@ -32,6 +33,7 @@ export class Segment {
 
   /** Plug in any receiver under `mac` (a macvlan behind its parent NIC); returns where it sends frames. */
   attachStation(mac: number, station: FrameReceiver, owner: NetInterface): FrameReceiver {
+    configChanged();
     const p = new SegmentPort(this, station, owner.owner.name, mac);
     this.ports.push(p);
     const low = mac | 0;

@@ -30,6 +30,8 @@ export interface RunOptions {
   count?: number;
   /** Called after each repetition (progress bars). */
   onProgress?: (done: number, total: number) => void;
+  /** Replay recorded walks for repeated headers (default true; the files are the same either way). */
+  fastPath?: boolean;
 }
 
 export interface ScenarioResult {
@@ -76,7 +78,7 @@ function named<T>(s: Scenario, fn: () => T): T {
 export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
   const cluster = scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
-  const emu = new Emulation(cluster, { seed });
+  const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath });
   const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;
   const tmpDir = finalDir ? `${finalDir}.tmp-${process.pid}` : undefined;
   if (tmpDir) {

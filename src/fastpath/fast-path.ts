@@ -1,0 +1,269 @@
+/**
+ * The whole-path fast path, in the spirit of Open vSwitch's datapath flow cache but across every hop of the
+ * emulation: a frame transmitted on a link is keyed by its link and every header field a walk decides on; the
+ * first such frame walks the slow path while a PathRecorder notes what each hop did (recorder.ts), and the next
+ * ones replay that recipe (recipe.ts) — the same bytes at every capture point, the same counters, conntrack
+ * refreshes, IP IDs and clock — until the configuration changes (generation.ts) or a conntrack entry the walk
+ * depended on changes state.
+ *
+ * The key: the link, both MACs, ethertype, IPv4 TOS, total length, flags and fragment offset, TTL, protocol,
+ * addresses, ports, the TCP data offset and flags (UDP: length and whether the checksum is absent), and the
+ * frame length. Only IPv4 TCP/UDP frames without IP options, fragments or VLAN tags, whose IPv4 header checksum
+ * verifies, are keyed; everything else walks. Fields outside the key (IP ID, sequence numbers, windows, payload,
+ * checksums) are never decided on: the recipe carries them through or patches checksums incrementally, so a
+ * replayed frame is byte-for-byte what the slow path would make of it. A recipe whose walk verified an L4
+ * checksum verifies it up front (incremental updates keep a checksum's validity, so up front is the same answer).
+ *
+ * Traced packets always walk (their traces are the point), and so do packets of a walk already being recorded.
+ */
+
+import { readU16, writeU16 } from '../../codecs/bytes.js';
+import { checksumUpdate16 } from '../../codecs/checksum.js';
+import { Ipv4View } from '../../codecs/ipv4.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import { l4ChecksumValid } from '../netfilter/l4-checksum.js';
+import { natPacket, type ManipType } from '../netfilter/nat.js';
+import type { ConntrackEntry } from '../netfilter/conntrack.js';
+import type { Runtime } from '../node/runtime.js';
+import type { Stack } from '../node/stack.js';
+import type { FrameReceiver } from '../ports/frame-receiver.js';
+import { GENERATION } from './generation.js';
+import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe, type EncapTemplate } from './recipe.js';
+import { PathRecorder, RECORDING, type RecipeStore } from './recorder.js';
+
+/** Key words per entry (see the file comment). */
+const KEY_WORDS = 11;
+/** Cache slots (a power of two); direct-mapped, a colliding recipe replaces the older one. */
+const SLOTS = 4096;
+
+/** How the fast path has fared, like `ovs-appctl dpctl/show`'s hit/missed/lost. */
+export interface FastPathStats {
+  /** Frames that replayed a recipe. */
+  hits: number;
+  /** Keyable frames that found no valid recipe and walked (recorded from the second miss of a key on). */
+  misses: number;
+  /** Recordings that became recipes. */
+  stored: number;
+  /** Recordings that could not (see `lastVeto`). */
+  vetoed: number;
+}
+
+export class FastPath implements RecipeStore {
+  readonly stats: FastPathStats = { hits: 0, misses: 0, stored: 0, vetoed: 0 };
+  /** Why the last recording was not stored (for tests and debugging). */
+  lastVeto = '';
+  private readonly keys = new Int32Array(SLOTS * KEY_WORDS);
+  private readonly recipes: (PathRecipe | null)[] = new Array<PathRecipe | null>(SLOTS).fill(null);
+  /**
+   * Second chance: a key is recorded on its second miss, like a datapath flow that is only worth installing for
+   * traffic that repeats. Per slot, a second hash of the last key that missed there once.
+   */
+  private readonly seen = new Int32Array(SLOTS);
+  private keyHash = 0;
+  private readonly key = new Int32Array(KEY_WORDS);
+  private readonly view = new Ipv4View(new Uint8Array(0));
+  private readonly recorder: PathRecorder;
+
+  constructor(private readonly runtime: Runtime) {
+    this.recorder = new PathRecorder(runtime.clock, this, KEY_WORDS);
+  }
+
+  /**
+   * Hand `pkt`, just transmitted on link `linkId`, to `next` (the link's far end): by replaying a recipe, or by
+   * letting it walk (recorded when its headers can be keyed).
+   */
+  carry(linkId: number, pkt: PacketBuffer, next: FrameReceiver): void {
+    if (RECORDING.rec !== null || pkt.traced || !this.keyOf(linkId, pkt)) {
+      next.receiveFrame(pkt);
+      return;
+    }
+    const slot = this.slotOf();
+    const r = this.recipes[slot]!;
+    if (r !== null && r.generation === GENERATION.value && this.sameKey(slot) && this.guardsHold(r, pkt)) {
+      this.stats.hits++;
+      this.replay(pkt, r);
+      return;
+    }
+    this.stats.misses++;
+    if (this.seen[slot] !== this.keyHash) {
+      this.seen[slot] = this.keyHash;
+      next.receiveFrame(pkt);
+      return;
+    }
+    const rec = this.recorder;
+    const serial = rec.begin(pkt, GENERATION.value, this.key, slot);
+    RECORDING.rec = rec;
+    try {
+      next.receiveFrame(pkt);
+    } finally {
+      if (RECORDING.rec === rec && rec.serial === serial) rec.unfinished();
+    }
+  }
+
+  /** A recording reached local delivery: keep a copy under its key. */
+  store(rec: PathRecorder): void {
+    if (rec.recipe.generation !== GENERATION.value) return this.vetoed('the configuration changed during the walk');
+    this.keys.set(rec.key, rec.slot * KEY_WORDS);
+    this.recipes[rec.slot] = PathRecipe.copyOf(rec.recipe);
+    this.stats.stored++;
+  }
+
+  vetoed(reason: string): void {
+    this.stats.vetoed++;
+    this.lastVeto = reason;
+  }
+
+  /** Forget every recipe (they are also void after any configuration change). */
+  clear(): void {
+    this.recipes.fill(null);
+  }
+
+  /** Fill `this.key` from the frame; false when the frame is not keyable. */
+  private keyOf(linkId: number, pkt: PacketBuffer): boolean {
+    const b = pkt.data, s = pkt.start, len = pkt.end - s;
+    if (len < 42 || b[s + 12] !== 0x08 || b[s + 13] !== 0x00 || b[s + 14] !== 0x45) return false;
+    const ip = s + 14;
+    const total = (b[ip + 2]! << 8) | b[ip + 3]!;
+    const frag = (b[ip + 6]! << 8) | b[ip + 7]!;
+    const proto = b[ip + 9]!;
+    if (total + 14 > len || (frag & 0x3fff) !== 0) return false;
+    const l4 = ip + 20;
+    let l4word: number;
+    if (proto === 6) {
+      const doff = b[l4 + 12]! >>> 4;
+      if (total < 40 || doff < 5 || 20 + doff * 4 > total) return false;
+      l4word = (b[l4 + 12]! << 8) | b[l4 + 13]!;
+    } else if (proto === 17) {
+      if (total < 28) return false;
+      const ulen = (b[l4 + 4]! << 8) | b[l4 + 5]!;
+      l4word = (ulen << 16) | (b[l4 + 6] === 0 && b[l4 + 7] === 0 ? 1 : 0);
+    } else {
+      return false;
+    }
+    if (!this.view.reset(b, ip).checksumValid()) return false;
+    const k = this.key;
+    k[0] = linkId;
+    k[1] = (b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!;
+    k[2] = (b[s + 4]! << 24) | (b[s + 5]! << 16) | (b[s + 6]! << 8) | b[s + 7]!;
+    k[3] = (b[s + 8]! << 24) | (b[s + 9]! << 16) | (b[s + 10]! << 8) | b[s + 11]!;
+    k[4] = (b[ip + 1]! << 16) | total;
+    k[5] = (frag << 16) | (b[ip + 8]! << 8) | proto;
+    k[6] = (b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!;
+    k[7] = (b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!;
+    k[8] = (b[l4]! << 24) | (b[l4 + 1]! << 16) | (b[l4 + 2]! << 8) | b[l4 + 3]!;
+    k[9] = l4word;
+    k[10] = len;
+    return true;
+  }
+
+  private slotOf(): number {
+    const k = this.key;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < KEY_WORDS; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    this.keyHash = Math.imul(h, 0x9e3779b1) | 1; // never 0, the empty mark
+    return h & (SLOTS - 1);
+  }
+
+  private sameKey(slot: number): boolean {
+    const ks = this.keys, k = this.key, base = slot * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) if (ks[base + i] !== k[i]) return false;
+    return true;
+  }
+
+  /** The conntrack state the recipe was recorded with still holds, and nothing expires before the walk ends. */
+  private guardsHold(r: PathRecipe, pkt: PacketBuffer): boolean {
+    const es = r.guardEntries;
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i]!;
+      if (e.status !== r.guardStatus[i] || e.tcpState !== r.guardTcpState[i] || e.mark !== r.guardMark[i]) return false;
+    }
+    const end = this.runtime.clock.now + r.duration;
+    const ts = r.guardTables;
+    for (let i = 0; i < ts.length; i++) if (end >= ts[i]!.noExpiryBefore) return false;
+    return !r.verifyL4 || l4ChecksumValid(pkt.data, pkt.start + 14);
+  }
+
+  private replay(pkt: PacketBuffer, r: PathRecipe): void {
+    const rt = this.runtime, clock = rt.clock, capture = rt.capture;
+    const base = clock.now;
+    const b = pkt.data;
+    const ops = r.ops, args = r.args, refs = r.refs;
+    for (let i = 0, k = 0; i < r.n; i++, k += ARGS) {
+      switch (ops[i]) {
+        case OP_WINDOW:
+          pkt.start += args[k]!;
+          pkt.end = pkt.start + args[k + 1]!;
+          break;
+        case OP_WRITE_BYTES: {
+          const src = refs[i] as Uint8Array;
+          const at = pkt.start + args[k]!;
+          for (let j = 0; j < src.length; j++) b[at + j] = src[j]!;
+          break;
+        }
+        case OP_DEC_TTL_STACK:
+          this.view.reset(b, pkt.start + args[k]!).decrementTtl();
+          break;
+        case OP_DEC_TTL_OVS: {
+          const l3 = pkt.start + args[k]!;
+          const oldWord = readU16(b, l3 + 8);
+          b[l3 + 8] = b[l3 + 8]! - 1;
+          writeU16(b, l3 + 10, checksumUpdate16(readU16(b, l3 + 10), oldWord, readU16(b, l3 + 8)));
+          break;
+        }
+        case OP_NAT:
+          natPacket(b, pkt.start + args[k]!, pkt.end, refs[i] as ConntrackEntry, args[k + 1]!, args[k + 2] as ManipType);
+          break;
+        case OP_ENCAP: {
+          const stack = r.refs2[i] as Stack;
+          pkt.start = (refs[i] as EncapTemplate).encapsulate(b, pkt.start, pkt.end, args[k]!, args[k + 1]!, stack.nextIpId()) + 14;
+          break;
+        }
+        case OP_CAPTURE:
+          if (capture !== null) {
+            clock.now = base + args[k + 2]!;
+            capture.record(args[k]!, args[k + 1] === 1 ? 'outbound' : 'inbound', pkt, refs[i] as string | undefined);
+          }
+          break;
+      }
+    }
+    clock.now = base + r.duration;
+    applyCounters(r);
+    const ts = r.ctTables;
+    for (let i = 0; i < ts.length; i++) ts[i]!.replayFound(r.ctEntries[i]!, r.ctClasses[i]!, r.ctIgnored[i]!, base + r.ctTimes[i]!);
+    const m = r.handoffMeta!;
+    pkt.inPort = m.inPort; pkt.reg0 = m.reg0; pkt.reg1 = m.reg1; pkt.reg2 = m.reg2;
+    pkt.tunId = m.tunId; pkt.tunSrc = m.tunSrc; pkt.tunDst = m.tunDst; pkt.pktMark = m.pktMark;
+    pkt.ctState = m.ctState; pkt.ctZone = m.ctZone; pkt.ctMark = m.ctMark; pkt.recirc = m.recirc; pkt.ctEntry = m.ctEntry;
+    rt.hopReason = undefined;
+    r.handoffStack!.deliverLocal(r.handoffIface!, pkt, pkt.start + r.handoffL3);
+  }
+}
+
+/** The counters a walk bumps, all at once (nothing reads them during a walk). */
+function applyCounters(r: PathRecipe): void {
+  const ovs = r.ovsRules;
+  for (let i = 0; i < ovs.length; i++) {
+    const rule = ovs[i]!;
+    rule.nPackets++;
+    rule.nBytes += r.ovsBytes[i]!;
+  }
+  const nf = r.nfRules;
+  for (let i = 0; i < nf.length; i++) {
+    const rule = nf[i]!;
+    rule.packets++;
+    rule.bytes += r.nfRuleBytes[i]!;
+  }
+  const ch = r.nfChains;
+  for (let i = 0; i < ch.length; i++) {
+    const c = ch[i]!;
+    c.packets++;
+    c.bytes += r.nfChainBytes[i]!;
+  }
+  const tx = r.ifTx;
+  for (let i = 0; i < tx.length; i++) tx[i]!.txPackets++;
+  const rx = r.ifRx;
+  for (let i = 0; i < rx.length; i++) rx[i]!.rxPackets++;
+}

@@ -1,0 +1,168 @@
+/**
+ * A path recipe: everything one packet's walk did, from the link it was transmitted on to the host that took it
+ * in, reduced to what a later packet with the same headers needs redone (fast-path.ts replays it):
+ *
+ *   - the byte program, in order: frame window moves (Ethernet pulled, padding trimmed, VXLAN decapsulated),
+ *     constant header writes (Ethernet headers, OVS set_field eth_dst), TTL decrements, NAT through a conntrack
+ *     entry's binding, VXLAN encapsulation with the host's next IP ID, and capture records at their time offsets;
+ *   - side effects that no step reads, applied in one batch: br0 flow counters, iptables rule and policy
+ *     counters, interface counters, conntrack lookups and timeout refreshes (at their time offsets);
+ *   - guards: the conntrack entries the walk depended on, with the state they had; the recipe only applies while
+ *     each is unchanged and no conntrack table it touched has an expiry due before the walk ends;
+ *   - the hand-off: the stack, interface and offset at which the packet reached a host's local delivery (sockets,
+ *     ICMP echo), which runs live.
+ *
+ * Byte counts, offsets and time offsets are constants because the cache key fixes every header field a walk
+ * decides on, including the frame and IP lengths.
+ */
+
+import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
+import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { Chain, Rule } from '../netfilter/rules.js';
+import type { Conntrack, ConntrackEntry } from '../netfilter/conntrack.js';
+import type { Stack } from '../node/stack.js';
+import type { FlowRule } from '../ovs/bridge.js';
+import type { NetInterface } from '../ports/net-interface.js';
+
+// Byte-program opcodes. Arguments: a..d in `args` (ARGS per step), objects in `refs`/`refs2`.
+/** start += a; end = start + b. */
+export const OP_WINDOW = 0;
+/** Copy refs[i] (a Uint8Array of constant bytes) to start + a. */
+export const OP_WRITE_BYTES = 1;
+/** Stack forwarding TTL decrement of the IPv4 header at start + a (Ipv4View.decrementTtl). */
+export const OP_DEC_TTL_STACK = 2;
+/** OVS dec_ttl of the IPv4 header at start + a (checksumUpdate16, as the bridge does). */
+export const OP_DEC_TTL_OVS = 3;
+/** natPacket(data, start + a, end, refs[i] entry, dir b, manip c). */
+export const OP_NAT = 4;
+/** VXLAN encapsulation: refs[i] template, refs2[i] stack (IP ID), VNI a, UDP source port b; then start += 14. */
+export const OP_ENCAP = 5;
+/** Capture record: tap a, direction b (0 inbound, 1 outbound), comment refs[i], at time offset c ns. */
+export const OP_CAPTURE = 6;
+
+export const ARGS = 4;
+
+/** What the packet's metadata was when it reached the hand-off (restored before local delivery). */
+export interface HandoffMetadata {
+  inPort: number; reg0: number; reg1: number; reg2: number; tunId: number; tunSrc: number; tunDst: number;
+  pktMark: number; ctState: number; ctZone: number; ctMark: number; recirc: number; ctEntry: object | null;
+}
+
+export class PathRecipe {
+  /** Configuration generation the walk ran under (generation.ts). */
+  generation = 0;
+
+  // The byte program.
+  n = 0;
+  ops: number[] = [];
+  args: number[] = [];
+  refs: unknown[] = [];
+  refs2: unknown[] = [];
+
+  // Batched side effects.
+  readonly ovsRules: FlowRule[] = [];
+  readonly ovsBytes: number[] = [];
+  readonly nfRules: Rule[] = [];
+  readonly nfRuleBytes: number[] = [];
+  readonly nfChains: Chain[] = [];
+  readonly nfChainBytes: number[] = [];
+  readonly ifTx: NetInterface[] = [];
+  readonly ifRx: NetInterface[] = [];
+  /** Conntrack lookups in walk order: table, entry, timeout class to refresh (-1: none), TCP "ignore", time. */
+  readonly ctTables: Conntrack[] = [];
+  readonly ctEntries: ConntrackEntry[] = [];
+  readonly ctClasses: number[] = [];
+  readonly ctIgnored: boolean[] = [];
+  readonly ctTimes: number[] = [];
+
+  // Guards.
+  readonly guardEntries: ConntrackEntry[] = [];
+  readonly guardStatus: number[] = [];
+  readonly guardTcpState: number[] = [];
+  readonly guardMark: number[] = [];
+  /** Distinct conntrack tables the walk looked into: none may have an expiry due before the walk ends. */
+  readonly guardTables: Conntrack[] = [];
+  /** The L4 checksum was verified on the way (conntrack in PREROUTING or OVS ct()): replay checks it up front. */
+  verifyL4 = false;
+
+  /** Virtual time the walk took, ns. */
+  duration = 0;
+
+  // The hand-off.
+  handoffStack: Stack | null = null;
+  handoffIface: NetInterface | null = null;
+  /** IPv4 header offset from the frame start at the hand-off. */
+  handoffL3 = 0;
+  handoffMeta: HandoffMetadata | null = null;
+
+  /** Empty it for a new recording. */
+  clear(): void {
+    this.n = 0;
+    for (const a of [
+      this.ops, this.args, this.refs, this.refs2, this.ovsRules, this.ovsBytes, this.nfRules, this.nfRuleBytes, this.nfChains,
+      this.nfChainBytes, this.ifTx, this.ifRx, this.ctTables, this.ctEntries, this.ctClasses, this.ctIgnored, this.ctTimes,
+      this.guardEntries, this.guardStatus, this.guardTcpState, this.guardMark, this.guardTables,
+    ] as unknown[][]) a.length = 0;
+    this.verifyL4 = false;
+    this.duration = 0;
+    this.handoffStack = null;
+    this.handoffIface = null;
+    this.handoffL3 = 0;
+    this.handoffMeta = null;
+  }
+
+  /** A stored copy of a finished recording. */
+  static copyOf(o: PathRecipe): PathRecipe {
+    const r = new PathRecipe();
+    r.generation = o.generation;
+    r.n = o.n;
+    r.ops = o.ops.slice();
+    r.args = o.args.slice();
+    r.refs = o.refs.slice();
+    r.refs2 = o.refs2.slice();
+    r.ovsRules.push(...o.ovsRules);
+    r.ovsBytes.push(...o.ovsBytes);
+    r.nfRules.push(...o.nfRules);
+    r.nfRuleBytes.push(...o.nfRuleBytes);
+    r.nfChains.push(...o.nfChains);
+    r.nfChainBytes.push(...o.nfChainBytes);
+    r.ifTx.push(...o.ifTx);
+    r.ifRx.push(...o.ifRx);
+    r.ctTables.push(...o.ctTables);
+    r.ctEntries.push(...o.ctEntries);
+    r.ctClasses.push(...o.ctClasses);
+    r.ctIgnored.push(...o.ctIgnored);
+    r.ctTimes.push(...o.ctTimes);
+    r.guardEntries.push(...o.guardEntries);
+    r.guardStatus.push(...o.guardStatus);
+    r.guardTcpState.push(...o.guardTcpState);
+    r.guardMark.push(...o.guardMark);
+    r.guardTables.push(...o.guardTables);
+    r.verifyL4 = o.verifyL4;
+    r.duration = o.duration;
+    r.handoffStack = o.handoffStack;
+    r.handoffIface = o.handoffIface;
+    r.handoffL3 = o.handoffL3;
+    r.handoffMeta = o.handoffMeta;
+    return r;
+  }
+
+  step(op: number, a: number, b: number, c: number, d: number, ref: unknown = null, ref2: unknown = null): void {
+    this.ops.push(op);
+    this.args.push(a, b, c, d);
+    this.refs.push(ref);
+    this.refs2.push(ref2);
+    this.n++;
+  }
+}
+
+/** The metadata of `pkt` as a hand-off snapshot. */
+export function snapshotMetadata(pkt: PacketBuffer): HandoffMetadata {
+  return {
+    inPort: pkt.inPort, reg0: pkt.reg0, reg1: pkt.reg1, reg2: pkt.reg2, tunId: pkt.tunId, tunSrc: pkt.tunSrc, tunDst: pkt.tunDst,
+    pktMark: pkt.pktMark, ctState: pkt.ctState, ctZone: pkt.ctZone, ctMark: pkt.ctMark, recirc: pkt.recirc, ctEntry: pkt.ctEntry,
+  };
+}
+
+/** The template type an OP_ENCAP step holds (re-exported for the replayer). */
+export type EncapTemplate = VxlanEncapTemplate;

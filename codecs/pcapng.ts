@@ -127,7 +127,10 @@ export class PcapngWriter {
   // Per-interface facts the hot path needs, as flat arrays indexed by interface id.
   private readonly snaplens: number[] = [];
   private readonly nanosecond: boolean[] = [];
-  /** UTF-8 bytes of recent comments (encoding the same string again per record costs more than the record). */
+  /**
+   * Recent comments as whole opt_comment options (code, length, UTF-8 bytes, padding): encoding the same string
+   * again per record costs more than the record, and one typed-array copy beats a byte loop.
+   */
   private readonly comments = new Map<string, Uint8Array>();
 
   constructor(readonly sink: ByteSink, opts: PcapngWriterOptions = {}) {
@@ -226,11 +229,15 @@ export class PcapngWriter {
   /** The timestamp of the record being written (ns). */
   private timeNs = 0;
 
-  private commentBytes(comment: string): Uint8Array {
+  /** The opt_comment option carrying `comment`, padded to 4 bytes. */
+  private commentOption(comment: string): Uint8Array {
     let c = this.comments.get(comment);
     if (c === undefined) {
-      c = Buffer.from(comment, 'utf8');
-      if (c.length > MAX_OPTION_LEN) throw new EncodeError('pcapng', `opt_comment is ${c.length} bytes; an option holds at most ${MAX_OPTION_LEN}`);
+      const utf8 = Buffer.from(comment, 'utf8');
+      if (utf8.length > MAX_OPTION_LEN) throw new EncodeError('pcapng', `opt_comment is ${utf8.length} bytes; an option holds at most ${MAX_OPTION_LEN}`);
+      c = new Uint8Array(optionSize(utf8.length)); // zero padding included
+      putU32LE(c, 0, OPT_COMMENT | (utf8.length << 16));
+      c.set(utf8, 4);
       if (this.comments.size >= COMMENT_CACHE_MAX) this.comments.clear();
       this.comments.set(comment, c);
     }
@@ -247,11 +254,10 @@ export class PcapngWriter {
     if (len < 0 || origLen < len || origLen > 0xffffffff) throw new EncodeError('pcapng', `captured ${len} bytes but original length ${origLen}`);
     const capLen = len > snaplen ? snaplen : len;
     const comment = opts?.comment;
-    const commentUtf8 = comment ? this.commentBytes(comment) : undefined;
-    const commentLen = commentUtf8 ? commentUtf8.length : 0;
+    const commentOpt = comment ? this.commentOption(comment) : undefined;
     const flags = opts?.direction === 'inbound' ? EPB_DIRECTION_INBOUND : opts?.direction === 'outbound' ? EPB_DIRECTION_OUTBOUND : 0;
     let optsLen = 0;
-    if (commentLen > 0) optsLen += optionSize(commentLen);
+    if (commentOpt !== undefined) optsLen += commentOpt.length;
     if (flags !== 0) optsLen += 8;
     if (optsLen > 0) optsLen += 4;
     const dataPadded = pad4(capLen);
@@ -274,14 +280,9 @@ export class PcapngWriter {
     o = sink.reserve(dataPadded - capLen + optsLen + 4);
     b = sink.buf;
     for (let i = capLen; i < dataPadded; i++) b[o++] = 0;
-    if (commentLen > 0) {
-      const c = commentUtf8!;
-      putU32LE(b, o, OPT_COMMENT | (commentLen << 16));
-      o += 4;
-      for (let i = 0; i < commentLen; i++) b[o + i] = c[i]!;
-      const padded = pad4(commentLen);
-      for (let i = commentLen; i < padded; i++) b[o + i] = 0;
-      o += padded;
+    if (commentOpt !== undefined) {
+      b.set(commentOpt, o);
+      o += commentOpt.length;
     }
     if (flags !== 0) {
       putU32LE(b, o, EPB_FLAGS | (4 << 16));

@@ -224,7 +224,7 @@ export class FastPath implements RecipeStore {
         case OP_CAPTURE:
           if (capture !== null) {
             clock.now = base + args[k + 2]!;
-            capture.record(args[k]!, args[k + 1] === 1 ? 'outbound' : 'inbound', pkt, refs[i] as string | undefined);
+            capture.record(args[k]!, args[k + 1] === 1 ? 'outbound' : 'inbound', pkt, (refs[i] as string | null) ?? undefined);
           }
           break;
       }

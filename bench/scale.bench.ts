@@ -7,6 +7,10 @@
  *   scale-conntrack-C  C other established connections in each path node's conntrack table
  *   scale-flows-F      br0 on each path node holds F flows (NetworkPolicy-style table 80 rules added)
  *
+ * The sweep measures the slow path (src/fastpath off): a replayed walk touches none of the structures that grow, so
+ * with the fast path on every size costs the same by construction; what grows is what a packet whose headers were
+ * not seen before (the first of each flow, any traced one) pays.
+ *
  * Only the two nodes on the path (client's and server's) and the underlay gateway are instantiated; their bridges
  * get the flows generated from the whole N-node cluster (the same generator a full emulation uses), their kernels
  * the same routes and iptables. The other nodes would never see the packet, and building 1000 nodes with 3000
@@ -93,7 +97,7 @@ function scaleCase(label: string, point: ScalePoint, shape: ScaleShape, heavy: b
       w = warmPath(reduced, spec, (emu) => {
         installFullFlows(full, reduced, emu);
         prepare?.(emu);
-      });
+      }, { fastPath: false });
       checkOnePacket(w, 'project1/server');
     },
     run(n) {

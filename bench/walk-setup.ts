@@ -88,10 +88,10 @@ function isPureAck(f: Uint8Array): boolean {
 /**
  * Bring `cluster` up, let `prepare` change it (more flows, conntrack entries), run `spec` once with an in-memory
  * capture that keeps bytes, and pick the frame to replay. Captures are detached afterwards (runtime.capture =
- * null): the fast path.
+ * null): the fast path. With `opts.fastPath: false` every injection walks hop by hop (src/fastpath is off).
  */
-export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emulation) => void): WarmPath {
-  const emu = new Emulation(cluster, { seed: 1 });
+export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emulation) => void, opts: { fastPath?: boolean } = {}): WarmPath {
+  const emu = new Emulation(cluster, { seed: 1, fastPath: opts.fastPath });
   prepare?.(emu);
   const rt = emu.runtime;
   const source = sourcePod(emu, spec);

@@ -1,6 +1,11 @@
 /**
  * Walk suite: one packet across the whole emulated data path of a scenario, all hops, per iteration.
  *
+ * walk-* run as a user's run does, with the whole-path fast path on (src/fastpath): after its second sight of the
+ * header combination, each injection replays the recorded walk (same bytes, counters, conntrack refreshes and
+ * clock). walk-slowpath-* turn it off, so every injection walks hop by hop through br0's tables, iptables and
+ * conntrack: the cost of a packet whose headers have not been seen before, or of a traced one.
+ *
  * Each case runs its scenario's conversation once (bench/walk-setup.ts), then replays the client's pure ACK of
  * that established flow at the client pod's eth0: veth -> br0 -> (tun0, iptables and conntrack where the path
  * has them) -> vxlan0 or the node NIC -> underlay -> ... -> the server's socket. Setup proves by tracing one
@@ -22,13 +27,13 @@ import type { BenchCase, BenchSuite } from './registry.js';
 import { checkOnePacket, inject, warmPath, type WarmPath } from './walk-setup.js';
 
 /** The built-in cluster as the scenario edits it, warmed up with the scenario's first flow. */
-export function warmScenario(scenarioName: string): WarmPath {
+export function warmScenario(scenarioName: string, fastPath = true): WarmPath {
   const s = findScenario(scenarioName);
   if (!s) throw new Error(`no scenario ${scenarioName}`);
   const cluster = scenarioCluster(s, builtinClusterDocuments(), '<builtin>');
   const spec = s.flows(cluster)[0];
   if (!spec) throw new Error(`scenario ${scenarioName} has no flow`);
-  return warmPath(cluster, spec);
+  return warmPath(cluster, spec, undefined, { fastPath });
 }
 
 /** The host name a scenario's first flow is delivered to (a pod's `namespace/name`, or an external host's name). */
@@ -47,8 +52,8 @@ function deliveryHost(w: WarmPath, scenarioName: string): string {
   throw new Error(`cannot tell where ${scenarioName} delivers`);
 }
 
-function walkCase(scenarioName: string, capture: boolean): BenchCase {
-  const name = `walk-${capture ? 'capture-' : ''}${scenarioName}`;
+function walkCase(scenarioName: string, capture: boolean, fastPath = true): BenchCase {
+  const name = `walk-${capture ? 'capture-' : ''}${fastPath ? '' : 'slowpath-'}${scenarioName}`;
   let w: WarmPath | undefined;
   let recorder: CaptureRecorder | undefined;
   let dir = '';
@@ -65,7 +70,7 @@ function walkCase(scenarioName: string, capture: boolean): BenchCase {
       return w?.frame.length;
     },
     setup() {
-      w = warmScenario(scenarioName);
+      w = warmScenario(scenarioName, fastPath);
       checkOnePacket(w, deliveryHost(w, scenarioName));
       if (capture) {
         const where = captureDir();
@@ -106,5 +111,9 @@ export const walkSuite: BenchSuite = {
     walkCase('pod-to-service-cross-node', false),
     walkCase('egress-node-ip', false),
     walkCase('pod-to-pod-cross-node', true),
+    walkCase('pod-to-pod-cross-node', false, false),
+    walkCase('pod-to-service-cross-node', false, false),
+    walkCase('egress-node-ip', false, false),
+    walkCase('pod-to-pod-cross-node', true, false),
   ],
 };

@@ -188,7 +188,9 @@ export class FastPath implements RecipeStore {
 
   private replay(pkt: PacketBuffer, r: PathRecipe): void {
     const rt = this.runtime, clock = rt.clock, capture = rt.capture;
-    const base = clock.now;
+    // Time offsets are applied with advance(): storing `base + offset` (a double past 2^31) into the clock boxed
+    // a fresh heap number per capture record.
+    let at = 0;
     const b = pkt.data;
     const ops = r.ops, args = r.args, refs = r.refs;
     for (let i = 0, k = 0; i < r.n; i++, k += ARGS) {
@@ -223,16 +225,22 @@ export class FastPath implements RecipeStore {
         }
         case OP_CAPTURE:
           if (capture !== null) {
-            clock.now = base + args[k + 2]!;
+            clock.advance(args[k + 2]! - at);
+            at = args[k + 2]!;
             capture.record(args[k]!, args[k + 1] === 1 ? 'outbound' : 'inbound', pkt, (refs[i] as string | null) ?? undefined);
           }
           break;
       }
     }
-    clock.now = base + r.duration;
     applyCounters(r);
+    // Conntrack refreshes at the times the walk made them (the clock steps back and forth in whole nanoseconds).
     const ts = r.ctTables;
-    for (let i = 0; i < ts.length; i++) ts[i]!.replayFound(r.ctEntries[i]!, r.ctClasses[i]!, r.ctIgnored[i]!, base + r.ctTimes[i]!);
+    for (let i = 0; i < ts.length; i++) {
+      clock.advance(r.ctTimes[i]! - at);
+      at = r.ctTimes[i]!;
+      ts[i]!.replayFound(r.ctEntries[i]!, r.ctClasses[i]!, r.ctIgnored[i]!, clock);
+    }
+    clock.advance(r.duration - at);
     const m = r.handoffMeta!;
     pkt.inPort = m.inPort; pkt.reg0 = m.reg0; pkt.reg1 = m.reg1; pkt.reg2 = m.reg2;
     pkt.tunId = m.tunId; pkt.tunSrc = m.tunSrc; pkt.tunDst = m.tunDst; pkt.pktMark = m.pktMark;

@@ -297,8 +297,8 @@ export class Conntrack {
    * A fast-path replay of a lookup that found `e` (fastpath/recipe.ts): the statistics and the timeout refresh the
    * lookup made, at the time it made them.
    */
-  replayFound(e: ConntrackEntry, cls: number, ignored: boolean, now: number): void {
-    this.timeNs = now;
+  replayFound(e: ConntrackEntry, cls: number, ignored: boolean, clock: { readonly now: number }): void {
+    this.timeNs = clock.now;
     this.stats.found++;
     if (ignored) this.stats.ignore++;
     if (cls >= 0) this.refresh(e, cls);

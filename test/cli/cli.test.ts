@@ -67,6 +67,17 @@ describe('packetwalk run', () => {
     expect(new Set(s!.flows.map((f) => f.clientPort)).size).toBe(5);
   });
 
+  it('writes the same bytes with --no-fast-path (bulk runs walk every packet hop by hop)', () => {
+    const scenarios = ['pod-to-service-cross-node', 'egress-node-ip'];
+    const fast = pw('run', ...scenarios, '--count', '40', '--out', 'fp-on', '--json');
+    const slow = pw('run', ...scenarios, '--count', '40', '--no-fast-path', '--out', 'fp-off', '--json');
+    expect(fast.code, fast.stderr).toBe(0);
+    expect(slow.code, slow.stderr).toBe(0);
+    const files = (JSON.parse(fast.stdout) as { scenario: string; files: string[] }[]).flatMap((s) => s.files.map((f) => join(s.scenario, f)));
+    expect(files.length).toBeGreaterThan(4);
+    for (const f of files) expect(Buffer.compare(readFileSync(join(tmp, 'fp-on', f)), readFileSync(join(tmp, 'fp-off', f))), f).toBe(0);
+  });
+
   it.each([
     [['run', 'no-such-scenario'], /unknown scenario "no-such-scenario"/],
     [['run', '--seed', 'x'], /--seed must be an integer/],

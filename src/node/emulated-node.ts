@@ -73,8 +73,8 @@ export class EmulatedNode implements BridgeHost {
 
     // NIC on the underlay, with egress IPs as secondary addresses labelled `<if>:eip` (SDN egressip.go).
     this.nic = k.addInterface(new NetInterface(runtime, k, 'eth0', hostSubnet.nicMac, cluster.underlay.mtu));
-    this.nic.addresses.push({ ip: hostSubnet.hostIP, prefix: cluster.underlay.cidr.prefix });
-    for (const eip of hostSubnet.egressIPs) this.nic.addresses.push({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
+    this.nic.addAddress({ ip: hostSubnet.hostIP, prefix: cluster.underlay.cidr.prefix });
+    for (const eip of hostSubnet.egressIPs) this.nic.addAddress({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
     underlay.attach(this.nic);
 
     // br0 and its ports.
@@ -88,7 +88,7 @@ export class EmulatedNode implements BridgeHost {
 
     const gateway = defaultGateway(hostSubnet.subnet);
     this.tun0 = k.addInterface(new NetInterface(runtime, k, 'tun0', hostSubnet.tun0Mac, mtu));
-    this.tun0.addresses.push({ ip: gateway, prefix: hostSubnet.subnet.prefix });
+    this.tun0.addAddress({ ip: gateway, prefix: hostSubnet.subnet.prefix });
     this.tun0.scrubOnTransmit = false; // kernel -> OVS keeps the skb's conntrack entry
     this.tun0.peer = this.tun0Port;
     this.tun0Port.kernelDevice = this.tun0;
@@ -111,7 +111,7 @@ export class EmulatedNode implements BridgeHost {
       if (ofport === undefined) continue;
       const ps = new Stack(runtime, key);
       const eth0 = ps.addInterface(new NetInterface(runtime, ps, 'eth0', pod.mac, mtu));
-      eth0.addresses.push({ ip: pod.ip, prefix: hostSubnet.subnet.prefix });
+      eth0.addAddress({ ip: pod.ip, prefix: hostSubnet.subnet.prefix });
       ps.routes.add({ dst: hostSubnet.subnet, dev: eth0, proto: 'kernel', scope: 'link', src: pod.ip });
       ps.routes.add({ dst: cidr('0.0.0.0/0'), via: gateway, dev: eth0 });
       ps.routes.add({ dst: net.serviceNetwork, via: gateway, dev: eth0 });
@@ -140,7 +140,7 @@ export class EmulatedNode implements BridgeHost {
     const cfg = pod.egressRouter!;
     const rt = this.runtime;
     const mv = ps.addInterface(new NetInterface(rt, ps, 'macvlan0', cfg.macvlanMac, this.cluster.underlay.mtu));
-    mv.addresses.push({ ip: cfg.source, prefix: 32 });
+    mv.addAddress({ ip: cfg.source, prefix: 32 });
     new MacvlanLink(rt, mv, this.nic).attach(underlay);
     ps.routes.remove(cidr('0.0.0.0/0'), eth0);
     ps.routes.add({ dst: { network: cfg.gateway, prefix: 32, mask: 0xffffffff }, dev: mv, scope: 'link' });

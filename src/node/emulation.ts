@@ -57,7 +57,7 @@ export class Emulation {
     const gw = (this.gateway = new Stack(rt, GATEWAY_HOST));
     gw.forwarding = true;
     const gwIn = gw.addInterface(new NetInterface(rt, gw, 'eth0', u.gatewayMac, u.mtu));
-    gwIn.addresses.push({ ip: u.gateway, prefix: u.cidr.prefix });
+    gwIn.addAddress({ ip: u.gateway, prefix: u.cidr.prefix });
     this.underlay.attach(gwIn);
     gw.routes.add({ dst: u.cidr, dev: gwIn, proto: 'kernel', scope: 'link', src: u.gateway });
     const gwOut = gw.addInterface(new NetInterface(rt, gw, 'eth1', 0x02_00_5e_00_71_01, 1500));
@@ -79,12 +79,12 @@ export class Emulation {
       const net24 = cidr(`${ipToNet24(ext.ip)}/24`);
       const gwSide = (net24.network | 1) >>> 0;
       if (!gwOut.hasAddress(gwSide)) {
-        gwOut.addresses.push({ ip: gwSide, prefix: 24 });
+        gwOut.addAddress({ ip: gwSide, prefix: 24 });
         gw.routes.add({ dst: net24, dev: gwOut, proto: 'kernel', scope: 'link', src: gwSide });
       }
       const mac = ext.mac || 0x02_00_5e_00_72_00 + ++extIndex;
       const e = s.addInterface(new NetInterface(rt, s, 'eth0', mac, 1500));
-      e.addresses.push({ ip: ext.ip, prefix: 24 });
+      e.addAddress({ ip: ext.ip, prefix: 24 });
       this.internet.attach(e);
       s.routes.add({ dst: net24, dev: e, proto: 'kernel', scope: 'link', src: ext.ip });
       s.routes.add({ dst: cidr('0.0.0.0/0'), via: gwSide, dev: e });

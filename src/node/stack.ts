@@ -43,8 +43,8 @@ export class Stack implements InterfaceOwner {
   /** Neighbour table: key = interface index * 2^32 + IPv4 address. */
   private readonly neighbours = new Map<number, MacAddress>();
   private readonly unresolved = new Map<number, { pkt: PacketBuffer; reason: string }[]>();
-  forwarding = false;
-  netfilter: NetfilterHooks | null = null;
+  private forwardingOn = false;
+  private hooks: NetfilterHooks | null = null;
   readonly udpKernelHandlers = new Map<number, UdpKernelHandler>();
   readonly sockets: SocketLayer;
   private ipId: number;
@@ -58,6 +58,26 @@ export class Stack implements InterfaceOwner {
   ) {
     this.ipId = runtime.rng.fork(`ipid:${name}`).int(0, 0xffff);
     this.sockets = new SocketLayer(this);
+  }
+
+  /** net.ipv4.ip_forward. */
+  get forwarding(): boolean {
+    return this.forwardingOn;
+  }
+
+  set forwarding(v: boolean) {
+    configChanged();
+    this.forwardingOn = v;
+  }
+
+  /** The namespace's iptables and conntrack, if any. */
+  get netfilter(): NetfilterHooks | null {
+    return this.hooks;
+  }
+
+  set netfilter(nf: NetfilterHooks | null) {
+    configChanged();
+    this.hooks = nf;
   }
 
   addInterface(iface: NetInterface): NetInterface {

@@ -101,7 +101,7 @@ export function placesOf(result: ScenarioResult): Place[] {
   const rec = result.recorder;
   const places: Place[] = rec.points.map((p, i) => ({ point: i, kind: 'other', name: p.name, ifName: p.name.slice(p.name.lastIndexOf('/') + 1), host: p.host, addresses: [] }));
   const emu: Emulation = result.emulation;
-  const set = (tap: number, kind: PlaceKind, extra: Partial<Place>, addrs: { ip: number; prefix: number }[] = []): void => {
+  const set = (tap: number, kind: PlaceKind, extra: Partial<Place>, addrs: readonly { ip: number; prefix: number }[] = []): void => {
     const p = places[tap];
     if (!p) return;
     Object.assign(p, { kind, ...extra, addresses: addrs.map((a) => `${ipv4ToString(a.ip)}/${a.prefix}`) });

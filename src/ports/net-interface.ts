@@ -25,16 +25,15 @@ export interface InterfaceOwner {
 }
 
 export class NetInterface implements FrameReceiver {
-  readonly addresses: InterfaceAddress[] = [];
-  /** Link peer: the other veth end, the OVS port behind an internal port, or an L2 segment. */
-  peer: FrameReceiver | null = null;
+  /** Addresses, primary first (add with `addAddress`). */
+  readonly addresses: readonly InterfaceAddress[] = [];
+  private peerLink: FrameReceiver | null = null;
   /** Capture point id, or -1 when this interface is not captured. */
   tap = -1;
   /** Frames sent / received, like `ip -s link`. */
   txPackets = 0;
   rxPackets = 0;
-  /** Accept frames for any destination MAC (the underlay segment delivers by MAC anyway). */
-  promiscuous = false;
+  private promisc = false;
   /** Clear conntrack/OVS metadata when a frame crosses this link (veth: dev_forward_skb scrubs the skb). */
   scrubOnTransmit = true;
   /** This link's number in the runtime (the fast path's key starts with it). */
@@ -50,6 +49,32 @@ export class NetInterface implements FrameReceiver {
   ) {
     this.linkId = runtime.nextLinkId();
     this.mtuBytes = mtu;
+  }
+
+  /** `ip addr add`. */
+  addAddress(a: InterfaceAddress): void {
+    configChanged();
+    (this.addresses as InterfaceAddress[]).push(a);
+  }
+
+  /** Link peer: the other veth end, the OVS port behind an internal port, or an L2 segment. */
+  get peer(): FrameReceiver | null {
+    return this.peerLink;
+  }
+
+  set peer(p: FrameReceiver | null) {
+    configChanged();
+    this.peerLink = p;
+  }
+
+  /** Accept frames for any destination MAC (the underlay segment delivers by MAC anyway). */
+  get promiscuous(): boolean {
+    return this.promisc;
+  }
+
+  set promiscuous(v: boolean) {
+    configChanged();
+    this.promisc = v;
   }
 
   get mtu(): number {

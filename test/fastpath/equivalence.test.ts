@@ -372,6 +372,17 @@ describe('fast path equivalence: kernel state the recipes depend on', () => {
     expect(r.hitsAfterLastStep, 'hits once the path is open again').toBeGreaterThan(0);
   });
 
+  it('net.ipv4.ip_forward switched off and on again on the client node (pod-to-service crosses its kernel)', () => {
+    const r = checkConfigChanges('pod-to-service-cross-node', (side) => {
+      const kernel = side.emu.node(podNode(side, 'project1', 'sqlapi-1-8jgx8')).kernel;
+      return [
+        { what: 'ip_forward=0', drops: true, apply: () => void (kernel.forwarding = false) },
+        { what: 'ip_forward=1', drops: false, apply: () => void (kernel.forwarding = true) },
+      ];
+    });
+    expect(r.hitsAfterLastStep, 'hits once the path is open again').toBeGreaterThan(0);
+  });
+
   it('conntrack flushed on both nodes of the path (the next ACK is picked up mid-stream, not replayed)', () => {
     const r = checkConfigChanges('pod-to-service-cross-node', (side) => [
       {

@@ -17,7 +17,7 @@
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
 
-import { readMac, readU16, writeMac, writeU16, type MacAddress } from './bytes.js';
+import { readMac, readU16, writeMac, writeU16, writeU32, type MacAddress } from './bytes.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
 import { ARP_LEN } from './arp.js';
 import { ByteView } from './view.js';
@@ -90,8 +90,13 @@ export function ethernetEncodingLength(h: EthernetHeader): number {
 export function emitEthernet(h: EthernetHeader, buf: Uint8Array, offset: number): number {
   const len = ethernetEncodingLength(h);
   if (offset < 0 || offset + len > buf.length) throw new EncodeError('eth', `header of ${len} bytes does not fit at ${offset}`);
-  writeMac(buf, offset + DST, h.dst);
-  writeMac(buf, offset + SRC, h.src);
+  // The MACs' halves written here: a 48-bit number handed to writeMac when it is not inlined is a heap number.
+  const dst = h.dst, src = h.src;
+  const dstHi = Math.floor(dst / 0x100000000), srcHi = Math.floor(src / 0x100000000);
+  writeU16(buf, offset + DST, dstHi);
+  writeU32(buf, offset + DST + 2, dst - dstHi * 0x100000000);
+  writeU16(buf, offset + SRC, srcHi);
+  writeU32(buf, offset + SRC + 2, src - srcHi * 0x100000000);
   if (h.vlan) {
     writeU16(buf, offset + TYPE, ETHERTYPE_VLAN);
     writeU16(buf, offset + TCI, ((h.vlan.pcp & 7) << 13) | (h.vlan.dei ? 0x1000 : 0) | (h.vlan.vid & 0x0fff));

@@ -695,6 +695,10 @@ export class Bridge {
       this.replay(f, hit);
       return;
     }
+    if (cache.firstMiss(slot)) {
+      this.tableLoop(f, table, true);
+      return;
+    }
     f.recKey.set(f.key);
     f.rec.n = 0;
     f.recBad = false;

@@ -30,6 +30,13 @@ export class PassCache<T> {
   private readonly values: (T | null)[] = new Array<T | null>(SLOTS).fill(null);
   /** The key words the cache keys on (indices into the flow key). */
   private keyWords: Int32Array = new Int32Array(0);
+  /**
+   * Second chance: a pass is stored the second time its key misses, so one-off flows (every new connection's
+   * handshake) do not fill the cache with recipes nobody replays. Per slot, a second hash of the last key that
+   * missed there once.
+   */
+  private readonly seen = new Int32Array(SLOTS);
+  private lastHash = 0;
 
   /** Key on these words from now on (invalidates everything). */
   setWords(words: Int32Array): void {
@@ -55,7 +62,15 @@ export class PassCache<T> {
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     h ^= h >>> 12;
+    this.lastHash = Math.imul(h, 0x9e3779b1) | 1; // never 0, the empty mark
     return h & (SLOTS - 1);
+  }
+
+  /** True the first time the key of the last `slotOf` misses in its slot (then it is remembered, not stored). */
+  firstMiss(slot: number): boolean {
+    if (this.seen[slot] === this.lastHash) return false;
+    this.seen[slot] = this.lastHash;
+    return true;
   }
 
   /** The value stored in `slot` for exactly (key, table), or null. */

@@ -101,10 +101,10 @@ export class FastPath implements RecipeStore {
   }
 
   /** A recording reached local delivery: keep a copy under its key. */
-  store(rec: PathRecorder): void {
-    if (rec.recipe.generation !== GENERATION.value) return this.vetoed('the configuration changed during the walk');
+  store(rec: PathRecorder, recipe: PathRecipe): void {
+    if (recipe.generation !== GENERATION.value) return this.vetoed('the configuration changed during the walk');
     this.keys.set(rec.key, rec.slot * KEY_WORDS);
-    this.recipes[rec.slot] = PathRecipe.copyOf(rec.recipe);
+    this.recipes[rec.slot] = recipe;
     this.stats.stored++;
   }
 

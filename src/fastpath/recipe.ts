@@ -60,28 +60,28 @@ export class PathRecipe {
   refs2: unknown[] = [];
 
   // Batched side effects.
-  readonly ovsRules: FlowRule[] = [];
-  readonly ovsBytes: number[] = [];
-  readonly nfRules: Rule[] = [];
-  readonly nfRuleBytes: number[] = [];
-  readonly nfChains: Chain[] = [];
-  readonly nfChainBytes: number[] = [];
-  readonly ifTx: NetInterface[] = [];
-  readonly ifRx: NetInterface[] = [];
+  ovsRules: FlowRule[] = [];
+  ovsBytes: number[] = [];
+  nfRules: Rule[] = [];
+  nfRuleBytes: number[] = [];
+  nfChains: Chain[] = [];
+  nfChainBytes: number[] = [];
+  ifTx: NetInterface[] = [];
+  ifRx: NetInterface[] = [];
   /** Conntrack lookups in walk order: table, entry, timeout class to refresh (-1: none), TCP "ignore", time. */
-  readonly ctTables: Conntrack[] = [];
-  readonly ctEntries: ConntrackEntry[] = [];
-  readonly ctClasses: number[] = [];
-  readonly ctIgnored: boolean[] = [];
-  readonly ctTimes: number[] = [];
+  ctTables: Conntrack[] = [];
+  ctEntries: ConntrackEntry[] = [];
+  ctClasses: number[] = [];
+  ctIgnored: boolean[] = [];
+  ctTimes: number[] = [];
 
   // Guards.
-  readonly guardEntries: ConntrackEntry[] = [];
-  readonly guardStatus: number[] = [];
-  readonly guardTcpState: number[] = [];
-  readonly guardMark: number[] = [];
+  guardEntries: ConntrackEntry[] = [];
+  guardStatus: number[] = [];
+  guardTcpState: number[] = [];
+  guardMark: number[] = [];
   /** Distinct conntrack tables the walk looked into: none may have an expiry due before the walk ends. */
-  readonly guardTables: Conntrack[] = [];
+  guardTables: Conntrack[] = [];
   /** The L4 checksum was verified on the way (conntrack in PREROUTING or OVS ct()): replay checks it up front. */
   verifyL4 = false;
 
@@ -94,66 +94,6 @@ export class PathRecipe {
   /** IPv4 header offset from the frame start at the hand-off. */
   handoffL3 = 0;
   handoffMeta: HandoffMetadata | null = null;
-
-  /** Empty it for a new recording. */
-  clear(): void {
-    this.n = 0;
-    for (const a of [
-      this.ops, this.args, this.refs, this.refs2, this.ovsRules, this.ovsBytes, this.nfRules, this.nfRuleBytes, this.nfChains,
-      this.nfChainBytes, this.ifTx, this.ifRx, this.ctTables, this.ctEntries, this.ctClasses, this.ctIgnored, this.ctTimes,
-      this.guardEntries, this.guardStatus, this.guardTcpState, this.guardMark, this.guardTables,
-    ] as unknown[][]) a.length = 0;
-    this.verifyL4 = false;
-    this.duration = 0;
-    this.handoffStack = null;
-    this.handoffIface = null;
-    this.handoffL3 = 0;
-    this.handoffMeta = null;
-  }
-
-  /** A stored copy of a finished recording. */
-  static copyOf(o: PathRecipe): PathRecipe {
-    const r = new PathRecipe();
-    r.generation = o.generation;
-    r.n = o.n;
-    r.ops = o.ops.slice();
-    r.args = o.args.slice();
-    r.refs = o.refs.slice();
-    r.refs2 = o.refs2.slice();
-    r.ovsRules.push(...o.ovsRules);
-    r.ovsBytes.push(...o.ovsBytes);
-    r.nfRules.push(...o.nfRules);
-    r.nfRuleBytes.push(...o.nfRuleBytes);
-    r.nfChains.push(...o.nfChains);
-    r.nfChainBytes.push(...o.nfChainBytes);
-    r.ifTx.push(...o.ifTx);
-    r.ifRx.push(...o.ifRx);
-    r.ctTables.push(...o.ctTables);
-    r.ctEntries.push(...o.ctEntries);
-    r.ctClasses.push(...o.ctClasses);
-    r.ctIgnored.push(...o.ctIgnored);
-    r.ctTimes.push(...o.ctTimes);
-    r.guardEntries.push(...o.guardEntries);
-    r.guardStatus.push(...o.guardStatus);
-    r.guardTcpState.push(...o.guardTcpState);
-    r.guardMark.push(...o.guardMark);
-    r.guardTables.push(...o.guardTables);
-    r.verifyL4 = o.verifyL4;
-    r.duration = o.duration;
-    r.handoffStack = o.handoffStack;
-    r.handoffIface = o.handoffIface;
-    r.handoffL3 = o.handoffL3;
-    r.handoffMeta = o.handoffMeta;
-    return r;
-  }
-
-  step(op: number, a: number, b: number, c: number, d: number, ref: unknown = null, ref2: unknown = null): void {
-    this.ops.push(op);
-    this.args.push(a, b, c, d);
-    this.refs.push(ref);
-    this.refs2.push(ref2);
-    this.n++;
-  }
 }
 
 /** The metadata of `pkt` as a hand-off snapshot. */

@@ -19,15 +19,119 @@ import type { Stack } from '../node/stack.js';
 import type { FlowRule } from '../ovs/bridge.js';
 import type { NetInterface } from '../ports/net-interface.js';
 import {
-  OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe, snapshotMetadata,
+  OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe, snapshotMetadata, type HandoffMetadata,
 } from './recipe.js';
 
 /** The recording in progress, if any. */
 export const RECORDING: { rec: PathRecorder | null } = { rec: null };
 
+/**
+ * A list that keeps its capacity when emptied (`arr.length = 0` gives V8 arrays a fresh, empty backing store, so
+ * every recording would grow them again): recordings run often in bulk runs, and should not churn the heap.
+ */
+class List<T> {
+  items: T[] = [];
+  n = 0;
+  push(x: T): void {
+    this.items[this.n++] = x;
+  }
+  includes(x: T): boolean {
+    for (let i = 0; i < this.n; i++) if (this.items[i] === x) return true;
+    return false;
+  }
+  toArray(): T[] {
+    return this.items.slice(0, this.n);
+  }
+}
+
+/** A recipe being recorded (see PathRecipe for the fields). */
+class Draft {
+  generation = 0;
+  readonly ops = new List<number>();
+  readonly args = new List<number>();
+  readonly refs = new List<unknown>();
+  readonly refs2 = new List<unknown>();
+  readonly ovsRules = new List<FlowRule>();
+  readonly ovsBytes = new List<number>();
+  readonly nfRules = new List<Rule>();
+  readonly nfRuleBytes = new List<number>();
+  readonly nfChains = new List<Chain>();
+  readonly nfChainBytes = new List<number>();
+  readonly ifTx = new List<NetInterface>();
+  readonly ifRx = new List<NetInterface>();
+  readonly ctTables = new List<Conntrack>();
+  readonly ctEntries = new List<ConntrackEntry>();
+  readonly ctClasses = new List<number>();
+  readonly ctIgnored = new List<boolean>();
+  readonly ctTimes = new List<number>();
+  readonly guardEntries = new List<ConntrackEntry>();
+  readonly guardStatus = new List<number>();
+  readonly guardTcpState = new List<number>();
+  readonly guardMark = new List<number>();
+  readonly guardTables = new List<Conntrack>();
+  verifyL4 = false;
+  private readonly lists: List<unknown>[] = [
+    this.ops, this.args, this.refs, this.refs2, this.ovsRules, this.ovsBytes, this.nfRules, this.nfRuleBytes, this.nfChains,
+    this.nfChainBytes, this.ifTx, this.ifRx, this.ctTables, this.ctEntries, this.ctClasses, this.ctIgnored, this.ctTimes,
+    this.guardEntries, this.guardStatus, this.guardTcpState, this.guardMark, this.guardTables,
+  ] as List<unknown>[];
+
+  clear(generation: number): void {
+    for (const l of this.lists) l.n = 0;
+    this.generation = generation;
+    this.verifyL4 = false;
+  }
+
+  step(op: number, a: number, b: number, c: number, d: number, ref: unknown = null, ref2: unknown = null): void {
+    this.ops.push(op);
+    this.args.push(a);
+    this.args.push(b);
+    this.args.push(c);
+    this.args.push(d);
+    this.refs.push(ref);
+    this.refs2.push(ref2);
+  }
+
+  /** The stored form, with the hand-off. */
+  toRecipe(stack: Stack, iface: NetInterface, l3: number, meta: HandoffMetadata, duration: number): PathRecipe {
+    const r = new PathRecipe();
+    r.generation = this.generation;
+    r.n = this.ops.n;
+    r.ops = this.ops.toArray();
+    r.args = this.args.toArray();
+    r.refs = this.refs.toArray();
+    r.refs2 = this.refs2.toArray();
+    r.ovsRules = this.ovsRules.toArray();
+    r.ovsBytes = this.ovsBytes.toArray();
+    r.nfRules = this.nfRules.toArray();
+    r.nfRuleBytes = this.nfRuleBytes.toArray();
+    r.nfChains = this.nfChains.toArray();
+    r.nfChainBytes = this.nfChainBytes.toArray();
+    r.ifTx = this.ifTx.toArray();
+    r.ifRx = this.ifRx.toArray();
+    r.ctTables = this.ctTables.toArray();
+    r.ctEntries = this.ctEntries.toArray();
+    r.ctClasses = this.ctClasses.toArray();
+    r.ctIgnored = this.ctIgnored.toArray();
+    r.ctTimes = this.ctTimes.toArray();
+    r.guardEntries = this.guardEntries.toArray();
+    r.guardStatus = this.guardStatus.toArray();
+    r.guardTcpState = this.guardTcpState.toArray();
+    r.guardMark = this.guardMark.toArray();
+    r.guardTables = this.guardTables.toArray();
+    r.verifyL4 = this.verifyL4;
+    r.duration = duration;
+    r.handoffStack = stack;
+    r.handoffIface = iface;
+    r.handoffL3 = l3;
+    r.handoffMeta = meta;
+    return r;
+  }
+}
+
 /** What becomes of a finished recording (the fast path stores it). */
 export interface RecipeStore {
-  store(rec: PathRecorder): void;
+  store(rec: PathRecorder, recipe: PathRecipe): void;
   vetoed(reason: string): void;
 }
 
@@ -37,8 +141,8 @@ export interface RecipeStore {
  * reaction (replies, which may be recorded in turn) runs.
  */
 export class PathRecorder {
-  /** The recipe being built (scratch: the store copies it). */
-  readonly recipe = new PathRecipe();
+  /** The recipe being built. */
+  private readonly recipe = new Draft();
   /** The key and cache slot the recording will be stored under. */
   readonly key: Int32Array;
   slot = 0;
@@ -67,8 +171,7 @@ export class PathRecorder {
     this.end = pkt.end;
     this.key.set(key);
     this.slot = slot;
-    this.recipe.clear();
-    this.recipe.generation = generation;
+    this.recipe.clear(generation);
     return ++this.serial;
   }
 
@@ -143,7 +246,7 @@ export class PathRecorder {
   /** Bytes [at, at + length) of the frame were set to values the key determines (Ethernet header, set_field eth_dst). */
   wrote(pkt: PacketBuffer, at: number, length: number): void {
     if (!this.mine(pkt) || !this.sync(pkt)) return;
-    this.recipe.step(OP_WRITE_BYTES, at - pkt.start, 0, 0, 0, Uint8Array.from(pkt.data.subarray(at, at + length)));
+    this.recipe.step(OP_WRITE_BYTES, at - pkt.start, 0, 0, 0, Uint8Array.from(pkt.data.subarray(at, at + length))); // a copy: Buffer#slice is a view
   }
 
   /** The forwarding stack decremented the TTL of the IPv4 header at l3. */
@@ -212,17 +315,12 @@ export class PathRecorder {
   handoff(stack: Stack, iface: NetInterface, pkt: PacketBuffer, l3: number): void {
     if (!this.mine(pkt) || !this.sync(pkt)) return;
     const r = this.recipe;
-    for (let i = 0; i < r.guardEntries.length; i++) {
-      const e = r.guardEntries[i]!;
-      if (e.status !== r.guardStatus[i] || e.tcpState !== r.guardTcpState[i] || e.mark !== r.guardMark[i]) return this.veto('conntrack entry changed');
+    for (let i = 0; i < r.guardEntries.n; i++) {
+      const e = r.guardEntries.items[i]!;
+      if (e.status !== r.guardStatus.items[i] || e.tcpState !== r.guardTcpState.items[i] || e.mark !== r.guardMark.items[i]) return this.veto('conntrack entry changed');
     }
-    r.handoffStack = stack;
-    r.handoffIface = iface;
-    r.handoffL3 = l3 - pkt.start;
-    r.handoffMeta = snapshotMetadata(pkt);
-    r.duration = this.offset();
     if (RECORDING.rec === this) RECORDING.rec = null;
     this.pkt = null;
-    this.sink.store(this);
+    this.sink.store(this, r.toRecipe(stack, iface, l3 - pkt.start, snapshotMetadata(pkt), this.offset()));
   }
 }

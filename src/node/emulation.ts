@@ -130,12 +130,15 @@ export class Emulation {
    * within a few seconds; called after each flow so no packet is left waiting in an ARP queue.
    */
   settle(): void {
+    // Hosts are all made by the constructor: list them once (settle runs after every flow of a bulk run).
+    const all = (this.allStacks ??= [...this.stacks()]);
     for (let round = 0; round < 8; round++) {
       let failed = 0;
-      for (const s of this.stacks()) failed += s.settleNeighbours();
+      for (let i = 0; i < all.length; i++) failed += all[i]!.settleNeighbours();
       if (failed === 0) return;
     }
   }
+  private allStacks: Stack[] | undefined;
 
   /** The host that owns an address (first match), for traces and pictures. */
   hostOf(ip: Ipv4Address): Stack | undefined {

@@ -408,6 +408,7 @@ export class Stack implements InterfaceOwner {
    * forwarded one (arp_error_report). Returns how many neighbours failed.
    */
   settleNeighbours(): number {
+    if (this.unresolved.size === 0) return 0;
     let failed = 0;
     for (const [key, q] of [...this.unresolved]) {
       const iface = this.interfaces[Math.floor(key / 0x100000000)]!;

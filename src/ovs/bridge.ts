@@ -232,22 +232,18 @@ class PassRecipe {
   readonly tails: boolean[];
   readonly rules: (FlowRule | null)[];
   readonly reasons: string[];
-  readonly linkTo: (PassRecipe | null)[];
-  readonly linkGen: number[];
-  readonly linkState: number[];
-  readonly linkZone: number[];
-  readonly linkMark: number[];
+  // Links, per step; made on the first link (most stored passes are never linked from).
+  private linkTo: (PassRecipe | null)[] | null = null;
+  private linkGen: number[] = [];
+  private linkState: number[] = [];
+  private linkZone: number[] = [];
+  private linkMark: number[] = [];
 
   constructor(n: number) {
     this.ops = new Array<CompiledOp | null>(n).fill(null);
     this.tails = new Array<boolean>(n).fill(false);
     this.rules = new Array<FlowRule | null>(n).fill(null);
     this.reasons = new Array<string>(n).fill('');
-    this.linkTo = new Array<PassRecipe | null>(n).fill(null);
-    this.linkGen = new Array<number>(n).fill(0);
-    this.linkState = new Array<number>(n).fill(0);
-    this.linkZone = new Array<number>(n).fill(0);
-    this.linkMark = new Array<number>(n).fill(0);
   }
 
   push(op: CompiledOp | null, tail: boolean, rule: FlowRule | null, reason: string): void {
@@ -273,12 +269,20 @@ class PassRecipe {
 
   /** The recipe linked from ct step `i` for this conntrack answer, or null. */
   linked(i: number, generation: number, key: Int32Array): PassRecipe | null {
-    return this.linkGen[i] === generation && this.linkState[i] === key[W_CT_STATE] && this.linkZone[i] === key[W_CT_ZONE] && this.linkMark[i] === key[W_CT_MARK]
+    return this.linkTo !== null && this.linkGen[i] === generation && this.linkState[i] === key[W_CT_STATE] && this.linkZone[i] === key[W_CT_ZONE] && this.linkMark[i] === key[W_CT_MARK]
       ? this.linkTo[i]!
       : null;
   }
 
   link(i: number, generation: number, key: Int32Array, to: PassRecipe): void {
+    if (this.linkTo === null) {
+      const n = this.ops.length;
+      this.linkTo = new Array<PassRecipe | null>(n).fill(null);
+      this.linkGen = new Array<number>(n).fill(0);
+      this.linkState = new Array<number>(n).fill(0);
+      this.linkZone = new Array<number>(n).fill(0);
+      this.linkMark = new Array<number>(n).fill(0);
+    }
     this.linkTo[i] = to;
     this.linkGen[i] = generation;
     this.linkState[i] = key[W_CT_STATE]!;

@@ -52,7 +52,7 @@ export function scaleChartSvg(points: readonly PlotPoint[], title: string): stri
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`);
-  out.push(`<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">Cost per packet as the cluster grows (pod-to-pod cross-node walk)</text>`);
+  out.push(`<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">Cost per packet as the cluster grows (pod-to-pod cross-node walk, slow path: every hop)</text>`);
   out.push(`<text x="${WIDTH / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(title)}</text>`);
   // Grid and ticks.
   for (let y = 0; y <= yMax + 1e-9; y += yStep) {

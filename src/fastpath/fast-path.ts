@@ -250,7 +250,10 @@ export class FastPath implements RecipeStore {
   }
 }
 
-/** The counters a walk bumps, all at once (nothing reads them during a walk). */
+/**
+ * The counters a walk bumps, all at once (nothing reads them during a walk). iptables rules and chains are two
+ * loops, not one over {packets, bytes} objects: each loop then sees one object shape.
+ */
 function applyCounters(r: PathRecipe): void {
   const ovs = r.ovsRules;
   for (let i = 0; i < ovs.length; i++) {

@@ -275,15 +275,21 @@ function totalDrops(side: Side): number {
   return n;
 }
 
-/** Warm both sides with one round of flows, then alternate injection batches and configuration changes. */
-function checkConfigChanges(scenarioName: string, steps: (side: Side) => ConfigStep[]): { hitsAfterLastStep: number } {
+/** Both sides after the scenario's first flow, with the client's established frame and where to inject it. */
+function warmPair(scenarioName: string): { off: Side; on: Side; frame: Uint8Array; ifOff: NetInterface; ifOn: NetInterface } {
   const s = findScenario(scenarioName)!;
   const { off, on } = pair(s);
   const spec = scenarioFlows(s, off.cluster)[0]!;
   const rOff = runFlow(off.emu, spec), rOn = runFlow(on.emu, scenarioFlows(s, on.cluster)[0]!);
   expect(rOff.ok && rOn.ok).toBe(true);
   const replay = replayFrame(off, spec, rOff.clientPort)!;
-  const ifOff = interfaceAt(off, replay.tap), ifOn = interfaceAt(on, replay.tap);
+  return { off, on, frame: replay.frame, ifOff: interfaceAt(off, replay.tap), ifOn: interfaceAt(on, replay.tap) };
+}
+
+/** Warm both sides with one flow, then alternate injection batches and configuration changes. */
+function checkConfigChanges(scenarioName: string, steps: (side: Side) => ConfigStep[]): { hitsAfterLastStep: number } {
+  const { off, on, frame, ifOff, ifOn } = warmPair(scenarioName);
+  const replay = { frame };
   const batch = (): void => {
     inject(off, ifOff, replay.frame, 30);
     inject(on, ifOn, replay.frame, 30);
@@ -400,13 +406,8 @@ describe('fast path equivalence: kernel state the recipes depend on', () => {
 describe('fast path equivalence: frames the key cannot vouch for walk', () => {
   /** Warm both sides, replay the ACK until it hits, then inject a corrupted copy and check both sides agree. */
   function corrupted(what: string, corrupt: (f: Uint8Array) => void): void {
-    const s = findScenario('pod-to-pod-cross-node')!;
-    const { off, on } = pair(s);
-    const spec = scenarioFlows(s, off.cluster)[0]!;
-    const rOff = runFlow(off.emu, spec), rOn = runFlow(on.emu, scenarioFlows(s, on.cluster)[0]!);
-    expect(rOff.ok && rOn.ok).toBe(true);
-    const replay = replayFrame(off, spec, rOff.clientPort)!;
-    const ifOff = interfaceAt(off, replay.tap), ifOn = interfaceAt(on, replay.tap);
+    const { off, on, frame, ifOff, ifOn } = warmPair('pod-to-pod-cross-node');
+    const replay = { frame };
     inject(off, ifOff, replay.frame, 5);
     inject(on, ifOn, replay.frame, 5);
     const fp = on.emu.runtime.fastPath!;

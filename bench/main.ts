@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { consumedSink, measureCase, type MeasureOptions } from './measure.js';
 import { captureDir } from './pcap.bench.js';
 import { scaleChartSvg, type PlotPoint } from './plot.js';
-import { selectCases } from './registry.js';
+import { RUN_MODE, selectCases } from './registry.js';
 import { machineLine, tableHeader, tableRow, type BenchResult } from './report.js';
 import { runScapy, scapyAvailable, type ScapyRun } from './scapy.js';
 import { SUITES } from './suites.js';
@@ -71,6 +71,7 @@ function main(): number {
     return r.status ?? 1;
   }
   const opts = args.quick ? QUICK : FULL;
+  RUN_MODE.quick = args.quick;
   const selected = selectCases(SUITES, args.filter);
   if (selected.length === 0) fail(`no benchmark name contains ${JSON.stringify(args.filter)}`);
   const cases = args.quick ? selected.filter((c) => !c.heavy) : selected;

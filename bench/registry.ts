@@ -27,6 +27,9 @@ export interface BenchCase {
   scale?: { axis: string; size: number };
 }
 
+/** How the run was asked for (set by main.ts before any case runs). */
+export const RUN_MODE = { quick: false };
+
 /** A named group of cases (one file, one question). */
 export interface BenchSuite {
   name: string;

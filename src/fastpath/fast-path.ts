@@ -1,10 +1,10 @@
 /**
  * The whole-path fast path, in the spirit of Open vSwitch's datapath flow cache but across every hop of the
  * emulation: a frame transmitted on a link is keyed by its link and every header field a walk decides on; the
- * first such frame walks the slow path while a PathRecorder notes what each hop did (recorder.ts), and the next
- * ones replay that recipe (recipe.ts) — the same bytes at every capture point, the same counters, conntrack
- * refreshes, IP IDs and clock — until the configuration changes (generation.ts) or a conntrack entry the walk
- * depended on changes state.
+ * second frame with a key walks the slow path while a PathRecorder notes what each hop did (recorder.ts; the
+ * first only marks the key as seen, so one-off traffic costs a hash), and the next ones replay that recipe
+ * (recipe.ts) — the same bytes at every capture point, the same counters, conntrack refreshes, IP IDs and clock —
+ * until the configuration changes (generation.ts) or a conntrack entry the walk depended on changes state.
  *
  * The key: the link, both MACs, ethertype, IPv4 TOS, total length, flags and fragment offset, TTL, protocol,
  * addresses, ports, the TCP data offset and flags (UDP: length and whether the checksum is absent), and the

@@ -20,6 +20,7 @@
 import { readU16, writeU16 } from '../../codecs/bytes.js';
 import { checksumUpdate16 } from '../../codecs/checksum.js';
 import { Ipv4View } from '../../codecs/ipv4.js';
+import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { l4ChecksumValid } from '../netfilter/l4-checksum.js';
 import { natPacket, type ManipType } from '../netfilter/nat.js';
@@ -28,7 +29,7 @@ import type { Runtime } from '../node/runtime.js';
 import type { Stack } from '../node/stack.js';
 import type { FrameReceiver } from '../ports/frame-receiver.js';
 import { GENERATION } from './generation.js';
-import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe, type EncapTemplate } from './recipe.js';
+import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe } from './recipe.js';
 import { PathRecorder, RECORDING, type RecipeStore } from './recorder.js';
 
 /** Key words per entry (see the file comment). */
@@ -111,11 +112,6 @@ export class FastPath implements RecipeStore {
   vetoed(reason: string): void {
     this.stats.vetoed++;
     this.lastVeto = reason;
-  }
-
-  /** Forget every recipe (they are also void after any configuration change). */
-  clear(): void {
-    this.recipes.fill(null);
   }
 
   /** Fill `this.key` from the frame; false when the frame is not keyable. */
@@ -220,7 +216,7 @@ export class FastPath implements RecipeStore {
           break;
         case OP_ENCAP: {
           const stack = r.refs2[i] as Stack;
-          pkt.start = (refs[i] as EncapTemplate).encapsulate(b, pkt.start, pkt.end, args[k]!, args[k + 1]!, stack.nextIpId()) + 14;
+          pkt.start = (refs[i] as VxlanEncapTemplate).encapsulate(b, pkt.start, pkt.end, args[k]!, args[k + 1]!, stack.nextIpId()) + 14;
           break;
         }
         case OP_CAPTURE:

@@ -16,7 +16,6 @@
  * decides on, including the frame and IP lengths.
  */
 
-import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Chain, Rule } from '../netfilter/rules.js';
 import type { Conntrack, ConntrackEntry } from '../netfilter/conntrack.js';
@@ -103,6 +102,3 @@ export function snapshotMetadata(pkt: PacketBuffer): HandoffMetadata {
     pktMark: pkt.pktMark, ctState: pkt.ctState, ctZone: pkt.ctZone, ctMark: pkt.ctMark, recirc: pkt.recirc, ctEntry: pkt.ctEntry,
   };
 }
-
-/** The template type an OP_ENCAP step holds (re-exported for the replayer). */
-export type EncapTemplate = VxlanEncapTemplate;

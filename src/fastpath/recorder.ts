@@ -12,6 +12,7 @@
 
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { Direction } from '../capture/capture-sink.js';
 import type { Conntrack, ConntrackEntry } from '../netfilter/conntrack.js';
 import type { Chain, Rule } from '../netfilter/rules.js';
 import type { VirtualClock } from '../node/clock.js';
@@ -186,11 +187,21 @@ export class PathRecorder {
     return this.clock.now - this.base;
   }
 
-  /** Steps about a packet other than the one being recorded cannot be replayed. */
-  private mine(pkt: PacketBuffer): boolean {
-    if (pkt === this.pkt) return true;
-    this.veto('a second packet');
-    return false;
+  /**
+   * Before a step: true when `pkt` is the packet being recorded (steps about another one cannot be replayed: that
+   * vetoes), after recording a window step if the frame window moved since the last step.
+   */
+  private caughtUp(pkt: PacketBuffer): boolean {
+    if (pkt !== this.pkt) {
+      this.veto('a second packet');
+      return false;
+    }
+    if (pkt.start !== this.start || pkt.end !== this.end) {
+      this.recipe.step(OP_WINDOW, pkt.start - this.start, pkt.end - pkt.start, 0, 0);
+      this.start = pkt.start;
+      this.end = pkt.end;
+    }
+    return true;
   }
 
   /** The recording was still open when its walk returned (it ended without local delivery). */
@@ -225,50 +236,44 @@ export class PathRecorder {
 
   // ---- the byte program
 
-  capture(tap: number, outbound: boolean, pkt: PacketBuffer, comment: string | undefined): void {
-    if (this.mine(pkt) && this.sync(pkt)) this.recipe.step(OP_CAPTURE, tap, outbound ? 1 : 0, this.offset(), 0, comment);
+  capture(tap: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
+    if (!this.caughtUp(pkt)) return;
+    this.recipe.step(OP_CAPTURE, tap, direction === 'outbound' ? 1 : 0, this.offset(), 0, comment);
   }
 
   /** The frame window moved (pull, trim, decapsulation, prepend). */
   window(pkt: PacketBuffer): void {
-    if (this.mine(pkt)) this.sync(pkt);
-  }
-
-  /** Record a window step if the window moved since the last step; false when the packet is not ours. */
-  private sync(pkt: PacketBuffer): boolean {
-    if (pkt.start === this.start && pkt.end === this.end) return true;
-    this.recipe.step(OP_WINDOW, pkt.start - this.start, pkt.end - pkt.start, 0, 0);
-    this.start = pkt.start;
-    this.end = pkt.end;
-    return true;
+    this.caughtUp(pkt);
   }
 
   /** Bytes [at, at + length) of the frame were set to values the key determines (Ethernet header, set_field eth_dst). */
   wrote(pkt: PacketBuffer, at: number, length: number): void {
-    if (!this.mine(pkt) || !this.sync(pkt)) return;
-    this.recipe.step(OP_WRITE_BYTES, at - pkt.start, 0, 0, 0, Uint8Array.from(pkt.data.subarray(at, at + length))); // a copy: Buffer#slice is a view
+    if (!this.caughtUp(pkt)) return;
+    this.recipe.step(OP_WRITE_BYTES, at - pkt.start, 0, 0, 0, Uint8Array.from(pkt.data.subarray(at, at + length)));
   }
 
   /** The forwarding stack decremented the TTL of the IPv4 header at l3. */
   stackDecTtl(pkt: PacketBuffer, l3: number): void {
-    if (this.mine(pkt) && this.sync(pkt)) this.recipe.step(OP_DEC_TTL_STACK, l3 - pkt.start, 0, 0, 0);
+    if (!this.caughtUp(pkt)) return;
+    this.recipe.step(OP_DEC_TTL_STACK, l3 - pkt.start, 0, 0, 0);
   }
 
   /** OVS dec_ttl on the IPv4 header at l3. */
   ovsDecTtl(pkt: PacketBuffer, l3: number): void {
-    if (this.mine(pkt) && this.sync(pkt)) this.recipe.step(OP_DEC_TTL_OVS, l3 - pkt.start, 0, 0, 0);
+    if (!this.caughtUp(pkt)) return;
+    this.recipe.step(OP_DEC_TTL_OVS, l3 - pkt.start, 0, 0, 0);
   }
 
   /** natPacket(…, e, dir, manip) was applied to the IPv4 header at l3. */
   nat(pkt: PacketBuffer, l3: number, e: ConntrackEntry, dir: number, manip: number): void {
-    if (!this.mine(pkt) || !this.sync(pkt)) return;
+    if (!this.caughtUp(pkt)) return;
     this.guard(e);
     this.recipe.step(OP_NAT, l3 - pkt.start, dir, manip, 0, e);
   }
 
   /** vxlan0 is about to encapsulate the frame (the window step after it is implied: start moves to the outer IPv4). */
   encap(pkt: PacketBuffer, template: VxlanEncapTemplate, vni: number, srcPort: number, stack: Stack): void {
-    if (!this.mine(pkt) || !this.sync(pkt)) return;
+    if (!this.caughtUp(pkt)) return;
     this.recipe.step(OP_ENCAP, vni, srcPort, 0, 0, template, stack);
   }
 
@@ -313,7 +318,7 @@ export class PathRecorder {
    * way (the next packet would see a different state) or something vetoed it.
    */
   handoff(stack: Stack, iface: NetInterface, pkt: PacketBuffer, l3: number): void {
-    if (!this.mine(pkt) || !this.sync(pkt)) return;
+    if (!this.caughtUp(pkt)) return;
     const r = this.recipe;
     for (let i = 0; i < r.guardEntries.n; i++) {
       const e = r.guardEntries.items[i]!;

@@ -339,6 +339,7 @@ export class Conntrack {
     this.timeNs = now;
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed || e.status & IPS_DYING) return true;
+    RECORDING.rec?.veto('conntrack confirm'); // a new connection: one-off
     const a = this.findNode(e.orig, e.zone) ?? this.findNode(e.reply, e.zone);
     if (a) {
       const other = a.entry;

@@ -378,7 +378,6 @@ export class Netfilter implements NetfilterHooks {
       // A new connection with an explicit range: bind it (nf_nat_setup_info) and translate this packet.
       const manip = spec.kind === 'src' ? MANIP_SRC : MANIP_DST;
       if (!natInitialized(e, manip)) {
-        RECORDING.rec?.veto('NAT setup');
         const ports = spec.portMin !== undefined;
         setupNat(this.conntrack, e, manip, {
           minIp: spec.addrMin >>> 0, maxIp: (spec.addrMax ?? spec.addrMin) >>> 0, protoSpecified: ports,
@@ -398,7 +397,6 @@ export class Netfilter implements NetfilterHooks {
       pkt.ctMark = e.mark;
     }
     if (args.commit && e && !e.untracked && !e.confirmed) {
-      RECORDING.rec?.veto('conntrack commit');
       if (!this.conntrack.confirm(pkt, this.now())) {
         this.lastReason = 'conntrack: insert failed (clash)';
         return NF_DROP;
@@ -446,7 +444,6 @@ export class Netfilter implements NetfilterHooks {
   private confirm(pkt: PacketBuffer, trace: TraceRecorder | undefined): NfVerdict {
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed) return NF_ACCEPT;
-    RECORDING.rec?.veto('conntrack confirm');
     if (!this.conntrack.confirm(pkt, this.now())) {
       this.lastReason = 'conntrack: insert failed (clash)';
       if (trace) trace.add('drop', this.lastReason, undefined, this.node);
@@ -468,7 +465,6 @@ export class Netfilter implements NetfilterHooks {
     }
     let v: NfVerdict = NF_ACCEPT;
     if (!natInitialized(e, manip)) {
-      RECORDING.rec?.veto('NAT binding setup');
       // Only the first packet of a connection (still unconfirmed) walks the nat table.
       if (!e.confirmed) v = this.runTable(slot, pkt, l3, trace, manip);
       if (!natInitialized(e, manip)) setNullBinding(e, manip);
@@ -504,16 +500,11 @@ export class Netfilter implements NetfilterHooks {
   /** Walk a built-in chain of a table. `manip` is set for the nat table (which NAT targets are valid). */
   private runTable(slot: number, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
     const start = this.builtins[slot];
-    const rec = RECORDING.rec;
     if (!start || start.rules.length === 0 && start.chain.policy !== 'DROP') {
-      if (start) {
-        const len = readU16(pkt.data, l3 + 2);
-        start.chain.packets++;
-        start.chain.bytes += len;
-        if (rec !== null) rec.nfChain(start.chain, len);
-      }
+      if (start) countPolicy(start.chain, readU16(pkt.data, l3 + 2));
       return NF_ACCEPT;
     }
+    const rec = RECORDING.rec;
     const b = pkt.data;
     this.pSrc = readI32(b, l3 + 12);
     this.pDst = readI32(b, l3 + 16);
@@ -531,9 +522,7 @@ export class Netfilter implements NetfilterHooks {
         // End of chain: built-in -> policy; user chain -> return to the caller.
         if (depth === 0) {
           const c = start.chain;
-          c.packets++;
-          c.bytes += this.pLen;
-          if (rec !== null) rec.nfChain(c, this.pLen);
+          countPolicy(c, this.pLen);
           if (c.policy === 'DROP') {
             const tableName = start.table, chainName = c.name;
             this.last = null;
@@ -612,7 +601,6 @@ export class Netfilter implements NetfilterHooks {
   }
 
   private natTarget(r: CRule, pkt: PacketBuffer, manip: ManipType, trace: TraceRecorder | undefined): void {
-    RECORDING.rec?.veto('NAT target');
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed) return;
     const wantManip = r.target === T_DNAT ? MANIP_DST : MANIP_SRC;
@@ -686,6 +674,13 @@ export class Netfilter implements NetfilterHooks {
   private isLocal(a: number): boolean {
     return a >>> 24 === 127 || this.local.has(a);
   }
+}
+
+/** A packet fell off the end of a built-in chain: its policy counters (and a path recording's). */
+function countPolicy(c: Chain, len: number): void {
+  c.packets++;
+  c.bytes += len;
+  RECORDING.rec?.nfChain(c, len);
 }
 
 /** The big-endian 32-bit word at `o` as an int32. */

@@ -4,7 +4,7 @@
  */
 
 import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
-import type { CaptureSink } from '../capture/capture-sink.js';
+import type { CaptureSink, Direction } from '../capture/capture-sink.js';
 import { FastPath } from '../fastpath/fast-path.js';
 import { configChanged } from '../fastpath/generation.js';
 import { RECORDING } from '../fastpath/recorder.js';
@@ -58,6 +58,15 @@ export class Runtime {
   set capture(sink: CaptureSink | null) {
     configChanged();
     this.captureSink = sink;
+  }
+
+  /**
+   * Record a frame at capture point `tap` (capture must be attached): every capture point records through here, so
+   * a path being recorded (fastpath/) notes the record too.
+   */
+  captureFrame(tap: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
+    this.captureSink!.record(tap, direction, pkt, comment);
+    RECORDING.rec?.capture(tap, direction, pkt, comment);
   }
 
   /** A number for a new link (the fast path keys frames by the link they were transmitted on). */

@@ -225,11 +225,7 @@ export class Stack implements InterfaceOwner {
       if (handler) return handler(pkt, l3, iface);
     }
     // The packet has arrived: a path recording ends here, and what the host does with it runs live.
-    const rec = RECORDING.rec;
-    if (rec !== null) {
-      rec.handoff(this, iface, pkt, l3);
-      RECORDING.rec = null;
-    }
+    RECORDING.rec?.handoff(this, iface, pkt, l3);
     this.deliverLocal(iface, pkt, l3);
   }
 

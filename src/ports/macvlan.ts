@@ -7,12 +7,13 @@
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
-import { RECORDING } from '../fastpath/recorder.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 import type { Segment } from './segment.js';
 
 export class MacvlanLink implements FrameReceiver {
+  /** The capture comment on the parent NIC for frames the macvlan sends (built once, not per frame). */
+  private readonly comment: string;
   /** Where the parent's frames go (the segment port), set by attach. */
   private uplink: FrameReceiver | null = null;
 
@@ -22,7 +23,9 @@ export class MacvlanLink implements FrameReceiver {
     readonly device: NetInterface,
     /** The node NIC it sits on. */
     readonly parent: NetInterface,
-  ) {}
+  ) {
+    this.comment = `macvlan ${device.name} of ${device.owner.name}`;
+  }
 
   /** Plug the macvlan into the parent's segment under its own MAC. */
   attach(segment: Segment): void {
@@ -34,21 +37,14 @@ export class MacvlanLink implements FrameReceiver {
   /** The macvlan device transmitted: out through the parent NIC. */
   receiveFrame(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (this.parent.tap >= 0 && rt.capture) {
-      const comment = `macvlan ${this.device.name} of ${this.device.owner.name}`;
-      rt.capture.record(this.parent.tap, 'outbound', pkt, comment);
-      RECORDING.rec?.capture(this.parent.tap, true, pkt, comment);
-    }
+    if (this.parent.tap >= 0 && rt.capture) rt.captureFrame(this.parent.tap, 'outbound', pkt, this.comment);
     if (!this.uplink) return rt.drop(pkt, this.device.owner.name, `${this.device.name}: not attached`);
     this.uplink.receiveFrame(pkt);
   }
 
   private fromSegment(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (this.parent.tap >= 0 && rt.capture) {
-      rt.capture.record(this.parent.tap, 'inbound', pkt, undefined);
-      RECORDING.rec?.capture(this.parent.tap, false, pkt, undefined);
-    }
+    if (this.parent.tap >= 0 && rt.capture) rt.captureFrame(this.parent.tap, 'inbound', pkt, undefined);
     this.device.receiveFrame(pkt);
   }
 }

@@ -103,12 +103,8 @@ export class NetInterface implements FrameReceiver {
   transmit(pkt: PacketBuffer): void {
     this.txPackets++;
     const rt = this.runtime;
-    const rec = RECORDING.rec;
-    if (rec !== null) rec.ifTx(this);
-    if (this.tap >= 0 && rt.capture) {
-      rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
-      if (rec !== null) rec.capture(this.tap, true, pkt, rt.hopReason);
-    }
+    RECORDING.rec?.ifTx(this);
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
     rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
     if (this.scrubOnTransmit) pkt.clearMetadata();
@@ -127,13 +123,9 @@ export class NetInterface implements FrameReceiver {
   receiveFrame(pkt: PacketBuffer): void {
     this.rxPackets++;
     const rt = this.runtime;
-    const rec = RECORDING.rec;
-    if (rec !== null) rec.ifRx(this);
+    RECORDING.rec?.ifRx(this);
     // A frame br0 outputs to tun0 arrives here with the flow that sent it still pending as the hop reason.
-    if (this.tap >= 0 && rt.capture) {
-      rt.capture.record(this.tap, 'inbound', pkt, rt.hopReason);
-      if (rec !== null) rec.capture(this.tap, false, pkt, rt.hopReason);
-    }
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, rt.hopReason);
     rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
     this.owner.receiveOn(this, pkt);

@@ -7,7 +7,6 @@
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { TraceRecorder } from '../trace/types.js';
-import { RECORDING } from '../fastpath/recorder.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 
@@ -55,10 +54,7 @@ export class VethHostPort implements OvsPort, FrameReceiver {
 
   receiveFrame(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (this.tap >= 0 && rt.capture) {
-      rt.capture.record(this.tap, 'inbound', pkt, undefined);
-      RECORDING.rec?.capture(this.tap, false, pkt, undefined);
-    }
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, undefined);
     pkt.clearMetadata();
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
@@ -69,10 +65,7 @@ export class VethHostPort implements OvsPort, FrameReceiver {
 
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    if (this.tap >= 0 && rt.capture) {
-      rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
-      RECORDING.rec?.capture(this.tap, true, pkt, rt.hopReason);
-    }
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
     rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`, { port: this.name, ofport: this.ofport, direction: 'out' }, this.nodeName);
     pkt.clearMetadata();

@@ -77,15 +77,12 @@ export class Vxlan0Port implements OvsPort {
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
     const tunDst = pkt.tunDst | 0, vni = pkt.tunId & 0xffffff;
-    const rec = RECORDING.rec;
-    if (this.tap >= 0 && rt.capture) {
-      rt.capture.record(this.tap, 'outbound', pkt, rt.hopReason);
-      if (rec !== null) rec.capture(this.tap, true, pkt, rt.hopReason);
-    }
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
     rt.hopReason = undefined;
     if (tunDst === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: output with no tun_dst');
     const srcPort = this.sourcePort(pkt);
     const template = this.template(tunDst);
+    const rec = RECORDING.rec;
     if (rec !== null) rec.encap(pkt, template, vni, srcPort, this.kernel);
     const start = template.encapsulate(pkt.data, pkt.start, pkt.end, vni, srcPort, this.kernel.nextIpId());
     pkt.start = start + ETHERNET_HEADER_LEN; // the kernel adds the real outer Ethernet header after routing
@@ -112,8 +109,7 @@ export class Vxlan0Port implements OvsPort {
     const vni = (d[vx + 4]! << 16) | (d[vx + 5]! << 8) | d[vx + 6]!;
     pkt.end = udp + udpLen;
     pkt.start = vx + VXLAN_HEADER_LEN;
-    const rec = RECORDING.rec;
-    if (rec !== null) rec.window(pkt);
+    RECORDING.rec?.window(pkt);
     pkt.clearMetadata();
     pkt.tunId = vni;
     pkt.tunSrc = tunSrc;
@@ -121,10 +117,7 @@ export class Vxlan0Port implements OvsPort {
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
     if (trace) trace.add('encap', `vxlan0: decapsulate VNI ${vni} from ${ipv4ToString(tunSrc)}; enters br0 as in_port=1, tun_id=0x${vni.toString(16)}, tun_src=${ipv4ToString(tunSrc)}`, { vni, tunSrc: ipv4ToString(tunSrc) }, this.nodeName);
-    if (this.tap >= 0 && rt.capture) {
-      rt.capture.record(this.tap, 'inbound', pkt, undefined);
-      if (rec !== null) rec.capture(this.tap, false, pkt, undefined);
-    }
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, undefined);
     rt.clock.advance(1_000);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }

@@ -9,7 +9,7 @@ import pc from 'picocolors';
 import { builtinClusterDocuments } from '../cluster/builtin.js';
 import { buildCluster, buildFromSources } from '../cluster/build.js';
 import { ConfigError } from '../cluster/errors.js';
-import { readClusterObjects } from '../cluster/load.js';
+import { readClusterFile, readClusterObjects } from '../cluster/load.js';
 import { formatTable } from '../cluster/tables.js';
 import type { Cluster } from '../cluster/types.js';
 import { Emulation } from '../node/emulation.js';
@@ -65,13 +65,7 @@ export interface ClusterSource {
 
 export function clusterSource(file: string | undefined): ClusterSource {
   if (!file) return { docs: builtinClusterDocuments(), file: '<builtin>' };
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, '', '', `cannot read the file: ${(e as Error).message}`);
-  }
-  const sources = readClusterObjects(text, file);
+  const sources = readClusterObjects(readClusterFile(file), file);
   buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
   return { docs: sources.map((o) => o.doc as object), file };
 }

@@ -4,7 +4,6 @@
  */
 
 import { ipv4ToString } from '../../codecs/bytes.js';
-import { writeFileSync } from 'node:fs';
 import { buildCluster } from '../cluster/build.js';
 import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
@@ -16,6 +15,7 @@ import { findScenario } from '../scenarios/catalog.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
 import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
+import { asOutputError, checkOutputFile, OutputError, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
 import type { ClusterSource } from './commands.js';
 
@@ -102,6 +102,8 @@ Examples:
   }
   const from = a.str('from'), to = a.str('to');
   if (!from || !to) throw new UsageError('trace needs --from and --to');
+  // Refused before the walk when it can be seen now (a directory, a device, a missing folder, /proc).
+  const pcap = a.str('pcap') === undefined ? undefined : checkOutputFile(a.str('pcap')!, '--pcap file');
   const proto = (a.str('proto') ?? 'tcp') as Protocol;
   if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
   const source = src(a.str('cluster'));
@@ -122,16 +124,25 @@ Examples:
   port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const emu = new Emulation(cluster, { seed });
-  const pcap = a.str('pcap');
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true });
   attachCapture(emu, recorder);
   emu.runtime.recording = true;
   const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
   const result = runFlow(emu, spec);
   recorder.close();
-  if (pcap) writeFileSync(pcap, recorder.memoryPcapng());
   const title = `trace ${sourceLabel(fromSrc)} -> ${resolved.label} (${ipv4ToString(resolved.ip)}) ${proto}${proto === 'icmp' ? '' : `/${port}`}: ${result.ok ? 'ok' : 'FAILED'} (${result.detail})`;
   if (a.flag('json')) process.stdout.write(JSON.stringify({ from: sourceLabel(fromSrc), to: resolved.label, ip: ipv4ToString(resolved.ip), port, proto, ok: result.ok, detail: result.detail, packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
   else process.stdout.write(renderWalkTrace(title, emu.runtime.packets));
+  if (pcap) {
+    // A failure only writing shows (disk full, quota): the trace is printed already; report the file, exit 2.
+    try {
+      writeFileAtomic(pcap, recorder.memoryPcapng());
+    } catch (e) {
+      const user = asOutputError(e, pcap);
+      if (!(user instanceof OutputError)) throw e;
+      process.stderr.write(`packetwalk: the trace is above, but the --pcap file was not written: ${user.message}\n`);
+      return 2;
+    }
+  }
   return result.ok ? 0 : 1;
 }

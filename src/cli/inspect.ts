@@ -5,6 +5,7 @@
 
 import { ipv4ToString } from '../../codecs/bytes.js';
 import { buildCluster } from '../cluster/build.js';
+import { nonUnicastReason } from '../cluster/fields.js';
 import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
@@ -80,6 +81,19 @@ function parseSource(cluster: Cluster, from: string): Source {
   throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
 }
 
+/**
+ * Destinations a trace refuses, and why. Loopback (127/8), 0.0.0.0 and a host's own addresses are walked: Linux
+ * delivers them through lo. Multicast is not modelled (no group membership; the stack would map the address to an
+ * 01:00:5e MAC without ARP, as arp_mc_map does, but nothing joins a group to answer).
+ */
+function refusedDestination(ip: number): string | undefined {
+  const first = ip >>> 24;
+  if (ip === 0 || first === 127) return undefined;
+  if (first >= 224 && first <= 239) return 'multicast destinations are not modelled (packetwalk walks unicast conversations: expected a pod, a service, a node or a unicast IP)';
+  const why = nonUnicastReason(ip);
+  return why === undefined ? undefined : `not a destination a packet can be sent to (${why}; expected a pod, a service, a node or a unicast IP)`;
+}
+
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
     from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
@@ -121,6 +135,8 @@ Examples:
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const refused = refusedDestination(resolved.ip);
+  if (refused) throw new UsageError(`--to ${to}: ${refused}`);
   port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const emu = new Emulation(cluster, { seed });

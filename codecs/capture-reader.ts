@@ -11,8 +11,8 @@
  * Malformed input throws DecodeError with a Fault whose offset is the byte offset in the file:
  *   'truncated'  the file ends inside a header, record or block (offset: where that record/block starts)
  *   'bad-magic'  not a pcap/pcapng file, or a section's byte-order magic is unknown
- *   'bad-block'  a pcapng block length that is not a multiple of 4, runs past the file, disagrees with its
- *                trailing copy, or is too small for its fixed fields; a packet block for an undescribed interface
+ *   'bad-block'  a pcapng block length that is not a multiple of 4, disagrees with its trailing copy (offset:
+ *                the block's start), or is too small for its fixed fields; a packet block for an undescribed interface
  *   'bad-length' a record longer than its snaplen or than MAX_RECORD_BYTES
  *   'unsupported' a pcapng major version other than 1
  * Records read before the fault were already returned: a caller that processes records as they come loses nothing.
@@ -249,7 +249,7 @@ export class CaptureReader {
       if (total < 12 || total % 4 !== 0) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, `block total length ${total} (must be a multiple of 4, at least 12)`));
       if (total > size - o) throw new DecodeError(fault('pcapng', 'truncated', o, `block type 0x${type.toString(16)} says ${total} bytes, ${size - o} left in the file`));
       const trailer = this.u32(this.at(o + total - 4, 4));
-      if (trailer !== total) throw new DecodeError(fault('pcapng', 'bad-block', o + total - 4, `trailing block length ${trailer} != ${total} at the block's start`));
+      if (trailer !== total) throw new DecodeError(fault('pcapng', 'bad-block', o, `block total length ${total} disagrees with its trailing copy ${trailer} at byte ${o + total - 4}`));
       const body = o + 8, bodyLen = total - 12;
       this.pos = o + total;
       switch (type) {

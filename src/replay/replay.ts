@@ -136,7 +136,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         } else throw e;
       } else {
         const ft = e.fault;
-        error = { fault: ft, message: `${opts.file}: byte ${ft.offset}: ${ft.layer} ${ft.code}${ft.detail ? `: ${ft.detail}` : ''} (after ${summary.read} record${summary.read === 1 ? '' : 's'}, which were replayed)` };
+        error = { fault: ft, message: `${opts.file}: byte ${ft.offset}: ${ft.layer} ${ft.code}${ft.detail ? `: ${ft.detail}` : ''} (the ${summary.read} record${summary.read === 1 ? '' : 's'} before it ${summary.read === 1 ? 'was' : 'were'} replayed)` };
       }
     } finally {
       source?.close();
@@ -190,7 +190,7 @@ function tally(summary: ReplaySummary, emu: Emulation, injected: readonly number
     const o = packets[i]!.outcome;
     if (!o) summary.inFlight++;
     else if (o.kind === 'dropped') {
-      const key = `${o.host}: ${o.reason ?? 'dropped'}`;
+      const key = `${o.host}: ${o.reason ?? 'dropped'}${explainBridgeDrop(o.reason ?? '')}`;
       summary.dropped[key] = (summary.dropped[key] ?? 0) + 1;
     } else if (o.kind === 'consumed') {
       const key = `${o.host}: ${o.reason ?? ''}`;
@@ -211,4 +211,19 @@ function outcomeLines(s: ReplaySummary): { detail: string; ok: boolean }[] {
   for (const [why, n] of Object.entries(s.dropped)) out.push({ detail: `${n} dropped at ${why}`, ok: false });
   if (s.answered) out.push({ detail: `${s.answered} answers came back to ${s.point}`, ok: true });
   return out;
+}
+
+/** What OpenShift SDN means by a drop in the br0 tables a replayed frame typically dies in (openshift-flows.ts). */
+const BRIDGE_DROPS: Record<string, string> = {
+  '0': 'not IP or ARP, or VXLAN from outside the cluster network',
+  '10': 'VXLAN from an address that is no node of the cluster: table 10 accepts tun_src of known HostSubnets only',
+  '20': "source IP (or ARP sender MAC) is not the pod's own: OpenShift SDN's anti-spoofing",
+  '80': 'NetworkPolicy / project isolation (VNID)',
+  '100': 'EgressNetworkPolicy',
+};
+
+function explainBridgeDrop(reason: string): string {
+  const m = /^br0: table (\d+) /.exec(reason);
+  const why = m ? BRIDGE_DROPS[m[1]!] : undefined;
+  return why ? ` (${why})` : '';
 }

@@ -225,3 +225,14 @@ describe('determinism and Wireshark', () => {
     expect(tsharkProblems(join(out, 'walk.pcapng'), { ignore: noise })).toEqual([]);
   });
 });
+
+describe('the gateway point', () => {
+  it('a frame arriving from the external side with TTL 1: the gateway answers time exceeded', () => {
+    const r = replay('pod-ttl1.pcap', 'gateway');
+    expect(r.summary.injected).toBe(1);
+    expect(r.summary.dropped).toEqual({ 'underlay-gateway: TTL expired forwarding to 203.0.113.10': 1 });
+    expect(r.summary.sent['ICMP time exceeded from underlay-gateway']).toBe(1);
+    const first = r.recorder.frames[0]!;
+    expect([r.recorder.points[first.point]!.name, first.direction]).toEqual(['gateway/eth1', 'inbound']);
+  });
+});

@@ -21,6 +21,7 @@ import { printWalkSummary } from './summary.js';
 import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode } from './inspect.js';
 import { ProgressBar } from './progress.js';
 import { renderIndexHtml, type IndexEntry } from '../picture/index-html.js';
+import { cmdReplay } from './replay-command.js';
 
 const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
 
@@ -34,6 +35,7 @@ Commands:
   flows --node NODE         br0 flows of a node as 'ovs-ofctl -O OpenFlow13 dump-flows br0' prints them
   iptables --node NODE      the node's iptables rules in iptables-save format
   conntrack --node NODE     the node's conntrack table after a scenario, like 'conntrack -L'
+  replay FILE --at POINT    inject a capture (pcap/pcapng) at a pod, node NIC, gateway or external host
 
 Run 'packetwalk <command> --help' for a command's options.
 `;
@@ -98,6 +100,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       return cmdIptables(rest, clusterSource);
     case 'conntrack':
       return cmdConntrack(rest, clusterSource);
+    case 'replay':
+      return cmdReplay(rest, clusterSource);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try 'packetwalk --help')`);
   }

@@ -13,13 +13,13 @@ import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { Emulation } from '../node/emulation.js';
-import type { WalkPacket } from '../node/runtime.js';
 import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import { groupFlows } from '../picture/index-html.js';
 import { asOutputError, checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, type FolderManifest } from '../output/output-files.js';
 import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js';
+import type { WalkResult } from './walk-result.js';
 
 export interface RunOptions {
   /** Base cluster documents (the built-in cluster's, or a user's file's). */
@@ -37,18 +37,10 @@ export interface RunOptions {
   fastPath?: boolean;
 }
 
-export interface ScenarioResult {
+/** A scenario's walk: the common WalkResult (what pictures and pages read) with the scenario and its flows. */
+export interface ScenarioResult extends WalkResult {
   scenario: Scenario;
-  cluster: Cluster;
-  emulation: Emulation;
   flows: FlowResult[];
-  packets: WalkPacket[];
-  recorder: CaptureRecorder;
-  /** True when the outcome matches the scenario's expectation. */
-  passed: boolean;
-  /** Files written, relative to the scenario folder. */
-  files: string[];
-  dir?: string;
 }
 
 /** The cluster a scenario runs on: the base documents plus the scenario's own additions. */

@@ -305,11 +305,17 @@ export class Stack implements InterfaceOwner {
    * Returns false when it was dropped (no route, rule).
    */
   sendIp(pkt: PacketBuffer): boolean {
+    // The local table first (own addresses, 127/8, 0.0.0.0: through lo), then the main table. Two functions so the
+    // routed path, the hot one, stays as small as it was (a loopback branch inside it cost allocations per packet).
+    if (this.isLoopbackDestination(this.view.reset(pkt.data, pkt.start).dstI32)) return this.sendLoopback(pkt, pkt.start, false);
+    return this.sendRouted(pkt);
+  }
+
+  private sendRouted(pkt: PacketBuffer): boolean {
     const rt = this.runtime;
     const l3 = pkt.start;
     const trace = rt.traceOf(pkt);
     let v = this.view.reset(pkt.data, l3);
-    if (this.isLoopbackDestination(v.dstI32)) return this.sendLoopback(pkt, l3, false);
     let route = this.routes.lookup(v.dstI32);
     if (!route) {
       rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)}`);
@@ -423,11 +429,11 @@ export class Stack implements InterfaceOwner {
 
   /** Put an Ethernet header on an IPv4 datagram and transmit, resolving the next hop with ARP first if needed. */
   neighbourOutput(pkt: PacketBuffer, dev: NetInterface, nextHop: Ipv4Address, reason: string): void {
-    // Multicast and broadcast need no ARP: arp_mc_map maps 224/4 to 01:00:5e + the low 23 bits, 255.255.255.255 to ff:ff:ff:ff:ff:ff.
-    if (nextHop >>> 28 === 0xe) return this.transmitIp(pkt, dev, MULTICAST_MAC_BASE + ((nextHop >>> 0) & 0x7fffff), reason);
-    if ((nextHop | 0) === -1) return this.transmitIp(pkt, dev, MAC_BROADCAST, reason);
     const mac = this.lookupNeighbour(dev, nextHop);
     if (mac === undefined) {
+      // Multicast and broadcast need no ARP (arp_mc_map): 224/4 goes to 01:00:5e + its low 23 bits,
+      // 255.255.255.255 to ff:ff:ff:ff:ff:ff. Checked here, off the resolved-neighbour path.
+      if (nextHop >>> 28 === 0xe || (nextHop | 0) === -1) return this.transmitGroup(pkt, dev, nextHop, reason);
       RECORDING.rec?.veto('neighbour unresolved');
       nextHop = nextHop >>> 0; // callers may pass the int32 form
       const key = this.neighbourKey(dev, nextHop);
@@ -441,6 +447,10 @@ export class Stack implements InterfaceOwner {
       return;
     }
     this.transmitIp(pkt, dev, mac, reason);
+  }
+
+  private transmitGroup(pkt: PacketBuffer, dev: NetInterface, group: Ipv4Address, reason: string): void {
+    this.transmitIp(pkt, dev, (group | 0) === -1 ? MAC_BROADCAST : MULTICAST_MAC_BASE + ((group >>> 0) & 0x7fffff), reason);
   }
 
   private transmitIp(pkt: PacketBuffer, dev: NetInterface, dstMac: MacAddress, reason: string): void {

@@ -15,7 +15,7 @@ import { Emulation } from '../node/emulation.js';
 import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
 import { ScenarioUnavailable } from '../scenarios/scenario.js';
 import { runScenarioSteps, type ScenarioFolderRecord, type ScenarioResult } from '../walk/run-scenario.js';
-import { checkReplaceable, ensureOutputDir, readFolderManifest, removeStaleTempDirs, writeFileAtomic } from '../output/output-files.js';
+import { checkReplaceable, checkReplaceableFile, ensureOutputDir, readFolderManifest, removeStaleTempDirs, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
 import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode } from './inspect.js';
@@ -163,7 +163,9 @@ async function cmdRun(args: string[]): Promise<number> {
   const src = clusterSource(a.str('cluster'));
   const outDir = ensureOutputDir(a.str('out') ?? 'pcaps/out');
   for (const dir of removeStaleTempDirs(outDir, new Set(SCENARIOS.map((s) => s.name)))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
-  for (const s of scenarios) checkReplaceable(join(outDir, s.name)); // refuse before any work, not after it
+  // Refuse before any work, not after it: a scenario folder or an index.html that packetwalk did not write.
+  for (const s of scenarios) checkReplaceable(join(outDir, s.name));
+  checkReplaceableFile(join(outDir, 'index.html'), INDEX_MARK);
   let signal: 'SIGINT' | 'SIGTERM' | undefined;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
     signal ??= sig;
@@ -214,6 +216,9 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   return results.every((r) => r.passed) ? 0 : 1;
 }
+
+/** What every index.html packetwalk writes contains (renderIndexHtml's default title). */
+const INDEX_MARK = '<title>packetwalk: walks</title>';
 
 /**
  * index.html for every scenario folder in `outDir` that packetwalk wrote (it has a manifest): this run's first,

@@ -8,7 +8,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A problem with a place the user asked packetwalk to write to: one line, exit code 2. */
@@ -344,4 +344,29 @@ export function replaceFolder(tmp: string, finalDir: string): void {
   renameSync(finalDir, old);
   renameSync(tmp, finalDir);
   rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * Refuses to overwrite `file` (index.html at the top of an output folder) unless it is absent or packetwalk wrote
+ * it: a regular file whose first 64 KiB contain `mark`.
+ */
+export function checkReplaceableFile(file: string, mark: string): void {
+  const st = statOrUndefined(file);
+  if (!st) return;
+  const refuse = (): never => {
+    throw new OutputError(`${file} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`);
+  };
+  if (!st.isFile()) refuse();
+  let head = '';
+  let fd = -1;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(Math.min(st.size, 65536));
+    head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+  } catch {
+    refuse();
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+  if (!head.includes(mark)) refuse();
 }

@@ -61,6 +61,11 @@ describe('arguments', { timeout: 120_000 }, () => {
 });
 
 describe('cluster files', { timeout: 120_000 }, () => {
+  it('refuses a FIFO without blocking on it', () => {
+    if (spawnSync('mkfifo', [join(tmp, 'fifo.yaml')]).status !== 0) return;
+    expectUserError(pw('cluster', '--cluster', 'fifo.yaml'), /^packetwalk: fifo\.yaml: not a regular file \(a FIFO\)/);
+  });
+
   it('refuses /dev/zero at once, and an empty or comment-only file', () => {
     const t = Date.now();
     expectUserError(pw('cluster', '--cluster', '/dev/zero'), /^packetwalk: \/dev\/zero: not a regular file \(a character device\)/);
@@ -177,6 +182,11 @@ describe('output folders', { timeout: 120_000 }, () => {
   });
 
   it('does not replace a folder of the same name that packetwalk did not write', () => {
+    mkdirSync(join(tmp, 'site'));
+    writeFileSync(join(tmp, 'site', 'index.html'), '<html>my own page</html>');
+    expectUserError(pw('run', 'hairpin', '--out', 'site'), /site\/index\.html was not written by packetwalk/);
+    expect(readdirSync(join(tmp, 'site'))).toEqual(['index.html']);
+
     mkdirSync(join(tmp, 'theirs', 'hairpin'), { recursive: true });
     writeFileSync(join(tmp, 'theirs', 'hairpin', 'walk.pcapng'), 'not a capture');
     expectUserError(pw('run', 'hairpin', '--out', 'theirs'), /theirs\/hairpin\/walk\.pcapng was not written by packetwalk/);

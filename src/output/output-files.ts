@@ -8,7 +8,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A problem with a place the user asked packetwalk to write to: one line, exit code 2. */
@@ -204,6 +204,18 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     const err = e as NodeJS.ErrnoException;
     if (err.path === tmp || err.path === undefined) err.path = file;
     throw asOutputError(err);
+  }
+}
+
+/**
+ * Write a file inside a temporary folder (no rename needed: the folder is renamed whole); a file-system error
+ * becomes an OutputError naming the file (writeSync's ENOSPC carries no path of its own).
+ */
+export function writeOutputFile(path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(path, data);
+  } catch (e) {
+    throw asOutputError(e, path);
   }
 }
 

@@ -8,8 +8,8 @@
  * temporary name and renamed into place, so an internal failure leaves nothing half-written.
  */
 
-import { rmSync, writeFileSync } from 'node:fs';
-import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, type FolderManifest } from '../output/output-files.js';
+import { rmSync } from 'node:fs';
+import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
 import { join } from 'node:path';
 import { CaptureReader, FileSource, type ByteSource, type CaptureRecord } from '../../codecs/capture-reader.js';
 import { DecodeError, type Fault } from '../../codecs/errors.js';
@@ -159,12 +159,12 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     if (error) result.error = error;
     if (tmpDir && finalDir) {
       const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
-      writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
-      writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
-      writeFileSync(join(tmpDir, 'path.svg'), renderPathSvg(result));
+      writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
+      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
       result.files.push('trace.txt', 'trace.json', 'path.svg');
       const manifest: FolderManifest<{ replay: string; at: string; seed: number }> = { packetwalk: 'scenario-folder', files: result.files, record: { replay: opts.file, at: point.label, seed } };
-      writeFileSync(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+      writeOutputFile(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);
       replaceFolder(tmpDir, finalDir);
     }

@@ -6,7 +6,7 @@
  * write is never replaced (output-files.ts).
  */
 
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCluster } from '../cluster/build.js';
 import type { Cluster } from '../cluster/types.js';
@@ -17,7 +17,7 @@ import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import { groupFlows } from '../picture/index-html.js';
-import { asOutputError, checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, type FolderManifest } from '../output/output-files.js';
+import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
 import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js';
 import type { WalkResult } from './walk-result.js';
 
@@ -67,16 +67,6 @@ function named<T>(s: Scenario, fn: () => T): T {
   } catch (e) {
     if (e instanceof ScenarioUnavailable && !e.scenario) throw new ScenarioUnavailable(e.need, s.name);
     throw e;
-  }
-}
-
-/** Write one file of a scenario folder; a file-system error names the file (disk full: writeSync has no path). */
-function writeIn(dir: string, name: string, data: string): void {
-  const p = join(dir, name);
-  try {
-    writeFileSync(p, data);
-  } catch (e) {
-    throw asOutputError(e, p);
   }
 }
 
@@ -139,17 +129,17 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
     const result: ScenarioResult = { scenario: s, cluster, emulation: emu, flows, packets, recorder, passed, files, dir: finalDir };
     if (tmpDir && finalDir) {
       const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`).join('\n');
-      writeIn(tmpDir, 'trace.txt', renderWalkTrace(header, packets));
-      writeIn(tmpDir, 'trace.json', JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder!.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
+      writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
+      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder!.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
       files.push('trace.txt', 'trace.json');
       // The picture needs the recorded packets, which bulk runs (--count > 1) do not keep.
       if (count === 1) {
-        writeIn(tmpDir, 'path.svg', renderPathSvg(result));
+        writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
         files.push('path.svg');
       }
       const record: ScenarioFolderRecord = { scenario: s.name, figure: s.figure, summary: s.summary, passed, seed, cluster: opts.clusterFile, flows: groupFlows(flows) };
       const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files, record };
-      writeIn(tmpDir, FOLDER_MANIFEST, JSON.stringify(manifest, null, 1) + '\n');
+      writeOutputFile(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);
       replaceFolder(tmpDir, finalDir);
     }

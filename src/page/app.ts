@@ -200,6 +200,7 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const total = data.packets.reduce((s, p) => s + p.hops.length, 0);
     filterStatus.textContent = c.ok && text.trim() ? `${np} of ${data.packets.length} packets, ${nh} of ${total} hops match` : `${data.packets.length} packets, ${total} hops`;
     renderPackets();
+    hopsDirty = true;
     if (!visible[cur.p]?.includes(cur.h)) {
       const first = visible.findIndex((v) => v.length > 0);
       if (first >= 0) select(first, visible[first]![0]!, false);
@@ -210,6 +211,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   // ---- Lists ----
 
   const cur = { p: 0, h: 0 };
+  /** The hop list must be rebuilt (the filter changed, or nothing is shown yet). */
+  let hopsDirty = true;
   let selectedKey: string | undefined;
 
   function renderPackets(): void {
@@ -219,8 +222,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       const arp = p.label.startsWith('ARP');
       const status = p.dropped ? '<span class="badge drop">dropped</span>' : '';
       parts.push(
-        `<li><button type="button" class="packet${arp ? ' arp' : ''}" data-packet="${p.n}" aria-label="${esc(`Packet ${p.n}: ${p.label}, from ${p.origin}, ${p.hops.length} captures${p.dropped ? ', dropped' : ''}`)}">` +
-          `<span class="num">${p.n}</span><span class="plabel">${esc(p.label)}${status}</span><span class="porigin">${esc(p.origin)} · ${p.hops.length} hop${p.hops.length === 1 ? '' : 's'}</span></button></li>`,
+        `<li><button type="button" class="packet${arp ? ' arp' : ''}" data-packet="${p.n}">` +
+          `<span class="num"><span class="visually-hidden">Packet </span>${p.n}</span><span class="plabel">${esc(p.label)}${status}</span><span class="porigin">${esc(p.origin)} · ${p.hops.length} hop${p.hops.length === 1 ? '' : 's'}</span></button></li>`,
       );
     });
     packetsEl.innerHTML = parts.join('');
@@ -239,8 +242,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       const tags = info[cur.p]![hi]!.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join('');
       const dir = h.dir === 'outbound' ? 'sent' : 'received';
       parts.push(
-        `<li><button type="button" class="hop" data-packet="${p.n}" data-hop="${hi + 1}" data-frame="${h.frame}" aria-label="${esc(`Hop ${hi + 1}: frame ${h.frame}, ${dir} at ${h.point}, ${timeText(h.t)}`)}">` +
-          `<span class="hnum">${hi + 1}</span><span class="hpoint">${esc(h.point)}</span><span class="hmeta">${dir === 'sent' ? '→ out' : '← in'} · frame ${h.frame} · ${timeText(h.t)}</span>` +
+        `<li><button type="button" class="hop" data-packet="${p.n}" data-hop="${hi + 1}" data-frame="${h.frame}">` +
+          `<span class="hnum"><span class="visually-hidden">Hop </span>${hi + 1}</span><span class="hpoint">${esc(h.point)}</span><span class="hmeta">${dir === 'sent' ? '→ out' : '← in'} · frame ${h.frame} · ${timeText(h.t)}</span>` +
           `<span class="hsum">${esc(h.summary)}</span>${tags ? `<span class="tags">${tags}</span>` : ''}</button></li>`,
       );
     }
@@ -250,9 +253,10 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
 
   // ---- Detail panes ----
 
-  function fieldHtml(f: PageField, key: string, changes: Map<string, Change>): string {
+  /** One field line; `quiet` leaves out the per-field "added" mark when the whole layer is marked added. */
+  function fieldHtml(f: PageField, key: string, changes: Map<string, Change>, quiet: boolean): string {
     const ch = changes.get(key);
-    const mark = ch ? `<span class="mark ${ch.kind}">${ch.kind === 'added' ? 'added' : `changed, was ${esc(ch.was ?? '')}`}</span>` : '';
+    const mark = ch && !(quiet && ch.kind === 'added') ? `<span class="mark ${ch.kind}">${ch.kind === 'added' ? 'added' : `changed, was ${esc(ch.was ?? '')}`}</span>` : '';
     const status = f.status ? ` data-status="${f.status}"` : '';
     const meaning = f.meaning ? ` <span class="meaning">(${esc(f.meaning)})</span>` : '';
     const statusText = f.status === 'good' ? ' <span class="ok">✓ good</span>' : f.status === 'bad' ? ' <span class="bad">✗ bad</span>' : '';
@@ -263,7 +267,7 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       s += '<ul>' + f.children.map((c) => {
         const n = count.get(c.abbrev) ?? 0;
         count.set(c.abbrev, n + 1);
-        return fieldHtml(c, `${key}/${c.abbrev}:${n}`, changes);
+        return fieldHtml(c, `${key}/${c.abbrev}:${n}`, changes, quiet);
       }).join('') + '</ul>';
     }
     return s + '</li>';
@@ -282,7 +286,7 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       const fields = l.fields.map((f) => {
         const n = count.get(f.abbrev) ?? 0;
         count.set(f.abbrev, n + 1);
-        return fieldHtml(f, `${lk}/${f.abbrev}:${n}`, hi.changes);
+        return fieldHtml(f, `${lk}/${f.abbrev}:${n}`, hi.changes, added);
       }).join('');
       const depth = l.depth > 0 ? `<span class="depth">inner ×${l.depth}</span>` : '';
       parts.push(`<details class="layer" data-proto="${l.proto}" data-depth="${l.depth}"${added ? ' data-change="added"' : ''} open><summary><span class="ltitle">${esc(l.title)}</span>${depth}${mark}</summary><ul>${fields}</ul></details>`);
@@ -337,9 +341,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       lines.push(`<li><button type="button" class="change-link" data-key="${esc(k)}"><span class="mark changed">changed</span> <b>${esc(PROTO_NAMES[layer.proto] ?? layer.proto)}${layer.depth ? ' (inner)' : ''} · ${esc(f.name)}</b>: <span class="was">${esc(c.was ?? '')}</span> → <span class="now">${esc(f.show)}</span></button></li>`);
     }
     for (const [k, l] of added) {
-      const vni = l.proto === 'vxlan' ? ` — VNI ${esc(String(l.fields.find((f) => f.abbrev === 'vxlan.vni')?.show ?? '?'))}` : '';
       const firstKey = [...hi.fieldKeys.keys()].find((x) => layerOfKey(x) === k);
-      lines.push(`<li><button type="button" class="change-link" data-key="${esc(firstKey ?? '')}"><span class="mark added">added</span> <b>${esc(l.title)}</b>${vni}</button></li>`);
+      lines.push(`<li><button type="button" class="change-link" data-key="${esc(firstKey ?? '')}"><span class="mark added">added</span> <b>${esc(l.title)}</b></button></li>`);
     }
     for (const l of hi.removed) lines.push(`<li><span class="mark removed">removed</span> <b>${esc(l.title)}</b></li>`);
     if (!lines.length) parts.push('<p>No field changed: the same bytes, captured at the next point.</p>');
@@ -366,8 +369,9 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     actedEl.innerHTML = parts.join('');
   }
 
-  function renderPicture(): void {
-    if (!pictureEl) return;
+  /** Highlight the picture's hop that ends at the selected capture; returns the element to scroll to. */
+  function renderPicture(): Element | undefined {
+    if (!pictureEl) return undefined;
     const h = data.packets[cur.p]!.hops[cur.h]!;
     for (const e of pictureEl.querySelectorAll('.current')) e.classList.remove('current');
     const hits = pictureEl.querySelectorAll(`[data-frame="${h.frame}"]`);
@@ -380,13 +384,21 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const inPicture = pictureEl.querySelector(`[data-frame="${first.frame}"], [data-frame="${data.packets[cur.p]!.hops[1]?.frame ?? -1}"]`);
     if (hits.length) {
       captionEl.textContent = `Highlighted: the picture's hop ${label || '?'}, the arrow that ends at this capture (frame ${h.frame}).`;
-      const target = [...hits].find((e) => e.classList.contains('hop')) ?? hits[0]!;
-      const box = target.getBoundingClientRect(), view = pictureEl.getBoundingClientRect();
-      if (box.top < view.top || box.bottom > view.bottom || box.left < view.left || box.right > view.right) {
-        pictureEl.scrollTo({ left: pictureEl.scrollLeft + box.left - view.left - view.width / 2, top: pictureEl.scrollTop + box.top - view.top - view.height / 2 });
-      }
-    } else if (inPicture) captionEl.textContent = 'This is where the packet starts in the picture (its first capture; arrows begin here).';
-    else captionEl.textContent = 'The picture draws the first packet of the conversation and its answer; this packet is not drawn.';
+      return [...hits].find((e) => e.classList.contains('hop')) ?? hits[0]!;
+    }
+    captionEl.textContent = inPicture
+      ? 'This is where the packet starts in the picture (its first capture; arrows begin here).'
+      : 'The picture draws the first packet of the conversation and its answer; this packet is not drawn.';
+    return undefined;
+  }
+
+  /** Scroll the picture so the highlighted hop is in view (a layout read: done after every DOM write). */
+  function revealInPicture(target: Element | undefined): void {
+    if (!pictureEl || !target) return;
+    const box = target.getBoundingClientRect(), view = pictureEl.getBoundingClientRect();
+    if (box.top < view.top || box.bottom > view.bottom || box.left < view.left || box.right > view.right) {
+      pictureEl.scrollTo({ left: pictureEl.scrollLeft + box.left - view.left - view.width / 2, top: pictureEl.scrollTop + box.top - view.top - view.height / 2 });
+    }
   }
 
   function renderEmpty(): void {
@@ -414,7 +426,10 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       btn.closest('details')?.setAttribute('open', '');
       btn.scrollIntoView({ block: 'nearest' });
     }
-    for (let i = f.offset; i < f.offset + f.length; i++) for (const s of dumpEl.querySelectorAll(`[data-i="${i}"]`)) s.classList.add('sel');
+    for (const s of dumpEl.querySelectorAll('[data-i]')) {
+      const i = Number((s as HTMLElement).dataset.i);
+      if (i >= f.offset && i < f.offset + f.length) s.classList.add('sel');
+    }
     fieldTitle.textContent = `${f.name} (${f.abbrev}): bytes ${f.offset}–${f.offset + f.length - 1} (${f.length} byte${f.length === 1 ? '' : 's'})`;
   }
 
@@ -450,25 +465,30 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   }
 
   function select(pi: number, hi: number, focus: boolean | 'packet'): void {
-    const packetChanged = pi !== cur.p || !hopsEl.children.length;
+    const packetChanged = pi !== cur.p || hopsDirty;
     cur.p = pi;
     cur.h = hi;
-    if (packetChanged || true) renderHops();
-    for (const b of packetsEl.querySelectorAll('button.packet')) {
-      const on = Number((b as HTMLElement).dataset.packet) === data.packets[pi]!.n;
-      if (on) b.setAttribute('aria-current', 'true');
-      else b.removeAttribute('aria-current');
-    }
+    // Every DOM write first, then the layout reads (scrolling), so a step costs one layout.
+    if (packetChanged) {
+      renderHops();
+      hopsDirty = false;
+      for (const b of packetsEl.querySelectorAll('button.packet')) {
+        const on = Number((b as HTMLElement).dataset.packet) === data.packets[pi]!.n;
+        if (on) b.setAttribute('aria-current', 'true');
+        else b.removeAttribute('aria-current');
+      }
+    } else hopsEl.querySelector('button.hop[aria-current="step"]')?.removeAttribute('aria-current');
     const hopBtn = hopsEl.querySelector(`button.hop[data-hop="${hi + 1}"]`) as HTMLElement | null;
     hopBtn?.setAttribute('aria-current', 'step');
     renderTree();
     renderDump();
     renderChanges();
     renderActed();
-    renderPicture();
+    const target = renderPicture();
     const keep = selectedKey && info[pi]![hi]!.fieldKeys.has(selectedKey) ? selectedKey : undefined;
     selectField(keep, false);
     const pbtn = packetsEl.querySelector('button.packet[aria-current="true"]') as HTMLElement | null;
+    revealInPicture(target);
     reveal(packetsEl, pbtn);
     reveal(hopsEl, hopBtn);
     if (focus === 'packet') pbtn?.focus({ preventScroll: true });
@@ -580,6 +600,19 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const at = readHash();
     if (at && (at.p !== cur.p || at.h !== cur.h)) select(at.p, at.h, false);
   });
+
+  // A halo under each arrow of the picture, shown for the selected hop: changing its opacity only repaints,
+  // where a thicker stroke would lay the whole picture out again at every step.
+  if (pictureEl) {
+    for (const a of pictureEl.querySelectorAll('path.arrow[data-frame]')) {
+      const halo = a.cloneNode() as Element;
+      halo.setAttribute('class', 'halo');
+      halo.removeAttribute('marker-end');
+      halo.removeAttribute('stroke-dasharray');
+      halo.setAttribute('stroke-width', '10');
+      a.parentNode!.insertBefore(halo, a);
+    }
+  }
 
   // ---- Start ----
   renderPackets();

@@ -116,7 +116,7 @@ function ipv4(buf: Uint8Array, l: Layer, depth: number): PageLayer {
   const good = v.checksumValid();
   const fields: PageField[] = [
     field('Version', 'ip.version', o, 1, String(v.version), { value: v.version }),
-    field('Header Length', 'ip.hdr_len', o, 1, `${v.headerLength} bytes`, { value: v.headerLength, meaning: `(${v.headerLength >>> 2})` }),
+    field('Header Length', 'ip.hdr_len', o, 1, `${v.headerLength} bytes`, { value: v.headerLength, meaning: `${v.headerLength >>> 2} × 4-byte words` }),
     field('Differentiated Services Field', 'ip.dsfield', o + 1, 1, hex(buf[o + 1]!, 2), {
       value: buf[o + 1]!,
       meaning: `DSCP: ${DSCP_NAMES[dscp] ?? dscp}, ECN: ${ecn === 0 ? 'Not-ECT' : ecn === 3 ? 'CE' : `ECT(${ecn === 2 ? 0 : 1})`}`,
@@ -127,7 +127,7 @@ function ipv4(buf: Uint8Array, l: Layer, depth: number): PageLayer {
     }),
     field('Total Length', 'ip.len', o + 2, 2, String(v.totalLength), { value: v.totalLength }),
     field('Identification', 'ip.id', o + 4, 2, `${hex(v.identification, 4)} (${v.identification})`, { value: v.identification }),
-    field('Flags', 'ip.flags', o + 6, 2, hex(flags >>> 13 << 13 >>> 8, 2), {
+    field('Flags', 'ip.flags', o + 6, 2, hex(flags >>> 13, 1), {
       value: flags >>> 13,
       meaning: [flags & 0x4000 ? "Don't fragment" : '', flags & 0x2000 ? 'More fragments' : ''].filter(Boolean).join(', ') || 'none set',
       children: [
@@ -239,7 +239,7 @@ function tcp(buf: Uint8Array, l: Layer, depth: number, ip: Ipv4View | undefined)
     field('Destination Port', 'tcp.dstport', o + 2, 2, String(v.dstPort), { value: v.dstPort, meaning: portMeaning(v.dstPort) }),
     field('Sequence Number (raw)', 'tcp.seq_raw', o + 4, 4, String(v.seq), { value: v.seq }),
     field('Acknowledgment Number (raw)', 'tcp.ack_raw', o + 8, 4, String(v.ack), { value: v.ack, meaning: flags & 0x10 ? undefined : 'not used (ACK not set)' }),
-    field('Header Length', 'tcp.hdr_len', o + 12, 1, `${v.headerLength} bytes`, { value: v.headerLength, meaning: `(${v.dataOffset})` }),
+    field('Header Length', 'tcp.hdr_len', o + 12, 1, `${v.headerLength} bytes`, { value: v.headerLength, meaning: `${v.dataOffset} × 4-byte words` }),
     field('Flags', 'tcp.flags', o + 12, 2, hex(flags, 3), {
       value: flags,
       meaning: set.length ? set.join(', ') : 'none',

@@ -39,15 +39,17 @@ button.example:hover { background: var(--sel); }
 
 main { padding: 10px 20px 24px; }
 .keys { margin: 0 0 10px; color: var(--muted); font-size: 12px; }
-.panel { background: #fff; border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px; overflow: hidden; }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px; overflow: hidden; contain: layout paint; }
+.picture-panel { contain: strict; height: 466px; }
 .panel h2 { font-size: 12px; font-weight: 700; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 0; padding: 7px 12px; background: var(--soft); border-bottom: 1px solid var(--line); }
 .panel h3 { font-size: 13px; margin: 10px 12px 4px; }
 .muted { color: var(--muted); }
 
-.picture { max-height: 400px; overflow: auto; padding: 4px 8px; }
+.picture { height: 400px; overflow: auto; padding: 4px 8px; }
 .picture svg { display: block; width: 100%; height: auto; }
-.picture svg .arrow.current { stroke-width: 5; }
-.picture svg g.hop.current circle { fill: #ffd33d; stroke-width: 3.2; }
+.picture svg .halo { opacity: 0; stroke-linecap: round; }
+.picture svg .halo.current { opacity: .3; }
+.picture svg g.hop.current circle { fill: #ffd33d; }
 .picture svg g.hop.current text { fill: #1f2328; }
 .caption { margin: 0; padding: 5px 12px 7px; font-size: 12px; color: var(--ink); border-top: 1px solid var(--line); background: #fffdf3; }
 

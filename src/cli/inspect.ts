@@ -4,7 +4,7 @@
  */
 
 import { ipv4ToString } from '../../codecs/bytes.js';
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { buildCluster } from '../cluster/build.js';
 import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
@@ -15,7 +15,10 @@ import { Emulation } from '../node/emulation.js';
 import { findScenario } from '../scenarios/catalog.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
-import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
+import { emulationFlows, runScenario, scenarioCluster, type ScenarioResult } from '../walk/run-scenario.js';
+import { renderPathSvg } from '../picture/path-svg.js';
+import { walkPageInput } from '../page/from-walk.js';
+import { renderWalkPage } from '../page/walk-html.js';
 import { intOption, parse, UsageError } from './args.js';
 import type { ClusterSource } from './commands.js';
 
@@ -67,6 +70,18 @@ export function cmdConntrack(args: string[], src: (file: string | undefined) => 
   return 0;
 }
 
+/** Write an output file named by an option, whole or not at all (temp name, then rename); a bad path is the user's mistake. */
+function writeOutput(option: string, file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UsageError(`cannot write ${option} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /** `--from`: `namespace/name` (a pod), a node name, or `external` / an external host's name. */
 function parseSource(cluster: Cluster, from: string): Source {
   if (from.includes('/')) {
@@ -83,20 +98,22 @@ function parseSource(cluster: Cluster, from: string): Source {
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
     from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
-    cluster: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
+    cluster: { type: 'string' }, pcap: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk trace --from POD|NODE|external --to POD|SERVICE|IP[:PORT] [--proto tcp|udp|icmp]
-                       [--dport N] [--sport N] [--cluster FILE] [--pcap FILE] [--json]
+                       [--dport N] [--sport N] [--cluster FILE] [--pcap FILE] [--html FILE] [--json]
 
 An ad-hoc walk between two endpoints: every packet of the conversation (ARP included), hop by hop, with br0
 printed like 'ovs-appctl ofproto/trace' and the iptables, conntrack and NAT steps. Pods are namespace/name,
-services svc/namespace/name.
+services svc/namespace/name. --pcap writes the captures (pcapng); --html writes a self-contained page to step
+through the walk hop by hop in a browser (layers, bytes, what changed, which rule acted).
 
 Examples:
   packetwalk trace --from project1/sqlapi-1-8jgx8 --to svc/project1/server
   packetwalk trace --from external --to 192.168.0.11:8080
   packetwalk trace --from kuard1/kuard-amd64-1-qqdqm --to project1/sqlapi-1-8jgx8 --proto icmp --pcap ping.pcapng
+  packetwalk trace --from project1/sqlapi-1-8jgx8 --to svc/project1/server --pcap walk.pcapng --html walk.html
 `);
     return 0;
   }
@@ -123,14 +140,28 @@ Examples:
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const emu = new Emulation(cluster, { seed });
   const pcap = a.str('pcap');
-  const recorder = new CaptureRecorder(emu.runtime.clock, { index: true });
+  const html = a.str('html');
+  const recorder = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: html !== undefined });
   attachCapture(emu, recorder);
   emu.runtime.recording = true;
   const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
   const result = runFlow(emu, spec);
   recorder.close();
-  if (pcap) writeFileSync(pcap, recorder.memoryPcapng());
   const title = `trace ${sourceLabel(fromSrc)} -> ${resolved.label} (${ipv4ToString(resolved.ip)}) ${proto}${proto === 'icmp' ? '' : `/${port}`}: ${result.ok ? 'ok' : 'FAILED'} (${result.detail})`;
+  if (pcap) writeOutput('--pcap', pcap, recorder.memoryPcapng());
+  if (html) {
+    const heading = `trace ${sourceLabel(fromSrc)} → ${resolved.label} ${proto}${proto === 'icmp' ? '' : `/${port}`}`;
+    const summary = `ad-hoc walk to ${ipv4ToString(resolved.ip)}${proto === 'icmp' ? '' : `:${port}`}, seed ${seed}`;
+    // The picture code draws a finished run; an ad-hoc walk is one with a single flow and no scenario of its own.
+    const run: ScenarioResult = {
+      scenario: { name: heading, figure: 'packetwalk trace', summary, flows: () => [spec], expect: 'complete' },
+      cluster, emulation: emu, flows: [result], packets: emu.runtime.packets, recorder, passed: result.ok, files: [],
+    };
+    writeOutput('--html', html, renderWalkPage(walkPageInput(
+      { packets: emu.runtime.packets, frames: recorder.frames, points: recorder.points, flows: emulationFlows(emu) },
+      { title: heading, subtitle: summary, notes: [{ text: `${result.ok ? 'ok' : 'FAILED'}: ${result.detail}`, ok: result.ok }], pictureSvg: renderPathSvg(run, { frameAttributes: true }) },
+    )));
+  }
   if (a.flag('json')) process.stdout.write(JSON.stringify({ from: sourceLabel(fromSrc), to: resolved.label, ip: ipv4ToString(resolved.ip), port, proto, ok: result.ok, detail: result.detail, packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
   else process.stdout.write(renderWalkTrace(title, emu.runtime.packets));
   return result.ok ? 0 : 1;

@@ -15,6 +15,8 @@ import { Emulation } from '../node/emulation.js';
 import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
+import { walkPageInput, type FlowSource } from '../page/from-walk.js';
+import { renderWalkPage } from '../page/walk-html.js';
 import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js';
 import type { WalkResult } from './walk-result.js';
 
@@ -67,6 +69,25 @@ function named<T>(s: Scenario, fn: () => T): T {
   }
 }
 
+/** The br0 flows of each node of an emulation, for the page's dump-flows lines. */
+export function emulationFlows(emu: Emulation): FlowSource {
+  return { flowsOf: (host) => emu.nodes.get(host)?.bridge.flows() ?? [] };
+}
+
+/** What walk.html shows for a scenario run (the run must have kept frame bytes: `count` 1). */
+export function scenarioPageInput(result: ScenarioResult, seed: number) {
+  const s = result.scenario;
+  return walkPageInput(
+    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
+    {
+      title: s.name,
+      subtitle: `${s.figure} · ${s.summary} · seed ${seed}`,
+      notes: result.flows.map((f) => ({ text: `${sourceLabel(f.spec.from)} → ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.detail}`, ok: f.ok })),
+      pictureSvg: renderPathSvg(result, { frameAttributes: true }),
+    },
+  );
+}
+
 export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
   const cluster = scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
@@ -106,6 +127,8 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
       if (count === 1) {
         writeFileSync(join(tmpDir, 'path.svg'), renderPathSvg(result));
         files.push('path.svg');
+        writeFileSync(join(tmpDir, 'walk.html'), renderWalkPage(scenarioPageInput(result, seed)));
+        files.push('walk.html');
       }
       rmSync(finalDir, { recursive: true, force: true });
       renameSync(tmpDir, finalDir);

@@ -16,6 +16,8 @@ import { Emulation } from '../node/emulation.js';
 import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
+import { walkPageInput, type FlowSource } from '../page/from-walk.js';
+import { renderWalkPage } from '../page/walk-html.js';
 import { groupFlows } from '../picture/index-html.js';
 import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
 import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js';
@@ -68,6 +70,25 @@ function named<T>(s: Scenario, fn: () => T): T {
     if (e instanceof ScenarioUnavailable && !e.scenario) throw new ScenarioUnavailable(e.need, s.name);
     throw e;
   }
+}
+
+/** The br0 flows of each node of an emulation, for the page's dump-flows lines. */
+export function emulationFlows(emu: Emulation): FlowSource {
+  return { flowsOf: (host) => emu.nodes.get(host)?.bridge.flows() ?? [] };
+}
+
+/** What walk.html shows for a scenario run (the run must have kept frame bytes: `count` 1). */
+export function scenarioPageInput(result: ScenarioResult, seed: number) {
+  const s = result.scenario;
+  return walkPageInput(
+    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
+    {
+      title: s.name,
+      subtitle: `${s.figure} · ${s.summary} · seed ${seed}`,
+      notes: result.flows.map((f) => ({ text: `${sourceLabel(f.spec.from)} → ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.detail}`, ok: f.ok })),
+      pictureSvg: renderPathSvg(result, { frameAttributes: true }),
+    },
+  );
 }
 
 /** Run a scenario to the end (see runScenarioSteps). */
@@ -136,6 +157,8 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
       if (count === 1) {
         writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
         files.push('path.svg');
+        writeOutputFile(join(tmpDir, 'walk.html'), renderWalkPage(scenarioPageInput(result, seed)));
+        files.push('walk.html');
       }
       const record: ScenarioFolderRecord = { scenario: s.name, figure: s.figure, summary: s.summary, passed, seed, cluster: opts.clusterFile, flows: groupFlows(flows) };
       const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files, record };

@@ -305,7 +305,7 @@ export function readFolderManifest<T>(dir: string): FolderManifest<T> | undefine
 }
 
 /** Names packetwalk gave its files before folders had a manifest. */
-const LEGACY_OUTPUT = /^(walk\.pcapng|[^/]+\.pcap|trace\.txt|trace\.json|path\.svg)$/;
+const LEGACY_OUTPUT = /^(walk\.pcapng|walk\.html|[^/]+\.pcap|trace\.txt|trace\.json|path\.svg)$/;
 
 /**
  * The first entry of `dir` that packetwalk did not write, or undefined when the folder is packetwalk's own (or

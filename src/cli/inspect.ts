@@ -4,8 +4,8 @@
  */
 
 import { ipv4ToString } from '../../codecs/bytes.js';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { buildCluster } from '../cluster/build.js';
+import { nonUnicastReason } from '../cluster/fields.js';
 import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
@@ -19,6 +19,7 @@ import { emulationFlows, runScenario, scenarioCluster, type ScenarioResult } fro
 import { renderPathSvg } from '../picture/path-svg.js';
 import { walkPageInput } from '../page/from-walk.js';
 import { renderWalkPage } from '../page/walk-html.js';
+import { asOutputError, checkOutputFile, OutputError, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
 import type { ClusterSource } from './commands.js';
 
@@ -70,17 +71,6 @@ export function cmdConntrack(args: string[], src: (file: string | undefined) => 
   return 0;
 }
 
-/** Write an output file named by an option, whole or not at all (temp name, then rename); a bad path is the user's mistake. */
-function writeOutput(option: string, file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new UsageError(`cannot write ${option} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
 
 /** `--from`: `namespace/name` (a pod), a node name, or `external` / an external host's name. */
 function parseSource(cluster: Cluster, from: string): Source {
@@ -93,6 +83,19 @@ function parseSource(cluster: Cluster, from: string): Source {
   const ext = from === 'external' ? cluster.externalHosts[0] : cluster.externalHosts.find((e) => e.name === from);
   if (ext) return { kind: 'external', name: ext.name };
   throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
+}
+
+/**
+ * Destinations a trace refuses, and why. Loopback (127/8), 0.0.0.0 and a host's own addresses are walked: Linux
+ * delivers them through lo. Multicast is not modelled (no group membership; the stack would map the address to an
+ * 01:00:5e MAC without ARP, as arp_mc_map does, but nothing joins a group to answer).
+ */
+function refusedDestination(ip: number): string | undefined {
+  const first = ip >>> 24;
+  if (ip === 0 || first === 127) return undefined;
+  if (first >= 224 && first <= 239) return 'multicast destinations are not modelled (packetwalk walks unicast conversations: expected a pod, a service, a node or a unicast IP)';
+  const why = nonUnicastReason(ip);
+  return why === undefined ? undefined : `not a destination a packet can be sent to (${why}; expected a pod, a service, a node or a unicast IP)`;
 }
 
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
@@ -119,6 +122,9 @@ Examples:
   }
   const from = a.str('from'), to = a.str('to');
   if (!from || !to) throw new UsageError('trace needs --from and --to');
+  // Refused before the walk when it can be seen now (a directory, a device, a missing folder, /proc).
+  const pcap = a.str('pcap') === undefined ? undefined : checkOutputFile(a.str('pcap')!, '--pcap file');
+  const html = a.str('html') === undefined ? undefined : checkOutputFile(a.str('html')!, '--html file');
   const proto = (a.str('proto') ?? 'tcp') as Protocol;
   if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
   const source = src(a.str('cluster'));
@@ -136,11 +142,11 @@ Examples:
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const refused = refusedDestination(resolved.ip);
+  if (refused) throw new UsageError(`--to ${to}: ${refused}`);
   port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const emu = new Emulation(cluster, { seed });
-  const pcap = a.str('pcap');
-  const html = a.str('html');
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: html !== undefined });
   attachCapture(emu, recorder);
   emu.runtime.recording = true;
@@ -148,8 +154,7 @@ Examples:
   const result = runFlow(emu, spec);
   recorder.close();
   const title = `trace ${sourceLabel(fromSrc)} -> ${resolved.label} (${ipv4ToString(resolved.ip)}) ${proto}${proto === 'icmp' ? '' : `/${port}`}: ${result.ok ? 'ok' : 'FAILED'} (${result.detail})`;
-  if (pcap) writeOutput('--pcap', pcap, recorder.memoryPcapng());
-  if (html) {
+  const page = (): string => {
     const heading = `trace ${sourceLabel(fromSrc)} → ${resolved.label} ${proto}${proto === 'icmp' ? '' : `/${port}`}`;
     const summary = `ad-hoc walk to ${ipv4ToString(resolved.ip)}${proto === 'icmp' ? '' : `:${port}`}, seed ${seed}`;
     // The picture code draws a finished run; an ad-hoc walk is one with a single flow and no scenario of its own.
@@ -157,12 +162,26 @@ Examples:
       scenario: { name: heading, figure: 'packetwalk trace', summary, flows: () => [spec], expect: 'complete' },
       cluster, emulation: emu, flows: [result], packets: emu.runtime.packets, recorder, passed: result.ok, files: [],
     };
-    writeOutput('--html', html, renderWalkPage(walkPageInput(
+    return renderWalkPage(walkPageInput(
       { packets: emu.runtime.packets, frames: recorder.frames, points: recorder.points, flows: emulationFlows(emu) },
       { title: heading, subtitle: summary, notes: [{ text: `${result.ok ? 'ok' : 'FAILED'}: ${result.detail}`, ok: result.ok }], pictureSvg: renderPathSvg(run, { frameAttributes: true }) },
-    )));
-  }
+    ));
+  };
   if (a.flag('json')) process.stdout.write(JSON.stringify({ from: sourceLabel(fromSrc), to: resolved.label, ip: ipv4ToString(resolved.ip), port, proto, ok: result.ok, detail: result.detail, packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
   else process.stdout.write(renderWalkTrace(title, emu.runtime.packets));
+  // A failure only writing shows (disk full, quota): the trace is printed already; report the file, exit 2.
+  const outputs: [string, string, () => Uint8Array | string][] = [];
+  if (pcap) outputs.push(['--pcap', pcap, () => recorder.memoryPcapng()]);
+  if (html) outputs.push(['--html', html, page]);
+  for (const [option, file, data] of outputs) {
+    try {
+      writeFileAtomic(file, data());
+    } catch (e) {
+      const user = asOutputError(e, file);
+      if (!(user instanceof OutputError)) throw e;
+      process.stderr.write(`packetwalk: the trace is above, but the ${option} file was not written: ${user.message}\n`);
+      return 2;
+    }
+  }
   return result.ok ? 0 : 1;
 }

@@ -10,7 +10,7 @@
  * always gives the same bytes. Text is escaped; fonts fall back to sans-serif / monospace.
  */
 
-import type { ScenarioResult } from '../walk/run-scenario.js';
+import type { WalkResult } from '../walk/walk-result.js';
 import { groupFlows } from './index-html.js';
 import { flowText, walkPaths, type Hop, type Place, type WalkFrame, type WalkPath } from './hops.js';
 import { layoutScene, ROW, type Anchor, type BoxStyle, type Scene, type SceneBox, type TextLine } from './layout.js';
@@ -304,7 +304,7 @@ function outcomeText(p: WalkPath): string {
 }
 
 /** Render path.svg for a finished run (the run must have kept frame bytes: `count` 1). */
-export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {}): string {
+export function renderPathSvg(result: WalkResult, opts: PathSvgOptions = {}): string {
   const paths = walkPaths(result, opts.packets);
   const scene = layoutScene(result, paths);
   const s = result.scenario;

@@ -38,7 +38,8 @@ describe('packetwalk run', () => {
       expect(s.passed).toBe(true);
       for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg']) expect(s.files).toContain(f);
       for (const f of s.files) expect(existsSync(join(s.dir, f)), `${s.scenario}/${f}`).toBe(true);
-      expect(readdirSync(s.dir).sort()).toEqual([...s.files].sort());
+      // Plus the folder's manifest (what packetwalk wrote there; see README, output folders).
+      expect(readdirSync(s.dir).sort()).toEqual(['.packetwalk.json', ...s.files].sort());
     }
     const index = readFileSync(join(tmp, 'a', 'index.html'), 'utf8');
     for (const s of summary) expect(index).toContain(`${s.scenario}/path.svg`);
@@ -107,7 +108,7 @@ describe('packetwalk run', () => {
     writeFileSync(join(tmp, 'ro', 'blocker'), '');
     const r = pw('run', 'pod-to-pod-same-node', '--out', 'ro/blocker/out');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cannot write to output directory/);
+    expect(r.stderr).toMatch(/cannot use output directory .*blocker\/out: .*blocker is a file, not a directory/);
     chmodSync(join(tmp, 'ro'), 0o755);
   });
 });

@@ -178,7 +178,7 @@ describe('other commands', () => {
     expect(html).toContain('<svg role="img"');
     const bad = pw('trace', '--from', 'project1/sqlapi-1-8jgx8', '--to', 'svc/project1/server', '--html', 'no/such/dir/x.html');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('packetwalk: cannot write --html no/such/dir/x.html: ENOENT\n');
+    expect(bad.stderr).toBe(`packetwalk: cannot write --html file ${join(tmp, 'no/such/dir/x.html')}: the folder ${join(tmp, 'no/such/dir')} does not exist\n`);
     expect(existsSync(join(tmp, 'no'))).toBe(false);
   });
 

@@ -15,9 +15,9 @@ import { Emulation } from '../node/emulation.js';
 import { findScenario } from '../scenarios/catalog.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
-import { emulationFlows, runScenario, scenarioCluster, type ScenarioResult } from '../walk/run-scenario.js';
-import { renderPathSvg } from '../picture/path-svg.js';
-import { walkPageInput } from '../page/from-walk.js';
+import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
+import { walkResultPageInput } from '../walk/page-input.js';
+import type { WalkResult } from '../walk/walk-result.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { asOutputError, checkOutputFile, OutputError, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
@@ -157,15 +157,12 @@ Examples:
   const page = (): string => {
     const heading = `trace ${sourceLabel(fromSrc)} → ${resolved.label} ${proto}${proto === 'icmp' ? '' : `/${port}`}`;
     const summary = `ad-hoc walk to ${ipv4ToString(resolved.ip)}${proto === 'icmp' ? '' : `:${port}`}, seed ${seed}`;
-    // The picture code draws a finished run; an ad-hoc walk is one with a single flow and no scenario of its own.
-    const run: ScenarioResult = {
-      scenario: { name: heading, figure: 'packetwalk trace', summary, flows: () => [spec], expect: 'complete' },
+    // An ad-hoc walk is a WalkResult with one flow and no scenario of its own.
+    const run: WalkResult = {
+      scenario: { name: heading, figure: 'packetwalk trace', summary },
       cluster, emulation: emu, flows: [result], packets: emu.runtime.packets, recorder, passed: result.ok, files: [],
     };
-    return renderWalkPage(walkPageInput(
-      { packets: emu.runtime.packets, frames: recorder.frames, points: recorder.points, flows: emulationFlows(emu) },
-      { title: heading, subtitle: summary, notes: [{ text: `${result.ok ? 'ok' : 'FAILED'}: ${result.detail}`, ok: result.ok }], pictureSvg: renderPathSvg(run, { frameAttributes: true }) },
-    ));
+    return renderWalkPage(walkResultPageInput(run, summary, [{ text: `${result.ok ? 'ok' : 'FAILED'}: ${result.detail}`, ok: result.ok }]));
   };
   if (a.flag('json')) process.stdout.write(JSON.stringify({ from: sourceLabel(fromSrc), to: resolved.label, ip: ipv4ToString(resolved.ip), port, proto, ok: result.ok, detail: result.detail, packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
   else process.stdout.write(renderWalkTrace(title, emu.runtime.packets));

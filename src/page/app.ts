@@ -40,6 +40,8 @@ export interface PagePacketData {
 export interface PageData {
   title: string;
   known: string[];
+  /** Field names by display-filter name; a field without `name` has this one (and without `value`, its `show`). */
+  names: Record<string, string>;
   packets: PagePacketData[];
 }
 
@@ -55,6 +57,16 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     tags: string[];
     filterFields?: FilterFields;
   }
+
+  // Restore what walk-html.ts left out of the data (see `compact` there).
+  const restore = (fields: PageField[]): void => {
+    for (const f of fields) {
+      if (f.name === undefined) f.name = data.names[f.abbrev] ?? f.abbrev;
+      if (f.value === undefined) f.value = /^\d+$/.test(f.show) ? Number(f.show) : f.show;
+      if (f.children) restore(f.children);
+    }
+  };
+  for (const p of data.packets) for (const h of p.hops) for (const l of h.layers) restore(l.fields);
 
   const $ = (id: string): HTMLElement => document.getElementById(id)!;
   const packetsEl = $('packet-list');

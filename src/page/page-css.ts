@@ -96,7 +96,7 @@ button.field[aria-pressed="true"].changed, button.field[aria-pressed="true"].add
 .abbrev { float: right; font-family: var(--mono); font-size: 10.5px; color: var(--muted); margin-left: 8px; }
 .ok { color: var(--add-ink); font-weight: 600; }
 .bad { color: var(--bad); font-weight: 600; }
-.mark { display: inline-block; font-size: 10.5px; font-weight: 700; border-radius: 9px; padding: 0 6px; margin-left: 6px; text-transform: uppercase; letter-spacing: .02em; }
+.mark { display: inline-block; font-size: 10.5px; font-weight: 700; border-radius: 9px; padding: 0 6px; margin-left: 6px; }
 .mark.changed { background: #fff; color: var(--chg-ink); border: 1px solid #d4a72c; }
 .mark.added { background: #fff; color: var(--add-ink); border: 1px solid #4ac26b; }
 .mark.removed { background: #fff; color: var(--bad); border: 1px solid var(--bad); }

@@ -16,7 +16,7 @@ import { startWalkPage, type PageData, type PagePacketData } from './app.js';
 import { compileDisplayFilter } from './display-filter.js';
 import { describeFrame, PAGE_FILTER_NAMES } from './frame-fields.js';
 import { PAGE_CSS } from './page-css.js';
-import type { WalkPageInput } from './types.js';
+import type { PageField, WalkPageInput } from './types.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -33,8 +33,23 @@ function inlineSvg(svg: string, title: string): string {
   return body.replace(/^<svg /, `<svg role="img" aria-label="${esc(`Path picture of ${title}`)}" focusable="false" `);
 }
 
+/**
+ * Leave out what the page can restore (walk.html carries a few hundred frames): a field's name when it is the
+ * usual one for its display-filter name (kept once in `names`), its value when the shown text says the same.
+ */
+function compact(fields: PageField[], names: Record<string, string>): void {
+  for (const f of fields) {
+    const usual = names[f.abbrev];
+    if (usual === undefined) names[f.abbrev] = f.name;
+    if (names[f.abbrev] === f.name) delete (f as Partial<PageField>).name;
+    if (f.value === f.show || (typeof f.value === 'number' && /^\d+$/.test(f.show) && Number(f.show) === f.value)) delete f.value;
+    if (f.children) compact(f.children, names);
+  }
+}
+
 /** The page data: every hop's frame decoded by the project's dissector, bytes as lowercase hex. */
 export function walkPageData(input: WalkPageInput): PageData {
+  const names: Record<string, string> = {};
   const packets: PagePacketData[] = input.packets.map((p) => {
     const out: PagePacketData = {
       n: p.number,
@@ -42,6 +57,7 @@ export function walkPageData(input: WalkPageInput): PageData {
       origin: p.origin,
       hops: p.hops.map((h) => {
         const d = describeFrame(h.bytes);
+        for (const l of d.layers) compact(l.fields, names);
         return {
           frame: h.frame,
           point: h.point,
@@ -62,7 +78,7 @@ export function walkPageData(input: WalkPageInput): PageData {
     if (p.after?.length) out.after = p.after;
     return out;
   });
-  return { title: input.title, known: [...PAGE_FILTER_NAMES], packets };
+  return { title: input.title, known: [...PAGE_FILTER_NAMES], names, packets };
 }
 
 const EXAMPLES = ['arp', 'tcp.flags.syn == 1', 'vxlan', 'ip.ttl < 64', '!arp && ip.addr == 10.128.0.0/14'];

@@ -20,6 +20,8 @@ import { CaptureRecorder } from '../capture/recorder.js';
 import { buildCluster } from '../cluster/build.js';
 import { Emulation } from '../node/emulation.js';
 import { renderPathSvg } from '../picture/path-svg.js';
+import { renderWalkPage } from '../page/walk-html.js';
+import { walkResultPageInput } from '../walk/page-input.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import type { WalkResult } from '../walk/walk-result.js';
 import { buildFrame, classify, clusterMacs } from './frame.js';
@@ -162,7 +164,8 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
       writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
       writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
       writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
-      result.files.push('trace.txt', 'trace.json', 'path.svg');
+      writeOutputFile(join(tmpDir, 'walk.html'), renderWalkPage(walkResultPageInput(result, `${opts.file} injected at ${point.label} on ${opts.clusterFile} · seed ${seed} · ${result.scenario.summary}`)));
+      result.files.push('trace.txt', 'trace.json', 'path.svg', 'walk.html');
       const manifest: FolderManifest<{ replay: string; at: string; seed: number }> = { packetwalk: 'scenario-folder', files: result.files, record: { replay: opts.file, at: point.label, seed } };
       writeOutputFile(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);

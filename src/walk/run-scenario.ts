@@ -16,7 +16,8 @@ import { Emulation } from '../node/emulation.js';
 import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
-import { walkPageInput, type FlowSource } from '../page/from-walk.js';
+import type { WalkPageInput } from '../page/types.js';
+import { walkResultPageInput } from './page-input.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { groupFlows } from '../picture/index-html.js';
 import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
@@ -72,22 +73,13 @@ function named<T>(s: Scenario, fn: () => T): T {
   }
 }
 
-/** The br0 flows of each node of an emulation, for the page's dump-flows lines. */
-export function emulationFlows(emu: Emulation): FlowSource {
-  return { flowsOf: (host) => emu.nodes.get(host)?.bridge.flows() ?? [] };
-}
-
 /** What walk.html shows for a scenario run (the run must have kept frame bytes: `count` 1). */
-export function scenarioPageInput(result: ScenarioResult, seed: number) {
+export function scenarioPageInput(result: ScenarioResult, seed: number): WalkPageInput {
   const s = result.scenario;
-  return walkPageInput(
-    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
-    {
-      title: s.name,
-      subtitle: `${s.figure} · ${s.summary} · seed ${seed}`,
-      notes: result.flows.map((f) => ({ text: `${sourceLabel(f.spec.from)} → ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.detail}`, ok: f.ok })),
-      pictureSvg: renderPathSvg(result, { frameAttributes: true }),
-    },
+  return walkResultPageInput(
+    result,
+    `${s.figure} · ${s.summary} · seed ${seed}`,
+    result.flows.map((f) => ({ text: `${sourceLabel(f.spec.from)} → ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.detail}`, ok: f.ok })),
   );
 }
 

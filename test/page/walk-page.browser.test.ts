@@ -10,9 +10,10 @@
  * Without chromium the suite fails when CI is set and skips with a note otherwise.
  */
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,10 @@ import { dissect, Dissection } from '../../codecs/dissect.js';
 import { Ipv4View } from '../../codecs/ipv4.js';
 import { readPcapng } from '../../codecs/pcapng.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
+import type { CapturedFrame } from '../../src/capture/recorder.js';
+import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
+import type { WalkPacket } from '../../src/node/runtime.js';
+import { runReplay } from '../../src/replay/replay.js';
 import { runToTemp } from '../scenarios/run-helpers.js';
 
 const CHROMIUM = process.env.PACKETWALK_CHROMIUM ?? '/usr/bin/chromium';
@@ -107,6 +112,56 @@ async function pressKeys(page: Page, keys: readonly string[]): Promise<void> {
   await cdp.detach();
 }
 
+/**
+ * Step through every hop of a page with real key events — → to each packet's last hop, then ↓ to the next
+ * packet's first hop — and check each spot the page showed (recorded in the page by a MutationObserver on the
+ * dump, read once at the end) against the walk: packet and hop numbers, frame number, and the frame's bytes as
+ * walk.pcapng holds them. Returns the spots, in order.
+ */
+async function stepThrough(page: Page, packets: readonly WalkPacket[], frames: readonly CapturedFrame[], pcapPackets: readonly { data: Uint8Array }[]): Promise<Spot[]> {
+  const expected: Spot[] = [];
+  for (const p of packets) {
+    frames.filter((f) => f.walkIndex === p.index).forEach((f, k) => expected.push({ packet: p.index + 1, hop: k + 1, frame: f.number, bytes: toHex(pcapPackets[f.number - 1]!.data) }));
+  }
+  await page.locator('#hop-list button.hop').first().focus();
+  expect(await spot(page)).toEqual(expected[0]);
+  await page.evaluate(() => {
+    const w = window as unknown as { spots: unknown[] };
+    w.spots = [];
+    const dump = document.getElementById('dump')!;
+    new MutationObserver(() => {
+      const h = document.querySelector('button.hop[aria-current="step"]') as HTMLElement;
+      const last = w.spots[w.spots.length - 1] as { frame: number } | undefined;
+      if (last?.frame === Number(dump.dataset.frame)) return;
+      w.spots.push({ packet: Number(h.dataset.packet), hop: Number(h.dataset.hop), frame: Number(h.dataset.frame), bytes: dump.dataset.bytes ?? '' });
+    }).observe(dump, { attributes: true, attributeFilter: ['data-frame'] });
+  });
+  const keys: string[] = [];
+  const byPacket = new Map<number, number>();
+  for (const e of expected) byPacket.set(e.packet, e.hop);
+  [...byPacket.values()].forEach((hops, i) => {
+    for (let k = 1; k < hops; k++) keys.push('ArrowRight');
+    keys.push('ArrowRight'); // at the last hop: stays
+    if (i < byPacket.size - 1) keys.push('ArrowDown');
+  });
+  await pressKeys(page, keys);
+  const spots = await page.evaluate(() => (window as unknown as { spots: Spot[] }).spots);
+  expect([expected[0], ...spots]).toEqual(expected);
+  expect(new Set(expected.map((e) => e.frame)).size).toBe(pcapPackets.length);
+  return expected;
+}
+
+/** Phase timings, printed with PAGE_TEST_TIMING=1. */
+function timer(name: string): (phase: string) => void {
+  let t = Date.now();
+  const parts: string[] = [];
+  return (phase) => {
+    parts.push(`${phase} ${Date.now() - t}`);
+    t = Date.now();
+    if (phase === 'end' && process.env.PAGE_TEST_TIMING) console.log(`${name}: ${parts.join(', ')} ms`);
+  };
+}
+
 function requireChromium(): boolean {
   if (hasChromium) return true;
   if (process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: CI must install it (.ci/run installs the Debian package)`);
@@ -117,46 +172,22 @@ describe('walk.html in chromium', () => {
   for (const s of SCENARIOS) {
     it(`${s.name}: every hop by keyboard shows its frame's bytes; filter, fragment, no errors, axe clean`, async () => {
       if (!requireChromium()) return;
+      const lap = timer(s.name);
       const r = runToTemp(s.name);
+      lap('run');
       const file = join(r.dir, 'walk.html');
       expect(readFileSync(file).length).toBeLessThan(2 * 1024 * 1024);
       const pcap = readPcapng(readFileSync(join(r.dir, 'walk.pcapng')));
       const { page, problems } = await open(file);
-      await page.locator('#hop-list button.hop').first().focus();
+      lap('open');
 
       // Step through everything with real key events: → to the packet's last hop, then ↓ to the next packet's
       // first hop. The page records each spot it shows (a MutationObserver on the dump), read once at the end.
-      const expected: Spot[] = [];
-      for (const p of r.packets) {
-        r.recorder.frames.filter((f) => f.walkIndex === p.index).forEach((f, k) => expected.push({ packet: p.index + 1, hop: k + 1, frame: f.number, bytes: toHex(pcap.packets[f.number - 1]!.data) }));
-      }
-      expect(await spot(page)).toEqual(expected[0]);
-      await page.evaluate(() => {
-        const w = window as unknown as { spots: unknown[] };
-        w.spots = [];
-        const dump = document.getElementById('dump')!;
-        new MutationObserver(() => {
-          const h = document.querySelector('button.hop[aria-current="step"]') as HTMLElement;
-          const last = w.spots[w.spots.length - 1] as { frame: number } | undefined;
-          if (last?.frame === Number(dump.dataset.frame)) return;
-          w.spots.push({ packet: Number(h.dataset.packet), hop: Number(h.dataset.hop), frame: Number(h.dataset.frame), bytes: dump.dataset.bytes ?? '' });
-        }).observe(dump, { attributes: true, attributeFilter: ['data-frame'] });
-      });
-      const keys: string[] = [];
-      const byPacket = new Map<number, number>();
-      for (const e of expected) byPacket.set(e.packet, e.hop);
-      [...byPacket.values()].forEach((hops, i) => {
-        for (let k = 1; k < hops; k++) keys.push('ArrowRight');
-        keys.push('ArrowRight'); // at the last hop: stays
-        if (i < byPacket.size - 1) keys.push('ArrowDown');
-      });
       const t0 = Date.now();
-      await pressKeys(page, keys);
-      const spots = await page.evaluate(() => (window as unknown as { spots: Spot[] }).spots);
-      if (process.env.PAGE_TEST_TIMING) console.log(`${s.name}: ${keys.length} keys, ${spots.length + 1} hops in ${Date.now() - t0} ms`);
-      expect([expected[0], ...spots]).toEqual(expected);
-      expect(new Set(expected.map((e) => e.frame)).size).toBe(pcap.packets.length);
+      const expected = await stepThrough(page, r.packets, r.recorder.frames, pcap.packets);
+      if (process.env.PAGE_TEST_TIMING) console.log(`${s.name}: ${expected.length} hops in ${Date.now() - t0} ms`);
       const order = expected;
+      lap('steps');
 
       // Home/End and ← within a packet.
       await page.keyboard.press('ArrowUp');
@@ -170,17 +201,20 @@ describe('walk.html in chromium', () => {
         expect(await spot(page)).toMatchObject({ packet: end.packet, hop: end.hop - 1 });
       }
 
-      // A fragment link reopens the same hop (a middle hop of the longest packet).
+      // A fragment link reopens the same hop (a middle hop of the longest packet): the address bar follows the
+      // keys, and a fresh page opened at that address shows the same hop.
       const longest = order.reduce((m, x) => (x.hop > m.hop ? x : m));
       const mid = order.find((x) => x.packet === longest.packet && x.hop === Math.ceil(longest.hop / 2))!;
-      await page.goto(`${page.url().split('#')[0]}#packet=${mid.packet}&hop=${mid.hop}`);
-      await page.waitForSelector('body[data-ready="true"]');
+      await goHash(page, longest.packet, 1);
+      if (mid.hop > 1) await pressKeys(page, Array<string>(mid.hop - 1).fill('ArrowRight'));
       expect(await spot(page)).toEqual(mid);
       const href = await page.evaluate(() => location.href);
+      expect(href.slice(href.indexOf('#'))).toBe(`#packet=${mid.packet}&hop=${mid.hop}`);
       const again = await open(file, href.slice(href.indexOf('#')));
       expect(await spot(again.page)).toEqual(mid);
       problems.push(...again.problems);
       await again.page.close();
+      lap('fragment');
 
       // The filter narrows the packets to ARP ones; a bad filter is reported.
       const packetsBefore = await page.locator('#packet-list button.packet').count();
@@ -194,6 +228,7 @@ describe('walk.html in chromium', () => {
       expect(await page.locator('#filter-error').textContent()).toMatch(/expected a value/);
       expect(await page.getAttribute('#filter', 'aria-invalid')).toBe('true');
       await page.fill('#filter', '');
+      lap('filter');
 
       // axe-core: no violations, with a hop and a field selected.
       await goHash(page, mid.packet, mid.hop);
@@ -204,24 +239,28 @@ describe('walk.html in chromium', () => {
         return res.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
       });
       expect(violations).toEqual([]);
+      lap('axe');
 
-      // A screenshot of the most changed hop of the first non-ARP packet, for people to look at.
+      // A screenshot at the first packet's hop whose bytes changed most (VXLAN encap, NAT), for people to look at.
       const first = r.packets.find((p) => !p.label.startsWith('ARP'));
       if (first) {
-        const hops = order.filter((o) => o.packet === first.index + 1);
-        let best = hops[0]!, bestCount = -1;
-        for (const h of hops) {
-          await goHash(page, h.packet, h.hop);
-          const n = await page.locator('#tree [data-change]').count();
-          if (n > bestCount) [best, bestCount] = [h, n];
-        }
-        await goHash(page, best.packet, best.hop);
+        const frames = r.recorder.frames.filter((f) => f.walkIndex === first.index);
+        const moved = (k: number): number => {
+          const a = frames[k - 1]!.bytes!, b = frames[k]!.bytes!;
+          let n = Math.abs(a.length - b.length) * 4;
+          for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[a.length - 1 - i] !== b[b.length - 1 - i]) n++;
+          return n;
+        };
+        let best = 0;
+        for (let k = 1; k < frames.length; k++) if (moved(k) > (best ? moved(best) : -1)) best = k;
+        await goHash(page, first.index + 1, best + 1);
       }
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(ARTIFACTS, `walk-${s.name}.png`) });
       expect(problems).toEqual([]);
       await page.close();
-    }, 60_000);
+      lap('end');
+    }, 120_000);
   }
 
   it('pod-to-service-cross-node: the DNAT hop marks the destination address and both checksums changed; the port is shown unchanged', async () => {
@@ -268,7 +307,7 @@ describe('walk.html in chromium', () => {
     expect(await page.evaluate(() => [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)))).toEqual([22]);
     expect(problems).toEqual([]);
     await page.close();
-  }, 60_000);
+  }, 120_000);
 
   it('pod-to-pod-cross-node: the encapsulation hop marks outer Ethernet, IPv4, UDP and VXLAN as added and shows the VNI', async () => {
     if (!requireChromium()) return;
@@ -302,5 +341,19 @@ describe('walk.html in chromium', () => {
     expect(await page.locator('#acted').textContent()).toMatch(/cookie=0x[0-9a-f]+, table=90, priority=100,ip,nw_dst=10\.128\.2\.0\/23 actions=move:NXM_NX_REG0\[\]->NXM_NX_TUN_ID\[0\.\.31\],set_field:192\.168\.0\.5->tun_dst,output:1/);
     expect(problems).toEqual([]);
     await page.close();
-  }, 60_000);
+  }, 120_000);
+
+  it('a replayed capture: its walk.html steps through every frame the replay wrote', async () => {
+    if (!requireChromium()) return;
+    const out = join(mkdtempSync(join(tmpdir(), 'packetwalk-page-replay-')), 'replay');
+    const file = join(import.meta.dirname, '..', 'fixtures', 'captures', 'pod-syn-to-service.pcap');
+    const r = runReplay({ file, at: 'project1/sqlapi-1-8jgx8', baseDocuments: builtinClusterDocuments(), clusterFile: '<builtin>', outDir: out });
+    const pcap = readPcapng(readFileSync(join(out, 'walk.pcapng')));
+    expect(pcap.packets.length).toBeGreaterThan(5);
+    const { page, problems } = await open(join(out, 'walk.html'));
+    await stepThrough(page, r.packets, r.recorder.frames, pcap.packets);
+    expect(problems).toEqual([]);
+    await page.close();
+    rmSync(dirname(out), { recursive: true, force: true });
+  }, 120_000);
 });

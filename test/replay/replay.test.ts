@@ -177,9 +177,12 @@ describe('broken captures: the records before the broken byte are replayed and w
     const r = replay(file, SQLAPI, out);
     expect(r.error?.message).toMatch(message);
     expect(r.summary.read).toBe(before);
-    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg', 'walk.html']) expect(existsSync(join(out, f)), f).toBe(true);
     const written = readPcapng(readFileSync(join(out, 'walk.pcapng'))).packets.length;
     expect(written).toBe(r.recorder.frames.length);
+    // walk.html steps through every frame written.
+    const page = JSON.parse(/<script type="application\/json" id="walk-data">(.*?)<\/script>/s.exec(readFileSync(join(out, 'walk.html'), 'utf8'))![1]!) as { packets: { hops: unknown[] }[] };
+    expect(page.packets.reduce((n, p) => n + p.hops.length, 0)).toBe(written);
     if (before > 0) expect(written).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(join(out, 'trace.json'), 'utf8')).summary.error).toMatch(message);
   });

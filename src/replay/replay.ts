@@ -18,6 +18,7 @@ import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { buildCluster } from '../cluster/build.js';
 import { Emulation } from '../node/emulation.js';
+import type { WalkPacket } from '../node/runtime.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import type { WalkResult } from '../walk/walk-result.js';
@@ -37,7 +38,17 @@ export interface ReplayOptions {
   seed?: number;
   /** Output folder (written whole or not at all); omit to replay in memory. */
   outDir?: string;
+  /**
+   * Injected frames traced hop by hop (trace.txt/json, path.svg); later ones walk untraced, which keeps memory
+   * bounded on long captures (their outcomes are still counted and their hops still written to the pcaps).
+   */
+  traceLimit?: number;
 }
+
+/** Default for ReplayOptions.traceLimit. */
+export const DEFAULT_TRACE_LIMIT = 1000;
+/** Records kept as examples of what was not injected. */
+const NOT_INJECTED_EXAMPLES = 20;
 
 /** A broken capture: the file, the byte offset and what is wrong there. */
 export interface ReplayError {
@@ -77,6 +88,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     const link = newLinkLayerInfo();
     const origin = `capture at ${point.label}`;
     const clock = emu.runtime.clock;
+    const traceLimit = opts.traceLimit ?? DEFAULT_TRACE_LIMIT;
     const t0 = clock.now;
     let first: CaptureRecord | undefined;
     let firstSec = 0, firstNsec = 0, lastTarget = t0;
@@ -108,25 +120,40 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         }
         const dir = classify(point, rec, link);
         if (!dir.inject) {
-          summary.notInjected.push({ record: rec.number, why: dir.why ?? 'received at the point' });
+          if (summary.notInjected.count++ < NOT_INJECTED_EXAMPLES) summary.notInjected.examples.push({ record: rec.number, why: dir.why ?? 'received at the point' });
           continue;
         }
+        if (summary.traced === traceLimit && emu.runtime.recording) {
+          // Past the trace limit: no more WalkPackets or in-memory frame index; files and counts go on.
+          emu.runtime.recording = false;
+          recorder.stopIndexing();
+        }
+        const traced = emu.runtime.recording;
         const pkt = emu.runtime.newPacket(origin, `capture #${rec.number}`);
         notes.length = 0;
         const bf = buildFrame(emu, point, rec, link, macs, pkt, notes);
         if (bf) {
           emu.runtime.pool.release(pkt);
-          emu.runtime.packets.pop(); // the record never became a packet
+          if (traced) emu.runtime.packets.pop(); // the record never became a packet
           unparseable(summary, rec, bf);
           continue;
         }
-        const wp = emu.runtime.packets[pkt.walkIndex]!;
-        wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;
-        wp.trace.add('detail', `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`, undefined, point.host);
-        for (const n of notes) wp.trace.add('detail', n, undefined, point.host);
         summary.injected++;
-        injected.push(pkt.walkIndex);
-        point.inject(pkt);
+        if (traced) {
+          const wp = emu.runtime.packets[pkt.walkIndex]!;
+          wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;
+          wp.trace.add('detail', `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`, undefined, point.host);
+          for (const n of notes) wp.trace.add('detail', n, undefined, point.host);
+          summary.traced++;
+          injected.push(pkt.walkIndex);
+          point.inject(pkt);
+        } else {
+          emu.runtime.watched = pkt;
+          emu.runtime.watchedOutcome = null;
+          point.inject(pkt);
+          count(summary, emu.runtime.watchedOutcome);
+          emu.runtime.watched = null;
+        }
       }
     } catch (e) {
       if (!(e instanceof DecodeError)) {
@@ -186,23 +213,25 @@ function unparseable(summary: ReplaySummary, rec: CaptureRecord, f: Fault): void
 /** Read each injected packet's outcome, and what the emulated hosts sent because of the capture. */
 function tally(summary: ReplaySummary, emu: Emulation, injected: readonly number[], origin: string): void {
   const packets = emu.runtime.packets;
-  for (const i of injected) {
-    const o = packets[i]!.outcome;
-    if (!o) summary.inFlight++;
-    else if (o.kind === 'dropped') {
-      const key = `${o.host}: ${o.reason ?? 'dropped'}${explainBridgeDrop(o.reason ?? '')}`;
-      summary.dropped[key] = (summary.dropped[key] ?? 0) + 1;
-    } else if (o.kind === 'consumed') {
-      const key = `${o.host}: ${o.reason ?? ''}`;
-      summary.consumed[key] = (summary.consumed[key] ?? 0) + 1;
-    } else summary.delivered[o.host] = (summary.delivered[o.host] ?? 0) + 1;
-  }
+  for (const i of injected) count(summary, packets[i]!.outcome);
   for (const p of packets) {
     if (p.origin === origin || / \(flooded to [^)]*\)$/.test(p.label)) continue; // injected frames, copies of a broadcast
     const label = p.label.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '').replace(/ +/g, ' ').trim() || p.label;
     const key = `${label} from ${p.origin}`;
     summary.sent[key] = (summary.sent[key] ?? 0) + 1;
   }
+}
+
+/** Count one injected frame's outcome (none: it is still waiting, e.g. queued for an ARP answer). */
+function count(summary: ReplaySummary, o: WalkPacket['outcome'] | null | undefined): void {
+  if (!o) summary.inFlight++;
+  else if (o.kind === 'dropped') {
+    const key = `${o.host}: ${o.reason ?? 'dropped'}${explainBridgeDrop(o.reason ?? '')}`;
+    summary.dropped[key] = (summary.dropped[key] ?? 0) + 1;
+  } else if (o.kind === 'consumed') {
+    const key = `${o.host}: ${o.reason ?? ''}`;
+    summary.consumed[key] = (summary.consumed[key] ?? 0) + 1;
+  } else summary.delivered[o.host] = (summary.delivered[o.host] ?? 0) + 1;
 }
 
 function outcomeLines(s: ReplaySummary): { detail: string; ok: boolean }[] {

@@ -24,8 +24,8 @@ const WORKER3 = 'aro2-p8bjm-worker-northeurope3-wl4vw';
 const tmp = mkdtempSync(join(tmpdir(), 'packetwalk-replay-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function replay(file: string, at: string, outDir?: string): ReplayResult {
-  const r = runReplay({ file: join(DIR, file), at, baseDocuments: builtinClusterDocuments(), clusterFile: '<builtin>', seed: 1, outDir });
+function replay(file: string, at: string, outDir?: string, traceLimit?: number): ReplayResult {
+  const r = runReplay({ file: join(DIR, file), at, baseDocuments: builtinClusterDocuments(), clusterFile: '<builtin>', seed: 1, outDir, traceLimit });
   expect(unaccounted(r.summary), 'every record accounted for').toBe(0);
   return r;
 }
@@ -41,7 +41,8 @@ describe('a pod-side capture: ARP, SYN to a service, SYN-ACK, ACK (tcpdump -i et
   it('injects what the pod sent and leaves what it received to the emulation', () => {
     expect(r.summary.read).toBe(5);
     expect(r.summary.injected).toBe(3);
-    expect(r.summary.notInjected.map((x) => x.record)).toEqual([2, 4]);
+    expect(r.summary.notInjected.examples.map((x) => x.record)).toEqual([2, 4]);
+    expect(r.summary.notInjected.count).toBe(2);
     expect(r.error).toBeUndefined();
   });
 
@@ -149,7 +150,7 @@ describe('VXLAN captured on a node NIC', () => {
   const r = replay('node-vxlan.pcap', `${WORKER3}/eth0`);
   it('decapsulates it and delivers the inner SYN; the node\'s own VXLAN answer in the capture is not injected', () => {
     expect(r.summary.delivered).toEqual({ 'project1/server-1-ppl25': 1 });
-    expect(r.summary.notInjected).toEqual([{ record: 2, why: `sent by ${WORKER3}/eth0 (source 192.168.0.5)` }]);
+    expect(r.summary.notInjected).toEqual({ count: 1, examples: [{ record: 2, why: `sent by ${WORKER3}/eth0 (source 192.168.0.5)` }] });
     const h = hops(r);
     expect(h.slice(0, 4).map((l) => l.split(' ')[0])).toEqual(['worker-northeurope3-wl4vw/eth0', 'worker-northeurope3-wl4vw/vxlan0', 'worker-northeurope3-wl4vw/vethe0826d26', 'server-1-ppl25/eth0']);
     // The emulated server answers; its SYN-ACK goes back over VXLAN to worker1.
@@ -207,6 +208,18 @@ describe('points', () => {
     const r = runReplay({ file: join(DIR, 'pod-no-listener.pcap'), at: SQLAPI, baseDocuments: docs, clusterFile: '<builtin + policies>' });
     expect(unaccounted(r.summary)).toBe(0);
     expect(r.summary.dropped).toEqual({ [`${WORKER3}: br0: table 80 priority 0 drop (NetworkPolicy / project isolation (VNID))`]: 2 });
+  });
+});
+
+describe('past the trace limit', () => {
+  it.each([0, 1, 2])('trace limit %i: the same outcomes and the same capture bytes as a fully traced replay', (limit) => {
+    for (const [file, at] of [['pod-syn-to-service.pcap', SQLAPI], ['pod-no-listener.pcap', SQLAPI], ['pod-spoofed.pcap', SQLAPI], ['node-vxlan.pcap', `${WORKER3}/eth0`]] as const) {
+      const full = replay(file, at);
+      const cut = replay(file, at, undefined, limit);
+      expect(cut.summary.traced).toBe(Math.min(limit, full.summary.injected));
+      for (const k of ['read', 'injected', 'delivered', 'dropped', 'consumed', 'inFlight', 'answered', 'notInjected'] as const) expect(cut.summary[k], `${file} ${k}`).toEqual(full.summary[k]);
+      expect(Buffer.compare(cut.recorder.memoryPcapng(), full.recorder.memoryPcapng()), file).toBe(0);
+    }
   });
 });
 

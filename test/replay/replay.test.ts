@@ -99,6 +99,16 @@ describe('the same capture in every format other tools write gives the same walk
     expect(Buffer.compare(r.recorder.memoryPcapng(), ref)).toBe(0);
   });
 
+  it.each(['pod-ttl1-raw.pcap', 'pod-ttl1-ipv4.pcap', 'pod-ttl1.pcapng'])('%s walks as the Ethernet pod-ttl1.pcap does', (file) => {
+    const ref1 = replay('pod-ttl1.pcap', SQLAPI).recorder.memoryPcapng();
+    const r = replay(file, SQLAPI);
+    expect(Buffer.compare(r.recorder.memoryPcapng(), ref1)).toBe(0);
+    if (file.includes('raw') || file.includes('ipv4')) {
+      const notes = r.packets[0]!.trace.root.map((n) => n.text).filter((t) => t.startsWith('replay: Ethernet header synthesised'));
+      expect(notes).toEqual([expect.stringMatching(/for the raw-IP record .*source 0a:58:0a:83:00:28 \(project1\/sqlapi-1-8jgx8 eth0's MAC\)/)]);
+    }
+  });
+
   it('the trace says what a cooked record\'s Ethernet header was made of', () => {
     const r = replay('pod-syn-to-service-cooked-v2.pcap', SQLAPI);
     const syn = r.packets.find((p) => p.label.startsWith('capture #3'))!;

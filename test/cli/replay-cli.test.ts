@@ -24,7 +24,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('packetwalk replay', () => {
+describe('packetwalk replay', { timeout: 120_000 }, () => {
   it('replays a Scapy capture and prints a summary accounting for every record (--json)', () => {
     const r = pw('replay', join(FIX, 'pod-syn-to-service-cooked-v2.pcap'), '--at', 'project1/sqlapi-1-8jgx8', '--out', 'syn', '--json');
     expect(r.code, r.stderr).toBe(0);

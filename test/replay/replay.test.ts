@@ -35,7 +35,7 @@ function hops(r: ReplayResult): string[] {
   return r.recorder.frames.map((f) => `${r.recorder.points[f.point]!.name} ${f.direction === 'outbound' ? '>' : '<'} ${summarize(f.bytes!).replace(/(?:[0-9a-f]{2}:){5}[0-9a-f]{2} > (?:[0-9a-f]{2}:){5}[0-9a-f]{2}, (?:IPv4, )?/, '')}`);
 }
 
-describe('a pod-side capture: ARP, SYN to a service, SYN-ACK, ACK (tcpdump -i eth0 in sqlapi, made with Scapy)', () => {
+describe('a pod-side capture: ARP, SYN to a service, SYN-ACK, ACK (tcpdump -i eth0 in sqlapi, made with Scapy)', { timeout: 60_000 }, () => {
   const r = replay('pod-syn-to-service.pcap', SQLAPI);
 
   it('injects what the pod sent and leaves what it received to the emulation', () => {
@@ -81,7 +81,7 @@ describe('a pod-side capture: ARP, SYN to a service, SYN-ACK, ACK (tcpdump -i et
   });
 });
 
-describe('the same capture in every format other tools write gives the same walk, byte for byte', () => {
+describe('the same capture in every format other tools write gives the same walk, byte for byte', { timeout: 60_000 }, () => {
   const ref = replay('pod-syn-to-service.pcap', SQLAPI).recorder.memoryPcapng();
   it.each([
     'pod-syn-to-service.pcapng',
@@ -116,7 +116,7 @@ describe('the same capture in every format other tools write gives the same walk
   });
 });
 
-describe('frames a real data path drops, dropped for the same reason', () => {
+describe('frames a real data path drops, dropped for the same reason', { timeout: 60_000 }, () => {
   it('a spoofed source IP and an ARP with a spoofed sender MAC: br0 table 20', () => {
     const r = replay('pod-spoofed.pcap', SQLAPI);
     expect(r.summary.dropped).toEqual({ [`${WORKER1}: br0: table 20 priority 0 drop (source IP (or ARP sender MAC) is not the pod's own: OpenShift SDN's anti-spoofing)`]: 2 });
@@ -156,7 +156,7 @@ describe('frames a real data path drops, dropped for the same reason', () => {
   });
 });
 
-describe('VXLAN captured on a node NIC', () => {
+describe('VXLAN captured on a node NIC', { timeout: 60_000 }, () => {
   const r = replay('node-vxlan.pcap', `${WORKER3}/eth0`);
   it('decapsulates it and delivers the inner SYN; the node\'s own VXLAN answer in the capture is not injected', () => {
     expect(r.summary.delivered).toEqual({ 'project1/server-1-ppl25': 1 });
@@ -168,7 +168,7 @@ describe('VXLAN captured on a node NIC', () => {
   });
 });
 
-describe('records that are no frame here are counted by fault and the replay goes on', () => {
+describe('records that are no frame here are counted by fault and the replay goes on', { timeout: 60_000 }, () => {
   it('an 802.11 interface next to an Ethernet one (mergecap)', () => {
     const r = replay('mixed-linktypes.pcapng', SQLAPI);
     expect(r.summary.unparseable).toEqual({ 'capture unsupported': { count: 1, first: 1, example: 'link type 127' } });
@@ -176,7 +176,7 @@ describe('records that are no frame here are counted by fault and the replay goe
   });
 });
 
-describe('broken captures: the records before the broken byte are replayed and written, then the error', () => {
+describe('broken captures: the records before the broken byte are replayed and written, then the error', { timeout: 60_000 }, () => {
   it.each([
     ['broken-truncated.pcap', /broken-truncated\.pcap: byte 288: pcap truncated: record data: have 16 of 54 bytes \(the 4 records before it were replayed\)$/, 4],
     ['broken-lying-block.pcapng', /broken-lying-block\.pcapng: byte 204: pcapng bad-block: block total length 80 disagrees with its trailing copy 6 at byte 280/, 1],
@@ -196,7 +196,7 @@ describe('broken captures: the records before the broken byte are replayed and w
   });
 });
 
-describe('points', () => {
+describe('points', { timeout: 60_000 }, () => {
   it('names what it cannot find', () => {
     expect(() => replay('pod-ttl1.pcap', 'project1/nope')).toThrow(ReplayPointError);
     expect(() => replay('pod-ttl1.pcap', 'project1/sqlapi-pod')).toThrow(/hostNetwork pod; replay at its node's NIC/);
@@ -221,7 +221,7 @@ describe('points', () => {
   });
 });
 
-describe('past the trace limit', () => {
+describe('past the trace limit', { timeout: 60_000 }, () => {
   it.each([0, 1, 2])('trace limit %i: the same outcomes and the same capture bytes as a fully traced replay', (limit) => {
     for (const [file, at] of [['pod-syn-to-service.pcap', SQLAPI], ['pod-no-listener.pcap', SQLAPI], ['pod-spoofed.pcap', SQLAPI], ['node-vxlan.pcap', `${WORKER3}/eth0`]] as const) {
       const full = replay(file, at);
@@ -233,7 +233,7 @@ describe('past the trace limit', () => {
   });
 });
 
-describe('determinism and Wireshark', () => {
+describe('determinism and Wireshark', { timeout: 60_000 }, () => {
   it('the same capture and seed give the same bytes', () => {
     const a = replay('node-vxlan.pcap', `${WORKER3}/eth0`).recorder.memoryPcapng();
     const b = replay('node-vxlan.pcap', `${WORKER3}/eth0`).recorder.memoryPcapng();
@@ -249,7 +249,7 @@ describe('determinism and Wireshark', () => {
   });
 });
 
-describe('the gateway point', () => {
+describe('the gateway point', { timeout: 60_000 }, () => {
   it('a frame arriving from the external side with TTL 1: the gateway answers time exceeded', () => {
     const r = replay('pod-ttl1.pcap', 'gateway');
     expect(r.summary.injected).toBe(1);

@@ -192,6 +192,8 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
       const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
       writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
       writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      // Pictures and pages take the WalkResult shape `run` hands them (src/walk/walk-result.ts): a step-through
+      // page writer for `run` is called here the same way.
       writeFileSync(join(tmpDir, 'path.svg'), renderPathSvg(result));
       result.files.push('trace.txt', 'trace.json', 'path.svg');
       rmSync(finalDir, { recursive: true, force: true });

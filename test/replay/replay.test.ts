@@ -134,12 +134,18 @@ describe('frames a real data path drops, dropped for the same reason', { timeout
     expect(hops(r).at(-1)).toMatch(/^sqlapi-1-8jgx8\/eth0 < 10\.131\.0\.1 > 10\.131\.0\.40: ICMP time exceeded in-transit/);
   });
 
-  it('DF and over tun0\'s MTU after DNAT: ICMP fragmentation needed with MTU 1450', () => {
-    const r = replay('pod-df-oversize.pcap', SQLAPI);
+  it('DF and over the MTU where the node kernel forwards: ICMP fragmentation needed with MTU 1450', () => {
+    const r = replay('node-df-oversize.pcap', `${WORKER1}/eth0`);
     expect(r.summary.dropped).toEqual({ [`${WORKER1}: 1500-byte packet with DF exceeds tun0 MTU 1450`]: 1 });
-    // Sent by tun0's address; the reply direction of the DNATed connection makes it come from the service (as Linux's
-    // nf_nat_icmp_reply_translation does).
-    expect(hops(r).at(-1)).toMatch(/^sqlapi-1-8jgx8\/eth0 < 172\.30\.82\.94 > 10\.131\.0\.40: ICMP 172\.30\.82\.94 unreachable - need to frag \(mtu 1450\)/);
+    const icmp = hops(r).filter((l) => l.includes('need to frag'));
+    expect(icmp[0]).toMatch(/^worker-northeurope1-qt8l7\/eth0 > 192\.168\.0\.4 > 203\.0\.113\.10: ICMP 10\.131\.0\.40 unreachable - need to frag \(mtu 1450\)/);
+    expect(icmp.at(-1)).toMatch(/^external\/eth0 < /);
+  });
+
+  it('over the MTU of a br0 port (a pod sending more than its MTU): OVS drops it, no ICMP (ovs_vport_send)', () => {
+    const r = replay('pod-df-oversize.pcap', SQLAPI);
+    expect(r.summary.dropped).toEqual({ [`${WORKER1}: br0: dropped over-mtu packet on tun0: 1500 > 1450 (ovs_vport_send)`]: 1 });
+    expect(hops(r).map((l) => l.split(' ')[0])).toEqual(['sqlapi-1-8jgx8/eth0', 'worker-northeurope1-qt8l7/veth82b50993']);
   });
 
   it('a bad IPv4 header checksum: the node kernel drops it on tun0 (OVS forwards it unchecked)', () => {

@@ -36,6 +36,14 @@ describe('packetwalk replay', { timeout: 120_000 }, () => {
     expect(readFileSync(join(s.dir, 'trace.txt'), 'utf8')).toMatch(/^# replay of .*pod-syn-to-service-cooked-v2\.pcap at project1\/sqlapi-1-8jgx8/);
   });
 
+  it('replays on a user\'s cluster: sqlapi\'s raw-IP capture at web-1 has a source that is not web-1\'s (br0 table 20)', () => {
+    const r = pw('replay', join(FIX, 'pod-ttl1-raw.pcap'), '--at', 'frontend/web-1', '--cluster', join(ROOT, 'test', 'cluster', 'fixtures', 'user-cluster.yaml'), '--out', 'user', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { injected: number; dropped: Record<string, number> };
+    expect(s.injected).toBe(1);
+    expect(Object.keys(s.dropped)).toEqual([expect.stringMatching(/^node-b: br0: table 20 priority 0 drop \(source IP/)]);
+  });
+
   it('the same capture and seed write the same bytes', () => {
     for (const out of ['a', 'b']) expect(pw('replay', join(FIX, 'node-vxlan.pcapng'), '--at', 'aro2-p8bjm-worker-northeurope3-wl4vw/eth0', '--out', out).code).toBe(0);
     for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg']) expect(readFileSync(join(tmp, 'a', f)).equals(readFileSync(join(tmp, 'b', f))), f).toBe(true);

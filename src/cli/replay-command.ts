@@ -1,7 +1,8 @@
 /** `packetwalk replay FILE --at POINT`: inject a capture's frames into the emulated data path. */
 
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
+import { ensureOutputDir } from '../output/output-files.js';
 import { ReplayPointError } from '../replay/point.js';
 import { runReplay } from '../replay/replay.js';
 import { formatReplaySummary, unaccounted } from '../replay/summary.js';
@@ -12,7 +13,7 @@ const REPLAY_HELP = `Usage: packetwalk replay FILE --at POINT [--cluster FILE] [
 
 Reads every record of a capture (pcap or pcapng; Ethernet, Linux cooked v1/v2 or raw IP) and injects each
 frame at POINT, keeping the capture's relative timing on the virtual clock. Writes DIR/walk.pcapng (every hop),
-one .pcap per capture point, trace.txt, trace.json and path.svg, and prints a summary that accounts for every
+one .pcap per capture point, trace.txt, trace.json, path.svg and walk.html, and prints a summary that accounts for every
 record: injected (delivered / dropped with the reason), not injected (received by POINT in the capture),
 unparseable (by fault), and what the emulated hosts sent back.
 
@@ -60,12 +61,7 @@ export function cmdReplay(args: string[], clusterSource: (file: string | undefin
   const traceLimit = intOption('trace-limit', a.str('trace-limit'), 0, 10_000_000);
   const src = clusterSource(a.str('cluster'));
   const outDir = resolve(a.str('out') ?? `pcaps/out/replay-${basename(file, extname(file)).replace(/[^A-Za-z0-9._-]+/g, '_')}`);
-  try {
-    mkdirSync(dirname(outDir), { recursive: true });
-    accessSync(dirname(outDir), constants.W_OK);
-  } catch (e) {
-    throw new UsageError(`cannot write to output directory ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  ensureOutputDir(dirname(outDir)); // OutputError (one line, exit 2) for a file in the way, /proc, no permission
   let r;
   try {
     r = runReplay({ file, at, baseDocuments: src.docs, clusterFile: src.file, seed, outDir, traceLimit });

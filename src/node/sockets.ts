@@ -14,6 +14,7 @@ import { emitTcp, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN } 
 import { emitUdp, UDP_HEADER_LEN } from '../../codecs/udp.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { NetInterface } from '../ports/net-interface.js';
+import { LOOPBACK_IP } from './routing.js';
 import type { Stack } from './stack.js';
 
 /** The big-endian 32-bit word at `o` as an int32. */
@@ -187,6 +188,7 @@ export class SocketLayer {
 
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
   connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
+    if (dst === 0) dst = LOOPBACK_IP; // connect() to 0.0.0.0 reaches this host as 127.0.0.1 (ip_route_connect)
     const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
     this.tcp.set(c);
     this.usedPorts.add(sport);
@@ -199,6 +201,7 @@ export class SocketLayer {
 
   /** Send one UDP request; the response (if any) is stored on the returned exchange. */
   sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
+    if (dst === 0) dst = LOOPBACK_IP; // as connectTcp
     const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
     this.udp.set(x);
     this.usedPorts.add(sport);

@@ -8,8 +8,8 @@
  * temporary name and renamed into place, so an internal failure leaves nothing half-written.
  */
 
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { CaptureReader, FileSource, type ByteSource, type CaptureRecord } from '../../codecs/capture-reader.js';
 import { DecodeError, type Fault } from '../../codecs/errors.js';
 import { decodeLinkLayer, linktypeName, newLinkLayerInfo } from '../../codecs/link-layer.js';
@@ -22,6 +22,11 @@ import type { WalkPacket } from '../node/runtime.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import type { WalkResult } from '../walk/walk-result.js';
+import { emulationFlows, type ScenarioFolderRecord } from '../walk/run-scenario.js';
+import { walkPageInput } from '../page/from-walk.js';
+import { renderWalkPage } from '../page/walk-html.js';
+import { groupFlows } from '../picture/index-html.js';
+import { asOutputError, checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, type FolderManifest } from '../output/output-files.js';
 import { buildFrame, classify, clusterMacs } from './frame.js';
 import { resolvePoint } from './point.js';
 import { formatReplaySummary, newSummary, type ReplaySummary } from './summary.js';
@@ -71,11 +76,8 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed });
   const finalDir = opts.outDir;
-  const tmpDir = finalDir ? `${finalDir}.tmp-${process.pid}` : undefined;
-  if (tmpDir) {
-    rmSync(tmpDir, { recursive: true, force: true });
-    mkdirSync(tmpDir, { recursive: true });
-  }
+  if (finalDir) checkReplaceable(finalDir); // never replace a folder holding files packetwalk did not write
+  const tmpDir = finalDir ? makeTempDir(finalDir) : undefined;
   const recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: true, keepBytes: true });
   let source: FileSource | undefined;
   try {
@@ -190,14 +192,17 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     if (error) result.error = error;
     if (tmpDir && finalDir) {
       const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
-      writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
-      writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
-      // Pictures and pages take the WalkResult shape `run` hands them (src/walk/walk-result.ts): a step-through
-      // page writer for `run` is called here the same way.
-      writeFileSync(join(tmpDir, 'path.svg'), renderPathSvg(result));
-      result.files.push('trace.txt', 'trace.json', 'path.svg');
-      rmSync(finalDir, { recursive: true, force: true });
-      renameSync(tmpDir, finalDir);
+      writeIn(tmpDir, 'trace.txt', renderWalkTrace(header, emu.runtime.packets));
+      writeIn(tmpDir, 'trace.json', JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      // Pictures and pages take the WalkResult shape `run` hands them (src/walk/walk-result.ts).
+      writeIn(tmpDir, 'path.svg', renderPathSvg(result));
+      writeIn(tmpDir, 'walk.html', renderWalkPage(replayPageInput(result, opts, point.label, seed)));
+      result.files.push('trace.txt', 'trace.json', 'path.svg', 'walk.html');
+      const record: ScenarioFolderRecord = { scenario: result.scenario.name, figure: result.scenario.figure, summary: result.scenario.summary, passed: result.passed, seed, cluster: opts.clusterFile, flows: groupFlows(result.flows) };
+      const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files: result.files, record };
+      writeIn(tmpDir, FOLDER_MANIFEST, JSON.stringify(manifest, null, 1) + '\n');
+      unmarkTempDir(tmpDir);
+      replaceFolder(tmpDir, finalDir);
     }
     return result;
   } catch (e) {
@@ -206,6 +211,29 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Write one file of the output folder; a file-system error names the file. */
+function writeIn(dir: string, name: string, data: string): void {
+  const p = join(dir, name);
+  try {
+    writeFileSync(p, data);
+  } catch (e) {
+    throw asOutputError(e, p);
+  }
+}
+
+/** What walk.html shows for a replay: the traced packets, the summary's outcome lines as notes, the picture. */
+function replayPageInput(result: ReplayResult, opts: ReplayOptions, at: string, seed: number) {
+  return walkPageInput(
+    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
+    {
+      title: `replay of ${basename(opts.file)}`,
+      subtitle: `at ${at} · ${result.scenario.summary} · ${opts.clusterFile}, seed ${seed}`,
+      notes: [...result.flows.map((f) => ({ text: f.detail, ok: f.ok })), ...(result.error ? [{ text: `stopped: ${result.error.message}`, ok: false }] : [])],
+      pictureSvg: renderPathSvg(result, { frameAttributes: true }),
+    },
+  );
 }
 
 function unparseable(summary: ReplaySummary, rec: CaptureRecord, f: Fault): void {

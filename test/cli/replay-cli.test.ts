@@ -31,7 +31,7 @@ describe('packetwalk replay', { timeout: 120_000 }, () => {
     const s = JSON.parse(r.stdout) as { read: number; injected: number; notInjected: { count: number }; dropped: Record<string, number>; delivered: Record<string, number>; dir: string; files: string[] };
     expect([s.read, s.injected, s.notInjected.count]).toEqual([5, 3, 2]);
     expect(Object.values(s.delivered).reduce((a, b) => a + b, 0) + Object.values(s.dropped).reduce((a, b) => a + b, 0)).toBe(3);
-    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg', 'sqlapi-1-8jgx8_eth0.pcap']) expect(s.files).toContain(f);
+    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg', 'walk.html', 'sqlapi-1-8jgx8_eth0.pcap']) expect(s.files).toContain(f);
     for (const f of s.files) expect(existsSync(join(s.dir, f)), f).toBe(true);
     expect(readFileSync(join(s.dir, 'trace.txt'), 'utf8')).toMatch(/^# replay of .*pod-syn-to-service-cooked-v2\.pcap at project1\/sqlapi-1-8jgx8/);
   });

@@ -194,7 +194,7 @@ describe('broken captures: the records before the broken byte are replayed and w
     const r = replay(file, SQLAPI, out);
     expect(r.error?.message).toMatch(message);
     expect(r.summary.read).toBe(before);
-    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg', 'walk.html', '.packetwalk.json']) expect(existsSync(join(out, f)), f).toBe(true);
     const written = readPcapng(readFileSync(join(out, 'walk.pcapng'))).packets.length;
     expect(written).toBe(r.recorder.frames.length);
     if (before > 0) expect(written).toBeGreaterThan(0);

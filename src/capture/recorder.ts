@@ -56,6 +56,8 @@ export class CaptureRecorder implements CaptureSink {
   private frameNumber = 0;
   private readonly pointNames = new Set<string>();
   private closed = false;
+  /** False once `stopIndexing` was called: the files go on, the in-memory index stops growing. */
+  private indexing = true;
 
   constructor(readonly clock: VirtualClock, readonly options: CaptureRecorderOptions = {}) {
     this.pcapngSink = options.dir ? new FileSink(join(options.dir, 'walk.pcapng')) : new MemorySink(1 << 16);
@@ -94,12 +96,17 @@ export class CaptureRecorder implements CaptureSink {
       }
       w.writePacket(ts, pkt.data, pkt.start, pkt.end);
     }
-    if (this.options.index) {
+    if (this.options.index && this.indexing) {
       const f: CapturedFrame = { number: this.frameNumber, point: id, direction, timeNs: ts, walkIndex: pkt.walkIndex, length: pkt.length };
       if (comment !== undefined) f.comment = comment;
       if (this.options.keepBytes) f.bytes = Uint8Array.from(pkt.frame());
       this.frames.push(f);
     }
+  }
+
+  /** Stop adding frames to the in-memory index (a long replay keeps the files but not every frame in memory). */
+  stopIndexing(): void {
+    this.indexing = false;
   }
 
   /** The point's pcap file name: from its name, and distinct from every other point's (`a/b` and `a_b`). */

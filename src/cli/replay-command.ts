@@ -9,11 +9,11 @@ import { formatReplaySummary, unaccounted } from '../replay/summary.js';
 import { intOption, parse, UsageError } from './args.js';
 import type { ClusterSource } from './commands.js';
 
-const REPLAY_HELP = `Usage: packetwalk replay FILE --at POINT [--cluster FILE] [--out DIR] [--seed N] [--json]
+const REPLAY_HELP = `Usage: packetwalk replay FILE --at POINT [--cluster FILE] [--out DIR] [--seed N] [--trace-limit N] [--json]
 
 Reads every record of a capture (pcap or pcapng; Ethernet, Linux cooked v1/v2 or raw IP) and injects each
 frame at POINT, keeping the capture's relative timing on the virtual clock. Writes DIR/walk.pcapng (every hop),
-one .pcap per capture point, trace.txt, trace.json and path.svg, and prints a summary that accounts for every
+one .pcap per capture point, trace.txt, trace.json, path.svg and walk.html, and prints a summary that accounts for every
 record: injected (delivered / dropped with the reason), not injected (received by POINT in the capture),
 unparseable (by fault), and what the emulated hosts sent back.
 
@@ -29,6 +29,8 @@ Options:
   --cluster FILE   a cluster file; default: the built-in ARO cluster
   --out DIR        output folder (default pcaps/out/replay-<capture name>)
   --seed N         seed for ports, ISNs, IP IDs and endpoint choice (default 1)
+  --trace-limit N  trace the first N injected frames hop by hop (default 1000); later ones walk untraced
+                   (outcomes counted, every hop still in the pcaps), so memory stays bounded on long captures
   --json           print the summary as JSON
 
 A broken capture (bad magic, a truncated record or block, a block length that lies, a record longer than its
@@ -41,7 +43,7 @@ Examples:
 `;
 
 export function cmdReplay(args: string[], clusterSource: (file: string | undefined) => ClusterSource): number {
-  const a = parse(args, { at: { type: 'string' }, cluster: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } });
+  const a = parse(args, { at: { type: 'string' }, cluster: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, 'trace-limit': { type: 'string' }, json: { type: 'boolean' } });
   if (a.flag('help')) {
     process.stdout.write(REPLAY_HELP);
     return 0;
@@ -56,13 +58,14 @@ export function cmdReplay(args: string[], clusterSource: (file: string | undefin
     throw new UsageError(`${file}: cannot read the capture: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
+  const traceLimit = intOption('trace-limit', a.str('trace-limit'), 0, 10_000_000);
   const src = clusterSource(a.str('cluster'));
   const outDir = resolve(a.str('out') ?? `pcaps/out/replay-${basename(file, extname(file)).replace(/[^A-Za-z0-9._-]+/g, '_')}`);
   ensureOutputDir(dirname(outDir));
   for (const dir of removeStaleTempDirs(dirname(outDir), new Set([basename(outDir)]))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
   let r;
   try {
-    r = runReplay({ file, at, baseDocuments: src.docs, clusterFile: src.file, seed, outDir });
+    r = runReplay({ file, at, baseDocuments: src.docs, clusterFile: src.file, seed, outDir, traceLimit });
   } catch (e) {
     if (e instanceof ReplayPointError) throw new UsageError(e.message);
     throw e;

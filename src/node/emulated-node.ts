@@ -120,6 +120,7 @@ export class EmulatedNode implements BridgeHost {
       for (const p of pod.ports) this.listen(ps, p.protocol, p.port, key);
       if (pod.egressRouter) this.setUpEgressRouter(ps, pod, eth0, underlay);
       const veth = new VethHostPort(runtime, this.name, ofport, vethName(pod), this.bridge);
+      veth.mtu = mtu;
       veth.peer = eth0;
       eth0.peer = veth;
       this.ports[ofport] = veth;

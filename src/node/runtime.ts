@@ -106,9 +106,22 @@ export class Runtime {
     return copy;
   }
 
+  /**
+   * One untraced packet whose outcome a caller wants (a replay past its trace limit): drop, consume and deliver
+   * note how it ended in `watchedOutcome` (one pointer compare each; nothing allocated for other packets).
+   */
+  watched: PacketBuffer | null = null;
+  watchedOutcome: WalkPacket['outcome'] | null = null;
+
+  private noteWatched(kind: 'delivered' | 'dropped' | 'consumed', host: string, reason: string | undefined): void {
+    this.watchedOutcome = reason === undefined ? { kind, host } : { kind, host, reason };
+    this.watched = null;
+  }
+
   /** Count and trace a drop, then return the buffer to the pool. */
   drop(pkt: PacketBuffer, host: string, reason: string): void {
     RECORDING.rec?.veto('dropped');
+    if (pkt === this.watched) this.noteWatched('dropped', host, reason);
     const key = `${host}: ${reason}`;
     this.drops.set(key, (this.drops.get(key) ?? 0) + 1);
     if (pkt.traced) {
@@ -124,6 +137,7 @@ export class Runtime {
   /** A frame a host looked at and had no use for (an ARP for someone else): not a drop, not a delivery. */
   consume(pkt: PacketBuffer, host: string, what: string): void {
     RECORDING.rec?.veto('consumed');
+    if (pkt === this.watched) this.noteWatched('consumed', host, what);
     if (pkt.traced) {
       const wp = this.packets[pkt.walkIndex];
       if (wp) {
@@ -137,6 +151,7 @@ export class Runtime {
   /** Mark a packet as having reached its destination host, then release it. */
   deliver(pkt: PacketBuffer, host: string, what: string): void {
     RECORDING.rec?.veto('delivered outside local delivery');
+    if (pkt === this.watched) this.noteWatched('delivered', host, undefined);
     if (pkt.traced) {
       const wp = this.packets[pkt.walkIndex];
       if (wp) {

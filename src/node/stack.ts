@@ -275,6 +275,17 @@ export class Stack implements InterfaceOwner {
       this.sendIcmpError(pkt, l3, inIf, ICMP_TIME_EXCEEDED, 0, 0);
       return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(dst >>> 0)}`);
     }
+    // ip_forward checks the MTU before the FORWARD hook and before decrementing the TTL: the ICMP error quotes
+    // the header as it arrived, and a FORWARD rule never hides a too-big packet.
+    const mtu = route.mtu ?? route.dev.mtu;
+    const total = v.totalLength;
+    if (total > mtu) {
+      if (v.dontFragment) {
+        this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu); // reuses this.view
+        return rt.drop(pkt, this.name, `${total}-byte packet with DF exceeds ${route.dev.name} MTU ${mtu}`);
+      }
+      return rt.drop(pkt, this.name, `${total}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`);
+    }
     const nf = this.netfilter;
     if (nf) {
       const verdict = nf.forward(pkt, l3, inIf.name, route.dev.name, trace);
@@ -286,15 +297,6 @@ export class Stack implements InterfaceOwner {
     v = this.view.reset(pkt.data, l3);
     v.decrementTtl();
     RECORDING.rec?.stackDecTtl(pkt, l3);
-    const mtu = route.mtu ?? route.dev.mtu;
-    const total = v.totalLength;
-    if (total > mtu) {
-      if (v.dontFragment) {
-        this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu); // reuses this.view
-        return rt.drop(pkt, this.name, `${total}-byte packet with DF exceeds ${route.dev.name} MTU ${mtu}`);
-      }
-      return rt.drop(pkt, this.name, `${total}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`);
-    }
     this.postroutingAndOutput(pkt, l3, route);
   }
 

@@ -4,6 +4,7 @@
  * from outside to the bridge with in_port set.
  */
 
+import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { TraceRecorder } from '../trace/types.js';
@@ -28,6 +29,19 @@ export function enterBridge(runtime: Runtime, nodeName: string, bridge: BridgeIn
   if (!bridge.process(pkt, trace)) runtime.drop(pkt, nodeName, `${bridge.name}: ${bridge.lastDropReason?.() || 'dropped'}`);
 }
 
+/**
+ * OVS's kernel datapath will not send a packet longer than the port device's MTU (ovs_vport_send: "dropped
+ * over-mtu packet", counted as a tx error, never seen by a capture on the device, no ICMP). Returns true when
+ * `pkt` (an Ethernet frame) was dropped here. Only frames that never fit reach this (a replayed capture).
+ */
+export function overMtu(runtime: Runtime, nodeName: string, port: string, mtu: number, pkt: PacketBuffer): boolean {
+  const len = pkt.length - ETHERNET_HEADER_LEN;
+  if (len <= mtu) return false;
+  runtime.hopReason = undefined;
+  runtime.drop(pkt, nodeName, `br0: dropped over-mtu packet on ${port}: ${len} > ${mtu} (ovs_vport_send)`);
+  return true;
+}
+
 /** A port of br0: the bridge calls `output` for `output:N`. */
 export interface OvsPort {
   readonly ofport: number;
@@ -43,6 +57,8 @@ export class VethHostPort implements OvsPort, FrameReceiver {
   tap = -1;
   /** The pod's eth0. */
   peer: NetInterface | null = null;
+  /** The host end's MTU (the CNI plugin sets it to the pod's, the overlay MTU). */
+  mtu = 1450;
 
   constructor(
     readonly runtime: Runtime,
@@ -65,6 +81,7 @@ export class VethHostPort implements OvsPort, FrameReceiver {
 
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
+    if (overMtu(rt, this.nodeName, this.name, this.mtu, pkt)) return;
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
     rt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`, { port: this.name, ofport: this.ofport, direction: 'out' }, this.nodeName);
@@ -105,6 +122,7 @@ export class Tun0Port implements OvsPort, FrameReceiver {
   /** br0 output:2: to the node kernel. */
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
+    if (this.kernelDevice && overMtu(rt, this.nodeName, 'tun0', this.kernelDevice.mtu, pkt)) return;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} tun0: br0 output:2 -> node kernel${pkt.pktMark ? ` (skb mark 0x${(pkt.pktMark >>> 0).toString(16).padStart(8, '0')})` : ''}`, { port: 'tun0', ofport: 2, direction: 'out' }, this.nodeName);
     // OVS pkt_mark is the skb mark: it survives into the kernel (egress IPs depend on it); the rest is reset.
     const mark = pkt.pktMark;

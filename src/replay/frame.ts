@@ -7,7 +7,7 @@
 import { ipv4ToString, MAC_BROADCAST, macToString, readMac, readU16, readU32, writeMac, writeU16, type MacAddress } from '../../codecs/bytes.js';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../codecs/ethernet.js';
 import type { Fault } from '../../codecs/errors.js';
-import { PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OUTGOING, type LinkLayerInfo } from '../../codecs/link-layer.js';
+import { LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OUTGOING, type LinkLayerInfo } from '../../codecs/link-layer.js';
 import type { CaptureRecord } from '../../codecs/capture-reader.js';
 import { HEADROOM, MAX_FRAME, type PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Emulation } from '../node/emulation.js';
@@ -123,7 +123,7 @@ export function buildFrame(emu: Emulation, point: ReplayPoint, rec: CaptureRecor
   }
 
   // A cooked or raw-IP record: the link layer is rebuilt.
-  const what = link.ethernet ? '' : link.linktype === 113 || link.linktype === 276 ? 'the cooked header' : 'the raw-IP record';
+  const what = link.linktype === LINKTYPE_LINUX_SLL || link.linktype === LINKTYPE_LINUX_SLL2 ? 'the cooked header' : 'the raw-IP record';
   if (tx) dst = nextHop(emu, point, d, payload, link.ethertype);
   else if (link.packetType === PACKET_BROADCAST) dst = { mac: MAC_BROADCAST, why: 'cooked packet type 1 (broadcast)' };
   else if (link.packetType === PACKET_MULTICAST && addrs.dst >>> 28 === 0xe) dst = { mac: multicastMac(addrs.dst), why: 'cooked packet type 2 (multicast)' };
@@ -137,7 +137,7 @@ export function buildFrame(emu: Emulation, point: ReplayPoint, rec: CaptureRecor
   writeMac(b, s, dst.mac);
   writeMac(b, s + 6, src.mac);
   writeU16(b, s + 12, link.ethertype);
-  notes.push(`replay: Ethernet header synthesised for ${what} (${link.linktype === 1 ? '' : `link type ${link.linktype}`}): destination ${macToString(dst.mac)} (${dst.why}), source ${macToString(src.mac)} (${src.why}), EtherType 0x${link.ethertype.toString(16).padStart(4, '0')}`);
+  notes.push(`replay: Ethernet header synthesised for ${what} (link type ${link.linktype}): destination ${macToString(dst.mac)} (${dst.why}), source ${macToString(src.mac)} (${src.why}), EtherType 0x${link.ethertype.toString(16).padStart(4, '0')}`);
   return null;
 }
 

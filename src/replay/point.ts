@@ -18,6 +18,7 @@ import type { Cluster } from '../cluster/types.js';
 import type { Emulation } from '../node/emulation.js';
 import type { Stack } from '../node/stack.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { FrameReceiver } from '../ports/frame-receiver.js';
 import { NetInterface, type InterfaceOwner } from '../ports/net-interface.js';
 
 /** A POINT the cluster does not have, or a malformed one (the CLI turns it into a usage error). */
@@ -127,12 +128,12 @@ function receivePoint(label: string, stack: Stack, iface: NetInterface): ReplayP
  * Replace `orig` (a host's interface) by an interface of the capture's endpoint with the same name, MAC, MTU,
  * addresses and capture point, plugged where `orig` was (`plug` moves the link and returns the far end).
  */
-function transmitPoint(emu: Emulation, label: string, stack: Stack, orig: NetInterface, plug: (replacement: NetInterface) => unknown): ReplayPoint {
+function transmitPoint(emu: Emulation, label: string, stack: Stack, orig: NetInterface, plug: (replacement: NetInterface) => FrameReceiver): ReplayPoint {
   const endpoint = new CaptureEndpoint(stack.name, emu.runtime, label);
   const iface = new NetInterface(emu.runtime, endpoint, orig.name, orig.mac, orig.mtu);
   for (const a of orig.addresses) iface.addAddress(a);
   iface.tap = orig.tap;
-  iface.peer = plug(iface) as NetInterface['peer'];
+  iface.peer = plug(iface);
   orig.peer = null;
   return { label, side: 'transmit', host: stack.name, iface, stack, inject: (pkt) => iface.transmit(pkt), answers: endpoint.answers };
 }

@@ -8,9 +8,8 @@
  * temporary name and renamed into place, so an internal failure leaves nothing half-written.
  */
 
-import { rmSync } from 'node:fs';
-import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { CaptureReader, FileSource, type ByteSource, type CaptureRecord } from '../../codecs/capture-reader.js';
 import { DecodeError, type Fault } from '../../codecs/errors.js';
 import { decodeLinkLayer, linktypeName, newLinkLayerInfo } from '../../codecs/link-layer.js';
@@ -19,11 +18,16 @@ import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { buildCluster } from '../cluster/build.js';
 import { Emulation } from '../node/emulation.js';
+import type { WalkPacket } from '../node/runtime.js';
 import { renderPathSvg } from '../picture/path-svg.js';
-import { renderWalkPage } from '../page/walk-html.js';
-import { walkResultPageInput } from '../walk/page-input.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import type { WalkResult } from '../walk/walk-result.js';
+import type { ScenarioFolderRecord } from '../walk/run-scenario.js';
+import { emulationFlows } from '../walk/page-input.js';
+import { walkPageInput } from '../page/from-walk.js';
+import { renderWalkPage } from '../page/walk-html.js';
+import { groupFlows } from '../picture/index-html.js';
+import { asOutputError, checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, type FolderManifest } from '../output/output-files.js';
 import { buildFrame, classify, clusterMacs } from './frame.js';
 import { resolvePoint } from './point.js';
 import { formatReplaySummary, newSummary, type ReplaySummary } from './summary.js';
@@ -40,7 +44,17 @@ export interface ReplayOptions {
   seed?: number;
   /** Output folder (written whole or not at all); omit to replay in memory. */
   outDir?: string;
+  /**
+   * Injected frames traced hop by hop (trace.txt/json, path.svg); later ones walk untraced, which keeps memory
+   * bounded on long captures (their outcomes are still counted and their hops still written to the pcaps).
+   */
+  traceLimit?: number;
 }
+
+/** Default for ReplayOptions.traceLimit. */
+export const DEFAULT_TRACE_LIMIT = 1000;
+/** Records kept as examples of what was not injected. */
+const NOT_INJECTED_EXAMPLES = 20;
 
 /** A broken capture: the file, the byte offset and what is wrong there. */
 export interface ReplayError {
@@ -63,7 +77,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed });
   const finalDir = opts.outDir;
-  if (finalDir) checkReplaceable(finalDir); // a folder with a user's files in it is never replaced
+  if (finalDir) checkReplaceable(finalDir); // never replace a folder holding files packetwalk did not write
   const tmpDir = finalDir ? makeTempDir(finalDir) : undefined;
   const recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: true, keepBytes: true });
   let source: FileSource | undefined;
@@ -77,6 +91,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     const link = newLinkLayerInfo();
     const origin = `capture at ${point.label}`;
     const clock = emu.runtime.clock;
+    const traceLimit = opts.traceLimit ?? DEFAULT_TRACE_LIMIT;
     const t0 = clock.now;
     let first: CaptureRecord | undefined;
     let firstSec = 0, firstNsec = 0, lastTarget = t0;
@@ -108,25 +123,42 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         }
         const dir = classify(point, rec, link);
         if (!dir.inject) {
-          summary.notInjected.push({ record: rec.number, why: dir.why ?? 'received at the point' });
+          if (summary.notInjected.count++ < NOT_INJECTED_EXAMPLES) summary.notInjected.examples.push({ record: rec.number, why: dir.why ?? 'received at the point' });
           continue;
         }
+        if (summary.traced === traceLimit && emu.runtime.recording) {
+          // Past the trace limit: no more WalkPackets or in-memory frame index; files and counts go on.
+          emu.runtime.recording = false;
+          recorder.stopIndexing();
+        }
+        const traced = emu.runtime.recording;
         const pkt = emu.runtime.newPacket(origin, `capture #${rec.number}`);
         notes.length = 0;
         const bf = buildFrame(emu, point, rec, link, macs, pkt, notes);
         if (bf) {
           emu.runtime.pool.release(pkt);
-          emu.runtime.packets.pop(); // the record never became a packet
+          if (traced) emu.runtime.packets.pop(); // the record never became a packet
           unparseable(summary, rec, bf);
           continue;
         }
-        const wp = emu.runtime.packets[pkt.walkIndex]!;
-        wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;
-        wp.trace.add('detail', `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`, undefined, point.host);
-        for (const n of notes) wp.trace.add('detail', n, undefined, point.host);
         summary.injected++;
-        injected.push(pkt.walkIndex);
-        point.inject(pkt);
+        // The first capture point's pcapng comment names the record (Wireshark: frame.comment; trace.txt names the file).
+        emu.runtime.hopReason = `replay: capture record ${rec.number}`;
+        if (traced) {
+          const wp = emu.runtime.packets[pkt.walkIndex]!;
+          wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;
+          wp.trace.add('detail', `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`, undefined, point.host);
+          for (const n of notes) wp.trace.add('detail', n, undefined, point.host);
+          summary.traced++;
+          injected.push(pkt.walkIndex);
+          point.inject(pkt);
+        } else {
+          emu.runtime.watched = pkt;
+          emu.runtime.watchedOutcome = null;
+          point.inject(pkt);
+          count(summary, emu.runtime.watchedOutcome);
+          emu.runtime.watched = null;
+        }
       }
     } catch (e) {
       if (!(e instanceof DecodeError)) {
@@ -161,13 +193,15 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     if (error) result.error = error;
     if (tmpDir && finalDir) {
       const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
-      writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
-      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
-      writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
-      writeOutputFile(join(tmpDir, 'walk.html'), renderWalkPage(walkResultPageInput(result, `${opts.file} injected at ${point.label} on ${opts.clusterFile} · seed ${seed} · ${result.scenario.summary}`)));
+      writeIn(tmpDir, 'trace.txt', renderWalkTrace(header, emu.runtime.packets));
+      writeIn(tmpDir, 'trace.json', JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      // Pictures and pages take the WalkResult shape `run` hands them (src/walk/walk-result.ts).
+      writeIn(tmpDir, 'path.svg', renderPathSvg(result));
+      writeIn(tmpDir, 'walk.html', renderWalkPage(replayPageInput(result, opts, point.label, seed)));
       result.files.push('trace.txt', 'trace.json', 'path.svg', 'walk.html');
-      const manifest: FolderManifest<{ replay: string; at: string; seed: number }> = { packetwalk: 'scenario-folder', files: result.files, record: { replay: opts.file, at: point.label, seed } };
-      writeOutputFile(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+      const record: ScenarioFolderRecord = { scenario: result.scenario.name, figure: result.scenario.figure, summary: result.scenario.summary, passed: result.passed, seed, cluster: opts.clusterFile, flows: groupFlows(result.flows) };
+      const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files: result.files, record };
+      writeIn(tmpDir, FOLDER_MANIFEST, JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);
       replaceFolder(tmpDir, finalDir);
     }
@@ -180,6 +214,29 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
   }
 }
 
+/** Write one file of the output folder; a file-system error names the file. */
+function writeIn(dir: string, name: string, data: string): void {
+  const p = join(dir, name);
+  try {
+    writeFileSync(p, data);
+  } catch (e) {
+    throw asOutputError(e, p);
+  }
+}
+
+/** What walk.html shows for a replay: the traced packets, the summary's outcome lines as notes, the picture. */
+function replayPageInput(result: ReplayResult, opts: ReplayOptions, at: string, seed: number) {
+  return walkPageInput(
+    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
+    {
+      title: `replay of ${basename(opts.file)}`,
+      subtitle: `at ${at} · ${result.scenario.summary} · ${opts.clusterFile}, seed ${seed}`,
+      notes: [...result.flows.map((f) => ({ text: f.detail, ok: f.ok })), ...(result.error ? [{ text: `stopped: ${result.error.message}`, ok: false }] : [])],
+      pictureSvg: renderPathSvg(result, { frameAttributes: true }),
+    },
+  );
+}
+
 function unparseable(summary: ReplaySummary, rec: CaptureRecord, f: Fault): void {
   const key = `${f.layer} ${f.code}`;
   const u = (summary.unparseable[key] ??= { count: 0, first: rec.number, example: f.detail ?? '' });
@@ -189,23 +246,25 @@ function unparseable(summary: ReplaySummary, rec: CaptureRecord, f: Fault): void
 /** Read each injected packet's outcome, and what the emulated hosts sent because of the capture. */
 function tally(summary: ReplaySummary, emu: Emulation, injected: readonly number[], origin: string): void {
   const packets = emu.runtime.packets;
-  for (const i of injected) {
-    const o = packets[i]!.outcome;
-    if (!o) summary.inFlight++;
-    else if (o.kind === 'dropped') {
-      const key = `${o.host}: ${o.reason ?? 'dropped'}${explainBridgeDrop(o.reason ?? '')}`;
-      summary.dropped[key] = (summary.dropped[key] ?? 0) + 1;
-    } else if (o.kind === 'consumed') {
-      const key = `${o.host}: ${o.reason ?? ''}`;
-      summary.consumed[key] = (summary.consumed[key] ?? 0) + 1;
-    } else summary.delivered[o.host] = (summary.delivered[o.host] ?? 0) + 1;
-  }
+  for (const i of injected) count(summary, packets[i]!.outcome);
   for (const p of packets) {
     if (p.origin === origin || / \(flooded to [^)]*\)$/.test(p.label)) continue; // injected frames, copies of a broadcast
     const label = p.label.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '').replace(/ +/g, ' ').trim() || p.label;
     const key = `${label} from ${p.origin}`;
     summary.sent[key] = (summary.sent[key] ?? 0) + 1;
   }
+}
+
+/** Count one injected frame's outcome (none: it is still waiting, e.g. queued for an ARP answer). */
+function count(summary: ReplaySummary, o: WalkPacket['outcome'] | null | undefined): void {
+  if (!o) summary.inFlight++;
+  else if (o.kind === 'dropped') {
+    const key = `${o.host}: ${o.reason ?? 'dropped'}${explainBridgeDrop(o.reason ?? '')}`;
+    summary.dropped[key] = (summary.dropped[key] ?? 0) + 1;
+  } else if (o.kind === 'consumed') {
+    const key = `${o.host}: ${o.reason ?? ''}`;
+    summary.consumed[key] = (summary.consumed[key] ?? 0) + 1;
+  } else summary.delivered[o.host] = (summary.delivered[o.host] ?? 0) + 1;
 }
 
 function outcomeLines(s: ReplaySummary): { detail: string; ok: boolean }[] {

@@ -24,16 +24,24 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('packetwalk replay', () => {
+describe('packetwalk replay', { timeout: 120_000 }, () => {
   it('replays a Scapy capture and prints a summary accounting for every record (--json)', () => {
     const r = pw('replay', join(FIX, 'pod-syn-to-service-cooked-v2.pcap'), '--at', 'project1/sqlapi-1-8jgx8', '--out', 'syn', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as { read: number; injected: number; notInjected: unknown[]; dropped: Record<string, number>; delivered: Record<string, number>; dir: string; files: string[] };
-    expect([s.read, s.injected, s.notInjected.length]).toEqual([5, 3, 2]);
+    const s = JSON.parse(r.stdout) as { read: number; injected: number; notInjected: { count: number }; dropped: Record<string, number>; delivered: Record<string, number>; dir: string; files: string[] };
+    expect([s.read, s.injected, s.notInjected.count]).toEqual([5, 3, 2]);
     expect(Object.values(s.delivered).reduce((a, b) => a + b, 0) + Object.values(s.dropped).reduce((a, b) => a + b, 0)).toBe(3);
-    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg', 'sqlapi-1-8jgx8_eth0.pcap']) expect(s.files).toContain(f);
+    for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg', 'walk.html', 'sqlapi-1-8jgx8_eth0.pcap']) expect(s.files).toContain(f);
     for (const f of s.files) expect(existsSync(join(s.dir, f)), f).toBe(true);
     expect(readFileSync(join(s.dir, 'trace.txt'), 'utf8')).toMatch(/^# replay of .*pod-syn-to-service-cooked-v2\.pcap at project1\/sqlapi-1-8jgx8/);
+  });
+
+  it('replays on a user\'s cluster: sqlapi\'s raw-IP capture at web-1 has a source that is not web-1\'s (br0 table 20)', () => {
+    const r = pw('replay', join(FIX, 'pod-ttl1-raw.pcap'), '--at', 'frontend/web-1', '--cluster', join(ROOT, 'test', 'cluster', 'fixtures', 'user-cluster.yaml'), '--out', 'user', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { injected: number; dropped: Record<string, number> };
+    expect(s.injected).toBe(1);
+    expect(Object.keys(s.dropped)).toEqual([expect.stringMatching(/^node-b: br0: table 20 priority 0 drop \(source IP/)]);
   });
 
   it('the same capture and seed write the same bytes', () => {

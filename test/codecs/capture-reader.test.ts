@@ -207,6 +207,19 @@ describe('CaptureReader on broken captures: the fault names the byte, records be
     expect(records.map((r) => r.hex)).toEqual([frame.toString('hex'), frame.toString('hex')]);
   });
 
+  it('if_tsresol as a power of two and if_tsoffset', () => {
+    const le = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const block = (type: number, body: Buffer) => Buffer.concat([le(type), le(12 + body.length), body, le(12 + body.length)]);
+    const shb = block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
+    // IDB: Ethernet, snaplen 0; if_tsresol 0x94 (2^-20 s), if_tsoffset 1000 s, end of options.
+    const idb = block(1, Buffer.from('01000000' + '00000000' + '09000100' + '94000000' + '0e000800' + 'e803000000000000' + '00000000', 'hex'));
+    const frame = Buffer.from(ref0().hex, 'hex');
+    const epb = (units: number) => block(6, Buffer.concat([le(0), le(0), le(units), le(frame.length), le(frame.length), frame, Buffer.alloc(((frame.length + 3) & ~3) - frame.length)]));
+    const reader = new CaptureReader(memorySource(Buffer.concat([shb, idb, epb(3 * 1048576 + 524288)])));
+    const r = reader.next()!;
+    expect([r.tsSec, r.tsNsec]).toEqual([1003, 500_000_000]);
+  });
+
   it('rejects a packet block for an interface that was never described', () => {
     const base = fixture('pod-syn-to-service.pcapng');
     const shbLen = base.readUInt32LE(4);

@@ -53,10 +53,20 @@ export class CaptureRecorder implements CaptureSink {
   private frameNumber = 0;
   private readonly pointNames = new Set<string>();
   private closed = false;
+  /** Whether frames are still added to the in-memory index (`options.index` until `stopIndexing`). */
+  private indexing: boolean;
+  /** Bytes written to every file (walk.pcapng and the per-point pcaps), known after close(). */
+  bytesWritten = 0;
 
   constructor(readonly clock: VirtualClock, readonly options: CaptureRecorderOptions = {}) {
     this.pcapngSink = options.dir ? new FileSink(join(options.dir, 'walk.pcapng')) : new MemorySink(1 << 16);
     this.pcapng = new PcapngWriter(this.pcapngSink);
+    this.indexing = options.index === true;
+  }
+
+  /** Keep the frames indexed so far and index no more (a bulk run indexes its first conversations only). */
+  stopIndexing(): void {
+    this.indexing = false;
   }
 
   register(info: CapturePointInfo): number {
@@ -91,7 +101,7 @@ export class CaptureRecorder implements CaptureSink {
       }
       w.writePacket(ts, pkt.data, pkt.start, pkt.end);
     }
-    if (this.options.index) {
+    if (this.indexing) {
       const f: CapturedFrame = { number: this.frameNumber, point: id, direction, timeNs: ts, walkIndex: pkt.walkIndex, length: pkt.length };
       if (comment !== undefined) f.comment = comment;
       if (this.options.keepBytes) f.bytes = Uint8Array.from(pkt.frame());
@@ -117,8 +127,13 @@ export class CaptureRecorder implements CaptureSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.bytesWritten += this.pcapngSink.position;
     if (this.pcapngSink instanceof FileSink) this.pcapngSink.close();
-    for (const s of this.pcapSinks) s?.close();
+    for (const s of this.pcapSinks) {
+      if (!s) continue;
+      this.bytesWritten += s.position;
+      s.close();
+    }
   }
 
   abort(): void {

@@ -27,8 +27,27 @@ import { RoutingTable } from './routing.js';
 import type { Runtime } from './runtime.js';
 import { SocketLayer } from './sockets.js';
 
-/** Linux keeps up to this many packets per unresolved neighbour (unres_qlen_bytes-ish; 3 in old kernels). */
-const ARP_QUEUE_MAX = 101;
+/**
+ * Bytes of packets Linux queues per unresolved neighbour (net.ipv4.neigh.default.unres_qlen_bytes, default
+ * SK_WMEM_MAX = 212992 on x86_64). A packet counts its skb truesize; past the limit the oldest queued packets are
+ * dropped to make room (__neigh_event_send, SKB_DROP_REASON_NEIGH_QUEUEFULL).
+ */
+export const UNRES_QLEN_BYTES = 212992;
+
+/**
+ * SKB_TRUESIZE of a frame: its length plus SKB_DATA_ALIGN(sizeof(struct sk_buff)) = 256 and
+ * SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) = 320 on x86_64 (so unres_qlen = 212992 / SKB_TRUESIZE(1514)
+ * = 101). Simplified: a real skb's truesize also counts its allocation's rounding and headroom.
+ */
+export function skbTruesize(frameLength: number): number {
+  return frameLength + 576;
+}
+
+/** Packets waiting for one neighbour's ARP answer, and their truesize in all. */
+interface NeighbourQueue {
+  items: { pkt: PacketBuffer; reason: string; truesize: number }[];
+  bytes: number;
+}
 const ICMP_FRAG_NEEDED_CODE = 4;
 const ICMP_PORT_UNREACH_CODE = 3;
 const ICMP_NET_UNREACH_CODE = 0;
@@ -42,7 +61,7 @@ export class Stack implements InterfaceOwner {
   readonly routes = new RoutingTable();
   /** Neighbour table: key = interface index * 2^32 + IPv4 address. */
   private readonly neighbours = new Map<number, MacAddress>();
-  private readonly unresolved = new Map<number, { pkt: PacketBuffer; reason: string }[]>();
+  private readonly unresolved = new Map<number, NeighbourQueue>();
   private forwardingOn = false;
   private hooks: NetfilterHooks | null = null;
   readonly udpKernelHandlers = new Map<number, UdpKernelHandler>();
@@ -366,9 +385,15 @@ export class Stack implements InterfaceOwner {
       const key = this.neighbourKey(dev, nextHop);
       let q = this.unresolved.get(key);
       const first = !q;
-      if (!q) this.unresolved.set(key, (q = []));
-      if (q.length >= ARP_QUEUE_MAX) return this.runtime.drop(pkt, this.name, `ARP queue full for ${ipv4ToString(nextHop)}`);
-      q.push({ pkt, reason });
+      if (!q) this.unresolved.set(key, (q = { items: [], bytes: 0 }));
+      const truesize = skbTruesize(pkt.length + ETHERNET_HEADER_LEN);
+      while (q.bytes + truesize > UNRES_QLEN_BYTES && q.items.length > 0) {
+        const old = q.items.shift()!;
+        q.bytes -= old.truesize;
+        this.runtime.drop(old.pkt, this.name, `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queue full (unres_qlen_bytes ${UNRES_QLEN_BYTES}), oldest packet dropped`);
+      }
+      q.items.push({ pkt, reason, truesize });
+      q.bytes += truesize;
       this.runtime.traceOf(pkt)?.add('arp', `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queued, ${first ? 'sending ARP request' : 'ARP request already sent'}`, undefined, this.name);
       if (first) this.sendArpRequest(dev, nextHop, this.view.reset(pkt.data, pkt.start).src);
       return;
@@ -392,7 +417,7 @@ export class Stack implements InterfaceOwner {
     const q = this.unresolved.get(key);
     if (!q) return;
     this.unresolved.delete(key);
-    for (const { pkt: p, reason } of q) {
+    for (const { pkt: p, reason } of q.items) {
       this.runtime.traceOf(p)?.add('arp', `neighbour ${ipv4ToString(ip)} resolved to ${macToString(mac)}: sending queued packet`, undefined, this.name);
       this.transmitIp(p, iface, mac, reason);
     }
@@ -411,12 +436,12 @@ export class Stack implements InterfaceOwner {
       const ip = key % 0x100000000;
       for (let attempt = 2; attempt <= 3 && this.unresolved.has(key); attempt++) {
         this.runtime.clock.advance(1_000_000_000);
-        this.sendArpRequest(iface, ip, this.view.reset(q[0]!.pkt.data, q[0]!.pkt.start).src);
+        this.sendArpRequest(iface, ip, this.view.reset(q.items[0]!.pkt.data, q.items[0]!.pkt.start).src);
       }
       if (!this.unresolved.has(key)) continue;
       this.unresolved.delete(key);
       failed++;
-      for (const { pkt } of q) {
+      for (const { pkt } of q.items) {
         const src = this.view.reset(pkt.data, pkt.start).src;
         if (!this.isLocalAddress(src)) this.sendIcmpError(pkt, pkt.start, iface, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH_CODE, 0);
         this.runtime.drop(pkt, this.name, `ARP for ${ipv4ToString(ip)} on ${iface.name} failed after 3 requests`);

@@ -173,7 +173,7 @@ export class Stack implements InterfaceOwner {
     if (ethertype !== ETHERTYPE_IPV4) return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
     pkt.pull(ETHERNET_HEADER_LEN);
     RECORDING.rec?.window(pkt);
-    this.receiveIpv4(iface, pkt);
+    this.receiveIpv4(iface, pkt, mine);
   }
 
   private receiveArp(iface: NetInterface, pkt: PacketBuffer): void {
@@ -203,7 +203,8 @@ export class Stack implements InterfaceOwner {
     rt.consume(pkt, this.name, `${iface.name}: ARP for ${ipv4ToString(tpa)} ignored (not a local address)`);
   }
 
-  private receiveIpv4(iface: NetInterface, pkt: PacketBuffer): void {
+  /** `toHost`: the frame was addressed to this interface's MAC (the kernel's pkt_type PACKET_HOST). */
+  private receiveIpv4(iface: NetInterface, pkt: PacketBuffer, toHost: boolean): void {
     const rt = this.runtime;
     const l3 = pkt.start;
     const v = this.view.reset(pkt.data, l3);
@@ -221,6 +222,10 @@ export class Stack implements InterfaceOwner {
     const dst = v.reset(pkt.data, l3).dstI32;
     if (this.isLocalAddress(dst) || dst === -1) return this.localIn(iface, pkt, l3);
     if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and forwarding is off`);
+    // ip_forward: "if (skb->pkt_type != PACKET_HOST) goto drop" — a datagram that came in a link-layer broadcast
+    // (or for another MAC) is never routed on; without this, one broadcast frame would be re-flooded by every
+    // router on the segment until its TTL ran out (found by fuzzing).
+    if (!toHost) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and the frame was not addressed to ${iface.name}'s MAC: not forwarded`);
     this.forward(iface, pkt, l3);
   }
 

@@ -56,12 +56,21 @@ export class CaptureRecorder implements CaptureSink {
   private frameNumber = 0;
   private readonly pointNames = new Set<string>();
   private closed = false;
-  /** False once `stopIndexing` was called: the files go on, the in-memory index stops growing. */
-  private indexing = true;
+  /** Whether frames are still added to the in-memory index (`options.index` until `stopIndexing`). */
+  private indexing: boolean;
+  /** Bytes written to every file (walk.pcapng and the per-point pcaps), known after close(). */
+  bytesWritten = 0;
 
   constructor(readonly clock: VirtualClock, readonly options: CaptureRecorderOptions = {}) {
     this.pcapngSink = options.dir ? new FileSink(join(options.dir, 'walk.pcapng')) : new MemorySink(1 << 16);
     this.pcapng = new PcapngWriter(this.pcapngSink);
+    this.indexing = options.index === true;
+  }
+
+  /** Keep the frames indexed so far and index no more: a bulk run indexes its first conversations only, a long
+   * replay keeps writing the files but not every frame in memory. */
+  stopIndexing(): void {
+    this.indexing = false;
   }
 
   register(info: CapturePointInfo): number {
@@ -96,17 +105,12 @@ export class CaptureRecorder implements CaptureSink {
       }
       w.writePacket(ts, pkt.data, pkt.start, pkt.end);
     }
-    if (this.options.index && this.indexing) {
+    if (this.indexing) {
       const f: CapturedFrame = { number: this.frameNumber, point: id, direction, timeNs: ts, walkIndex: pkt.walkIndex, length: pkt.length };
       if (comment !== undefined) f.comment = comment;
       if (this.options.keepBytes) f.bytes = Uint8Array.from(pkt.frame());
       this.frames.push(f);
     }
-  }
-
-  /** Stop adding frames to the in-memory index (a long replay keeps the files but not every frame in memory). */
-  stopIndexing(): void {
-    this.indexing = false;
   }
 
   /** The point's pcap file name: from its name, and distinct from every other point's (`a/b` and `a_b`). */
@@ -137,8 +141,13 @@ export class CaptureRecorder implements CaptureSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.bytesWritten += this.pcapngSink.position;
     if (this.pcapngSink instanceof FileSink) this.pcapngSink.close();
-    for (const s of this.pcapSinks) s?.close();
+    for (const s of this.pcapSinks) {
+      if (!s) continue;
+      this.bytesWritten += s.position;
+      s.close();
+    }
   }
 
   abort(): void {

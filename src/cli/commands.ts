@@ -50,7 +50,9 @@ Options:
   --cluster FILE   a cluster file (YAML/JSON, Kubernetes-shaped objects); default: the built-in ARO cluster
   --out DIR        output root (default pcaps/out)
   --seed N         seed for ports, ISNs, IP IDs and endpoint choice (default 1)
-  --count N        repeat each flow N times with different client ports (bulk captures)
+  --count N        repeat each flow N times with different client ports (bulk captures): prints counts
+                   by outcome instead of a line per conversation, traces the first conversation in full;
+                   when every ephemeral port is in TIME_WAIT the client waits on the virtual clock
   --no-fast-path   walk every packet hop by hop instead of replaying recorded walks for repeated
                    headers (the files are byte-identical either way; for comparison and profiling)
   --json           print a JSON summary instead of text
@@ -209,7 +211,12 @@ async function cmdRun(args: string[]): Promise<number> {
   if (error !== undefined) throw error;
   if (results.length === 0) throw new UsageError(`none of the scenarios can run on ${src.file}; try 'packetwalk trace' for an ad-hoc walk`);
   if (a.flag('json')) {
-    process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
+    process.stdout.write(JSON.stringify(results.map((r) => ({
+      scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files,
+      flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })),
+      ...(r.count > 1 ? { count: r.count, conversations: r.tally.toJSON(), drops: Object.fromEntries(r.emulation.runtime.drops), seconds: r.elapsedMs / 1000, conversationsPerSecond: Math.round(r.tally.total / Math.max(r.elapsedMs / 1000, 1e-3)), bytesWritten: r.recorder.bytesWritten } : {}),
+      packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0),
+    })), null, 2) + '\n');
   } else {
     const failed = results.filter((r) => !r.passed);
     process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir} (open ${join(outDir, 'index.html')})\n`);

@@ -170,9 +170,11 @@ export class EmulatedNode implements BridgeHost {
   }
 
   /** OVS ct(): the same kernel conntrack table iptables uses (zone 0), as on a real node. */
-  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): void {
+  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): string | undefined {
     // br0 flows only send IP to ct(); frames on br0 are untagged Ethernet.
-    if (this.netfilter.ovsCt(pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace) !== NF_ACCEPT) pkt.ctState = CT_TRK | CT_INV;
+    if (this.netfilter.ovsCt(pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace) === NF_ACCEPT) return undefined;
+    pkt.ctState = CT_TRK | CT_INV;
+    return this.netfilter.lastRule() ?? 'conntrack refused the packet';
   }
 
   portName(port: number): string {

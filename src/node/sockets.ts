@@ -57,8 +57,25 @@ function synOptions(mss: number): Uint8Array {
   return Uint8Array.of(2, 4, mss >>> 8, mss & 0xff, 1, 1, 4, 2, 1, 3, 3, 7);
 }
 
+/** Linux's default net.ipv4.ip_local_port_range. */
+export const EPHEMERAL_FIRST = 32768;
+export const EPHEMERAL_LAST = 60999;
+const EPHEMERAL_COUNT = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
+/** TCP_TIMEWAIT_LEN (include/net/tcp.h): a connection closed actively holds its 4-tuple and port 60 s. */
+export const TCP_TIMEWAIT_NS = 60_000_000_000;
+/**
+ * How long a client that got no answer keeps its socket: Linux retransmits a SYN tcp_syn_retries = 6 times
+ * (1+2+4+8+16+32+64 s) before connect() fails with ETIMEDOUT. Simplified: the emulator sends no retransmissions
+ * and uses this one figure for every conversation its client gives up on.
+ */
+export const TCP_GIVE_UP_NS = 127_000_000_000;
+
 export class TcpConnection {
   state: TcpState = 'CLOSED';
+  /** Why connect() failed without sending anything (`EADDRNOTAVAIL`: no free ephemeral port). */
+  error: 'EADDRNOTAVAIL' | undefined = undefined;
+  /** When the socket is freed (ns; set once it is closed or given up), 0 while it is open. */
+  releaseAt = 0;
   sndNxt = 0;
   rcvNxt = 0;
   /** Bytes of response received (client) / request received (server). */
@@ -85,6 +102,8 @@ export interface UdpExchange {
   remoteIp: Ipv4Address;
   remotePort: number;
   response?: Uint8Array;
+  /** Set when the datagram could not be sent (`EADDRNOTAVAIL`: no free ephemeral port). */
+  error?: 'EADDRNOTAVAIL';
 }
 
 /** An int32 hash of a 4-tuple (addresses as uint32 or int32): the key of a bucket of connections. */
@@ -117,9 +136,26 @@ class ConnTable<T extends { localIp: number; localPort: number; remoteIp: number
       else list.push(c);
     }
   }
+  /** Remove `c` (only that object: a newer connection on the same 4-tuple stays). */
+  delete(c: T): void {
+    const h = connHash(c.localIp, c.localPort, c.remoteIp, c.remotePort);
+    const list = this.buckets.get(h);
+    if (list === undefined) return;
+    const i = list.indexOf(c);
+    if (i < 0) return;
+    if (list.length === 1) this.buckets.delete(h);
+    else list.splice(i, 1);
+  }
   *values(): IterableIterator<T> {
     for (const l of this.buckets.values()) yield* l;
   }
+}
+
+/** Sockets waiting for their release time, oldest first (`head` is the next to free). */
+class ReleaseQueue {
+  readonly items: TcpConnection[] = [];
+  head = 0;
+  constructor(readonly holdNs: number) {}
 }
 
 export class SocketLayer {
@@ -151,22 +187,126 @@ export class SocketLayer {
   /**
    * An ephemeral port from Linux's default ip_local_port_range 32768-60999: a seeded random start, then the
    * next one not in use (Linux starts from a keyed hash and walks the range the same way), so repeated
-   * connections never collide with one still open or in TIME_WAIT here.
+   * connections never collide with one still open or in TIME_WAIT here. -1 when every port is taken: connect()
+   * then fails with EADDRNOTAVAIL, as __inet_hash_connect does.
    */
   ephemeralPort(): number {
-    if (this.nextPort === 0) this.nextPort = this.rng.int(32768, 60999);
-    for (let tries = 0; tries < 28232; tries++) {
+    this.reap();
+    if (this.nextPort === 0) this.nextPort = this.rng.int(EPHEMERAL_FIRST, EPHEMERAL_LAST);
+    if (!this.ephemeralPortFree()) return -1;
+    for (let tries = 0; tries < EPHEMERAL_COUNT; tries++) {
       const p = this.nextPort;
-      this.nextPort = p >= 60999 ? 32768 : p + 1;
+      this.nextPort = p >= EPHEMERAL_LAST ? EPHEMERAL_FIRST : p + 1;
       if (!this.portInUse(p)) return p;
     }
-    return this.nextPort; // range exhausted: reuse (a real kernel would fail with EADDRNOTAVAIL)
+    return -1;
   }
 
+  /** Client ports held by sockets (open, in TIME_WAIT, or given up and not yet freed). */
   private readonly usedPorts = new Set<number>();
+  /** How many of `usedPorts` lie in the ephemeral range. */
+  private ephemeralInUse = 0;
 
   private portInUse(port: number): boolean {
     return this.usedPorts.has(port) || this.tcpListeners.has(port) || this.udpListeners.has(port);
+  }
+
+  private takePort(port: number): void {
+    if (this.usedPorts.has(port)) return;
+    this.usedPorts.add(port);
+    if (port >= EPHEMERAL_FIRST && port <= EPHEMERAL_LAST) this.ephemeralInUse++;
+  }
+
+  private freePort(port: number): void {
+    if (!this.usedPorts.delete(port)) return;
+    if (port >= EPHEMERAL_FIRST && port <= EPHEMERAL_LAST) this.ephemeralInUse--;
+  }
+
+  /** True when connect() would find a free ephemeral port now (after freeing what has expired). */
+  ephemeralPortFree(): boolean {
+    this.reap();
+    let listening = 0;
+    for (const p of this.tcpListeners.keys()) if (p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST && !this.usedPorts.has(p)) listening++;
+    for (const p of this.udpListeners.keys()) if (p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST && !this.usedPorts.has(p) && !this.tcpListeners.has(p)) listening++;
+    return this.ephemeralInUse + listening < EPHEMERAL_COUNT;
+  }
+
+  /**
+   * The virtual time (ns) at which connect() next finds a free ephemeral port: now when one is free, else when the
+   * oldest closed socket holding one is freed; Infinity when none is waiting to be freed. A load generator that
+   * opens connection after connection to one service has to wait that long (see walk/bulk.ts).
+   */
+  ephemeralPortFreeAt(): number {
+    if (this.ephemeralPortFree()) return this.stack.runtime.clock.now;
+    let t = Infinity;
+    for (const q of this.closing) {
+      for (let i = q.head; i < q.items.length; i++) {
+        const c = q.items[i]!;
+        if (c.role === 'client' && c.localPort >= EPHEMERAL_FIRST && c.localPort <= EPHEMERAL_LAST) {
+          if (c.releaseAt < t) t = c.releaseAt;
+          break;
+        }
+      }
+    }
+    return t;
+  }
+
+  /**
+   * Sockets waiting to be freed, one FIFO per hold time (TIME_WAIT, given up): the clock only moves forward, so
+   * each is ordered by release time and freeing costs nothing per packet (inet_twsk_schedule's timer wheel).
+   */
+  private readonly closing = [new ReleaseQueue(TCP_TIMEWAIT_NS), new ReleaseQueue(TCP_GIVE_UP_NS)];
+
+  /** Hold `c` for `queue`'s time, then free its 4-tuple (and, for a client, its port). */
+  private scheduleRelease(c: TcpConnection, queue: 0 | 1): void {
+    if (c.releaseAt !== 0) return;
+    const q = this.closing[queue]!;
+    c.releaseAt = this.stack.runtime.clock.now + q.holdNs;
+    q.items.push(c);
+  }
+
+  /** Free the sockets whose hold time has passed. O(freed). */
+  private reap(): void {
+    const now = this.stack.runtime.clock.now;
+    for (const q of this.closing) {
+      const items = q.items;
+      while (q.head < items.length && items[q.head]!.releaseAt <= now) {
+        const c = items[q.head]!;
+        items[q.head++] = undefined as unknown as TcpConnection;
+        this.release(c);
+      }
+      if (q.head > 4096 && q.head * 2 > items.length) {
+        items.splice(0, q.head);
+        q.head = 0;
+      }
+    }
+  }
+
+  private release(c: TcpConnection): void {
+    if (c.state === 'TIME_WAIT') c.state = 'CLOSED';
+    this.tcp.delete(c);
+    if (c.role === 'client') this.freePort(c.localPort);
+  }
+
+  /**
+   * The client application is done with `c` (its flow has been read): a connection that did not complete is
+   * given up — held TCP_GIVE_UP_NS as the kernel's SYN retries would hold it, then freed. A completed one is
+   * already in TIME_WAIT; a reset one is already free.
+   */
+  abandon(c: TcpConnection): void {
+    if (c.role !== 'client' || c.error || c.releaseAt !== 0 || c.state === 'TIME_WAIT') return;
+    if (c.reset) return;
+    c.state = 'CLOSED';
+    this.scheduleRelease(c, 1);
+  }
+
+  /** The client application closes its UDP socket: the port is free at once (UDP has no TIME_WAIT). */
+  closeUdp(x: UdpExchange): void {
+    if (x.error) return;
+    if (this.udp.get(x.localIp, x.localPort, x.remoteIp, x.remotePort) === x) {
+      this.udp.delete(x);
+      this.freePort(x.localPort);
+    }
   }
 
   /** Per-host secrets for ISNs and socket IP IDs (the kernel's are random per boot; ours come from the seed). */
@@ -189,9 +329,16 @@ export class SocketLayer {
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
   connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
     if (dst === 0) dst = LOOPBACK_IP; // connect() to 0.0.0.0 reaches this host as 127.0.0.1 (ip_route_connect)
+    if (sport < 0) {
+      // No free ephemeral port: connect() fails before anything is sent.
+      const failed = new TcpConnection(src, 0, dst, dport, 'client', request, null);
+      failed.error = 'EADDRNOTAVAIL';
+      return failed;
+    }
+    this.reap();
     const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
     this.tcp.set(c);
-    this.usedPorts.add(sport);
+    this.takePort(sport);
     c.sndNxt = this.isn(src, dst, sport, dport);
     c.ipId = this.socketIpId(src, dst, sport, dport);
     c.state = 'SYN_SENT';
@@ -202,9 +349,10 @@ export class SocketLayer {
   /** Send one UDP request; the response (if any) is stored on the returned exchange. */
   sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
     if (dst === 0) dst = LOOPBACK_IP; // as connectTcp
+    if (sport < 0) return { localIp: src, localPort: 0, remoteIp: dst, remotePort: dport, error: 'EADDRNOTAVAIL' };
     const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
     this.udp.set(x);
-    this.usedPorts.add(sport);
+    this.takePort(sport);
     this.sendDatagram(src, sport, dst, dport, payload, `UDP ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
     return x;
   }
@@ -242,9 +390,12 @@ export class SocketLayer {
     const flags = d[l4 + 13]!;
     const dataOff = (d[l4 + 12]! >>> 4) << 2;
     let c = this.tcp.get(dst, dport, src, sport);
+    // A SYN for a server connection that has closed opens a new one (tcp_timewait_state_process accepts it).
+    if (c !== undefined && c.role === 'server' && c.releaseAt !== 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) c = undefined;
     if (!c) {
       const app = this.tcpListeners.get(dport);
       if (!app || !(flags & TCP_SYN) || flags & TCP_ACK) return false;
+      this.reap();
       c = new TcpConnection(dst >>> 0, dport, src >>> 0, sport, 'server', null, app);
       this.tcp.set(c);
       c.state = 'LISTEN';
@@ -252,6 +403,11 @@ export class SocketLayer {
     if (flags & TCP_RST) {
       c.reset = true;
       c.state = 'CLOSED';
+      // A reset socket is destroyed at once (tcp_reset -> tcp_done): no TIME_WAIT; its port is free again.
+      if (c.releaseAt === 0) {
+        c.releaseAt = rt.clock.now;
+        this.release(c);
+      }
       rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'TCP', dst, dport, ' (RST)') : '');
       return true;
     }
@@ -347,6 +503,7 @@ export class SocketLayer {
         if (flags & TCP_FIN) {
           c.rcvNxt = (c.rcvNxt + 1) >>> 0;
           c.state = 'TIME_WAIT';
+          this.scheduleRelease(c, 0);
           this.sendSegment(c, TCP_ACK, null, 'TCP ACK (close)');
           c.completed = true;
         } else if (flags & TCP_ACK) {
@@ -354,7 +511,12 @@ export class SocketLayer {
         }
         return;
       case 'LAST_ACK':
-        if (flags & TCP_ACK) c.state = 'CLOSED';
+        if (flags & TCP_ACK) {
+          c.state = 'CLOSED';
+          // Simplified: Linux destroys the socket here and answers a late segment with RST; the emulator keeps
+          // the closed connection for TCP_TIMEWAIT_NS, absorbing late segments, then frees it.
+          this.scheduleRelease(c, 0);
+        }
         return;
       default:
         return;

@@ -27,8 +27,27 @@ import { LOOPBACK_IP, RoutingTable } from './routing.js';
 import type { Runtime } from './runtime.js';
 import { SocketLayer } from './sockets.js';
 
-/** Linux keeps up to this many packets per unresolved neighbour (unres_qlen_bytes-ish; 3 in old kernels). */
-const ARP_QUEUE_MAX = 101;
+/**
+ * Bytes of packets Linux queues per unresolved neighbour (net.ipv4.neigh.default.unres_qlen_bytes, default
+ * SK_WMEM_MAX = 212992 on x86_64). A packet counts its skb truesize; past the limit the oldest queued packets are
+ * dropped to make room (__neigh_event_send, SKB_DROP_REASON_NEIGH_QUEUEFULL).
+ */
+export const UNRES_QLEN_BYTES = 212992;
+
+/**
+ * SKB_TRUESIZE of a frame: its length plus SKB_DATA_ALIGN(sizeof(struct sk_buff)) = 256 and
+ * SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) = 320 on x86_64 (so unres_qlen = 212992 / SKB_TRUESIZE(1514)
+ * = 101). Simplified: a real skb's truesize also counts its allocation's rounding and headroom.
+ */
+export function skbTruesize(frameLength: number): number {
+  return frameLength + 576;
+}
+
+/** Packets waiting for one neighbour's ARP answer, and their truesize in all. */
+interface NeighbourQueue {
+  items: { pkt: PacketBuffer; reason: string; truesize: number }[];
+  bytes: number;
+}
 const ICMP_FRAG_NEEDED_CODE = 4;
 const ICMP_PORT_UNREACH_CODE = 3;
 const ICMP_NET_UNREACH_CODE = 0;
@@ -46,7 +65,7 @@ export class Stack implements InterfaceOwner {
   readonly routes = new RoutingTable();
   /** Neighbour table: key = interface index * 2^32 + IPv4 address. */
   private readonly neighbours = new Map<number, MacAddress>();
-  private readonly unresolved = new Map<number, { pkt: PacketBuffer; reason: string }[]>();
+  private readonly unresolved = new Map<number, NeighbourQueue>();
   private forwardingOn = false;
   private hooks: NetfilterHooks | null = null;
   readonly udpKernelHandlers = new Map<number, UdpKernelHandler>();
@@ -158,7 +177,7 @@ export class Stack implements InterfaceOwner {
     if (ethertype !== ETHERTYPE_IPV4) return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
     pkt.pull(ETHERNET_HEADER_LEN);
     RECORDING.rec?.window(pkt);
-    this.receiveIpv4(iface, pkt);
+    this.receiveIpv4(iface, pkt, mine);
   }
 
   private receiveArp(iface: NetInterface, pkt: PacketBuffer): void {
@@ -188,7 +207,8 @@ export class Stack implements InterfaceOwner {
     rt.consume(pkt, this.name, `${iface.name}: ARP for ${ipv4ToString(tpa)} ignored (not a local address)`);
   }
 
-  private receiveIpv4(iface: NetInterface, pkt: PacketBuffer): void {
+  /** `toHost`: the frame was addressed to this interface's MAC (the kernel's pkt_type PACKET_HOST). */
+  private receiveIpv4(iface: NetInterface, pkt: PacketBuffer, toHost: boolean): void {
     const rt = this.runtime;
     const l3 = pkt.start;
     const v = this.view.reset(pkt.data, l3);
@@ -209,6 +229,10 @@ export class Stack implements InterfaceOwner {
     if (v.srcI32 >>> 24 === 127) return rt.drop(pkt, this.name, `${iface.name}: martian source ${ipv4ToString(v.src)} (loopback address from a device)`);
     if (this.isLocalAddress(dst) || dst === -1) return this.localIn(iface, pkt, l3);
     if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and forwarding is off`);
+    // ip_forward: "if (skb->pkt_type != PACKET_HOST) goto drop" — a datagram that came in a link-layer broadcast
+    // (or for another MAC) is never routed on; without this, one broadcast frame would be re-flooded by every
+    // router on the segment until its TTL ran out (found by fuzzing).
+    if (!toHost) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and the frame was not addressed to ${iface.name}'s MAC: not forwarded`);
     this.forward(iface, pkt, l3);
   }
 
@@ -441,9 +465,15 @@ export class Stack implements InterfaceOwner {
       const key = this.neighbourKey(dev, nextHop);
       let q = this.unresolved.get(key);
       const first = !q;
-      if (!q) this.unresolved.set(key, (q = []));
-      if (q.length >= ARP_QUEUE_MAX) return this.runtime.drop(pkt, this.name, `ARP queue full for ${ipv4ToString(nextHop)}`);
-      q.push({ pkt, reason });
+      if (!q) this.unresolved.set(key, (q = { items: [], bytes: 0 }));
+      const truesize = skbTruesize(pkt.length + ETHERNET_HEADER_LEN);
+      while (q.bytes + truesize > UNRES_QLEN_BYTES && q.items.length > 0) {
+        const old = q.items.shift()!;
+        q.bytes -= old.truesize;
+        this.runtime.drop(old.pkt, this.name, `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queue full (unres_qlen_bytes ${UNRES_QLEN_BYTES}), oldest packet dropped`);
+      }
+      q.items.push({ pkt, reason, truesize });
+      q.bytes += truesize;
       this.runtime.traceOf(pkt)?.add('arp', `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queued, ${first ? 'sending ARP request' : 'ARP request already sent'}`, undefined, this.name);
       if (first) this.sendArpRequest(dev, nextHop, this.view.reset(pkt.data, pkt.start).src);
       return;
@@ -471,7 +501,7 @@ export class Stack implements InterfaceOwner {
     const q = this.unresolved.get(key);
     if (!q) return;
     this.unresolved.delete(key);
-    for (const { pkt: p, reason } of q) {
+    for (const { pkt: p, reason } of q.items) {
       this.runtime.traceOf(p)?.add('arp', `neighbour ${ipv4ToString(ip)} resolved to ${macToString(mac)}: sending queued packet`, undefined, this.name);
       this.transmitIp(p, iface, mac, reason);
     }
@@ -490,12 +520,12 @@ export class Stack implements InterfaceOwner {
       const ip = key % 0x100000000;
       for (let attempt = 2; attempt <= 3 && this.unresolved.has(key); attempt++) {
         this.runtime.clock.advance(1_000_000_000);
-        this.sendArpRequest(iface, ip, this.view.reset(q[0]!.pkt.data, q[0]!.pkt.start).src);
+        this.sendArpRequest(iface, ip, this.view.reset(q.items[0]!.pkt.data, q.items[0]!.pkt.start).src);
       }
       if (!this.unresolved.has(key)) continue;
       this.unresolved.delete(key);
       failed++;
-      for (const { pkt } of q) {
+      for (const { pkt } of q.items) {
         const src = this.view.reset(pkt.data, pkt.start).src;
         if (!this.isLocalAddress(src)) this.sendIcmpError(pkt, pkt.start, iface, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH_CODE, 0);
         this.runtime.drop(pkt, this.name, `ARP for ${ipv4ToString(ip)} on ${iface.name} failed after 3 requests`);

@@ -60,8 +60,12 @@ export interface BridgeHost {
    * actions follow, the bridge passes a clone from its pool and keeps working on its own copy.
    */
   output(port: number, pkt: PacketBuffer, trace?: TraceRecorder): void;
-  /** Run conntrack on pkt: set pkt.ctState (with CT_TRK), ctZone, ctMark; NAT the bytes when req.nat. */
-  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): void;
+  /**
+   * Run conntrack on pkt: set pkt.ctState (with CT_TRK), ctZone, ctMark; NAT the bytes when req.nat. Returns a
+   * reason when conntrack dropped the packet (table full, insert clash): the datapath then drops it, as the kernel's
+   * ovs_ct_execute frees the skb when nf_conntrack_in refuses it (OVS_DROP_CONNTRACK).
+   */
+  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): string | undefined | void;
   portName(port: number): string;
 }
 
@@ -906,7 +910,8 @@ export class Bridge {
     const trace = f.trace;
     const key = f.key;
     if (c.table < 0) {
-      this.host.conntrack(f.pkt, req, trace);
+      const refused = this.host.conntrack(f.pkt, req, trace);
+      if (refused) return this.conntrackDrop(f, refused);
       if (req.nat) {
         extractPacketFields(f.pkt, key);
         // The fields now come from conntrack's NAT, not from the key the pass started with.
@@ -927,7 +932,11 @@ export class Bridge {
     }
     if (!isTail) RECORDING.rec?.veto('br0 ct() of a copy');
     const target = isTail ? f.pkt : this.pool.acquire().copyFrom(f.pkt);
-    this.host.conntrack(target, req, trace);
+    const refused = this.host.conntrack(target, req, trace);
+    if (refused) {
+      if (!isTail) this.pool.release(target);
+      return this.conntrackDrop(f, refused);
+    }
     const slot = f.recircs[f.recircTail] ?? (f.recircs[f.recircTail] = new RecircSlot());
     f.recircTail++;
     f.recircCount++;
@@ -950,6 +959,13 @@ export class Bridge {
       slot.header = `recirc(0x${slot.id.toString(16)}) - resume conntrack with ct_state=${ctStateFlags(target.ctState) || '0'}`;
     }
     if (isTail) f.dropReason = '';
+  }
+
+  /** Conntrack refused the packet: translation stops and the packet is dropped (the caller still owns it). */
+  private conntrackDrop(f: Frame, reason: string): void {
+    f.dropReason = `ct: ${reason}`;
+    f.halted = true;
+    if (f.trace) f.trace.add('error', ` >>>> ${f.dropReason} <<<<`);
   }
 
   private group(f: Frame, c: CompiledOp, isTail: boolean): void {

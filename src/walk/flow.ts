@@ -29,10 +29,18 @@ export interface FlowSpec {
   sourcePort?: number;
 }
 
+/**
+ * How a conversation ended, as its client saw it: `completed` (TCP closed cleanly, UDP/ICMP answered), `refused`
+ * (TCP reset), `no-port` (connect()/sendto() failed with EADDRNOTAVAIL: every ephemeral port was taken, nothing
+ * was sent), `unanswered` (a packet was dropped on the way, or nobody answered).
+ */
+export type FlowOutcome = 'completed' | 'refused' | 'no-port' | 'unanswered';
+
 export interface FlowResult {
   spec: FlowSpec;
   /** True when the conversation completed (TCP closed cleanly, UDP/ICMP answered). */
   ok: boolean;
+  outcome: FlowOutcome;
   detail: string;
   clientPort: number;
 }
@@ -74,19 +82,33 @@ function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
         finish: () => {
           const ok = c.completed && !c.reset;
           const got = c.received.reduce((n, b) => n + b.length, 0);
-          return { spec, ok, clientPort: c.localPort, detail: ok ? `TCP exchange complete: ${got} response bytes, connection closed` : c.reset ? 'TCP connection reset' : `TCP stopped in ${c.state}` };
+          const state = c.state; // before the client gives up on it
+          stack.sockets.abandon(c);
+          if (c.error) return { spec, ok, outcome: 'no-port', clientPort: 0, detail: noPortDetail('connect') };
+          const outcome = ok ? 'completed' : c.reset ? 'refused' : 'unanswered';
+          return { spec, ok, outcome, clientPort: c.localPort, detail: ok ? `TCP exchange complete: ${got} response bytes, connection closed` : c.reset ? 'TCP connection reset' : `TCP stopped in ${state}` };
         },
       };
     }
     case 'udp': {
       const x: UdpExchange = stack.sockets.sendUdp(dst, port, clientRequest(host, port), spec.sourcePort);
-      return { finish: () => ({ spec, ok: !!x.response, clientPort: x.localPort, detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response' }) };
+      return {
+        finish: () => {
+          stack.sockets.closeUdp(x);
+          if (x.error) return { spec, ok: false, outcome: 'no-port', clientPort: 0, detail: noPortDetail('sendto') };
+          return { spec, ok: !!x.response, outcome: x.response ? 'completed' : 'unanswered', clientPort: x.localPort, detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response' };
+        },
+      };
     }
     case 'icmp': {
       const r = stack.ping(dst, 64);
-      return { finish: () => ({ spec, ok: r.replied, clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' }) };
+      return { finish: () => ({ spec, ok: r.replied, outcome: r.replied ? 'completed' : 'unanswered', clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' }) };
     }
   }
+}
+
+function noPortDetail(call: string): string {
+  return `${call}: EADDRNOTAVAIL (every ephemeral port 32768-60999 is in use or in TIME_WAIT; nothing sent)`;
 }
 
 /** Resolve `ip` or a cluster name to an address: pod `ns/name`, service `svc/ns/name`, node name, external host name. */

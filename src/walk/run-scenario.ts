@@ -21,7 +21,8 @@ import { walkResultPageInput } from './page-input.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { groupFlows } from '../picture/index-html.js';
 import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
-import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js';
+import { FlowTally, paceForPort } from './bulk.js';
+import { runFlow, sourceLabel, sourceStack, type FlowResult, type FlowSpec } from './flow.js';
 import type { WalkResult } from './walk-result.js';
 
 export interface RunOptions {
@@ -43,7 +44,14 @@ export interface RunOptions {
 /** A scenario's walk: the common WalkResult (what pictures and pages read) with the scenario and its flows. */
 export interface ScenarioResult extends WalkResult {
   scenario: Scenario;
+  /** Each flow's result; in a bulk run (count > 1) the first conversation of each flow only (see `tally`). */
   flows: FlowResult[];
+  /** Every conversation's outcome, counted. */
+  tally: FlowTally;
+  /** Conversations per flow (`--count`). */
+  count: number;
+  /** Wall-clock time of the walks (ms; not written to any file, so files stay reproducible). */
+  elapsedMs: number;
 }
 
 /** The cluster a scenario runs on: the base documents plus the scenario's own additions. */
@@ -62,6 +70,24 @@ export function scenarioFlows(s: Scenario, cluster: Cluster): FlowSpec[] {
     }
     return specs;
   });
+}
+
+/** A bulk run's conversations grouped by outcome for index.html: completed ones, then each failure kind with an example. */
+function tallyGroups(t: FlowTally, first: readonly FlowResult[]): { detail: string; ok: boolean; times: number }[] {
+  const out: { detail: string; ok: boolean; times: number }[] = [];
+  if (t.outcomes.completed > 0) out.push({ detail: first.find((f) => f.ok)?.detail ?? 'conversation completed', ok: true, times: t.outcomes.completed });
+  for (const kind of ['refused', 'unanswered', 'no-port'] as const) {
+    if (t.outcomes[kind] > 0) out.push({ detail: t.examples.get(kind) ?? kind, ok: false, times: t.outcomes[kind] });
+  }
+  return out;
+}
+
+/** The lines trace.txt adds for a bulk run: what was traced, and every conversation counted. */
+function bulkHeader(t: FlowTally, count: number): string {
+  const o = t.outcomes;
+  return `bulk run: ${count} conversations per flow; the first of each is traced below, the rest are counted\n` +
+    `conversations: ${t.total} (${o.completed} completed, ${o.refused} refused, ${o.unanswered} unanswered, ${o['no-port']} failed with EADDRNOTAVAIL)` +
+    (t.portWaits ? `; the client waited ${t.portWaits} times for a port in TIME_WAIT (${(t.portWaitNs / 1e9).toFixed(3)} s of virtual time)` : '');
 }
 
 function named<T>(s: Scenario, fn: () => T): T {
@@ -121,38 +147,55 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
   let recorder: CaptureRecorder | undefined;
   let finished = false;
   try {
-    recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: count === 1, keepBytes: count === 1 });
+    // A bulk run (count > 1) traces and indexes its first conversation of each flow in full (trace.txt, trace.json,
+    // path.svg show it) and counts the rest: its memory and files stay bounded whatever the count.
+    recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: true, keepBytes: true });
     attachCapture(emu, recorder);
-    emu.runtime.recording = count === 1;
+    emu.runtime.recording = true;
     const specs = scenarioFlows(s, cluster);
+    const clients = specs.map((spec) => sourceStack(emu, spec.from));
     const flows: FlowResult[] = [];
+    const tally = new FlowTally();
     const total = specs.length * count;
+    const started = performance.now();
     for (let i = 0; i < count; i++) {
-      for (const spec of specs) {
-        flows.push(runFlow(emu, spec));
+      if (i === 1) {
+        emu.runtime.recording = false;
+        recorder.stopIndexing();
+      }
+      for (let k = 0; k < specs.length; k++) {
+        const spec = specs[k]!;
+        if (count > 1) paceForPort(clients[k]!, spec, tally);
+        const f = runFlow(emu, spec);
+        tally.add(f);
+        if (i === 0) flows.push(f);
         emu.runtime.clock.advance(1_000_000); // 1 ms between conversations
-        opts.onProgress?.(flows.length, total);
+        opts.onProgress?.(tally.total, total);
         yield;
       }
     }
+    const elapsedMs = performance.now() - started;
     recorder.close();
     const packets = emu.runtime.packets;
-    const passed = s.expect === 'complete' ? flows.every((f) => f.ok) : !flows[0]?.ok;
+    const passed = s.expect === 'complete' ? tally.outcomes.completed === tally.total : !flows[0]?.ok;
     const files = ['walk.pcapng', ...recorder.pcapFiles()];
-    const result: ScenarioResult = { scenario: s, cluster, emulation: emu, flows, packets, recorder, passed, files, dir: finalDir };
+    const result: ScenarioResult = { scenario: s, cluster, emulation: emu, flows, tally, count, elapsedMs, packets, recorder, passed, files, dir: finalDir };
     if (tmpDir && finalDir) {
-      const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`).join('\n');
+      const flowLines = flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`);
+      const bulk = count > 1 ? `\n${bulkHeader(tally, count)}` : '';
+      const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flowLines.join('\n') + bulk;
       writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
-      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder!.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
+      const bulkJson = count > 1 ? { count, conversations: tally.toJSON(), drops: Object.fromEntries(emu.runtime.drops) } : {};
+      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, ...bulkJson, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder!.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
       files.push('trace.txt', 'trace.json');
-      // The picture needs the recorded packets, which bulk runs (--count > 1) do not keep.
+      // The picture shows the first conversation (the only one a bulk run traces).
+      writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
+      files.push('path.svg');
       if (count === 1) {
-        writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
-        files.push('path.svg');
         writeOutputFile(join(tmpDir, 'walk.html'), renderWalkPage(scenarioPageInput(result, seed)));
         files.push('walk.html');
       }
-      const record: ScenarioFolderRecord = { scenario: s.name, figure: s.figure, summary: s.summary, passed, seed, cluster: opts.clusterFile, flows: groupFlows(flows) };
+      const record: ScenarioFolderRecord = { scenario: s.name, figure: s.figure, summary: s.summary, passed, seed, cluster: opts.clusterFile, flows: count > 1 ? tallyGroups(tally, flows) : groupFlows(flows) };
       const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files, record };
       writeOutputFile(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);

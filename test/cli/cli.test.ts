@@ -8,7 +8,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../codecs/bytes.js';
+import { readU16, toHex } from '../../codecs/bytes.js';
+import { Dissection, dissect } from '../../codecs/dissect.js';
 import { readPcapng } from '../../codecs/pcapng.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
 
@@ -61,13 +62,32 @@ describe('packetwalk run', () => {
     expect(r.stdout).not.toMatch(/\x1b\[/);
   });
 
-  it('repeats flows with --count and different client ports', () => {
+  it('repeats flows with --count: counts by outcome, the first conversation traced, every SYN from its own client port', () => {
     const r = pw('run', 'pod-to-pod-same-node', '--count', '5', '--out', 'd', '--json');
     expect(r.code).toBe(0);
-    const [s] = JSON.parse(r.stdout) as { passed: boolean; flows: { ok: boolean; clientPort: number }[] }[];
+    const [s] = JSON.parse(r.stdout) as { passed: boolean; count: number; conversations: { total: number; completed: number }; flows: { ok: boolean; clientPort: number }[] }[];
     expect(s!.passed).toBe(true);
-    expect(s!.flows).toHaveLength(5);
-    expect(new Set(s!.flows.map((f) => f.clientPort)).size).toBe(5);
+    expect(s!.count).toBe(5);
+    expect(s!.conversations).toMatchObject({ total: 5, completed: 5 });
+    expect(s!.flows).toHaveLength(1); // the first conversation, traced in full; the rest are counted
+    const trace = JSON.parse(readFileSync(join(tmp, 'd', 'pod-to-pod-same-node', 'trace.json'), 'utf8')) as { count: number; conversations: { completed: number }; packets: unknown[] };
+    expect(trace.conversations.completed).toBe(5);
+    expect(trace.packets.length).toBeLessThan(20);
+    const text = pw('run', 'pod-to-pod-same-node', '--count', '5', '--out', 'd2');
+    expect(text.stdout).toMatch(/5 conversations \(5 per flow; the lines above are the first\): 5 completed, 0 refused, 0 unanswered, 0 failed to connect/);
+    expect(text.stdout).toMatch(/conversations\/s/);
+    expect(text.stdout.split('\n').length).toBeLessThan(40);
+    // Five different client ports: the SYNs leaving sqlapi's eth0 come from five source ports.
+    const { interfaces, packets } = readPcapng(readFileSync(join(tmp, 'd', 'pod-to-pod-same-node', 'walk.pcapng')));
+    const eth0 = interfaces.findIndex((i) => i.name === 'sqlapi-1-8jgx8/eth0');
+    const ports = new Set<number>();
+    const d = new Dissection();
+    for (const p of packets) {
+      if (p.interfaceId !== eth0) continue;
+      dissect(p.data, 0, p.data.length, d);
+      if (d.l4Kind === 'tcp' && p.data[d.l4 + 13] === 0x02) ports.add(readU16(p.data, d.l4));
+    }
+    expect(ports.size).toBe(5);
   });
 
   it('writes the same bytes with --no-fast-path (bulk runs walk every packet hop by hop)', () => {

@@ -108,7 +108,7 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
     if (tmpDir && finalDir) {
       const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`).join('\n');
       writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
-      writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
+      writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.pointIdsInOrder().map((i) => ({ ...recorder.points[i]!, frames: recorder.counts[i]! })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
       files.push('trace.txt', 'trace.json');
       // The picture needs the recorded packets, which bulk runs (--count > 1) do not keep.
       if (count === 1) {

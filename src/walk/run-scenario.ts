@@ -21,6 +21,8 @@ import { runFlow, sourceLabel, type FlowResult, type FlowSpec } from './flow.js'
 export interface RunOptions {
   /** Base cluster documents (the built-in cluster's, or a user's file's). */
   baseDocuments: readonly object[];
+  /** The base documents built (saves building them again for a scenario that adds nothing to them). */
+  baseCluster?: Cluster;
   /** File name used in error messages about the documents. */
   clusterFile: string;
   seed?: number;
@@ -76,7 +78,7 @@ function named<T>(s: Scenario, fn: () => T): T {
 }
 
 export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
-  const cluster = scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
+  const cluster = !s.editDocuments && opts.baseCluster ? opts.baseCluster : scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath });
   const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;

@@ -19,8 +19,11 @@ export interface CapturePointInfo {
 }
 
 export interface CaptureSink {
-  /** Declare a capture point; returns its id. Called at build time, not per packet. */
-  register(info: CapturePointInfo): number;
+  /**
+   * Declare a capture point; returns its id. Called at build time, not per packet. `order` places the point in
+   * listings (points of nodes built later are declared later but listed where a whole cluster would have them).
+   */
+  register(info: CapturePointInfo, order?: number): number;
   /** Record the frame as it crosses point `id` now. `comment` names the hop and the rule that sent it. */
   record(id: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void;
 }

@@ -55,6 +55,8 @@ export class CaptureRecorder implements CaptureSink {
   private readonly opts: PcapngPacketOptions = {};
   private frameNumber = 0;
   private readonly pointNames = new Set<string>();
+  /** Listing order of each point (register's `order`; the id when none was given). */
+  private readonly orders: number[] = [];
   private closed = false;
   /** Whether frames are still added to the in-memory index (`options.index` until `stopIndexing`). */
   private indexing: boolean;
@@ -73,7 +75,7 @@ export class CaptureRecorder implements CaptureSink {
     this.indexing = false;
   }
 
-  register(info: CapturePointInfo): number {
+  register(info: CapturePointInfo, order?: number): number {
     // Capture point names must be unique in a file (two namespaces may have pods of the same name).
     let name = info.name;
     for (let n = 2; this.pointNames.has(name); n++) name = `${info.name}#${n}`;
@@ -81,7 +83,14 @@ export class CaptureRecorder implements CaptureSink {
     this.points.push(name === info.name ? info : { ...info, name });
     this.counts.push(0);
     this.ifIds.push(-1);
+    this.orders.push(order ?? this.points.length - 1);
     return this.points.length - 1;
+  }
+
+  /** Point ids in listing order (see CaptureSink.register). */
+  pointIdsInOrder(): number[] {
+    const ids = this.points.map((_, i) => i);
+    return ids.sort((a, b) => this.orders[a]! - this.orders[b]! || a - b);
   }
 
   record(id: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
@@ -126,9 +135,7 @@ export class CaptureRecorder implements CaptureSink {
   /** Names of the per-point pcap files written (after close). */
   pcapFiles(): string[] {
     const out: string[] = [];
-    this.pcaps.forEach((w, i) => {
-      if (w) out.push(this.pcapNames[i]!);
-    });
+    for (const i of this.pointIdsInOrder()) if (this.pcaps[i]) out.push(this.pcapNames[i]!);
     return out;
   }
 

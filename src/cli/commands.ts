@@ -65,18 +65,22 @@ Examples:
 export interface ClusterSource {
   docs: object[];
   file: string;
+  /** The documents built and validated (built once: a big file takes seconds). */
+  cluster: Cluster;
 }
 
 export function clusterSource(file: string | undefined): ClusterSource {
-  if (!file) return { docs: builtinClusterDocuments(), file: '<builtin>' };
+  if (!file) {
+    const docs = builtinClusterDocuments();
+    return { docs, file: '<builtin>', cluster: buildCluster(docs, '<builtin>') };
+  }
   const sources = readClusterObjects(readClusterFile(file), file);
-  buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
-  return { docs: sources.map((o) => o.doc as object), file };
+  const cluster = buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
+  return { docs: sources.map((o) => o.doc as object), file, cluster };
 }
 
 function loadCluster(file: string | undefined): Cluster {
-  const src = clusterSource(file);
-  return buildCluster(src.docs, src.file);
+  return clusterSource(file).cluster;
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -183,7 +187,7 @@ async function cmdRun(args: string[]): Promise<number> {
       const bar = new ProgressBar(s.name);
       let r: ScenarioResult;
       try {
-        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), onProgress: (d, t) => bar.update(d, t) }), () => signal);
+        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), onProgress: (d, t) => bar.update(d, t) }), () => signal);
       } catch (e) {
         // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
         if (!(e instanceof ScenarioUnavailable)) throw e;

@@ -4,7 +4,6 @@
  */
 
 import { ipv4ToString } from '../../codecs/bytes.js';
-import { buildCluster } from '../cluster/build.js';
 import { nonUnicastReason } from '../cluster/fields.js';
 import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
@@ -25,14 +24,11 @@ import type { ClusterSource } from './commands.js';
 
 /** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
 export function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
-  if (!scenarioName) {
-    const cluster = buildCluster(src.docs, src.file);
-    return { emu: new Emulation(cluster, { seed }), cluster };
-  }
+  if (!scenarioName) return { emu: new Emulation(src.cluster, { seed }), cluster: src.cluster };
   const s = findScenario(scenarioName);
   if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(scenarioName)} (see 'packetwalk scenarios')`);
-  const r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed });
-  return { emu: r.emulation, cluster: scenarioCluster(s, src.docs, src.file) };
+  const r = runScenario(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed });
+  return { emu: r.emulation, cluster: r.cluster };
 }
 
 export function checkNode(cluster: Cluster, node: string | undefined): string {
@@ -127,8 +123,7 @@ Examples:
   const html = a.str('html') === undefined ? undefined : checkOutputFile(a.str('html')!, '--html file');
   const proto = (a.str('proto') ?? 'tcp') as Protocol;
   if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
-  const source = src(a.str('cluster'));
-  const cluster = buildCluster(source.docs, source.file);
+  const cluster = src(a.str('cluster')).cluster;
   const fromSrc = parseSource(cluster, from);
   let target = to, port: number | undefined;
   const m = /^(.*):(\d+)$/.exec(to); // TARGET[:PORT]

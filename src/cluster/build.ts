@@ -526,6 +526,13 @@ function buildEndpoints(objs: AnyDoc[], services: BuiltService[], pods: Pod[], h
     }
     explicit.set(key, { namespace: d.namespace, name: d.name, addresses, ports: d.ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), protocol: p.protocol, port: p.port })) });
   }
+  // Pods by namespace, so deriving each service's endpoints looks at its namespace only (not every pod).
+  const podsByNamespace = new Map<string, Pod[]>();
+  for (const p of pods) {
+    const l = podsByNamespace.get(p.namespace);
+    if (l) l.push(p);
+    else podsByNamespace.set(p.namespace, [p]);
+  }
   const out: Endpoints[] = [];
   for (const { value: svc } of services) {
     const key = `${svc.namespace}/${svc.name}`;
@@ -535,8 +542,8 @@ function buildEndpoints(objs: AnyDoc[], services: BuiltService[], pods: Pod[], h
       continue;
     }
     if (Object.keys(svc.selector).length === 0) continue; // no selector: no Endpoints unless the file gives them
-    const addresses = pods
-      .filter((p) => p.namespace === svc.namespace && selects(svc.selector, p.labels))
+    const addresses = (podsByNamespace.get(svc.namespace) ?? [])
+      .filter((p) => selects(svc.selector, p.labels))
       .sort((a, b) => a.ip - b.ip)
       .map((p): EndpointAddress => ({ ip: p.ip, pod: `${p.namespace}/${p.name}`, node: p.node }));
     out.push({
@@ -570,9 +577,10 @@ function assignEgressIps(objs: AnyDoc[], hosts: BuiltHostSubnet[], netns: NetNam
       }
     });
   }
+  const podDocs = ofKind(objs, 'Pod');
   for (const p of pods) {
     if (!p.egressRouter) continue;
-    const d = ofKind(objs, 'Pod').find((x) => x.namespace === p.namespace && x.name === p.name)!;
+    const d = podDocs.find((x) => x.namespace === p.namespace && x.name === p.name)!;
     claim(p.egressRouter.source, `the EGRESS_SOURCE of Pod ${p.namespace}/${p.name}`, (detail) => d.f.fail('spec', `EGRESS_SOURCE: ${detail}`));
   }
   const netnsDocs = new Map(ofKind(objs, 'NetNamespace').map((d) => [d.name, d]));

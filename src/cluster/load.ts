@@ -9,6 +9,7 @@ import { isMap, isPair, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import { buildFromSources, type SourceObject } from './build.js';
 import { ConfigError } from './errors.js';
 import { Fields } from './fields.js';
+import { FALLBACK, parseBlockDocument, splitDocuments } from './yaml-block.js';
 import type { Cluster } from './types.js';
 
 /** Parses and validates the text of a cluster file. `fileName` is used in error messages only. */
@@ -170,28 +171,7 @@ function firstInvalidUtf8(b: Uint8Array, from: number): number {
  * validation of the objects themselves. YAML syntax errors are reported with line and column.
  */
 export function readClusterObjects(text: string, fileName: string): SourceObject[] {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
-  const list = Array.isArray(docs) ? docs : [];
-  const values: unknown[] = [];
-  for (const doc of list) {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = err.linePos?.[0];
-      // The parser recurses per level and reports running out of stack as an error at the deep spot.
-      if (/Maximum call stack size exceeded/.test(err.message)) throw tooDeep(fileName, pos);
-      const message = err.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
-      throw new ConfigError(fileName, '', '', `YAML syntax error: ${message}`, pos?.line, pos?.col);
-    }
-    const deep = firstTooDeep(doc.contents);
-    if (deep !== undefined) throw tooDeep(fileName, lineCounter.linePos(deep));
-    try {
-      values.push(doc.toJS());
-    } catch (e) {
-      throw new ConfigError(fileName, '', '', `YAML error: ${(e as Error).message}`);
-    }
-  }
-
+  const values = yamlValues(text, fileName);
   const single = values.length === 1;
   const out: SourceObject[] = [];
   values.forEach((value, d) => {
@@ -212,6 +192,51 @@ export function readClusterObjects(text: string, fileName: string): SourceObject
   });
   if (out.length === 0) throw new ConfigError(fileName, '', '', 'the file holds no objects (expected Kubernetes objects such as HostSubnet and Pod, as `---` documents or a kind: List)');
   return out;
+}
+
+/**
+ * The value of every document of a YAML file. Block-style documents (what `oc get -o yaml` prints) are read by
+ * yaml-block.ts, which is many times faster than the `yaml` package on big files and gives the same values; any
+ * document it does not take on, and any file it cannot split, is parsed by the `yaml` package (whose errors then
+ * carry the line in the whole file).
+ */
+function yamlValues(text: string, fileName: string): unknown[] {
+  const docs = splitDocuments(text);
+  if (!docs) return yamlPackageValues(text, fileName, 0);
+  const values: unknown[] = [];
+  for (const d of docs) {
+    const v = parseBlockDocument(d.text);
+    if (v !== FALLBACK) values.push(v);
+    else values.push(yamlPackageValues(d.text, fileName, d.line)[0] ?? null);
+  }
+  return values;
+}
+
+/** Documents parsed by the `yaml` package; `lineOffset` is the line `text` starts on in the file (0-based). */
+function yamlPackageValues(text: string, fileName: string, lineOffset: number): unknown[] {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+  const list = Array.isArray(docs) ? docs : [];
+  const values: unknown[] = [];
+  const inFile = (pos: { line: number; col: number } | undefined): { line: number; col: number } | undefined => (pos ? { line: pos.line + lineOffset, col: pos.col } : undefined);
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = inFile(err.linePos?.[0]);
+      // The parser recurses per level and reports running out of stack as an error at the deep spot.
+      if (/Maximum call stack size exceeded/.test(err.message)) throw tooDeep(fileName, pos);
+      const message = err.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+      throw new ConfigError(fileName, '', '', `YAML syntax error: ${message}`, pos?.line, pos?.col);
+    }
+    const deep = firstTooDeep(doc.contents);
+    if (deep !== undefined) throw tooDeep(fileName, inFile(lineCounter.linePos(deep)));
+    try {
+      values.push(doc.toJS());
+    } catch (e) {
+      throw new ConfigError(fileName, '', '', `YAML error: ${(e as Error).message}`);
+    }
+  }
+  return values;
 }
 
 function tooDeep(fileName: string, pos: { line: number; col: number } | undefined): ConfigError {

@@ -23,10 +23,13 @@ const MIN_WIDTH = 6;
 
 /** Lays rows out like kubectl's tabwriter (first row is the header). */
 export function tabulate(rows: readonly (readonly string[])[]): string {
-  const columns = Math.max(...rows.map((r) => r.length));
+  // Loops, not Math.max(...rows): spreading 600,000 rows into arguments overflows the call stack.
+  let columns = 0;
+  for (const r of rows) if (r.length > columns) columns = r.length;
   const widths: number[] = [];
   for (let c = 0; c < columns - 1; c++) {
-    const widest = Math.max(...rows.map((r) => (r[c] ?? '').length));
+    let widest = 0;
+    for (const r of rows) widest = Math.max(widest, (r[c] ?? '').length);
     widths.push(Math.max(widest + PADDING, MIN_WIDTH));
   }
   return rows

@@ -97,8 +97,8 @@ interface ServicePortInfo {
 }
 
 /** Endpoints of one service port: "ip:port" strings sorted as kube-proxy sorts them (byEndpoint). */
-function endpointsFor(cluster: Cluster, svc: Service, port: ServicePort): string[] {
-  const ep: Endpoints | undefined = cluster.endpoints.find((e) => e.namespace === svc.namespace && e.name === svc.name);
+function endpointsFor(byService: Map<string, Endpoints>, svc: Service, port: ServicePort): string[] {
+  const ep: Endpoints | undefined = byService.get(`${svc.namespace}/${svc.name}`);
   if (!ep) return [];
   const p = ep.ports.find((q) => (q.name ?? '') === (port.name ?? '') && q.protocol === port.protocol);
   if (!p) return [];
@@ -141,10 +141,13 @@ export function addKubeProxyRules(rs: Ruleset, cluster: Cluster, opts: KubeProxy
   add('nat', 'KUBE-MARK-MASQ', ['-j', 'MARK', '--or-mark', mark]);
 
   const infos: ServicePortInfo[] = [];
+  // Endpoints by service (the first object of a name, as a search in file order finds it).
+  const byService = new Map<string, Endpoints>();
+  for (const e of cluster.endpoints) if (!byService.has(`${e.namespace}/${e.name}`)) byService.set(`${e.namespace}/${e.name}`, e);
   for (const svc of cluster.services) {
     for (const port of svc.ports) {
       const name = servicePortName(svc, port);
-      infos.push({ svc, port, name, protocol: port.protocol.toLowerCase(), endpoints: endpointsFor(cluster, svc, port) });
+      infos.push({ svc, port, name, protocol: port.protocol.toLowerCase(), endpoints: endpointsFor(byService, svc, port) });
     }
   }
   infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));

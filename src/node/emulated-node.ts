@@ -13,8 +13,8 @@ import { cidr, type Ipv4Cidr } from '../../codecs/bytes.js';
 import type { Cluster, HostSubnet, Pod } from '../cluster/types.js';
 import { overlayMtu } from '../cluster/types.js';
 import { Bridge, type BridgeHost, type CtRequest } from '../ovs/bridge.js';
-import { assignPodPorts, generateNodeFlows } from '../ovs/openshift-flows.js';
-import { defaultGateway } from '../ovs/openshift-context.js';
+import { generateNodeFlows, type NodePorts } from '../ovs/openshift-flows.js';
+import { defaultGateway, FIRST_POD_OFPORT, isLocalSdnPod, podKey } from '../ovs/openshift-context.js';
 import { NetInterface } from '../ports/net-interface.js';
 import { OFPORT_TUN0, OFPORT_VXLAN, Tun0Port, VethHostPort, type OvsPort } from '../ports/ovs-ports.js';
 import type { Segment } from '../ports/segment.js';
@@ -47,61 +47,140 @@ export function vethName(pod: Pod): string {
   return 'veth' + createHash('sha256').update(`${pod.namespace}/${pod.name}`).digest('hex').slice(0, 8);
 }
 
+/** What a node needs from its emulation beyond the cluster model (kept by the Emulation, shared by its nodes). */
+export interface NodeSite {
+  /** The underlay segment the node NIC (and any egress router's macvlan) plugs into. */
+  readonly underlay: Segment;
+  /** This node's pods in cluster order (hostNetwork ones included). */
+  podsOf(node: string): readonly Pod[];
+  /** Services listening in the node kernel besides hostNetwork pods (Endpoints on the node's own address). */
+  kernelListeners(node: string): readonly { protocol: 'TCP' | 'UDP'; port: number; serverName: string }[];
+  /** Called once, right after the node's data path is built. */
+  built(node: EmulatedNode): void;
+}
+
+/** The parts of a node built on first use (see EmulatedNode). */
+interface NodeDataPath {
+  bridge: Bridge;
+  netfilter: Netfilter;
+  vxlan0: Vxlan0Port;
+  tun0Port: Tun0Port;
+  pods: Map<string, PodInstance>;
+}
+
+/**
+ * A node in two steps, so a cluster of thousands of nodes costs only the nodes a walk crosses:
+ *  - at once (the "shell"): the kernel stack with its NIC on the underlay (node IP and egress IPs), tun0 with the
+ *    gateway address, and the routes. That is all an underlay ARP needs: a broadcast reaches every node, and
+ *    each answers or ignores it as the kernel's arp_process does, without iptables or OVS (ARP bypasses both);
+ *  - on first use (`build()`): br0 with its flows and groups, iptables and conntrack, vxlan0, tun0's OVS port,
+ *    and every pod with its namespace, eth0 and veth. An IPv4 frame arriving at the NIC (a VXLAN frame, traffic to
+ *    the node IP), any of the accessors below, and Emulation.node() build it.
+ * Building is deterministic and order-free (every random stream is forked by name from the run's seed), so the
+ * same walk writes the same bytes whichever nodes were built before it, and in whatever order.
+ */
 export class EmulatedNode implements BridgeHost {
   readonly name: string;
   readonly kernel: Stack;
   readonly nic: NetInterface;
   readonly tun0: NetInterface;
-  readonly bridge: Bridge;
-  readonly netfilter: Netfilter;
-  readonly vxlan0: Vxlan0Port;
-  readonly tun0Port: Tun0Port;
-  readonly pods = new Map<string, PodInstance>();
+  private dataPath: NodeDataPath | undefined;
   private readonly ports: (OvsPort | undefined)[] = [];
 
   constructor(
     readonly runtime: Runtime,
     readonly cluster: Cluster,
     readonly hostSubnet: HostSubnet,
-    underlay: Segment,
+    private readonly site: NodeSite,
   ) {
     const net = cluster.network;
-    const mtu = overlayMtu(net);
     this.name = hostSubnet.name;
     const k = (this.kernel = new Stack(runtime, this.name));
     k.forwarding = true; // SDN sets net.ipv4.ip_forward=1
 
     // NIC on the underlay, with egress IPs as secondary addresses labelled `<if>:eip` (SDN egressip.go).
-    this.nic = k.addInterface(new NetInterface(runtime, k, 'eth0', hostSubnet.nicMac, cluster.underlay.mtu));
-    this.nic.addAddress({ ip: hostSubnet.hostIP, prefix: cluster.underlay.cidr.prefix });
-    for (const eip of hostSubnet.egressIPs) this.nic.addAddress({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
-    underlay.attach(this.nic);
-
-    // br0 and its ports.
-    this.bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6 }); // ms, for dump-flows durations
-    this.netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock });
-    k.netfilter = this.netfilter;
-    this.vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, this.bridge, net.vxlanPort);
-    this.tun0Port = new Tun0Port(runtime, this.name, this.bridge);
-    this.ports[OFPORT_VXLAN] = this.vxlan0;
-    this.ports[OFPORT_TUN0] = this.tun0Port;
+    const nic = (this.nic = k.addInterface(new NetInterface(runtime, k, 'eth0', hostSubnet.nicMac, cluster.underlay.mtu)));
+    nic.addAddress({ ip: hostSubnet.hostIP, prefix: cluster.underlay.cidr.prefix });
+    for (const eip of hostSubnet.egressIPs) nic.addAddress({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
+    // The first IPv4 frame for this node builds its data path before the kernel sees the frame; ARP never does.
+    nic.peer = site.underlay.attachStation(nic.mac, {
+      receiveFrame: (pkt) => {
+        if (this.dataPath === undefined && isIpv4Frame(pkt)) this.build();
+        nic.receiveFrame(pkt);
+      },
+    }, nic);
 
     const gateway = defaultGateway(hostSubnet.subnet);
-    this.tun0 = k.addInterface(new NetInterface(runtime, k, 'tun0', hostSubnet.tun0Mac, mtu));
+    this.tun0 = k.addInterface(new NetInterface(runtime, k, 'tun0', hostSubnet.tun0Mac, overlayMtu(net)));
     this.tun0.addAddress({ ip: gateway, prefix: hostSubnet.subnet.prefix });
     this.tun0.scrubOnTransmit = false; // kernel -> OVS keeps the skb's conntrack entry
-    this.tun0.peer = this.tun0Port;
-    this.tun0Port.kernelDevice = this.tun0;
 
-    k.routes.add({ dst: cluster.underlay.cidr, dev: this.nic, proto: 'kernel', scope: 'link', src: hostSubnet.hostIP });
-    k.routes.add({ dst: cidr('0.0.0.0/0'), via: cluster.underlay.gateway, dev: this.nic });
+    k.routes.add({ dst: cluster.underlay.cidr, dev: nic, proto: 'kernel', scope: 'link', src: hostSubnet.hostIP });
+    k.routes.add({ dst: cidr('0.0.0.0/0'), via: cluster.underlay.gateway, dev: nic });
     k.routes.add({ dst: net.clusterNetwork, dev: this.tun0, scope: 'link' });
     k.routes.add({ dst: net.serviceNetwork, dev: this.tun0 });
+  }
 
-    // Pods, in ofport order.
-    const assigned = assignPodPorts(cluster, this.name);
-    for (const pod of cluster.pods) {
-      if (pod.node !== this.name) continue;
+  /** True once br0, iptables and the pods exist. */
+  get built(): boolean {
+    return this.dataPath !== undefined;
+  }
+
+  /** Build the data path now (idempotent); returns the node. */
+  build(): this {
+    if (this.dataPath === undefined) {
+      this.dataPath = this.buildDataPath();
+      this.site.built(this);
+    }
+    return this;
+  }
+
+  get bridge(): Bridge {
+    return (this.dataPath ?? this.build().dataPath!).bridge;
+  }
+
+  get netfilter(): Netfilter {
+    return (this.dataPath ?? this.build().dataPath!).netfilter;
+  }
+
+  get vxlan0(): Vxlan0Port {
+    return (this.dataPath ?? this.build().dataPath!).vxlan0;
+  }
+
+  get tun0Port(): Tun0Port {
+    return (this.dataPath ?? this.build().dataPath!).tun0Port;
+  }
+
+  /** Pods on the pod network of this node, by `namespace/name`, in ofport order. */
+  get pods(): Map<string, PodInstance> {
+    return (this.dataPath ?? this.build().dataPath!).pods;
+  }
+
+  private buildDataPath(): NodeDataPath {
+    const { runtime, cluster, hostSubnet } = this;
+    const net = cluster.network;
+    const mtu = overlayMtu(net);
+    const k = this.kernel;
+    const underlay = this.site.underlay;
+
+    // br0 and its ports.
+    const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6 }); // ms, for dump-flows durations
+    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock });
+    k.netfilter = netfilter;
+    const vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, bridge, net.vxlanPort);
+    const tun0Port = new Tun0Port(runtime, this.name, bridge);
+    this.ports[OFPORT_VXLAN] = vxlan0;
+    this.ports[OFPORT_TUN0] = tun0Port;
+    this.tun0.peer = tun0Port;
+    tun0Port.kernelDevice = this.tun0;
+    const pods = new Map<string, PodInstance>();
+    this.dataPath = { bridge, netfilter, vxlan0, tun0Port, pods }; // the pods' setup below reads them
+
+    // Pods, in ofport order (vxlan0 = 1, tun0 = 2, pods from 3 in cluster order: assignPodPorts).
+    const gateway = defaultGateway(hostSubnet.subnet);
+    const local = this.site.podsOf(this.name);
+    const assigned = localPodPorts(local, this.name);
+    for (const pod of local) {
       const key = `${pod.namespace}/${pod.name}`;
       if (pod.hostNetwork) {
         for (const p of pod.ports) this.listen(k, p.protocol, p.port, `${key} (hostNetwork)`);
@@ -119,17 +198,20 @@ export class EmulatedNode implements BridgeHost {
       ps.routes.add({ dst: MULTICAST, dev: eth0 });
       for (const p of pod.ports) this.listen(ps, p.protocol, p.port, key);
       if (pod.egressRouter) this.setUpEgressRouter(ps, pod, eth0, underlay);
-      const veth = new VethHostPort(runtime, this.name, ofport, vethName(pod), this.bridge);
+      const veth = new VethHostPort(runtime, this.name, ofport, vethName(pod), bridge);
       veth.mtu = mtu;
       veth.peer = eth0;
       eth0.peer = veth;
       this.ports[ofport] = veth;
-      this.pods.set(key, { pod, stack: ps, eth0, veth });
+      pods.set(key, { pod, stack: ps, eth0, veth });
     }
+    // Endpoints on the node's own address (the API server behind `kubernetes` on the masters) listen in its kernel.
+    for (const l of this.site.kernelListeners(this.name)) this.listen(k, l.protocol, l.port, l.serverName);
 
-    const { flows, groups } = generateNodeFlows(cluster, this.name, assigned);
-    for (const g of groups) this.bridge.addGroup(g);
-    this.bridge.addFlows(flows.join('\n'));
+    const { flows, groups } = generateNodeFlows(cluster, this.name, assigned, local);
+    for (const g of groups) bridge.addGroup(g);
+    bridge.addFlows(flows.join('\n'));
+    return this.dataPath;
   }
 
   /**
@@ -162,7 +244,7 @@ export class EmulatedNode implements BridgeHost {
     if (!p) return this.runtime.drop(pkt, this.name, `br0: output to missing port ${port}`);
     const rt = this.runtime;
     if (rt.capture) {
-      const rule = this.bridge.outputRule;
+      const rule = this.dataPath!.bridge.outputRule;
       rt.hopReason = rule ? rule.hopComment(this.bridge.name) : undefined;
     }
     rt.clock.advance(2_000);
@@ -171,10 +253,11 @@ export class EmulatedNode implements BridgeHost {
 
   /** OVS ct(): the same kernel conntrack table iptables uses (zone 0), as on a real node. */
   conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): string | undefined {
-    // br0 flows only send IP to ct(); frames on br0 are untagged Ethernet.
-    if (this.netfilter.ovsCt(pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace) === NF_ACCEPT) return undefined;
+    // br0 flows only send IP to ct(); frames on br0 are untagged Ethernet. (Only a built node's br0 calls this.)
+    const netfilter = this.dataPath!.netfilter;
+    if (netfilter.ovsCt(pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace) === NF_ACCEPT) return undefined;
     pkt.ctState = CT_TRK | CT_INV;
-    return this.netfilter.lastRule() ?? 'conntrack refused the packet';
+    return netfilter.lastRule() ?? 'conntrack refused the packet';
   }
 
   portName(port: number): string {
@@ -185,4 +268,18 @@ export class EmulatedNode implements BridgeHost {
   ovsPorts(): OvsPort[] {
     return this.ports.filter((p): p is OvsPort => p !== undefined);
   }
+}
+
+/** An Ethernet frame carrying IPv4 (what makes an unbuilt node build its data path). */
+function isIpv4Frame(pkt: PacketBuffer): boolean {
+  const d = pkt.data, s = pkt.start;
+  return pkt.end - s >= ETHERNET_HEADER_LEN && d[s + 12] === 0x08 && d[s + 13] === 0x00;
+}
+
+/** ofports of a node's pods on the pod network, from 3 in cluster order (assignPodPorts on this node's pods). */
+function localPodPorts(local: readonly Pod[], node: string): NodePorts {
+  const pods = new Map<string, number>();
+  let next = FIRST_POD_OFPORT;
+  for (const p of local) if (isLocalSdnPod(p, node)) pods.set(podKey(p), next++);
+  return { pods };
 }

@@ -12,7 +12,8 @@ import type { Cluster, Pod } from '../cluster/types.js';
 import { NetInterface } from '../ports/net-interface.js';
 import { Segment } from '../ports/segment.js';
 import { appFor } from './apps.js';
-import { EmulatedNode } from './emulated-node.js';
+import { ClusterIndex } from '../cluster/cluster-index.js';
+import { EmulatedNode, type NodeSite } from './emulated-node.js';
 import { Runtime } from './runtime.js';
 import { Stack } from './stack.js';
 
@@ -32,26 +33,52 @@ export class Emulation {
   readonly underlay: Segment;
   readonly internet: Segment;
   readonly gateway: Stack;
+  /**
+   * Every node of the cluster, in HostSubnet order. A node's kernel, NIC and tun0 exist from the start; its br0,
+   * iptables and pods are built when a walk first reaches it or when asked for (`node(name)`, or any of the
+   * node's data-path accessors): see EmulatedNode.
+   */
   readonly nodes = new Map<string, EmulatedNode>();
   readonly externals = new Map<string, Stack>();
+  /** Lookups into the cluster (pods by name and by node, services...), built once. */
+  readonly index: ClusterIndex;
+  private readonly builtNodes: EmulatedNode[] = [];
+  private readonly builtListeners: ((node: EmulatedNode) => void)[] = [];
 
   constructor(readonly cluster: Cluster, opts: EmulationOptions = {}) {
     const rt = (this.runtime = new Runtime(opts.seed ?? 1, { fastPath: opts.fastPath }));
     this.underlay = new Segment(rt, 'underlay');
     this.internet = new Segment(rt, 'internet');
     const u = cluster.underlay;
+    const index = (this.index = new ClusterIndex(cluster));
 
-    for (const hs of cluster.hostSubnets) this.nodes.set(hs.name, new EmulatedNode(rt, cluster, hs, this.underlay));
     // Endpoints on node addresses (the API server behind `kubernetes` on the masters) listen in the node's kernel.
+    const listeners = new Map<string, { protocol: 'TCP' | 'UDP'; port: number; serverName: string }[]>();
     for (const ep of cluster.endpoints) {
       for (const a of ep.addresses) {
-        const node = [...this.nodes.values()].find((n) => n.hostSubnet.hostIP === a.ip);
+        const node = index.nodeByHostIp.get(a.ip);
         if (!node || a.pod) continue;
-        for (const p of ep.ports) {
-          if (p.protocol === 'TCP') node.kernel.sockets.listenTcp(p.port, appFor(`${ep.namespace}/${ep.name} on ${node.name}`, p.port));
-          else node.kernel.sockets.listenUdp(p.port, appFor(`${ep.namespace}/${ep.name} on ${node.name}`, p.port));
-        }
+        let l = listeners.get(node.name);
+        if (!l) listeners.set(node.name, (l = []));
+        for (const p of ep.ports) l.push({ protocol: p.protocol, port: p.port, serverName: `${ep.namespace}/${ep.name} on ${node.name}` });
       }
+    }
+    const site: NodeSite = {
+      underlay: this.underlay,
+      podsOf: (node) => index.podsByNode.get(node) ?? [],
+      kernelListeners: (node) => listeners.get(node) ?? [],
+      built: (node) => {
+        this.builtNodes.push(node);
+        this.allStacks = undefined;
+        for (const f of this.builtListeners) f(node);
+      },
+    };
+    for (const hs of cluster.hostSubnets) {
+      const node = new EmulatedNode(rt, cluster, hs, site);
+      this.nodes.set(hs.name, node);
+      // An egress router's macvlan0 is a station of its own on the underlay, beside the node NIC: built with it,
+      // so the underlay's stations (and the order broadcasts are flooded in) are those of a whole cluster.
+      if (index.podsByNode.get(hs.name)?.some((p) => p.egressRouter && !p.hostNetwork)) node.build();
     }
 
     const gw = (this.gateway = new Stack(rt, GATEWAY_HOST));
@@ -94,10 +121,27 @@ export class Emulation {
     }
   }
 
+  /** The node named `name`, with its data path built (br0, iptables, pods); throws for an unknown name. */
   node(name: string): EmulatedNode {
     const n = this.nodes.get(name);
     if (!n) throw new Error(`no node ${JSON.stringify(name)}`);
-    return n;
+    return n.build();
+  }
+
+  /** Build every node now (what a whole-cluster view needs: shard replicas, state comparisons). */
+  buildAll(): this {
+    for (const n of this.nodes.values()) n.build();
+    return this;
+  }
+
+  /** How many nodes have their data path built so far. */
+  get builtNodeCount(): number {
+    return this.builtNodes.length;
+  }
+
+  /** Call `f` for every node built from now on (nodes built before are in `nodes` with `built` true). */
+  onNodeBuilt(f: (node: EmulatedNode) => void): void {
+    this.builtListeners.push(f);
   }
 
   /** The stack a pod's traffic starts from: its own namespace, or its node's kernel for hostNetwork pods. */
@@ -115,11 +159,11 @@ export class Emulation {
     return s;
   }
 
-  /** Every stack, for lookups by address. */
+  /** Every stack that exists (the pods of nodes not built yet have none), for lookups by address. */
   *stacks(): Iterable<Stack> {
     for (const n of this.nodes.values()) {
       yield n.kernel;
-      for (const p of n.pods.values()) yield p.stack;
+      if (n.built) for (const p of n.pods.values()) yield p.stack;
     }
     yield this.gateway;
     yield* this.externals.values();
@@ -130,7 +174,7 @@ export class Emulation {
    * within a few seconds; called after each flow so no packet is left waiting in an ARP queue.
    */
   settle(): void {
-    // Hosts are all made by the constructor: list them once (settle runs after every flow of a bulk run).
+    // Listed once per set of built nodes (settle runs after every flow of a bulk run).
     const all = (this.allStacks ??= [...this.stacks()]);
     for (let round = 0; round < 8; round++) {
       let failed = 0;

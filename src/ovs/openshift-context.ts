@@ -81,7 +81,8 @@ export function netNamespacesByVnid(cluster: Cluster): Map<number, NetNamespace>
   return m;
 }
 
-export function buildNodeContext(cluster: Cluster, node: string, ports: NodePorts): SdnNodeContext {
+/** `podsOfNode`: the node's pods in cluster order, when the caller has them (otherwise every pod is scanned). */
+export function buildNodeContext(cluster: Cluster, node: string, ports: NodePorts, podsOfNode: readonly Pod[] = cluster.pods): SdnNodeContext {
   const local = findHostSubnet(cluster, node);
   const mode = cluster.network.mode;
   const netids = new Map(cluster.netNamespaces.map((ns) => [ns.name, ns.netid]));
@@ -92,7 +93,7 @@ export function buildNodeContext(cluster: Cluster, node: string, ports: NodePort
     return v;
   };
   const localPods: LocalPod[] = [];
-  for (const pod of cluster.pods) {
+  for (const pod of podsOfNode) {
     if (!isLocalSdnPod(pod, node)) continue;
     const ofport = ports.pods.get(podKey(pod));
     if (ofport === undefined) throw new Error(`openshift-sdn: no ofport for pod ${podKey(pod)} on ${node}`);

@@ -110,6 +110,7 @@ export function placesOf(result: WalkResult): Place[] {
     const n = { node: node.name };
     set(node.nic.tap, 'nic', n, node.nic.addresses);
     set(node.tun0.tap, 'tun0', n, node.tun0.addresses);
+    if (!node.built) continue; // no OVS or pod port of it has seen a frame
     set(node.vxlan0.tap, 'vxlan0', n);
     for (const [key, inst] of node.pods) {
       const podInfo = { ...n, podKey: key, pod: inst.pod };

@@ -75,7 +75,9 @@ const MAC_PAIR = /(?:[0-9a-f]{2}:){5}[0-9a-f]{2} > (?:[0-9a-f]{2}:){5}[0-9a-f]{2
 export function runReplay(opts: ReplayOptions): ReplayResult {
   const cluster = buildCluster(opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
-  const emu = new Emulation(cluster, { seed });
+  // Every node built up front: captured frames are injected straight into ports (a node NIC, a veth), past the
+  // underlay where an unbuilt node would build itself.
+  const emu = new Emulation(cluster, { seed }).buildAll();
   const finalDir = opts.outDir;
   if (finalDir) checkReplaceable(finalDir); // never replace a folder holding files packetwalk did not write
   const tmpDir = finalDir ? makeTempDir(finalDir) : undefined;
@@ -194,7 +196,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     if (tmpDir && finalDir) {
       const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
       writeIn(tmpDir, 'trace.txt', renderWalkTrace(header, emu.runtime.packets));
-      writeIn(tmpDir, 'trace.json', JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      writeIn(tmpDir, 'trace.json', JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.pointIdsInOrder().map((i) => ({ ...recorder.points[i]!, frames: recorder.counts[i]! })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
       // Pictures and pages take the WalkResult shape `run` hands them (src/walk/walk-result.ts).
       writeIn(tmpDir, 'path.svg', renderPathSvg(result));
       writeIn(tmpDir, 'walk.html', renderWalkPage(replayPageInput(result, opts, point.label, seed)));

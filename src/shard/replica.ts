@@ -21,7 +21,9 @@ export class ShardReplica {
   readonly log: FrameLog | undefined;
 
   constructor(private readonly flows: FlowSet, readonly shard: number, seed: number, capture: boolean) {
-    this.emulation = new Emulation(flows.cluster, { seed: shardSeed(seed, shard) });
+    // Every node built up front: a FrameLog takes its capture points before the first frame, and every replica
+    // must declare the same ones (the merge numbers interfaces by them).
+    this.emulation = new Emulation(flows.cluster, { seed: shardSeed(seed, shard) }).buildAll();
     if (capture) {
       this.log = new FrameLog(this.emulation.runtime.clock);
       attachCapture(this.emulation, this.log);

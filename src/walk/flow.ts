@@ -48,7 +48,7 @@ export interface FlowResult {
 export function sourceStack(emu: Emulation, src: Source): Stack {
   switch (src.kind) {
     case 'pod': {
-      const pod = emu.cluster.pods.find((p) => p.namespace === src.namespace && p.name === src.name);
+      const pod = emu.index.pod(src.namespace, src.name);
       if (!pod) throw new Error(`no pod ${src.namespace}/${src.name}`);
       return emu.podStack(pod);
     }

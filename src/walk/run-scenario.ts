@@ -28,6 +28,8 @@ import type { WalkResult } from './walk-result.js';
 export interface RunOptions {
   /** Base cluster documents (the built-in cluster's, or a user's file's). */
   baseDocuments: readonly object[];
+  /** The base documents built (saves building them again for a scenario that adds nothing to them). */
+  baseCluster?: Cluster;
   /** File name used in error messages about the documents. */
   clusterFile: string;
   seed?: number;
@@ -137,7 +139,7 @@ export interface ScenarioFolderRecord {
  * captures are removed, so only whole folders are ever left.
  */
 export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void, ScenarioResult, void> {
-  const cluster = scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
+  const cluster = !s.editDocuments && opts.baseCluster ? opts.baseCluster : scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath });
   const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;
@@ -186,7 +188,7 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
       const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flowLines.join('\n') + bulk;
       writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
       const bulkJson = count > 1 ? { count, conversations: tally.toJSON(), drops: Object.fromEntries(emu.runtime.drops) } : {};
-      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, ...bulkJson, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder!.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
+      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, ...bulkJson, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.pointIdsInOrder().map((i) => ({ ...recorder!.points[i]!, frames: recorder!.counts[i]! })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
       files.push('trace.txt', 'trace.json');
       // The picture shows the first conversation (the only one a bulk run traces).
       writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));

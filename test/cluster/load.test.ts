@@ -259,3 +259,13 @@ describe('cluster editing for scenarios', () => {
     expect(buildCluster(less, 'x').externalHosts).toEqual([]);
   });
 });
+
+describe('tables of a huge cluster', () => {
+  it('lays out 700,000 rows without overflowing the call stack', async () => {
+    const { tabulate } = await import('../../src/cluster/tables.js');
+    const rows = [['NAME', 'NETID'], ...Array.from({ length: 700_000 }, (_, i) => [`ns-${i}`, String(i)])];
+    const text = tabulate(rows);
+    expect(text.split('\n')).toHaveLength(700_001);
+    expect(text.startsWith('NAME        NETID\nns-0        0\n')).toBe(true);
+  });
+});

@@ -18,8 +18,11 @@ import { ScenarioUnavailable } from '../scenarios/scenario.js';
 import { runScenario, type ScenarioResult } from '../walk/run-scenario.js';
 import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
-import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode } from './inspect.js';
+import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode, reportApplied } from './inspect.js';
+import { applyStateDir } from '../state/emulate.js';
+import { loadStateDir } from '../state/state-dir.js';
 import { ProgressBar } from './progress.js';
+import { exportClusterList } from '../state/export.js';
 import { renderIndexHtml } from '../picture/index-html.js';
 
 const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
@@ -51,6 +54,8 @@ Options:
   --count N        repeat each flow N times with different client ports (bulk captures)
   --no-fast-path   walk every packet hop by hop instead of replaying recorded walks for repeated
                    headers (the files are byte-identical either way; for comparison and profiling)
+  --state DIR      walk a real cluster's state directory: its objects, and each node's actual flows, groups,
+                   iptables rules, conntrack entries and routes (nodes/<node>/, see 'packetwalk doctor')
   --json           print a JSON summary instead of text
 
 Examples:
@@ -118,6 +123,7 @@ function cmdRun(args: string[]): number {
     count: { type: 'string' },
     'no-fast-path': { type: 'boolean' },
     json: { type: 'boolean' },
+    state: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(RUN_HELP);
@@ -131,7 +137,10 @@ function cmdRun(args: string[]): number {
     if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(n)} (see 'packetwalk scenarios')`);
     return s;
   });
-  const src = clusterSource(a.str('cluster'));
+  if (a.str('state') && a.str('cluster')) throw new UsageError('give --cluster FILE or --state DIR, not both');
+  const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
+  const src = state ? { docs: state.objects.sources.map((o) => o.doc as object), file: state.dir } : clusterSource(a.str('cluster'));
+  const prepare = state ? (emu: Emulation) => reportApplied(applyStateDir(emu, state)) : undefined;
   const outDir = resolve(a.str('out') ?? 'pcaps/out');
   try {
     mkdirSync(outDir, { recursive: true });
@@ -146,7 +155,7 @@ function cmdRun(args: string[]): number {
     const bar = new ProgressBar(s.name);
     let r: ScenarioResult;
     try {
-      r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), onProgress: (d, t) => bar.update(d, t) });
+      r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) });
     } catch (e) {
       // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
       if (!(e instanceof ScenarioUnavailable)) throw e;
@@ -191,9 +200,16 @@ function cmdScenarios(args: string[]): number {
 const TABLES = ['hostsubnets', 'netnamespaces', 'pods', 'services', 'clusternetwork'] as const;
 
 function cmdCluster(args: string[]): number {
-  const a = parse(args, { cluster: { type: 'string' } });
+  const a = parse(args, { cluster: { type: 'string' }, output: { type: 'string', short: 'o' } });
   if (a.flag('help')) {
-    process.stdout.write(`Usage: packetwalk cluster [${TABLES.join('|')}] [--cluster FILE]\n\nShows the cluster as 'oc get' prints it; with --cluster, validates a cluster file first.\n\nExamples:\n  packetwalk cluster hostsubnets\n  packetwalk cluster pods --cluster my-cluster.yaml\n`);
+    process.stdout.write(`Usage: packetwalk cluster [${TABLES.join('|')}] [--cluster FILE] [--output yaml|json]\n\nShows the cluster as 'oc get' prints it; with --cluster, validates a cluster file first. --output yaml|json\nprints the cluster's objects as one 'oc get -o yaml' List (a state directory's objects, a cluster file).\n\nExamples:\n  packetwalk cluster hostsubnets\n  packetwalk cluster pods --cluster my-cluster.yaml\n  packetwalk cluster --output yaml > state/cluster.yaml\n`);
+    return 0;
+  }
+  const output = a.str('output');
+  if (output !== undefined) {
+    if (output !== 'yaml' && output !== 'json') throw new UsageError(`--output must be yaml or json, got ${JSON.stringify(output)}`);
+    if (a.positionals.length) throw new UsageError('--output prints every object; leave out the table name');
+    process.stdout.write(exportClusterList(clusterSource(a.str('cluster')).docs, output));
     return 0;
   }
   const cluster = loadCluster(a.str('cluster'));

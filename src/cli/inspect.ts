@@ -18,6 +18,8 @@ import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from 
 import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
 import { intOption, parse, UsageError } from './args.js';
 import type { ClusterSource } from './commands.js';
+import { applyStateDir } from '../state/emulate.js';
+import { loadStateDir } from '../state/state-dir.js';
 
 /** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
 export function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
@@ -80,18 +82,29 @@ function parseSource(cluster: Cluster, from: string): Source {
   throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
 }
 
+function buildClusterFrom(source: ClusterSource): Cluster {
+  return buildCluster(source.docs, source.file);
+}
+
+/** What a state directory held that a walk cannot use, on stderr. */
+export function reportApplied(r: { skipped: string[]; unmodelled: string[] }): void {
+  for (const s of r.skipped) process.stderr.write(`packetwalk: note: ${s}\n`);
+  if (r.unmodelled.length) process.stderr.write(`packetwalk: note: ${r.unmodelled.length} flow(s) use an action or match packetwalk does not model; a walk reaching one stops there ("not modelled"): ${r.unmodelled.slice(0, 3).join('; ')}${r.unmodelled.length > 3 ? '; ...' : ''}\n`);
+}
+
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
     from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
-    cluster: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
+    cluster: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' }, state: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk trace --from POD|NODE|external --to POD|SERVICE|IP[:PORT] [--proto tcp|udp|icmp]
-                       [--dport N] [--sport N] [--cluster FILE] [--pcap FILE] [--json]
+                       [--dport N] [--sport N] [--cluster FILE | --state DIR] [--pcap FILE] [--json]
 
 An ad-hoc walk between two endpoints: every packet of the conversation (ARP included), hop by hop, with br0
 printed like 'ovs-appctl ofproto/trace' and the iptables, conntrack and NAT steps. Pods are namespace/name,
-services svc/namespace/name.
+services svc/namespace/name. With --state DIR, the walk runs on a real cluster's state directory: its objects,
+and each node's actual flows, groups, iptables rules, conntrack entries and routes (see 'packetwalk doctor').
 
 Examples:
   packetwalk trace --from project1/sqlapi-1-8jgx8 --to svc/project1/server
@@ -104,8 +117,9 @@ Examples:
   if (!from || !to) throw new UsageError('trace needs --from and --to');
   const proto = (a.str('proto') ?? 'tcp') as Protocol;
   if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
-  const source = src(a.str('cluster'));
-  const cluster = buildCluster(source.docs, source.file);
+  if (a.str('state') && a.str('cluster')) throw new UsageError('give --cluster FILE or --state DIR, not both');
+  const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
+  const cluster = state ? state.cluster : buildClusterFrom(src(a.str('cluster')));
   const fromSrc = parseSource(cluster, from);
   let target = to, port: number | undefined;
   const m = /^(.*):(\d+)$/.exec(to); // TARGET[:PORT]
@@ -122,6 +136,7 @@ Examples:
   port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const emu = new Emulation(cluster, { seed });
+  if (state) reportApplied(applyStateDir(emu, state));
   const pcap = a.str('pcap');
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true });
   attachCapture(emu, recorder);

@@ -32,6 +32,8 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
   /** Replay recorded walks for repeated headers (default true; the files are the same either way). */
   fastPath?: boolean;
+  /** Called once the emulation is up, before any walk (e.g. to load a real node's state: `--state`). */
+  prepare?: (emu: Emulation) => void;
 }
 
 export interface ScenarioResult {
@@ -79,6 +81,7 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
   const cluster = scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath });
+  opts.prepare?.(emu);
   const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;
   const tmpDir = finalDir ? `${finalDir}.tmp-${process.pid}` : undefined;
   if (tmpDir) {

@@ -23,6 +23,7 @@ import { applyStateDir } from '../state/emulate.js';
 import { loadStateDir } from '../state/state-dir.js';
 import { ProgressBar } from './progress.js';
 import { exportClusterList } from '../state/export.js';
+import { cmdCollect, cmdDoctor } from './doctor.js';
 import { renderIndexHtml } from '../picture/index-html.js';
 
 const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
@@ -37,6 +38,8 @@ Commands:
   flows --node NODE         br0 flows of a node as 'ovs-ofctl -O OpenFlow13 dump-flows br0' prints them
   iptables --node NODE      the node's iptables rules in iptables-save format
   conntrack --node NODE     the node's conntrack table after a scenario, like 'conntrack -L'
+  doctor --state DIR        diagnose a real cluster from files: what differs from OpenShift SDN, which walks fail
+  collect                   print the (read-only) oc commands that fill a state directory from a live cluster
 
 Run 'packetwalk <command> --help' for a command's options.
 `;
@@ -109,6 +112,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       return cmdIptables(rest, clusterSource);
     case 'conntrack':
       return cmdConntrack(rest, clusterSource);
+    case 'doctor':
+      return cmdDoctor(rest);
+    case 'collect':
+      return cmdCollect(rest);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try 'packetwalk --help')`);
   }

@@ -12,6 +12,7 @@ import { formatGroup } from '../ovs/groups.js';
 import type { EmulatedNode } from '../node/emulated-node.js';
 import type { NetInterface } from '../ports/net-interface.js';
 import type { NodeState, StateInterface } from './node-files.js';
+import { podPortsFromFlows } from './ports.js';
 
 /** What could not be applied, for the report. */
 export interface ApplyResult {
@@ -26,6 +27,7 @@ export function nicName(state: NodeState, hostIP: number): string | undefined {
 export function applyNodeState(n: EmulatedNode, state: NodeState, nowNs: number): ApplyResult {
   const skipped: string[] = [];
   const br = n.bridge;
+  if (state.flows) movePorts(n, podPortsFromFlows(n.cluster, n.name, state.flows).pods);
   if (state.groups) {
     br.delGroups();
     for (const g of state.groups) br.addGroup(formatGroup(g));
@@ -61,6 +63,15 @@ export function applyNodeState(n: EmulatedNode, state: NodeState, nowNs: number)
     }
   }
   return { skipped };
+}
+
+/** Renumber the pods' veths to the node's own ofports (two passes: a pod may move onto a port another one leaves). */
+function movePorts(n: EmulatedNode, ports: Map<string, number>): void {
+  const moves = [...ports].filter(([k, p]) => n.pods.get(k) && n.pods.get(k)!.veth.ofport !== p);
+  if (moves.length === 0) return;
+  let spare = 1 + Math.max(0, ...[...n.pods.values()].map((i) => i.veth.ofport), ...ports.values());
+  for (const [k] of moves) n.movePodPort(k, spare++);
+  for (const [k, p] of moves) n.movePodPort(k, p);
 }
 
 function applyInterfaces(n: EmulatedNode, ifs: StateInterface[], devOf: (name: string) => NetInterface | undefined): void {

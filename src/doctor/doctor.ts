@@ -1,0 +1,175 @@
+/**
+ * `packetwalk doctor`: a real cluster's state directory against what OpenShift SDN would program for its
+ * objects. First, node by node (one node's dumps in memory at a time), the differences in br0 flows and groups,
+ * iptables and routes, each explained in the cluster's terms. Then the standard walk matrix (matrix.ts) on the
+ * actual state; a walk that fails is walked again with a trace to find where it stops (node, table or chain,
+ * rule) and is matched to the difference that explains it. A walk that fails the same way on what OpenShift SDN
+ * would program (a NetworkPolicy or EgressNetworkPolicy that denies it) is not a problem and is only counted.
+ */
+
+import { parseFlow } from '../ovs/flow-text.js';
+import { parseGroup } from '../ovs/groups.js';
+import { generateNodeFlows } from '../ovs/openshift-flows.js';
+import { buildNodeRules } from '../netfilter/node-rules.js';
+import { Emulation } from '../node/emulation.js';
+import { runFlow } from '../walk/flow.js';
+import { nicName } from '../state/apply.js';
+import { applyStateDir } from '../state/emulate.js';
+import type { NodeState } from '../state/node-files.js';
+import { podPortsFromFlows } from '../state/ports.js';
+import { foundText, type StateDir } from '../state/state-dir.js';
+import type { Difference } from './difference.js';
+import { compareFlows, compareGroups } from './flows.js';
+import { compareIptables } from './iptables.js';
+import { standardMatrix, type MatrixWalk, type WalkKind } from './matrix.js';
+import { compareRoutes } from './routes.js';
+import { Terms } from './terms.js';
+
+export interface NodeReport {
+  node: string;
+  /** Files found in nodes/<node>/. */
+  files: string[];
+  differences: Difference[];
+  /** Legitimate variation seen and not reported (cookies, kube-proxy chain hashes, probabilities). */
+  variation: string[];
+}
+
+export interface FailedWalk {
+  kind: WalkKind;
+  label: string;
+  detail: string;
+  /** Where the walk stopped: node and the drop reason (`br0: table 90 priority 0 drop`, `iptables FORWARD: ...`). */
+  node?: string;
+  at?: string;
+  /** Messages of the differences that explain it. */
+  explainedBy: string[];
+}
+
+export interface DoctorReport {
+  dir: string;
+  found: string;
+  notes: string[];
+  nodes: NodeReport[];
+  unmodelled: string[];
+  walks: { total: number; passed: number; failedAsExpected: number; failed: FailedWalk[]; byKind: Record<string, number> };
+  /** Seconds spent comparing and walking. */
+  seconds: { compare: number; walks: number };
+}
+
+export interface DoctorOptions {
+  node?: string;
+  seed?: number;
+  /** Skip the walk matrix (compare only). */
+  noWalks?: boolean;
+}
+
+/** Differences of one node's dumps against the expected state; files absent are not compared. */
+export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms): NodeReport {
+  const cluster = state.cluster;
+  const node = st.node;
+  const differences: Difference[] = [];
+  const variation: string[] = [];
+  if (st.flows || st.groups) {
+    const ports = podPortsFromFlows(cluster, node, st.flows);
+    const gen = generateNodeFlows(cluster, node, ports);
+    if (st.flows) {
+      const expected = gen.flows.map((t) => parseFlow(t));
+      const r = compareFlows(node, st.flows.map((f) => f.spec), expected, terms);
+      differences.push(...r.differences);
+      if (r.cookieOnly) variation.push(`${r.cookieOnly} flow(s) differ only in cookie (cookies are hashes of HostSubnet/NetNamespace UIDs; not compared)`);
+    }
+    if (st.groups) differences.push(...compareGroups(node, st.groups, gen.groups.map((t) => parseGroup(t)), terms));
+  }
+  if (st.iptables) {
+    const r = compareIptables(node, st.iptables, buildNodeRules(cluster, node), terms);
+    differences.push(...r.differences);
+    if (r.renamed) variation.push(`${r.renamed} kube-proxy chain(s) have other hashed names than packetwalk computes; compared by service and endpoint instead`);
+    variation.push('kube-proxy statistic probabilities and rule counters are not compared');
+  }
+  if (st.routes) {
+    const h = cluster.hostSubnets.find((x) => x.name === node)!;
+    differences.push(...compareRoutes(node, st.routes, nicName(st, h.hostIP) ?? 'eth0', cluster, h));
+  }
+  return { node, files: st.files, differences, variation };
+}
+
+export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport {
+  const terms = new Terms(state.cluster);
+  const t0 = performance.now();
+  const nodes: NodeReport[] = [];
+  const unmodelled: string[] = [];
+  for (const node of state.nodeDirs) {
+    if (opts.node !== undefined && node !== opts.node) continue;
+    const st = state.readNode(node);
+    for (const u of st.unmodelled) unmodelled.push(`${node}: ${u}`);
+    nodes.push(diagnoseNode(state, st, terms));
+  }
+  const t1 = performance.now();
+  const walks = opts.noWalks ? { total: 0, passed: 0, failedAsExpected: 0, failed: [], byKind: {} } : walkMatrix(state, nodes.flatMap((n) => n.differences), opts);
+  return {
+    dir: state.dir, found: foundText(state), notes: state.notes, nodes, unmodelled, walks,
+    seconds: { compare: (t1 - t0) / 1000, walks: (performance.now() - t1) / 1000 },
+  };
+}
+
+function walkMatrix(state: StateDir, diffs: Difference[], opts: DoctorOptions): DoctorReport['walks'] {
+  const seed = opts.seed ?? 1;
+  const emu = new Emulation(state.cluster, { seed });
+  applyStateDir(emu, state);
+  const matrix = standardMatrix(state.cluster, opts.node);
+  let pristine: Emulation | undefined;
+  const failed: FailedWalk[] = [];
+  let passed = 0, failedAsExpected = 0;
+  const byKind: Record<string, number> = {};
+  for (const w of matrix) {
+    byKind[w.kind] = (byKind[w.kind] ?? 0) + 1;
+    const r = runFlow(emu, w.spec);
+    emu.runtime.clock.advance(1_000_000);
+    if (r.ok) {
+      passed++;
+      continue;
+    }
+    pristine ??= new Emulation(state.cluster, { seed });
+    if (!runFlow(pristine, w.spec).ok) {
+      failedAsExpected++;
+      continue;
+    }
+    failed.push(locate(emu, w, r.detail, diffs));
+  }
+  return { total: matrix.length, passed, failedAsExpected, failed, byKind };
+}
+
+/** Walk a failed conversation again with a trace: where its first packet was dropped, and the differences behind it. */
+function locate(emu: Emulation, w: MatrixWalk, detail: string, diffs: Difference[]): FailedWalk {
+  const rt = emu.runtime;
+  rt.recording = true;
+  rt.packets.length = 0;
+  runFlow(emu, w.spec);
+  rt.recording = false;
+  const drop = rt.packets.find((p) => p.outcome?.kind === 'dropped')?.outcome;
+  rt.packets.length = 0;
+  const fw: FailedWalk = { kind: w.kind, label: w.label, detail, node: drop?.host, at: drop?.reason, explainedBy: [] };
+  fw.explainedBy = explain(fw, w, diffs).map((d) => d.message);
+  return fw;
+}
+
+/** Differences at the place the walk stopped (same node, same table/priority or chain), else those about what it involves. */
+function explain(fw: FailedWalk, w: MatrixWalk, diffs: Difference[]): Difference[] {
+  const at = fw.at ?? '';
+  const tm = /table (\d+)(?: priority (\d+))?/.exec(at);
+  if (tm && fw.node) {
+    const table = +tm[1]!, prio = tm[2] === undefined ? undefined : +tm[2];
+    const exact = diffs.filter((d) => d.node === fw.node && d.table === table && (prio === undefined || d.priority === undefined || d.priority === prio));
+    const related = exact.filter((d) => d.subjects.some((s) => w.subjects.includes(s)));
+    if (related.length) return related;
+    if (exact.length) return exact;
+  }
+  if (fw.node && /^iptables /.test(at)) {
+    const inChain = diffs.filter((d) => d.node === fw.node && d.area === 'iptables' && d.chain !== undefined && at.includes(d.chain.split(' ')[1]!));
+    if (inChain.length) return inChain;
+  }
+  const subj = new Set(w.subjects);
+  const onPath = diffs.filter((d) => d.subjects.some((s) => subj.has(s)) && (subj.has(d.node) || d.area === 'iptables' || d.area === 'route'));
+  if (onPath.length) return onPath;
+  return diffs.filter((d) => d.subjects.some((s) => subj.has(s)));
+}

@@ -95,16 +95,17 @@ export function reportApplied(r: { skipped: string[]; unmodelled: string[] }): v
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
     from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
-    cluster: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' }, state: { type: 'string' },
+    cluster: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' }, state: { type: 'string' }, size: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk trace --from POD|NODE|external --to POD|SERVICE|IP[:PORT] [--proto tcp|udp|icmp]
-                       [--dport N] [--sport N] [--cluster FILE | --state DIR] [--pcap FILE] [--json]
+                       [--dport N] [--sport N] [--size N] [--cluster FILE | --state DIR] [--pcap FILE] [--json]
 
 An ad-hoc walk between two endpoints: every packet of the conversation (ARP included), hop by hop, with br0
 printed like 'ovs-appctl ofproto/trace' and the iptables, conntrack and NAT steps. Pods are namespace/name,
 services svc/namespace/name. With --state DIR, the walk runs on a real cluster's state directory: its objects,
 and each node's actual flows, groups, iptables rules, conntrack entries and routes (see 'packetwalk doctor').
+--size N sets the ICMP echo payload (default 64; large pings find MTU problems).
 
 Examples:
   packetwalk trace --from project1/sqlapi-1-8jgx8 --to svc/project1/server
@@ -141,7 +142,7 @@ Examples:
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true });
   attachCapture(emu, recorder);
   emu.runtime.recording = true;
-  const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
+  const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('size') ? { payloadSize: intOption('size', a.str('size'), 0, 65507)! } : {}), ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
   const result = runFlow(emu, spec);
   recorder.close();
   if (pcap) writeFileSync(pcap, recorder.memoryPcapng());

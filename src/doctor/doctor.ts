@@ -13,6 +13,7 @@ import { generateNodeFlows } from '../ovs/openshift-flows.js';
 import { buildNodeRules } from '../netfilter/node-rules.js';
 import { Emulation } from '../node/emulation.js';
 import { runFlow } from '../walk/flow.js';
+import type { WalkPacket } from '../node/runtime.js';
 import { nicName } from '../state/apply.js';
 import { applyStateDir } from '../state/emulate.js';
 import type { NodeState } from '../state/node-files.js';
@@ -146,11 +147,21 @@ function locate(emu: Emulation, w: MatrixWalk, detail: string, diffs: Difference
   rt.packets.length = 0;
   runFlow(emu, w.spec);
   rt.recording = false;
-  const drop = rt.packets.find((p) => p.outcome?.kind === 'dropped')?.outcome;
+  const drop = walkStop(rt.packets, emu.nodes);
   rt.packets.length = 0;
   const fw: FailedWalk = { kind: w.kind, label: w.label, detail, node: drop?.host, at: drop?.reason, explainedBy: [] };
   fw.explainedBy = explain(fw, w, diffs).map((d) => d.message);
   return fw;
+}
+
+/**
+ * Where a traced walk stopped: of its dropped packets, the one a table, chain or unmodelled action dropped
+ * (the cause), else one dropped on a node (e.g. its ARP over a dead tunnel), else the first. A conversation's
+ * first packet often dies waiting for an ARP that was itself dropped further on; that ARP's drop is the cause.
+ */
+export function walkStop(packets: readonly WalkPacket[], nodes: ReadonlyMap<string, unknown>): { host: string; reason?: string } | undefined {
+  const drops = packets.map((p) => p.outcome).filter((o): o is NonNullable<WalkPacket['outcome']> => o?.kind === 'dropped');
+  return drops.find((o) => /^br0: |^iptables |not modelled/.test(o.reason ?? '')) ?? drops.find((o) => nodes.has(o.host)) ?? drops[0];
 }
 
 /** Differences at the place the walk stopped (same node, same table/priority or chain), else those about what it involves. */
@@ -169,7 +180,12 @@ function explain(fw: FailedWalk, w: MatrixWalk, diffs: Difference[]): Difference
     if (inChain.length) return inChain;
   }
   const subj = new Set(w.subjects);
-  const onPath = diffs.filter((d) => d.subjects.some((s) => subj.has(s)) && (subj.has(d.node) || d.area === 'iptables' || d.area === 'route'));
+  const shares = (d: Difference) => d.subjects.some((s) => subj.has(s));
+  const here = diffs.filter((d) => d.node === fw.node && shares(d));
+  if (here.length) return here;
+  const onPath = diffs.filter((d) => shares(d) && subj.has(d.node));
   if (onPath.length) return onPath;
-  return diffs.filter((d) => d.subjects.some((s) => subj.has(s)));
+  const related = diffs.filter(shares);
+  if (related.length) return related;
+  return diffs.filter((d) => d.node === fw.node);
 }

@@ -109,7 +109,7 @@ function explainRule(node: string, kind: 'missing' | 'extra', ec: CanonChain | u
   const where = `${c.table} ${chainName}`;
   const svcPort = c.service ?? commentOf(r)?.replace(/ cluster IP$| -> .*$/, '');
   const svc = serviceOf(svcPort);
-  const subjects = [...(svc ? [svc] : []), ...(c.endpoint ? [c.endpoint] : [])];
+  const subjects = [node, ...(svc ? [svc] : []), ...(c.endpoint ? [c.endpoint] : [])];
   const t = r.target;
   let message: string;
   if (kind === 'missing' && t?.kind === 'DNAT') {

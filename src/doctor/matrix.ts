@@ -75,7 +75,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
         kind: 'pod-to-service',
         label: `${c.namespace}/${c.name} (${h.name}) -> svc/${svc.namespace}/${svc.name} ${ipv4ToString(svc.clusterIP)}:${port.port}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: svc.clusterIP, port: port.port }, proto: proto(port.protocol), toLabel: `svc/${svc.namespace}/${svc.name}` },
-        subjects: [...podSubjects(c), `${svc.namespace}/${svc.name}`, ipv4ToString(svc.clusterIP), ...(ep?.addresses.map((a) => ipv4ToString(a.ip)) ?? [])],
+        subjects: [...podSubjects(c), `${svc.namespace}/${svc.name}`, ipv4ToString(svc.clusterIP), ...(ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [])],
       });
     }
   }
@@ -106,13 +106,15 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     for (const svc of cluster.services) {
       for (const port of svc.ports) {
         if (port.nodePort === undefined) continue;
+        const ep = cluster.endpoints.find((e) => e.namespace === svc.namespace && e.name === svc.name);
+        const epSubjects = ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [];
         for (const h of cluster.hostSubnets) {
           if (!keep(h.name)) continue;
           out.push({
             kind: 'nodeport',
             label: `external ${ext.name} -> ${h.name} ${ipv4ToString(h.hostIP)}:${port.nodePort} (svc/${svc.namespace}/${svc.name})`,
             spec: { from: { kind: 'external', name: ext.name }, to: { ip: h.hostIP, port: port.nodePort }, proto: proto(port.protocol), toLabel: `${h.name}:${port.nodePort}` },
-            subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`],
+            subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`, ...epSubjects],
           });
         }
       }

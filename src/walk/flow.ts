@@ -27,6 +27,8 @@ export interface FlowSpec {
   toLabel?: string;
   /** Fixed client source port (else an ephemeral one from the seeded randomness). */
   sourcePort?: number;
+  /** ICMP echo payload bytes (default 64): large pings find MTU problems. */
+  payloadSize?: number;
 }
 
 export interface FlowResult {
@@ -83,7 +85,7 @@ function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
       return { finish: () => ({ spec, ok: !!x.response, clientPort: x.localPort, detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response' }) };
     }
     case 'icmp': {
-      const r = stack.ping(dst, 64);
+      const r = stack.ping(dst, spec.payloadSize ?? 64);
       return { finish: () => ({ spec, ok: r.replied, clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' }) };
     }
   }

@@ -21,7 +21,10 @@ import { podPortsFromFlows } from '../state/ports.js';
 import { foundText, type StateDir } from '../state/state-dir.js';
 import type { Difference } from './difference.js';
 import { compareFlows, compareGroups } from './flows.js';
-import { compareIptables } from './iptables.js';
+import { canonicalize, compareIptables, mergeCanonical, type CanonRuleset } from './iptables.js';
+import { addKubeProxyRules } from '../netfilter/kube-proxy.js';
+import { emptyRuleset, type Ruleset } from '../netfilter/rules.js';
+import type { Cluster } from '../cluster/types.js';
 import { standardMatrix, type MatrixWalk, type WalkKind } from './matrix.js';
 import { compareRoutes } from './routes.js';
 import { Terms } from './terms.js';
@@ -64,8 +67,36 @@ export interface DoctorOptions {
   noWalks?: boolean;
 }
 
+/**
+ * What expected and actual rulesets look like canonically, computed once per run: kube-proxy's rules do not
+ * depend on the node (KP `syncProxyRules`), so they are built once and merged with each node's openshift-sdn rules.
+ */
+export class CompareCache {
+  private kubeProxy: CanonRuleset | undefined;
+  private readonly actual = new WeakMap<Ruleset, CanonRuleset>();
+  constructor(private readonly cluster: Cluster) {}
+
+  expectedRules(node: string): CanonRuleset {
+    this.kubeProxy ??= canonicalize(kubeProxyRuleset(this.cluster));
+    return mergeCanonical(canonicalize(buildNodeRules(this.cluster, node, { withoutKubeProxy: true })), this.kubeProxy);
+  }
+
+  actualRules(rs: Ruleset): CanonRuleset {
+    let c = this.actual.get(rs);
+    if (!c) this.actual.set(rs, (c = canonicalize(rs)));
+    return c;
+  }
+}
+
+/** kube-proxy's rules alone, as buildNodeRules adds them (same options). */
+function kubeProxyRuleset(cluster: Cluster): Ruleset {
+  const rs = emptyRuleset();
+  addKubeProxyRules(rs, cluster, { clusterCIDR: cluster.network.clusterNetwork, masqueradeBit: 0, randomFully: true, localDetector: 'cidr' });
+  return rs;
+}
+
 /** Differences of one node's dumps against the expected state; files absent are not compared. */
-export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms): NodeReport {
+export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache = new CompareCache(state.cluster)): NodeReport {
   const cluster = state.cluster;
   const node = st.node;
   const differences: Difference[] = [];
@@ -82,7 +113,7 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms): Node
     if (st.groups) differences.push(...compareGroups(node, st.groups, gen.groups.map((t) => parseGroup(t)), terms));
   }
   if (st.iptables) {
-    const r = compareIptables(node, st.iptables, buildNodeRules(cluster, node), terms);
+    const r = compareIptables(node, cache.actualRules(st.iptables), cache.expectedRules(node), terms);
     differences.push(...r.differences);
     if (r.renamed) variation.push(`${r.renamed} kube-proxy chain(s) have other hashed names than packetwalk computes; compared by service and endpoint instead`);
     variation.push('kube-proxy statistic probabilities and rule counters are not compared');
@@ -99,11 +130,12 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
   const t0 = performance.now();
   const nodes: NodeReport[] = [];
   const unmodelled: string[] = [];
+  const cache = new CompareCache(state.cluster);
   for (const node of state.nodeDirs) {
     if (opts.node !== undefined && node !== opts.node) continue;
     const st = state.readNode(node);
     for (const u of st.unmodelled) unmodelled.push(`${node}: ${u}`);
-    nodes.push(diagnoseNode(state, st, terms));
+    nodes.push(diagnoseNode(state, st, terms, cache));
   }
   const t1 = performance.now();
   const walks = opts.noWalks ? { total: 0, passed: 0, failedAsExpected: 0, failed: [], byKind: {} } : walkMatrix(state, nodes.flatMap((n) => n.differences), opts);

@@ -53,7 +53,10 @@ function canonNames(rs: Ruleset): Map<string, { canon: string; service?: string;
   return out;
 }
 
-function canonicalize(rs: Ruleset): Map<string, CanonChain> {
+export type CanonRuleset = Map<string, CanonChain>;
+
+/** The chains of a ruleset under their canonical names, rules as canonical text (see the file comment). */
+export function canonicalize(rs: Ruleset): CanonRuleset {
   const names = canonNames(rs);
   const rename = (table: string, chain: string) => names.get(`${table} ${chain}`)?.canon ?? chain;
   const out = new Map<string, CanonChain>();
@@ -75,9 +78,25 @@ function canonicalize(rs: Ruleset): Map<string, CanonChain> {
   return out;
 }
 
-export function compareIptables(node: string, actual: Ruleset, expected: Ruleset, terms: Terms): { differences: Difference[]; renamed: number } {
-  const a = canonicalize(actual);
-  const e = canonicalize(expected);
+/** Two canonical rulesets as one (a node's openshift-sdn rules plus the cluster-wide kube-proxy rules). */
+export function mergeCanonical(x: CanonRuleset, y: CanonRuleset): CanonRuleset {
+  const out: CanonRuleset = new Map(x);
+  for (const [k, c] of y) {
+    const have = out.get(k);
+    if (!have) {
+      out.set(k, c);
+      continue;
+    }
+    const rules = new Map(have.rules);
+    for (const [t, l] of c.rules) rules.set(t, [...(rules.get(t) ?? []), ...l]);
+    out.set(k, { ...have, rules });
+  }
+  return out;
+}
+
+export function compareIptables(node: string, actual: Ruleset | CanonRuleset, expected: Ruleset | CanonRuleset, terms: Terms): { differences: Difference[]; renamed: number } {
+  const a = actual instanceof Map ? actual : canonicalize(actual);
+  const e = expected instanceof Map ? expected : canonicalize(expected);
   const out: Difference[] = [];
   let renamed = 0;
   for (const [k, ec] of e) {

@@ -177,8 +177,19 @@ export function parseIpAddrs(text: string, file: string): StateInterface[] {
   });
 }
 
+/**
+ * Parsed iptables-save texts by their rules (counters and comment lines left out): the nodes of a cluster mostly
+ * hold the same kube-proxy rules, so a state directory parses each distinct ruleset once and its nodes share the
+ * Ruleset (its rule counters then count for all of them; nothing here reads them).
+ */
+export type RulesetCache = Map<string, Ruleset>;
+
+function rulesKey(text: string): string {
+  return text.replace(/^#.*$/gm, '').replace(/^\[\d+:\d+\] /gm, '').replace(/ \[\d+:\d+\]$/gm, '');
+}
+
 /** Reads `nodes/<node>/` under the state directory `root`; files not there stay undefined. */
-export function readNodeState(root: string, node: string): NodeState {
+export function readNodeState(root: string, node: string, cache?: RulesetCache): NodeState {
   const dir = join('nodes', node);
   const st: NodeState = { node, dir, unmodelled: [], files: [] };
   const f = (name: (typeof NODE_FILES)[number]): string | undefined => {
@@ -192,7 +203,12 @@ export function readNodeState(root: string, node: string): NodeState {
   const groups = f('dump-groups.txt');
   if (groups !== undefined) st.groups = parseDumpGroups(groups, rel('dump-groups.txt'));
   const ipt = f('iptables-save.txt');
-  if (ipt !== undefined) st.iptables = parseStateIptables(ipt, rel('iptables-save.txt'));
+  if (ipt !== undefined) {
+    const key = cache ? rulesKey(ipt) : '';
+    const hit = cache?.get(key);
+    st.iptables = hit ?? parseStateIptables(ipt, rel('iptables-save.txt'));
+    if (cache && !hit) cache.set(key, st.iptables);
+  }
   const routes = f('ip-route.json');
   if (routes !== undefined) st.routes = parseIpRoutes(routes, rel('ip-route.json'));
   const addrs = f('ip-addr.json');

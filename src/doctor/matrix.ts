@@ -17,6 +17,8 @@ export interface MatrixWalk {
   spec: FlowSpec;
   /** Nodes, pods, namespaces, services and addresses the walk involves (to find the difference behind a failure). */
   subjects: string[];
+  /** The nodes the walk can touch: client and server nodes, a service's endpoint nodes, egress-IP nodes. */
+  nodes: string[];
 }
 
 function proto(p: 'TCP' | 'UDP'): Protocol {
@@ -29,6 +31,24 @@ function plainPod(p: Pod): boolean {
 
 function podSubjects(p: Pod): string[] {
   return [`${p.namespace}/${p.name}`, p.namespace, ipv4ToString(p.ip), p.node];
+}
+
+/** Nodes holding a service's endpoints (pods' nodes, or the node that owns an endpoint's address). */
+function endpointNodes(cluster: Cluster, namespace: string, name: string): string[] {
+  const ep = cluster.endpoints.find((e) => e.namespace === namespace && e.name === name);
+  const out = new Set<string>();
+  for (const a of ep?.addresses ?? []) {
+    const node = a.node ?? cluster.pods.find((p) => !p.hostNetwork && p.ip === a.ip)?.node ?? cluster.hostSubnets.find((h) => h.hostIP === a.ip)?.name;
+    if (node) out.add(node);
+  }
+  return [...out];
+}
+
+/** Nodes holding a namespace's egress IPs. */
+function egressNodes(cluster: Cluster, namespace: string): string[] {
+  const ns = cluster.netNamespaces.find((n) => n.name === namespace);
+  if (!ns || ns.egressIPs.length === 0) return [];
+  return cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name);
 }
 
 /** The walks; `onlyNode` keeps those that start or end on that node. */
@@ -53,6 +73,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
       label: `${c.namespace}/${c.name} (${c.node}) -> ${s.namespace}/${s.name} (${s.node}) ${port.protocol.toLowerCase()}/${port.port}`,
       spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: s.ip, port: port.port }, proto: proto(port.protocol), toLabel: `${s.namespace}/${s.name}` },
       subjects: [...podSubjects(c), ...podSubjects(s)],
+      nodes: [c.node, s.node],
     };
   };
   for (const h of cluster.hostSubnets) {
@@ -76,6 +97,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
         label: `${c.namespace}/${c.name} (${h.name}) -> svc/${svc.namespace}/${svc.name} ${ipv4ToString(svc.clusterIP)}:${port.port}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: svc.clusterIP, port: port.port }, proto: proto(port.protocol), toLabel: `svc/${svc.namespace}/${svc.name}` },
         subjects: [...podSubjects(c), `${svc.namespace}/${svc.name}`, ipv4ToString(svc.clusterIP), ...(ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [])],
+        nodes: [h.name, ...endpointNodes(cluster, svc.namespace, svc.name)],
       });
     }
   }
@@ -89,6 +111,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
         label: `${c.namespace}/${c.name} (${h.name}) -> external ${ext.name} ${ipv4ToString(ext.ip)}:443`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
         subjects: [...podSubjects(c), ipv4ToString(ext.ip)],
+        nodes: [h.name, ...egressNodes(cluster, c.namespace)],
       });
     }
     for (const ns of cluster.netNamespaces) {
@@ -101,6 +124,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
         label: `${c.namespace}/${c.name} (${c.node}) -> external ${ext.name} via egress IP ${ns.egressIPs.map(ipv4ToString).join(', ')}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
         subjects: [...podSubjects(c), ...ns.egressIPs.map(ipv4ToString), ...holders.map((h) => h.name), ...holders.map((h) => ipv4ToString(h.hostIP))],
+        nodes: [c.node, ...holders.map((h) => h.name)],
       });
     }
     for (const svc of cluster.services) {
@@ -115,6 +139,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
             label: `external ${ext.name} -> ${h.name} ${ipv4ToString(h.hostIP)}:${port.nodePort} (svc/${svc.namespace}/${svc.name})`,
             spec: { from: { kind: 'external', name: ext.name }, to: { ip: h.hostIP, port: port.nodePort }, proto: proto(port.protocol), toLabel: `${h.name}:${port.nodePort}` },
             subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`, ...epSubjects],
+            nodes: [h.name, ...endpointNodes(cluster, svc.namespace, svc.name)],
           });
         }
       }

@@ -28,9 +28,11 @@ export function renderDoctorText(r: DoctorReport): string {
   }
   const w = r.walks;
   if (w.total) {
-    out.push('', `walks: ${w.total} (${Object.entries(w.byKind).map(([k, n]) => `${n} ${k}`).join(', ')}): ${w.passed} passed, ${w.failed.length} failed${w.failedAsExpected ? `, ${w.failedAsExpected} blocked as OpenShift SDN would block them (policy)` : ''}`);
+    const failedCount = w.failed.reduce((a, f) => a + 1 + (f.alike ?? 0), 0);
+    out.push('', `walks: ${w.total} (${Object.entries(w.byKind).map(([k, n]) => `${n} ${k}`).join(', ')}): ${w.passed} passed, ${failedCount} failed${w.failedAsExpected ? `, ${w.failedAsExpected} blocked as OpenShift SDN would block them (policy)` : ''}`);
+    if (w.walked < w.total) out.push(`  (${w.walked} walked; the others touch only nodes that match what OpenShift SDN would program, or behave like a walked one through another such node)`);
     for (const f of w.failed) {
-      out.push(`  FAILED ${f.label}: ${f.detail}${f.node ? `; stopped on ${f.node} at ${f.at}` : ''}`);
+      out.push(`  FAILED ${f.label}: ${f.detail}${f.node ? `; stopped on ${f.node} at ${f.at}` : ''}${f.alike ? ` (and ${f.alike} like it through other nodes)` : ''}`);
       if (f.explainedBy.length) for (const e of f.explainedBy) out.push(`      because ${e}`);
       else out.push('      no difference found explains it');
     }

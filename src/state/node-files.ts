@@ -14,6 +14,7 @@
  * model is kept as an `unmodelled` action (listed in `unmodelled`), so a walk that reaches it says so.
  */
 
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tryParseCidr, tryParseIpv4, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
@@ -184,6 +185,10 @@ export function parseIpAddrs(text: string, file: string): StateInterface[] {
  */
 export type RulesetCache = Map<string, Ruleset>;
 
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
 function rulesKey(text: string): string {
   return text.replace(/^#.*$/gm, '').replace(/^\[\d+:\d+\] /gm, '').replace(/ \[\d+:\d+\]$/gm, '');
 }
@@ -204,10 +209,13 @@ export function readNodeState(root: string, node: string, cache?: RulesetCache):
   if (groups !== undefined) st.groups = parseDumpGroups(groups, rel('dump-groups.txt'));
   const ipt = f('iptables-save.txt');
   if (ipt !== undefined) {
-    const key = cache ? rulesKey(ipt) : '';
-    const hit = cache?.get(key);
+    // The same text (counters included) is found without normalising it first.
+    const raw = cache ? digest(ipt) : '';
+    let hit = cache?.get(raw);
+    const key = cache && !hit ? digest(rulesKey(ipt)) : '';
+    hit ??= cache?.get(key);
     st.iptables = hit ?? parseStateIptables(ipt, rel('iptables-save.txt'));
-    if (cache && !hit) cache.set(key, st.iptables);
+    if (cache && !hit) cache.set(raw, st.iptables).set(key, st.iptables);
   }
   const routes = f('ip-route.json');
   if (routes !== undefined) st.routes = parseIpRoutes(routes, rel('ip-route.json'));

@@ -137,7 +137,7 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache
   }
   if (st.routes) {
     const h = cluster.hostSubnets.find((x) => x.name === node)!;
-    differences.push(...compareRoutes(node, st.routes, nicName(st, h.hostIP) ?? 'eth0', cluster, h));
+    differences.push(...compareRoutes(node, st.routes, nicName(st, h.hostIP) ?? 'eth0', cluster));
   }
   return { node, files: st.files, differences, variation };
 }

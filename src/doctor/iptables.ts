@@ -138,7 +138,7 @@ function explainRule(node: string, kind: 'missing' | 'extra', ec: CanonChain | u
   } else if (kind === 'extra' && c.canon.startsWith('KUBE-SEP[') && !ec && c.endpoint) {
     const real = terms.cluster.endpoints.find((x) => `${x.namespace}/${x.name}` === svc);
     const list = real ? real.addresses.map((x) => ipv4ToString(x.ip)).join(', ') || 'none' : 'no Endpoints object';
-    message = `${node}: ${chainName} sends service ${svcPort ?? '?'} to ${c.endpoint}, which is not an endpoint of the service (its Endpoints: ${list})${t?.kind === 'DNAT' ? '' : ''}: connections kube-proxy sends there fail`;
+    message = `${node}: ${chainName} sends service ${svcPort ?? '?'} to ${c.endpoint}, which is not an endpoint of the service (its Endpoints: ${list}): connections kube-proxy sends there fail`;
     if (t?.kind !== 'DNAT') message = `${node}: ${where}: unexpected rule for a stale endpoint ${c.endpoint} of ${svcPort ?? '?'} (${text})`;
   } else if (kind === 'extra' && /^KUBE-SVC\[/.test(c.canon) && r.target?.kind === 'jump' && /^KUBE-SEP-/.test(r.target.chain)) {
     message = `${node}: ${where}: service ${svcPort ?? '?'} balances over an endpoint chain ${r.target.chain} that OpenShift SDN's kube-proxy would not write (stale endpoint?)`;

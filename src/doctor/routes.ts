@@ -6,7 +6,7 @@
  */
 
 import { cidrToString, ipv4ToString } from '../../codecs/bytes.js';
-import type { Cluster, HostSubnet } from '../cluster/types.js';
+import type { Cluster } from '../cluster/types.js';
 import { overlayMtu } from '../cluster/types.js';
 import type { StateRoute } from '../state/node-files.js';
 import type { Difference } from './difference.js';
@@ -18,7 +18,7 @@ interface Want {
   why: string;
 }
 
-function wanted(cluster: Cluster, h: HostSubnet): Want[] {
+function wanted(cluster: Cluster): Want[] {
   const n = cluster.network;
   return [
     { dst: cidrToString(cluster.underlay.cidr), dev: 'nic', why: 'the node network' },
@@ -28,10 +28,10 @@ function wanted(cluster: Cluster, h: HostSubnet): Want[] {
   ];
 }
 
-export function compareRoutes(node: string, actual: readonly StateRoute[], nic: string, cluster: Cluster, h: HostSubnet): Difference[] {
+export function compareRoutes(node: string, actual: readonly StateRoute[], nic: string, cluster: Cluster): Difference[] {
   const out: Difference[] = [];
   const devName = (d: 'nic' | 'tun0') => (d === 'nic' ? nic : 'tun0');
-  const want = wanted(cluster, h);
+  const want = wanted(cluster);
   const overlay = overlayMtu(cluster.network);
   for (const w of want) {
     const have = actual.filter((r) => cidrToString(r.dst) === w.dst);

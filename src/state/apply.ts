@@ -49,7 +49,7 @@ export function applyNodeState(n: EmulatedNode, state: NodeState, nowNs: number)
   }
   const nic = nicName(state, n.hostSubnet.hostIP) ?? 'eth0';
   const devOf = (name: string): NetInterface | undefined => (name === nic ? n.nic : name === 'tun0' ? n.tun0 : undefined);
-  if (state.interfaces) applyInterfaces(n, state.interfaces, devOf);
+  if (state.interfaces) applyInterfaces(state.interfaces, devOf);
   if (state.routes) {
     const table = n.kernel.routes;
     for (const r of [...table.list()]) table.remove(r.dst, r.dev);
@@ -74,7 +74,7 @@ function movePorts(n: EmulatedNode, ports: Map<string, number>): void {
   for (const [k, p] of moves) n.movePodPort(k, p);
 }
 
-function applyInterfaces(n: EmulatedNode, ifs: StateInterface[], devOf: (name: string) => NetInterface | undefined): void {
+function applyInterfaces(ifs: StateInterface[], devOf: (name: string) => NetInterface | undefined): void {
   for (const i of ifs) {
     const dev = devOf(i.name);
     if (!dev) continue;

@@ -151,6 +151,9 @@ export class FileSink implements ByteSink {
       while (done < n) done += writeSync(this.fd, bytes, start + done, n - done);
     } catch (e) {
       this.abort();
+      // writeSync's errors (ENOSPC, EDQUOT, EIO) carry no path: name the file for the message.
+      const err = e as NodeJS.ErrnoException;
+      if (err && typeof err === 'object' && err.path === undefined) err.path = this.tempPath;
       throw e;
     }
   }

@@ -9,6 +9,7 @@
 
 import { join } from 'node:path';
 import { FileSink, MemorySink, type ByteSink } from '../../codecs/file-sink.js';
+import { fileInside, safeFileName } from '../output/output-files.js';
 import { PcapWriter } from '../../codecs/pcap.js';
 import { PcapngWriter, type PcapngPacketOptions } from '../../codecs/pcapng.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
@@ -49,6 +50,8 @@ export class CaptureRecorder implements CaptureSink {
   private readonly ifIds: number[] = [];
   private readonly pcaps: (PcapWriter | undefined)[] = [];
   private readonly pcapSinks: (FileSink | undefined)[] = [];
+  private readonly pcapNames: string[] = [];
+  private readonly pcapNamesUsed = new Set<string>();
   private readonly opts: PcapngPacketOptions = {};
   private frameNumber = 0;
   private readonly pointNames = new Set<string>();
@@ -86,7 +89,7 @@ export class CaptureRecorder implements CaptureSink {
     if (this.options.dir && this.options.perInterfacePcaps !== false) {
       let w = this.pcaps[id];
       if (!w) {
-        const sink = (this.pcapSinks[id] = new FileSink(join(this.options.dir, `${fileNameFor(this.points[id]!.name)}.pcap`)));
+        const sink = (this.pcapSinks[id] = new FileSink(fileInside(this.options.dir, this.pcapFileName(id))));
         w = this.pcaps[id] = new PcapWriter(sink, { resolution: 'ns', epochSeconds: this.clock.epochSeconds });
       }
       w.writePacket(ts, pkt.data, pkt.start, pkt.end);
@@ -99,11 +102,21 @@ export class CaptureRecorder implements CaptureSink {
     }
   }
 
+  /** The point's pcap file name: from its name, and distinct from every other point's (`a/b` and `a_b`). */
+  private pcapFileName(id: number): string {
+    const wanted = pcapFileNameFor(this.points[id]!.name);
+    let name = wanted;
+    for (let n = 2; this.pcapNamesUsed.has(name); n++) name = wanted.replace(/\.pcap$/, `_${n}.pcap`);
+    this.pcapNamesUsed.add(name);
+    this.pcapNames[id] = name;
+    return name;
+  }
+
   /** Names of the per-point pcap files written (after close). */
   pcapFiles(): string[] {
     const out: string[] = [];
     this.pcaps.forEach((w, i) => {
-      if (w) out.push(`${fileNameFor(this.points[i]!.name)}.pcap`);
+      if (w) out.push(this.pcapNames[i]!);
     });
     return out;
   }
@@ -129,7 +142,10 @@ export class CaptureRecorder implements CaptureSink {
   }
 }
 
-/** A capture point name as a file name: `worker-northeurope1-qt8l7/tun0` -> `worker-northeurope1-qt8l7_tun0`. */
-export function fileNameFor(pointName: string): string {
-  return pointName.replace(/[^A-Za-z0-9._-]+/g, '_');
+/**
+ * A capture point's pcap file name: `worker-northeurope1-qt8l7/tun0` -> `worker-northeurope1-qt8l7_tun0.pcap`;
+ * long names (a 253-character node name) are shortened with a hash, see safeFileName.
+ */
+export function pcapFileNameFor(pointName: string): string {
+  return safeFileName(pointName, '.pcap');
 }

@@ -15,10 +15,34 @@ export interface Parsed {
   flag(name: string): boolean;
 }
 
-/** Strict parse: an unknown option or a missing value is a UsageError. `--help`/`-h` is always accepted. */
+/**
+ * Strict parse: an unknown option, a missing or empty value is a UsageError. `--help`/`-h` is always accepted.
+ * Node's parseArgs calls `--count -1` and `--from --to X` "ambiguous"; the words are checked first so the message
+ * says what is wrong: a value that looks like a negative number goes to its option (whose range check reports it),
+ * an option where a value belongs is a missing value.
+ */
 export function parse(args: string[], options: OptionSpec): Parsed {
+  const words = [...args];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--') break;
+    const m = /^--([^=]+)(=(.*))?$/s.exec(w);
+    if (!m || options[m[1]!]?.type !== 'string') continue;
+    const name = m[1]!;
+    if (m[2] !== undefined) {
+      if (m[3] === '') throw new UsageError(`--${name} needs a value (got an empty string)`);
+      continue;
+    }
+    const next = words[i + 1];
+    if (next === undefined) throw new UsageError(`--${name} needs a value`);
+    if (next === '') throw new UsageError(`--${name} needs a value (got an empty string)`);
+    if (next.startsWith('-') && next !== '-') {
+      if (!/^-\d/.test(next)) throw new UsageError(`--${name} needs a value (found the option ${next} instead)`);
+      words.splice(i, 2, `--${name}=${next}`);
+    }
+  }
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: words, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     const v = values as Record<string, string | boolean | undefined>;
     return {
       positionals,

@@ -3,19 +3,19 @@
  * the library and prints.
  */
 
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pc from 'picocolors';
 import { builtinClusterDocuments } from '../cluster/builtin.js';
 import { buildCluster, buildFromSources } from '../cluster/build.js';
 import { ConfigError } from '../cluster/errors.js';
-import { readClusterObjects } from '../cluster/load.js';
+import { readClusterFile, readClusterObjects } from '../cluster/load.js';
 import { formatTable } from '../cluster/tables.js';
 import type { Cluster } from '../cluster/types.js';
 import { Emulation } from '../node/emulation.js';
 import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
 import { ScenarioUnavailable } from '../scenarios/scenario.js';
-import { runScenario, type ScenarioResult } from '../walk/run-scenario.js';
+import { runScenarioSteps, type ScenarioFolderRecord, type ScenarioResult } from '../walk/run-scenario.js';
+import { checkReplaceable, ensureOutputDir, readFolderManifest, removeStaleTempDirs, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
 import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode, reportApplied } from './inspect.js';
@@ -24,7 +24,8 @@ import { loadStateDir } from '../state/state-dir.js';
 import { ProgressBar } from './progress.js';
 import { exportClusterList } from '../state/export.js';
 import { cmdCollect, cmdDoctor } from './doctor.js';
-import { renderIndexHtml } from '../picture/index-html.js';
+import { renderIndexHtml, type IndexEntry } from '../picture/index-html.js';
+import { cmdReplay } from './replay-command.js';
 
 const HELP = `packetwalk — emulate the OpenShift SDN data path with real packet bytes
 
@@ -40,6 +41,7 @@ Commands:
   conntrack --node NODE     the node's conntrack table after a scenario, like 'conntrack -L'
   doctor --state DIR        diagnose a real cluster from files: what differs from OpenShift SDN, which walks fail
   collect                   print the (read-only) oc commands that fill a state directory from a live cluster
+  replay FILE --at POINT    inject a capture (pcap/pcapng) at a pod, node NIC, gateway or external host
 
 Run 'packetwalk <command> --help' for a command's options.
 `;
@@ -73,13 +75,7 @@ export interface ClusterSource {
 
 export function clusterSource(file: string | undefined): ClusterSource {
   if (!file) return { docs: builtinClusterDocuments(), file: '<builtin>' };
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, '', '', `cannot read the file: ${(e as Error).message}`);
-  }
-  const sources = readClusterObjects(text, file);
+  const sources = readClusterObjects(readClusterFile(file), file);
   buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
   return { docs: sources.map((o) => o.doc as object), file };
 }
@@ -116,12 +112,45 @@ export async function runCommand(argv: string[]): Promise<number> {
       return cmdDoctor(rest);
     case 'collect':
       return cmdCollect(rest);
+    case 'replay':
+      return cmdReplay(rest, clusterSource);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try 'packetwalk --help')`);
   }
 }
 
-function cmdRun(args: string[]): number {
+/** A run stopped by SIGINT or SIGTERM: exit 128 + the signal number, as a shell reports it. */
+export class Interrupted extends Error {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}; unfinished files were removed, finished scenario folders are complete`);
+  }
+
+  get exitCode(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
+}
+
+/**
+ * Drive a scenario's steps, giving the event loop a turn every 50 ms so SIGINT/SIGTERM are seen during a long bulk
+ * run; on a signal the steps are stopped (their temporary folder removed) and Interrupted is thrown.
+ */
+async function driveSteps<T>(steps: Generator<void, T, void>, signal: () => 'SIGINT' | 'SIGTERM' | undefined): Promise<T> {
+  let turn = Date.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (Date.now() - turn < 50) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    turn = Date.now();
+    const sig = signal();
+    if (sig) {
+      steps.return(undefined as T);
+      throw new Interrupted(sig);
+    }
+  }
+}
+
+async function cmdRun(args: string[]): Promise<number> {
   const a = parse(args, {
     all: { type: 'boolean' },
     cluster: { type: 'string' },
@@ -148,38 +177,51 @@ function cmdRun(args: string[]): number {
   const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
   const src = state ? { docs: state.objects.sources.map((o) => o.doc as object), file: state.dir } : clusterSource(a.str('cluster'));
   const prepare = state ? (emu: Emulation) => reportApplied(applyStateDir(emu, state)) : undefined;
-  const outDir = resolve(a.str('out') ?? 'pcaps/out');
-  try {
-    mkdirSync(outDir, { recursive: true });
-    accessSync(outDir, constants.W_OK);
-  } catch (e) {
-    throw new UsageError(`cannot write to output directory ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const outDir = ensureOutputDir(a.str('out') ?? 'pcaps/out');
+  for (const dir of removeStaleTempDirs(outDir, new Set(SCENARIOS.map((s) => s.name)))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
+  for (const s of scenarios) checkReplaceable(join(outDir, s.name)); // refuse before any work, not after it
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
+    signal ??= sig;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const results: ScenarioResult[] = [];
   const color = pc.isColorSupported && !a.flag('json');
   const named = a.positionals.length > 0 && !a.flag('all');
-  for (const s of scenarios) {
-    const bar = new ProgressBar(s.name);
-    let r: ScenarioResult;
-    try {
-      r = runScenario(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) });
-    } catch (e) {
-      // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
-      if (!(e instanceof ScenarioUnavailable)) throw e;
-      if (named) throw new UsageError(e.message);
-      process.stderr.write(`packetwalk: skipped: ${e.message}\n`);
-      continue;
-    } finally {
-      bar.done();
+  let error: unknown;
+  try {
+    for (const s of scenarios) {
+      const bar = new ProgressBar(s.name);
+      let r: ScenarioResult;
+      try {
+        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
+      } catch (e) {
+        // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
+        if (!(e instanceof ScenarioUnavailable)) throw e;
+        if (named) throw new UsageError(e.message);
+        process.stderr.write(`packetwalk: skipped: ${e.message}\n`);
+        continue;
+      } finally {
+        bar.done();
+      }
+      results.push(r);
+      if (!a.flag('json')) printWalkSummary(r, color);
+      if (signal) throw new Interrupted(signal);
     }
-    results.push(r);
-    if (!a.flag('json')) printWalkSummary(r, color);
+  } catch (e) {
+    error = e;
   }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  // index.html lists every scenario folder packetwalk wrote here, also when the run stopped early.
+  try {
+    if (results.length > 0) writeIndex(outDir, results.map((r) => r.scenario.name), `${src.file}, seed ${seed}`);
+  } catch (e) {
+    error ??= e;
+  }
+  if (error !== undefined) throw error;
   if (results.length === 0) throw new UsageError(`none of the scenarios can run on ${src.file}; try 'packetwalk trace' for an ad-hoc walk`);
-  writeFileSync(
-    join(outDir, 'index.html'),
-    renderIndexHtml(results.map((r) => ({ name: r.scenario.name, figure: r.scenario.figure, summary: r.scenario.summary, passed: r.passed, files: r.files, flows: r.flows.map((f) => ({ detail: f.detail, ok: f.ok })) })), { subtitle: `${src.file}, seed ${seed}` }),
-  );
   if (a.flag('json')) {
     process.stdout.write(JSON.stringify(results.map((r) => ({ scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files, flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })), packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0) })), null, 2) + '\n');
   } else {
@@ -187,6 +229,33 @@ function cmdRun(args: string[]): number {
     process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir} (open ${join(outDir, 'index.html')})\n`);
   }
   return results.every((r) => r.passed) ? 0 : 1;
+}
+
+/**
+ * index.html for every scenario folder in `outDir` that packetwalk wrote (it has a manifest): this run's first,
+ * in run order, then folders earlier runs left, each marked with the cluster and seed it was run with.
+ */
+function writeIndex(outDir: string, thisRun: string[], subtitle: string): void {
+  const entries: IndexEntry[] = [];
+  const order = [...thisRun, ...SCENARIOS.map((s) => s.name).filter((n) => !thisRun.includes(n))];
+  let earlier = 0;
+  for (const name of order) {
+    const m = readFolderManifest<ScenarioFolderRecord>(join(outDir, name));
+    if (!m) continue;
+    const rec = m.record;
+    const old = !thisRun.includes(name);
+    if (old) earlier++;
+    entries.push({
+      name,
+      figure: rec.figure,
+      summary: old ? `${rec.summary} (from an earlier run: ${rec.cluster}, seed ${rec.seed})` : rec.summary,
+      passed: rec.passed,
+      files: m.files,
+      flows: rec.flows.map((f) => ({ ok: f.ok, detail: f.times > 1 ? `${f.detail} (×${f.times})` : f.detail })),
+    });
+  }
+  const note = earlier > 0 ? `; ${earlier} scenario folder${earlier === 1 ? '' : 's'} from earlier runs` : '';
+  writeFileAtomic(join(outDir, 'index.html'), renderIndexHtml(entries, { subtitle: subtitle + note }));
 }
 
 function cmdScenarios(args: string[]): number {

@@ -16,15 +16,49 @@ export class ConfigError extends Error {
    * @param line    1-based line for YAML syntax errors
    * @param column  1-based column for YAML syntax errors
    */
+  readonly object: string;
+  readonly field: string;
+  readonly detail: string;
+
   constructor(
     readonly file: string,
-    readonly object: string,
-    readonly field: string,
-    readonly detail: string,
+    object: string,
+    field: string,
+    detail: string,
     readonly line?: number,
     readonly column?: number,
   ) {
     const where = line === undefined ? file : `${file}:${line}:${column ?? 1}`;
     super([where, object, field, detail].filter((s) => s !== '').join(': '));
+    this.object = shortenForMessage(object);
+    this.field = shortenForMessage(field);
+    this.detail = shortenForMessage(detail);
+    this.message = [where, this.object, this.field, this.detail].filter((s) => s !== '').join(': ');
   }
+}
+
+/** A value longer than this is shown by its first SHOWN_CHARS characters and its length. */
+const LONG_VALUE = 120;
+const SHOWN_CHARS = 80;
+const LONG_RUN = new RegExp(`[^\\s"]{${LONG_VALUE + 1},}`, 'g');
+
+/**
+ * Keeps an error message one readable line when a file holds megabyte values: every quoted string, and every
+ * other run without spaces, longer than LONG_VALUE characters is cut to its first SHOWN_CHARS and its length,
+ * `"xxxx…" (5242880 characters)`.
+ */
+export function shortenForMessage(s: string): string {
+  if (s.length <= LONG_VALUE) return s;
+  return s
+    .replace(/"(?:[^"\\]|\\.)*"/g, (q) => {
+      if (q.length <= LONG_VALUE) return q;
+      let inner: string;
+      try {
+        inner = JSON.parse(q) as string;
+      } catch {
+        inner = q.slice(1, -1);
+      }
+      return `"${inner.slice(0, SHOWN_CHARS)}…" (${inner.length} characters)`;
+    })
+    .replace(LONG_RUN, (run) => `${run.slice(0, SHOWN_CHARS)}… (${run.length} characters)`);
 }

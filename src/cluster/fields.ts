@@ -10,6 +10,7 @@
  */
 
 import {
+  ipv4ToString,
   tryParseCidr,
   tryParseIpv4,
   tryParseMac,
@@ -44,6 +45,12 @@ export const METADATA_IGNORED = [
 ] as const;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A label value or the name part of a label/annotation key (apimachinery validation.IsQualifiedName / IsValidLabelValue). */
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE_RULE = "at most 63 characters: letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+const LABEL_KEY_RULE = "expected [prefix/]name: name at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit; prefix a DNS subdomain";
+/** The API server's limit on all annotations of one object together (apimachinery TotalAnnotationSizeLimitB). */
+export const MAX_ANNOTATION_BYTES = 256 * 1024;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** A human description of a YAML value for "expected X, got Y" messages. */
@@ -105,7 +112,8 @@ export class Fields {
       const known = [...read, ...ignored];
       let best: string | undefined;
       let bestDistance = 3;
-      for (const k of known) {
+      // A typo is short; a megabyte key would cost seconds of edit distance.
+      for (const k of key.length <= 64 ? known : []) {
         const d = editDistance(key, k);
         if (d < bestDistance) [best, bestDistance] = [k, d];
       }
@@ -249,6 +257,48 @@ export class Fields {
     return out;
   }
 
+  /**
+   * Labels, a selector's matchLabels or a Service selector, validated as the API server does
+   * (apimachinery ValidateLabels): keys are qualified names with an optional DNS-subdomain prefix, values are
+   * empty or at most 63 characters of [A-Za-z0-9_.-] beginning and ending alphanumeric.
+   */
+  labels(key: string): Record<string, string> {
+    const out = this.strMap(key);
+    const f = this.optObj(key);
+    if (!f) return out;
+    for (const [k, v] of Object.entries(out)) {
+      if (!isQualifiedKey(k)) f.fail(k, `${JSON.stringify(k)} is not a valid label key (${LABEL_KEY_RULE})`);
+      if (v !== '' && !(v.length <= 63 && QUALIFIED_NAME.test(v))) f.fail(k, `${JSON.stringify(v)} is not a valid label value (${LABEL_VALUE_RULE})`);
+    }
+    return out;
+  }
+
+  /** Annotations: qualified-name keys and at most MAX_ANNOTATION_BYTES of keys and values together (ValidateAnnotations). */
+  annotations(key: string): Record<string, string> {
+    const out = this.strMap(key);
+    let bytes = 0;
+    for (const [k, v] of Object.entries(out)) {
+      if (!isQualifiedKey(k)) this.obj(key).fail(k, `${JSON.stringify(k)} is not a valid annotation key (${LABEL_KEY_RULE})`);
+      bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    }
+    if (bytes > MAX_ANNOTATION_BYTES) this.fail(key, `${bytes} bytes of annotations (expected at most ${MAX_ANNOTATION_BYTES}, the Kubernetes limit)`);
+    return out;
+  }
+
+  /** An address a host can have: not 0/8, loopback, multicast, reserved or broadcast. */
+  unicastIp(key: string): Ipv4Address {
+    return checkUnicastAt(this.where, this.at(key), this.ip(key));
+  }
+
+  optUnicastIp(key: string): Ipv4Address | undefined {
+    const ip = this.optIp(key);
+    return ip === undefined ? undefined : checkUnicastAt(this.where, this.at(key), ip);
+  }
+
+  unicastIpList(key: string): Ipv4Address[] {
+    return this.strList(key).map(({ value, path }) => checkUnicastAt(this.where, path, parseIpAt(this.where, path, value)));
+  }
+
   /** An object name: a DNS-1123 subdomain (pods, nodes, services), or a DNS-1123 label (namespaces). */
   name(key: string, label = false): string {
     const s = this.str(key, label ? 'a DNS-1123 label like project1' : 'a DNS-1123 name like sqlapi-1-8jgx8');
@@ -256,6 +306,33 @@ export class Fields {
     if (!ok) this.fail(key, `${JSON.stringify(s)} is not a valid name (expected lowercase letters, digits and '-'${label ? ', at most 63 characters' : " and '.'"})`);
     return s;
   }
+}
+
+/** `[prefix/]name` as Kubernetes label and annotation keys are (apimachinery validation.IsQualifiedName). */
+function isQualifiedKey(k: string): boolean {
+  const slash = k.lastIndexOf('/');
+  const name = slash < 0 ? k : k.slice(slash + 1);
+  if (!(name.length >= 1 && name.length <= 63 && QUALIFIED_NAME.test(name))) return false;
+  if (slash < 0) return true;
+  const prefix = k.slice(0, slash);
+  return prefix.length >= 1 && prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix);
+}
+
+/** Why `ip` cannot be a host's address (RFC 1122 3.2.1.3, RFC 5771, RFC 1112), or undefined when it can. */
+export function nonUnicastReason(ip: Ipv4Address): string | undefined {
+  const first = ip >>> 24;
+  if (first === 0) return '0.0.0.0/8 is "this network"';
+  if (first === 127) return '127.0.0.0/8 is loopback';
+  if (first >= 224 && first <= 239) return '224.0.0.0/4 is multicast';
+  if (ip >>> 0 === 0xffffffff) return '255.255.255.255 is the limited broadcast address';
+  if (first >= 240) return '240.0.0.0/4 is reserved';
+  return undefined;
+}
+
+export function checkUnicastAt(where: Where, path: string, ip: Ipv4Address): Ipv4Address {
+  const why = nonUnicastReason(ip);
+  if (why !== undefined) throw new ConfigError(where.file, where.object, path, `${ipv4ToString(ip)} is not a unicast host address (${why})`);
+  return ip;
 }
 
 export function parseIpAt(where: Where, path: string, s: string): Ipv4Address {

@@ -4,8 +4,8 @@
  * through build.ts, so a file either yields a complete, validated Cluster or throws a ConfigError.
  */
 
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { isMap, isPair, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import { buildFromSources, type SourceObject } from './build.js';
 import { ConfigError } from './errors.js';
 import { Fields } from './fields.js';
@@ -18,13 +18,151 @@ export function parseClusterDocuments(text: string, fileName: string): Cluster {
 
 /** Reads, parses and validates a cluster file. */
 export function loadClusterFile(path: string): Cluster {
-  let text: string;
+  return parseClusterDocuments(readClusterFile(path), path);
+}
+
+/**
+ * The largest cluster file packetwalk reads: 64 MiB. A 2,000-node, 150,000-pod cluster in `oc get -o yaml` form is
+ * about 50 MB; the YAML parser needs some 35 bytes of memory per byte of input, so the cap keeps a mistaken
+ * `--cluster /var/log/huge.log` from exhausting memory.
+ */
+export const MAX_CLUSTER_FILE_BYTES = 64 * 1024 * 1024;
+
+/** Deepest nesting of mappings and lists read (a Kubernetes object needs about ten levels). */
+export const MAX_NESTING = 100;
+
+/**
+ * The text of a cluster file, refused with a ConfigError when it is not a regular file (a device such as
+ * /dev/zero, a FIFO, a directory), is larger than MAX_CLUSTER_FILE_BYTES, or is not UTF-8 (see decodeClusterText).
+ */
+export function readClusterFile(path: string): string {
+  const fail = (detail: string): never => {
+    throw new ConfigError(path, '', '', detail);
+  };
+  const check = (st: Stats): void => {
+    if (!st.isFile()) fail(`not a regular file (${fileKind(st)}); expected a YAML or JSON file`);
+    if (st.size > MAX_CLUSTER_FILE_BYTES) fail(`the file is ${st.size} bytes; packetwalk reads cluster files of at most ${MAX_CLUSTER_FILE_BYTES} bytes (64 MiB)`);
+  };
+  let fd = -1;
   try {
-    text = readFileSync(path, 'utf8');
+    check(statSync(path)); // before open: opening a FIFO would block
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd); // the file opened is the file checked
+    check(st);
+    const bytes = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    while (n < bytes.length) {
+      const got = readSync(fd, bytes, n, bytes.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return decodeClusterText(bytes.subarray(0, n), path);
   } catch (e) {
-    throw new ConfigError(path, '', '', `cannot read the file: ${(e as Error).message}`);
+    if (e instanceof ConfigError) throw e;
+    return fail(`cannot read the file: ${describeFsError(e as NodeJS.ErrnoException)}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
-  return parseClusterDocuments(text, path);
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+function describeFsError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'ELOOP': return 'too many symbolic links';
+    case 'ENAMETOOLONG': return 'the name is too long';
+    case 'EISDIR': return 'it is a directory';
+    default: return e.code ?? e.message;
+  }
+}
+
+/**
+ * Bytes of a cluster file as text: UTF-8, with or without a byte order mark. UTF-16/32 (what Windows editors and
+ * PowerShell's `>` write) is recognised by its byte order mark or its NUL bytes and refused with a hint; a NUL
+ * byte or an invalid UTF-8 sequence is refused with its byte offset, line and column (never decoded to U+FFFD).
+ */
+export function decodeClusterText(bytes: Uint8Array, file: string): string {
+  const b = bytes;
+  const at = (offset: number, detail: string): never => {
+    const { line, column } = byteLinePos(b, offset);
+    throw new ConfigError(file, '', '', detail, line, column);
+  };
+  const encoding = (name: string): never => {
+    throw new ConfigError(file, '', '', `the file is ${name}; save it as UTF-8`);
+  };
+  if (b[0] === 0x00 && b[1] === 0x00 && b[2] === 0xfe && b[3] === 0xff) encoding('UTF-32BE');
+  if (b[0] === 0xff && b[1] === 0xfe && b[2] === 0x00 && b[3] === 0x00) encoding('UTF-32LE');
+  if (b[0] === 0xff && b[1] === 0xfe) encoding('UTF-16LE');
+  if (b[0] === 0xfe && b[1] === 0xff) encoding('UTF-16BE');
+  const start = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  const nul = b.indexOf(0, start);
+  if (nul >= 0) {
+    // ASCII text in UTF-16 without a byte order mark: every other byte is 0.
+    const sample = Math.min(b.length, 4096) & ~1;
+    let even = 0, odd = 0;
+    for (let i = 0; i < sample; i += 2) {
+      if (b[i] === 0) even++;
+      if (b[i + 1] === 0) odd++;
+    }
+    if (odd * 4 > sample) encoding('UTF-16LE');
+    if (even * 4 > sample) encoding('UTF-16BE');
+    at(nul, `NUL byte at byte offset ${nul} (expected a UTF-8 text file)`);
+  }
+  const bad = firstInvalidUtf8(b, start);
+  if (bad >= 0) at(bad, `invalid UTF-8 at byte offset ${bad} (byte 0x${b[bad]!.toString(16).padStart(2, '0')}; save the file as UTF-8)`);
+  return Buffer.from(b.buffer, b.byteOffset + start, b.length - start).toString('utf8');
+}
+
+/** 1-based line and byte column of a byte offset. */
+function byteLinePos(b: Uint8Array, offset: number): { line: number; column: number } {
+  let line = 1, lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (b[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629), or -1. */
+function firstInvalidUtf8(b: Uint8Array, from: number): number {
+  const n = b.length;
+  let i = from;
+  while (i < n) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number, lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c === 0xe0) lo = 0xa0; // overlong
+      if (c === 0xed) hi = 0x9f; // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c === 0xf0) lo = 0x90; // overlong
+      if (c === 0xf4) hi = 0x8f; // above U+10FFFF
+    } else return i;
+    if (i + need >= n) return i; // truncated at the end of the file
+    const c1 = b[i + 1]!;
+    if (c1 < lo || c1 > hi) return i;
+    for (let k = 2; k <= need; k++) if (b[i + k]! < 0x80 || b[i + k]! > 0xbf) return i;
+    i += need + 1;
+  }
+  return -1;
 }
 
 /**
@@ -32,16 +170,21 @@ export function loadClusterFile(path: string): Cluster {
  * validation of the objects themselves. YAML syntax errors are reported with line and column.
  */
 export function readClusterObjects(text: string, fileName: string): SourceObject[] {
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   const list = Array.isArray(docs) ? docs : [];
   const values: unknown[] = [];
   for (const doc of list) {
     const err = doc.errors[0];
     if (err) {
       const pos = err.linePos?.[0];
+      // The parser recurses per level and reports running out of stack as an error at the deep spot.
+      if (/Maximum call stack size exceeded/.test(err.message)) throw tooDeep(fileName, pos);
       const message = err.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
       throw new ConfigError(fileName, '', '', `YAML syntax error: ${message}`, pos?.line, pos?.col);
     }
+    const deep = firstTooDeep(doc.contents);
+    if (deep !== undefined) throw tooDeep(fileName, lineCounter.linePos(deep));
     try {
       values.push(doc.toJS());
     } catch (e) {
@@ -67,5 +210,27 @@ export function readClusterObjects(text: string, fileName: string): SourceObject
     }
     out.push({ doc: value, position: docName });
   });
+  if (out.length === 0) throw new ConfigError(fileName, '', '', 'the file holds no objects (expected Kubernetes objects such as HostSubnet and Pod, as `---` documents or a kind: List)');
   return out;
+}
+
+function tooDeep(fileName: string, pos: { line: number; col: number } | undefined): ConfigError {
+  return new ConfigError(fileName, '', '', `nesting too deep (more than ${MAX_NESTING} levels)`, pos?.line, pos?.col);
+}
+
+/** Source offset of the first collection nested deeper than MAX_NESTING, or undefined (iterative: no recursion). */
+function firstTooDeep(root: unknown): number | undefined {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > MAX_NESTING) return node.range?.[0] ?? 0;
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push([item.key, depth + 1], [item.value, depth + 1]);
+        } else stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return undefined;
 }

@@ -213,7 +213,7 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
   const where: Where = { file, object: objectLabel(k, namespace, name) };
   const f = new Fields(where, '', early.value);
   const m = meta ? new Fields(where, 'metadata', meta.value) : undefined;
-  const base: ObjectBase = { kind: k, name, namespace, labels: m?.strMap('labels') ?? {}, annotations: m?.strMap('annotations') ?? {}, uid, position, f };
+  const base: ObjectBase = { kind: k, name, namespace, labels: m?.labels('labels') ?? {}, annotations: m?.annotations('annotations') ?? {}, uid, position, f };
   const envelope = ['apiVersion', 'kind', 'metadata'];
 
   switch (k) {
@@ -224,7 +224,7 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
     case 'NetNamespace':
       f.allow([...envelope, 'netname', 'netid', 'egressIPs']);
       if (f.str('netname') !== name) f.fail('netname', `${JSON.stringify(f.str('netname'))} must equal metadata.name ${JSON.stringify(name)}`);
-      return { ...base, kind: k, netid: readVnid(f), egressIPs: f.ipList('egressIPs') };
+      return { ...base, kind: k, netid: readVnid(f), egressIPs: f.unicastIpList('egressIPs') };
     case 'Namespace':
       f.allow(envelope, ['spec', 'status']);
       return { ...base, kind: k };
@@ -240,10 +240,10 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
       return { ...readNetworkPolicy(f.allow([...envelope, 'spec']).obj('spec'), base), kind: k };
     case 'Underlay':
       f.allow([...envelope, 'cidr', 'gateway', 'gatewayMac', 'mtu']);
-      return { ...base, kind: k, cidr: f.cidr('cidr'), gateway: f.optIp('gateway'), gatewayMac: f.optMac('gatewayMac'), mtu: f.optInt('mtu', 576, 65535) };
+      return { ...base, kind: k, cidr: f.cidr('cidr'), gateway: f.optUnicastIp('gateway'), gatewayMac: f.optMac('gatewayMac'), mtu: f.optInt('mtu', 576, 65535) };
     case 'ExternalHost':
       f.allow([...envelope, 'ip', 'mac']);
-      return { ...base, kind: k, ip: f.ip('ip'), mac: f.optMac('mac') };
+      return { ...base, kind: k, ip: f.unicastIp('ip'), mac: f.optMac('mac') };
   }
 }
 
@@ -308,9 +308,9 @@ function readHostSubnet(f: Fields, base: ObjectBase): HostSubnetDoc {
   if (host !== base.name) f.fail('host', `${JSON.stringify(host)} must equal metadata.name ${JSON.stringify(base.name)}`);
   return {
     ...base,
-    hostIP: f.ip('hostIP'),
+    hostIP: f.unicastIp('hostIP'),
     subnet: f.optCidr('subnet'),
-    egressIPs: f.ipList('egressIPs'),
+    egressIPs: f.unicastIpList('egressIPs'),
     egressCIDRs: f.cidrList('egressCIDRs'),
     nicMac: annotationMac(f, base.annotations, ANNOTATION_NIC_MAC),
     tun0Mac: annotationMac(f, base.annotations, ANNOTATION_TUN0_MAC),
@@ -401,10 +401,10 @@ function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
   const ingress = status?.optObj('loadBalancer')?.list('ingress') ?? [];
   const ingressIPs: Ipv4Address[] = [];
   for (const { value, path } of ingress) {
-    const ip = Fields.of(f.where, path, value).optIp('ip');
+    const ip = Fields.of(f.where, path, value).optUnicastIp('ip');
     if (ip !== undefined) ingressIPs.push(ip);
   }
-  return { ...base, type, clusterIP, ports, selector: spec.has('selector') ? spec.strMap('selector') : undefined, externalIPs: spec.ipList('externalIPs'), ingressIPs };
+  return { ...base, type, clusterIP, ports, selector: spec.has('selector') ? spec.labels('selector') : undefined, externalIPs: spec.unicastIpList('externalIPs'), ingressIPs };
 }
 
 function readEndpoints(f: Fields, base: ObjectBase): EndpointsDoc {
@@ -421,7 +421,7 @@ function readEndpoints(f: Fields, base: ObjectBase): EndpointsDoc {
         if (ref.str('kind') !== 'Pod') ref.fail('kind', `${JSON.stringify(ref.str('kind'))} is not supported (expected Pod)`);
         pod = { namespace: ref.optStr('namespace') ?? base.namespace, name: ref.str('name') };
       }
-      addresses.push({ path: a.path, ip: a.ip('ip'), nodeName: a.optStr('nodeName'), pod });
+      addresses.push({ path: a.path, ip: a.unicastIp('ip'), nodeName: a.optStr('nodeName'), pod });
     }
     const subsetPorts = s.objList('ports').map((p) => {
       p.allow(['name', 'port', 'protocol'], ['appProtocol']);
@@ -456,7 +456,7 @@ function readEgressNetworkPolicy(spec: Fields, base: ObjectBase): EgressNetworkP
 function readSelector(f: Fields, key: string): Record<string, string> {
   const s = f.obj(key).allow(['matchLabels', 'matchExpressions']);
   if (s.list('matchExpressions').length > 0) s.fail('matchExpressions', 'not supported by packetwalk (expected matchLabels)');
-  return s.strMap('matchLabels');
+  return s.labels('matchLabels');
 }
 
 function readPolicyRule(r: Fields, peersKey: 'from' | 'to'): NetworkPolicyRule {

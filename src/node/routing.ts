@@ -7,6 +7,9 @@ import { cidrToString, ipv4ToString, type Ipv4Address, type Ipv4Cidr } from '../
 import type { NetInterface } from '../ports/net-interface.js';
 import { configChanged } from '../fastpath/generation.js';
 
+/** 127.0.0.1, the loopback device's address. */
+export const LOOPBACK_IP = 0x7f000001;
+
 export interface Route {
   dst: Ipv4Cidr;
   /** Gateway; undefined for on-link routes. */

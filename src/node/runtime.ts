@@ -66,6 +66,7 @@ export class Runtime {
    */
   captureFrame(tap: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
     this.captureSink!.record(tap, direction, pkt, comment);
+    if (pkt.traced) this.packets[pkt.walkIndex]?.trace.markCapture();
     RECORDING.rec?.capture(tap, direction, pkt, comment);
   }
 

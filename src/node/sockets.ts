@@ -14,6 +14,7 @@ import { emitTcp, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN } 
 import { emitUdp, UDP_HEADER_LEN } from '../../codecs/udp.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { NetInterface } from '../ports/net-interface.js';
+import { LOOPBACK_IP } from './routing.js';
 import type { Stack } from './stack.js';
 
 /** The big-endian 32-bit word at `o` as an int32. */
@@ -187,6 +188,7 @@ export class SocketLayer {
 
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
   connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
+    if (dst === 0) dst = LOOPBACK_IP; // connect() to 0.0.0.0 reaches this host as 127.0.0.1 (ip_route_connect)
     const c = new TcpConnection(src, sport, dst, dport, 'client', request, null);
     this.tcp.set(c);
     this.usedPorts.add(sport);
@@ -199,6 +201,7 @@ export class SocketLayer {
 
   /** Send one UDP request; the response (if any) is stored on the returned exchange. */
   sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
+    if (dst === 0) dst = LOOPBACK_IP; // as connectTcp
     const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
     this.udp.set(x);
     this.usedPorts.add(sport);
@@ -252,10 +255,44 @@ export class SocketLayer {
       rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'TCP', dst, dport, ' (RST)') : '');
       return true;
     }
+    if (!this.acceptable(c, pkt, l3, flags, seq, ack)) return true;
     // A view and a copy only when the segment carries data (a bare ACK needs neither).
     const payloadCopy = end > l4 + dataOff ? Uint8Array.from(d.subarray(l4 + dataOff, end)) : null;
     rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'TCP socket', dst, dport, ` (${c.role})`) : '');
     this.tcpInput(c, flags, seq, ack, payloadCopy);
+    return true;
+  }
+
+  /**
+   * The kernel's checks of a segment against the connection (what a replayed capture, whose sequence numbers
+   * came from another host's ISNs, runs into). False when the segment was answered and dropped here:
+   *  - SYN_SENT, an ACK that does not acknowledge our SYN: reset (tcp_rcv_synsent_state_process);
+   *  - SYN_RECEIVED, an ACK that does not acknowledge our SYN-ACK: the listener resets, the request stays
+   *    (tcp_check_req returns the listener, tcp_v4_do_rcv sends the reset);
+   *  - synchronized states, a sequence number other than rcv.nxt: a duplicate ACK, segment dropped
+   *    (tcp_validate_incoming; simplified: no out-of-order queue, the window is one segment wide);
+   *  - an ACK of data never sent: dropped (tcp_ack, RFC 793 3.9).
+   * Sequence numbers are compared as int32 (no heap numbers on the hot path).
+   */
+  private acceptable(c: TcpConnection, pkt: PacketBuffer, l3: number, flags: number, seq: number, ack: number): boolean {
+    const st = c.state;
+    if (st === 'LISTEN' || st === 'CLOSED') return true;
+    const rt = this.stack.runtime;
+    if ((st === 'SYN_SENT' || st === 'SYN_RECEIVED') && flags & TCP_ACK && ack !== (c.sndNxt | 0)) {
+      this.sendReset(pkt, l3);
+      rt.drop(pkt, this.stack.name, `TCP ${st}: ACK ${ack >>> 0} does not acknowledge our ${st === 'SYN_SENT' ? 'SYN' : 'SYN-ACK'} (expected ${c.sndNxt}); reset sent`);
+      return false;
+    }
+    if (st === 'SYN_SENT' || st === 'SYN_RECEIVED') return true;
+    if (seq !== (c.rcvNxt | 0)) {
+      this.sendSegment(c, TCP_ACK, null, 'TCP duplicate ACK');
+      rt.drop(pkt, this.stack.name, `TCP ${st}: sequence ${seq >>> 0} is not the expected ${c.rcvNxt}; duplicate ACK sent`);
+      return false;
+    }
+    if (flags & TCP_ACK && ack - (c.sndNxt | 0) > 0) {
+      rt.drop(pkt, this.stack.name, `TCP ${st}: ACK ${ack >>> 0} acknowledges data never sent (snd.nxt ${c.sndNxt})`);
+      return false;
+    }
     return true;
   }
 

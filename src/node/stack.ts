@@ -18,12 +18,12 @@ import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, padEthernetFrame } 
 import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED } from '../../codecs/icmp.js';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { InterfaceOwner, NetInterface } from '../ports/net-interface.js';
+import { NetInterface, type InterfaceOwner } from '../ports/net-interface.js';
 import { configChanged } from '../fastpath/generation.js';
 import { RECORDING } from '../fastpath/recorder.js';
 import { NF_ACCEPT, NF_REJECT, type NetfilterHooks } from './netfilter-hooks.js';
 import type { Route } from './routing.js';
-import { RoutingTable } from './routing.js';
+import { LOOPBACK_IP, RoutingTable } from './routing.js';
 import type { Runtime } from './runtime.js';
 import { SocketLayer } from './sockets.js';
 
@@ -33,6 +33,10 @@ const ICMP_FRAG_NEEDED_CODE = 4;
 const ICMP_PORT_UNREACH_CODE = 3;
 const ICMP_NET_UNREACH_CODE = 0;
 const ICMP_HOST_UNREACH_CODE = 1;
+/** lo's MTU since Linux 3.6. */
+const LOOPBACK_MTU = 65536;
+/** 01:00:5e:00:00:00, the IPv4 multicast MAC prefix (RFC 1112 section 6.4). */
+const MULTICAST_MAC_BASE = 0x01005e000000;
 
 /** A handler for a local UDP port owned by the kernel itself (the VXLAN socket on 4789). */
 export type UdpKernelHandler = (pkt: PacketBuffer, l3: number, iface: NetInterface) => void;
@@ -200,6 +204,9 @@ export class Stack implements InterfaceOwner {
       return rt.drop(pkt, this.name, `iptables PREROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
     }
     const dst = v.reset(pkt.data, l3).dstI32;
+    // Loopback addresses from a wire are martians (ip_route_input_slow: ipv4_is_loopback, route_localnet off).
+    if (dst >>> 24 === 127) return rt.drop(pkt, this.name, `${iface.name}: martian destination ${ipv4ToString(dst >>> 0)} (loopback address from a device)`);
+    if (v.srcI32 >>> 24 === 127) return rt.drop(pkt, this.name, `${iface.name}: martian source ${ipv4ToString(v.src)} (loopback address from a device)`);
     if (this.isLocalAddress(dst) || dst === -1) return this.localIn(iface, pkt, l3);
     if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and forwarding is off`);
     this.forward(iface, pkt, l3);
@@ -302,6 +309,7 @@ export class Stack implements InterfaceOwner {
     const l3 = pkt.start;
     const trace = rt.traceOf(pkt);
     let v = this.view.reset(pkt.data, l3);
+    if (this.isLoopbackDestination(v.dstI32)) return this.sendLoopback(pkt, l3, false);
     let route = this.routes.lookup(v.dstI32);
     if (!route) {
       rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)}`);
@@ -316,7 +324,8 @@ export class Stack implements InterfaceOwner {
       }
       v = this.view.reset(pkt.data, l3);
       if (v.dstI32 !== before) {
-        // DNAT in OUTPUT: the kernel routes again (ip_route_me_harder).
+        // DNAT in OUTPUT: the kernel routes again (ip_route_me_harder), possibly to a local address.
+        if (this.isLoopbackDestination(v.dstI32)) return this.sendLoopback(pkt, l3, true);
         route = this.routes.lookup(v.dstI32);
         if (!route) {
           rt.drop(pkt, this.name, `no route to ${ipv4ToString(v.dst)} after DNAT`);
@@ -336,9 +345,64 @@ export class Stack implements InterfaceOwner {
 
   /** Source address the kernel picks for a destination (route src, else the device's primary address). */
   sourceFor(dst: Ipv4Address): Ipv4Address {
+    // The local table (ip route show table local): 127/8 and 0.0.0.0 leave from 127.0.0.1, an own address from itself.
+    if (dst >>> 24 === 127 || dst === 0) return LOOPBACK_IP;
+    if (this.isLocalAddress(dst)) return dst;
     const r = this.routes.lookup(dst);
     if (!r) return 0;
     return r.src ?? r.dev.primaryIp;
+  }
+
+  /**
+   * Whether the kernel's local routing table takes `dst` (int32 or uint32): an address of this host, 127.0.0.0/8,
+   * or 0.0.0.0 (connect() to INADDR_ANY reaches this host, ip_route_output_key_hash_rcu). Such packets never
+   * reach a device's neighbour layer: they go through `lo`.
+   */
+  isLoopbackDestination(dst: number): boolean {
+    return dst >>> 24 === 127 || dst === 0 || this.isLocalAddress(dst);
+  }
+
+  private lo: NetInterface | null = null;
+
+  /** The loopback device, made on first use (it is not a capture point, and most hosts never need it). */
+  loopback(): NetInterface {
+    if (!this.lo) {
+      // Not in `interfaces`: no capture point, no neighbour table, no change to other devices' numbering.
+      this.lo = new NetInterface(this.runtime, this, 'lo', 0, LOOPBACK_MTU);
+      this.lo.addAddress({ ip: LOOPBACK_IP, prefix: 8 });
+    }
+    return this.lo;
+  }
+
+  /**
+   * A locally generated packet to a local address, as Linux sends it: OUTPUT and POSTROUTING with `-o lo`, then
+   * loopback_xmit hands it back to ip_rcv on lo (PREROUTING, INPUT) and local delivery. No Ethernet header, no
+   * ARP, no capture (packetwalk does not tap lo).
+   */
+  private sendLoopback(pkt: PacketBuffer, l3: number, outputDone: boolean): boolean {
+    const rt = this.runtime;
+    RECORDING.rec?.veto('loopback');
+    const trace = rt.traceOf(pkt);
+    const lo = this.loopback();
+    const nf = this.netfilter;
+    if (nf && !outputDone && nf.output(pkt, l3, lo.name, trace) !== NF_ACCEPT) {
+      rt.drop(pkt, this.name, `iptables OUTPUT: ${nf.lastRule?.() ?? 'dropped'}`);
+      return false;
+    }
+    const v = this.view.reset(pkt.data, l3);
+    if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: local ${ipv4ToString(v.dst)} dev lo table local (local output, looped back)`, { dev: lo.name }, this.name);
+    if (nf && nf.postrouting(pkt, l3, lo.name, trace) !== NF_ACCEPT) {
+      rt.drop(pkt, this.name, `iptables POSTROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
+      return false;
+    }
+    lo.txPackets++;
+    lo.rxPackets++;
+    if (nf && nf.prerouting(pkt, l3, lo.name, trace) !== NF_ACCEPT) {
+      rt.drop(pkt, this.name, `iptables PREROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
+      return false;
+    }
+    this.localIn(lo, pkt, l3);
+    return true;
   }
 
   private postroutingAndOutput(pkt: PacketBuffer, l3: number, route: Route): void {
@@ -359,6 +423,9 @@ export class Stack implements InterfaceOwner {
 
   /** Put an Ethernet header on an IPv4 datagram and transmit, resolving the next hop with ARP first if needed. */
   neighbourOutput(pkt: PacketBuffer, dev: NetInterface, nextHop: Ipv4Address, reason: string): void {
+    // Multicast and broadcast need no ARP: arp_mc_map maps 224/4 to 01:00:5e + the low 23 bits, 255.255.255.255 to ff:ff:ff:ff:ff:ff.
+    if (nextHop >>> 28 === 0xe) return this.transmitIp(pkt, dev, MULTICAST_MAC_BASE + ((nextHop >>> 0) & 0x7fffff), reason);
+    if ((nextHop | 0) === -1) return this.transmitIp(pkt, dev, MAC_BROADCAST, reason);
     const mac = this.lookupNeighbour(dev, nextHop);
     if (mac === undefined) {
       RECORDING.rec?.veto('neighbour unresolved');
@@ -454,6 +521,7 @@ export class Stack implements InterfaceOwner {
   /** Send one ICMP echo request of `payloadSize` bytes (like `ping -c 1 -s N`). */
   ping(dst: Ipv4Address, payloadSize = 56): { id: number; replied: boolean } {
     const rt = this.runtime;
+    if (dst === 0) dst = LOOPBACK_IP; // ping 0.0.0.0 pings this host (ip_route_output_key_hash_rcu)
     const id = (this.pingId = this.pingId ? (this.pingId + 1) & 0xffff : rt.rng.fork(`ping:${this.name}`).int(1, 0xffff));
     const state = { id, replied: false };
     this.pings.set(id, state);

@@ -13,7 +13,7 @@ import type { CapturedFrame } from '../capture/recorder.js';
 import type { Pod } from '../cluster/types.js';
 import type { Emulation } from '../node/emulation.js';
 import type { WalkPacket } from '../node/runtime.js';
-import type { ScenarioResult } from '../walk/run-scenario.js';
+import type { WalkResult } from '../walk/walk-result.js';
 
 /** Where a capture point sits in the picture. */
 export type PlaceKind = 'pod-eth0' | 'pod-if' | 'veth' | 'tun0' | 'vxlan0' | 'nic' | 'gw-underlay' | 'gw-internet' | 'external' | 'other';
@@ -97,7 +97,7 @@ export function conversationPackets(packets: readonly WalkPacket[]): WalkPacket[
 }
 
 /** Every capture point of the run, placed: which node, pod and kind of port it is. */
-export function placesOf(result: ScenarioResult): Place[] {
+export function placesOf(result: WalkResult): Place[] {
   const rec = result.recorder;
   const places: Place[] = rec.points.map((p, i) => ({ point: i, kind: 'other', name: p.name, ifName: p.name.slice(p.name.lastIndexOf('/') + 1), host: p.host, addresses: [] }));
   const emu: Emulation = result.emulation;
@@ -194,7 +194,7 @@ export function shortRule(comment: string | undefined): string | undefined {
 }
 
 /** The request and reply walks of a run, each with its frames and numbered hops. */
-export function walkPaths(result: ScenarioResult, packetIndexes?: readonly number[]): WalkPath[] {
+export function walkPaths(result: WalkResult, packetIndexes?: readonly number[]): WalkPath[] {
   const places = placesOf(result);
   const chosen = packetIndexes ? packetIndexes.map((i) => result.packets[i]).filter((p): p is WalkPacket => !!p) : conversationPackets(result.packets);
   const byPacket = new Map<number, CapturedFrame[]>();

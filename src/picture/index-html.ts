@@ -44,6 +44,8 @@ ul.flows { list-style: none; padding: 0; margin: 8px 0; }
 ul.flows li::before { content: attr(data-mark) " "; font-weight: 700; }
 ul.flows li.ok::before { color: #1a7f37; } ul.flows li.bad::before { color: #cf222e; }
 .files { margin: 8px 0; }
+a.step { display: inline-block; font-weight: 600; background: #0969da; color: #fff; border-radius: 6px; padding: 4px 12px; }
+a.step:hover { background: #0550ae; text-decoration: none; }
 .files a { margin-right: 14px; }
 details { margin: 6px 0 10px; }
 details a { margin-right: 12px; display: inline-block; }
@@ -75,13 +77,14 @@ function link(dir: string, file: string, label = file): string {
 function section(e: IndexEntry): string {
   const id = `s-${e.name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
   const has = new Set(e.files);
-  const main = ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg'].filter((f) => has.has(f));
+  const main = ['walk.html', 'walk.pcapng', 'trace.txt', 'trace.json', 'path.svg'].filter((f) => has.has(f));
   const pcaps = e.files.filter((f) => f.endsWith('.pcap')).sort();
   const other = e.files.filter((f) => !main.includes(f) && !f.endsWith('.pcap'));
   const out: string[] = [];
   out.push(`<section id="${escapeXml(id)}">`);
   out.push(`<div class="head"><h2>${escapeXml(e.name)}</h2><span class="figure">${escapeXml(e.figure)}</span><span class="status ${e.passed ? 'passed' : 'unexpected'}">${e.passed ? 'ended as expected' : 'UNEXPECTED'}</span></div>`);
   out.push(`<p>${escapeXml(e.summary)}</p>`);
+  if (has.has('walk.html')) out.push(`<p><a class="step" href="${escapeXml(fileHref(e.name, 'walk.html'))}">Step through this walk hop by hop →</a> <span class="figure">every packet, every byte, what changed and which rule changed it</span></p>`);
   if (e.flows.length) {
     out.push('<ul class="flows">');
     for (const f of groupFlows(e.flows)) out.push(`<li class="${f.ok ? 'ok' : 'bad'}" data-mark="${f.ok ? '✓' : '✗'}">${escapeXml(f.detail)}${f.times > 1 ? ` (×${f.times})` : ''}</li>`);
@@ -119,6 +122,7 @@ export function renderIndexHtml(entries: readonly IndexEntry[], opts: IndexHtmlO
   out.push('<div class="note">');
   out.push('<p><b>Open a walk in Wireshark:</b> <code>wireshark &lt;scenario&gt;/walk.pcapng</code> (or <code>tshark -r &lt;scenario&gt;/walk.pcapng</code>). Every capture point is a named interface: add the <code>Interface</code> column (field <code>frame.interface_name</code>) to see where each frame was captured; the hop that moved a frame there is its packet comment (<code>frame.comment</code>; Statistics → Capture File Properties lists them all).</p>');
   out.push('<p>One classic pcap per capture point is there too, for tools that want a single interface. <code>trace.txt</code> follows each packet through the br0 tables, iptables and conntrack, in the style of <code>ovs-appctl ofproto/trace</code>; <code>trace.json</code> holds the same as data. Each picture numbers the hops of the first packet and its answer; the table under it gives the frame numbers in <code>walk.pcapng</code>.</p>');
+  out.push('<p><b>Step through a walk in the browser:</b> each scenario\'s <code>walk.html</code> shows every packet hop by hop — the frame as a layer tree and as bytes, what changed since the previous hop, and the br0 flow, iptables rule, route and conntrack entry that acted (keys: arrows, Home/End; a filter such as <code>tcp.port == 1433</code>).</p>');
   out.push('</div>');
   if (entries.length > 1) {
     out.push('<nav><b>Scenarios</b><ol>');

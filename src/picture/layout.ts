@@ -9,7 +9,7 @@
  */
 
 import { ipv4ToString } from '../../codecs/bytes.js';
-import type { ScenarioResult } from '../walk/run-scenario.js';
+import type { WalkResult } from '../walk/walk-result.js';
 import type { Place, WalkPath } from './hops.js';
 import type { Rect } from './svg.js';
 import { monoWidth } from './svg.js';
@@ -106,7 +106,7 @@ function columnKey(c: Column): string {
   return c.kind === 'pod' ? `pod:${c.key}` : c.kind;
 }
 
-export function layoutScene(result: ScenarioResult, paths: readonly WalkPath[]): Scene {
+export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Scene {
   // What the walk touched, in order of first appearance.
   const nodes: string[] = [];
   const podsOf = new Map<string, string[]>();

@@ -10,7 +10,7 @@
  * always gives the same bytes. Text is escaped; fonts fall back to sans-serif / monospace.
  */
 
-import type { ScenarioResult } from '../walk/run-scenario.js';
+import type { WalkResult } from '../walk/walk-result.js';
 import { groupFlows } from './index-html.js';
 import { flowText, walkPaths, type Hop, type Place, type WalkFrame, type WalkPath } from './hops.js';
 import { layoutScene, ROW, type Anchor, type BoxStyle, type Scene, type SceneBox, type TextLine } from './layout.js';
@@ -19,6 +19,11 @@ import { escapeXml, MONO, monoWidth, num, overlaps, rect, SANS, sansWidth, text,
 export interface PathSvgOptions {
   /** Walk packet indexes to draw (default: the first non-ARP packet and its first answer). */
   packets?: readonly number[];
+  /**
+   * Mark each hop's arrow and badge with `data-frame="N"`, N the walk.pcapng frame number where the hop ends
+   * (walk.html highlights the selected hop by it). Off for path.svg, so the file stays as it was.
+   */
+  frameAttributes?: boolean;
 }
 
 const COLOR = { request: '#1f5fbf', reply: '#c2410c', drop: '#cf222e', ink: '#1f2328', muted: '#57606a' } as const;
@@ -299,7 +304,7 @@ function outcomeText(p: WalkPath): string {
 }
 
 /** Render path.svg for a finished run (the run must have kept frame bytes: `count` 1). */
-export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {}): string {
+export function renderPathSvg(result: WalkResult, opts: PathSvgOptions = {}): string {
   const paths = walkPaths(result, opts.packets);
   const scene = layoutScene(result, paths);
   const s = result.scenario;
@@ -436,7 +441,8 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
   for (const d of drawn) {
     const c = COLOR[d.role];
     const dash = d.hop.encapsulated ? ' stroke-dasharray="7 4"' : '';
-    out.push(`<path class="arrow ${d.role}" d="${pathD(d.pts)}" fill="none" stroke="${c}" stroke-width="2.2"${dash} stroke-linejoin="round" marker-end="url(#head-${d.role})"/>`);
+    const frameAttr = opts.frameAttributes ? ` data-frame="${d.hop.to.frame.number}"` : '';
+    out.push(`<path class="arrow ${d.role}"${frameAttr} d="${pathD(d.pts)}" fill="none" stroke="${c}" stroke-width="2.2"${dash} stroke-linejoin="round" marker-end="url(#head-${d.role})"/>`);
   }
   for (const st of starts) out.push(`<circle cx="${num(st.p.x)}" cy="${num(st.p.y)}" r="3.5" fill="${COLOR[st.role]}"/>`);
   for (const dr of drops) {
@@ -463,13 +469,13 @@ export function renderPathSvg(result: ScenarioResult, opts: PathSvgOptions = {})
         out.push(text(p.label!.anchorX, r.y + 2 + LINE_H * (j + 1) - 2.5, line, `${MONO} font-size="${LABEL_SIZE}"${anchor} fill="${c}"${bold}`));
       });
     }
-    out.push(badge(p.badge.x, p.badge.y, d.hop.number, c, 'hop'));
+    out.push(badge(p.badge.x, p.badge.y, d.hop.number, c, 'hop', opts.frameAttributes ? d.hop.to.frame.number : undefined));
   });
   out.push(...below);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
 
-function badge(x: number, y: number, n: number, color: string, cls: string): string {
-  return `<g class="${cls}"><circle cx="${num(x)}" cy="${num(y)}" r="${BADGE_R}" fill="#ffffff" stroke="${color}" stroke-width="1.6"/>${text(x, y + 3.5, String(n), `${SANS} font-size="${n > 9 ? 9 : 10}" font-weight="bold" text-anchor="middle" fill="${color}"`)}</g>`;
+function badge(x: number, y: number, n: number, color: string, cls: string, frame?: number): string {
+  return `<g class="${cls}"${frame !== undefined ? ` data-frame="${frame}"` : ''}><circle cx="${num(x)}" cy="${num(y)}" r="${BADGE_R}" fill="#ffffff" stroke="${color}" stroke-width="1.6"/>${text(x, y + 3.5, String(n), `${SANS} font-size="${n > 9 ? 9 : 10}" font-weight="bold" text-anchor="middle" fill="${color}"`)}</g>`;
 }

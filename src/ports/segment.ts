@@ -13,7 +13,7 @@ import type { NetInterface } from './net-interface.js';
 
 /** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {
-  constructor(readonly segment: Segment, readonly station: FrameReceiver, readonly name: string, readonly mac: number) {}
+  constructor(readonly segment: Segment, public station: FrameReceiver, readonly name: string, readonly mac: number) {}
   receiveFrame(pkt: PacketBuffer): void {
     this.segment.forward(pkt, this);
   }
@@ -40,6 +40,18 @@ export class Segment {
     const list = this.byMacLow.get(low);
     if (list) list.push(p);
     else this.byMacLow.set(low, [p]);
+    return p;
+  }
+
+  /**
+   * Deliver what was `old`'s to `next` from now on, under the same MAC (a replay puts its capture where a host
+   * was). Returns the plug `next` transmits into, or null when `old` is not attached here.
+   */
+  replaceStation(old: FrameReceiver, next: FrameReceiver): FrameReceiver | null {
+    const p = this.ports.find((x) => x.station === old);
+    if (!p) return null;
+    configChanged();
+    p.station = next;
     return p;
   }
 

@@ -34,6 +34,14 @@ export interface TraceNode {
 /** Collects TraceNodes for one packet; nested scopes become children. */
 export class TraceRecorder {
   readonly root: TraceNode[] = [];
+  /** Every node in the order it was added (the tree flattened in time order). */
+  readonly ordered: TraceNode[] = [];
+  /**
+   * One entry per capture of this packet, in capture order: how many nodes had been added when the frame was
+   * recorded. The nodes between two marks are what acted on the packet between those two captures (walk.html).
+   * Kept beside the tree, so trace.txt and trace.json do not change.
+   */
+  readonly captureMarks: number[] = [];
   private stack: TraceNode[][] = [this.root];
 
   add(kind: TraceKind, text: string, data?: TraceNode['data'], node?: string): TraceNode {
@@ -41,7 +49,13 @@ export class TraceRecorder {
     if (node !== undefined) n.node = node;
     if (data !== undefined) n.data = data;
     this.stack[this.stack.length - 1]!.push(n);
+    this.ordered.push(n);
     return n;
+  }
+
+  /** Note that the packet was captured now (called by the runtime for each captured copy). */
+  markCapture(): void {
+    this.captureMarks.push(this.ordered.length);
   }
 
   /** Add a node and make following adds its children until `close()`. */

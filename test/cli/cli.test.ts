@@ -8,6 +8,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../codecs/bytes.js';
+import { readPcapng } from '../../codecs/pcapng.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -36,7 +38,8 @@ describe('packetwalk run', () => {
       expect(s.passed).toBe(true);
       for (const f of ['walk.pcapng', 'trace.txt', 'trace.json', 'path.svg']) expect(s.files).toContain(f);
       for (const f of s.files) expect(existsSync(join(s.dir, f)), `${s.scenario}/${f}`).toBe(true);
-      expect(readdirSync(s.dir).sort()).toEqual([...s.files].sort());
+      // Plus the folder's manifest (what packetwalk wrote there; see README, output folders).
+      expect(readdirSync(s.dir).sort()).toEqual(['.packetwalk.json', ...s.files].sort());
     }
     const index = readFileSync(join(tmp, 'a', 'index.html'), 'utf8');
     for (const s of summary) expect(index).toContain(`${s.scenario}/path.svg`);
@@ -105,7 +108,7 @@ describe('packetwalk run', () => {
     writeFileSync(join(tmp, 'ro', 'blocker'), '');
     const r = pw('run', 'pod-to-pod-same-node', '--out', 'ro/blocker/out');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cannot write to output directory/);
+    expect(r.stderr).toMatch(/cannot use output directory .*blocker\/out: .*blocker is a file, not a directory/);
     chmodSync(join(tmp, 'ro'), 0o755);
   });
 });
@@ -161,6 +164,22 @@ describe('other commands', () => {
     const icmp = pw('trace', '--from', 'kuard1/kuard-amd64-1-qqdqm', '--to', 'project1/sqlapi-1-8jgx8', '--proto', 'icmp');
     expect(icmp.code).toBe(0);
     expect(icmp.stdout).toMatch(/ICMP echo reply received/);
+  });
+
+  it('writes a walk page for an ad-hoc walk with --html, holding the frames --pcap writes; a bad path is a one-line error', () => {
+    const t = pw('trace', '--from', 'project1/sqlapi-1-8jgx8', '--to', 'svc/project1/server', '--pcap', 'svc.pcapng', '--html', 'svc.html');
+    expect(t.code).toBe(0);
+    const html = readFileSync(join(tmp, 'svc.html'), 'utf8');
+    const data = JSON.parse(/<script type="application\/json" id="walk-data">(.*?)<\/script>/s.exec(html)![1]!) as { packets: { n: number; hops: { frame: number; hex: string }[] }[] };
+    const pcap = readPcapng(readFileSync(join(tmp, 'svc.pcapng')));
+    const hops = data.packets.flatMap((p) => p.hops).sort((a, b) => a.frame - b.frame);
+    expect(hops.map((h) => h.frame)).toEqual(pcap.packets.map((_, i) => i + 1));
+    for (const h of hops) expect(h.hex).toBe(toHex(pcap.packets[h.frame - 1]!.data));
+    expect(html).toContain('<svg role="img"');
+    const bad = pw('trace', '--from', 'project1/sqlapi-1-8jgx8', '--to', 'svc/project1/server', '--html', 'no/such/dir/x.html');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('packetwalk: cannot write --html no/such/dir/x.html: ENOENT\n');
+    expect(existsSync(join(tmp, 'no'))).toBe(false);
   });
 
   it('has --help on every command', () => {

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileNameFor, type CapturedFrame } from '../../src/capture/recorder.js';
+import { pcapFileNameFor, type CapturedFrame } from '../../src/capture/recorder.js';
 import type { ScenarioResult } from '../../src/walk/run-scenario.js';
 import { CHECKSUM_PREFS, hasTshark, TSHARK_MISSING } from '../helpers/tshark.js';
 import { COMPARED_FIELDS, packetwalkFields, type FieldName } from './frame-fields.js';
@@ -83,7 +83,7 @@ function filesOf(r: ScenarioResult): FileUnderTest[] {
     if (file === 'walk.pcapng') {
       out.push({ scenario: r.scenario.name, file, path: join(dir, file), frames: r.recorder.frames, multiInterface: true });
     } else if (file.endsWith('.pcap')) {
-      const point = r.recorder.points.findIndex((p) => `${fileNameFor(p.name)}.pcap` === file);
+      const point = r.recorder.points.findIndex((p) => pcapFileNameFor(p.name) === file);
       if (point < 0) throw new Error(`${r.scenario.name}: no capture point writes ${file}`);
       out.push({ scenario: r.scenario.name, file, path: join(dir, file), frames: r.recorder.frames.filter((f) => f.point === point), multiInterface: false });
     }

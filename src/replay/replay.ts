@@ -1,0 +1,229 @@
+/**
+ * `packetwalk replay`: read a capture record by record and inject each frame at a point of the emulated data
+ * path, keeping the capture's relative timing on the virtual clock, then write what `run` writes (walk.pcapng,
+ * one pcap per capture point, trace.txt, trace.json, path.svg) plus a summary that accounts for every record.
+ *
+ * A broken capture stops the reading at the broken byte: what came before it was injected and is written, and
+ * the result carries the error (the CLI prints it as one line and exits 2). The output folder is written under a
+ * temporary name and renamed into place, so an internal failure leaves nothing half-written.
+ */
+
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaptureReader, FileSource, type ByteSource, type CaptureRecord } from '../../codecs/capture-reader.js';
+import { DecodeError, type Fault } from '../../codecs/errors.js';
+import { decodeLinkLayer, linktypeName, newLinkLayerInfo } from '../../codecs/link-layer.js';
+import { summarize } from '../../codecs/summary.js';
+import { attachCapture } from '../capture/attach.js';
+import { CaptureRecorder } from '../capture/recorder.js';
+import { buildCluster } from '../cluster/build.js';
+import { Emulation } from '../node/emulation.js';
+import { renderPathSvg } from '../picture/path-svg.js';
+import { packetsToJson, renderWalkTrace } from '../trace/render.js';
+import type { WalkResult } from '../walk/walk-result.js';
+import { buildFrame, classify, clusterMacs } from './frame.js';
+import { resolvePoint } from './point.js';
+import { formatReplaySummary, newSummary, type ReplaySummary } from './summary.js';
+
+export interface ReplayOptions {
+  /** The capture file (also its name in messages). */
+  file: string;
+  /** Read from here instead of opening `file` (tests). */
+  source?: ByteSource;
+  /** POINT: NS/POD, NODE/eth0, gateway[/eth0|/eth1], external[/NAME]. */
+  at: string;
+  baseDocuments: readonly object[];
+  clusterFile: string;
+  seed?: number;
+  /** Output folder (written whole or not at all); omit to replay in memory. */
+  outDir?: string;
+}
+
+/** A broken capture: the file, the byte offset and what is wrong there. */
+export interface ReplayError {
+  fault: Fault;
+  /** One line: `FILE: byte N: ...`. */
+  message: string;
+}
+
+export interface ReplayResult extends WalkResult {
+  summary: ReplaySummary;
+  /** Set when reading stopped at a broken byte (everything before it was replayed and written). */
+  error?: ReplayError;
+}
+
+/** The capture record's link layer -> the injected packet's label (`capture #3: 10.131.0.40.40000 > ...`). */
+const MAC_PAIR = /(?:[0-9a-f]{2}:){5}[0-9a-f]{2} > (?:[0-9a-f]{2}:){5}[0-9a-f]{2}, (?:IPv4, )?/;
+
+export function runReplay(opts: ReplayOptions): ReplayResult {
+  const cluster = buildCluster(opts.baseDocuments, opts.clusterFile);
+  const seed = opts.seed ?? 1;
+  const emu = new Emulation(cluster, { seed });
+  const finalDir = opts.outDir;
+  const tmpDir = finalDir ? `${finalDir}.tmp-${process.pid}` : undefined;
+  if (tmpDir) {
+    rmSync(tmpDir, { recursive: true, force: true });
+    mkdirSync(tmpDir, { recursive: true });
+  }
+  const recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: true, keepBytes: true });
+  let source: FileSource | undefined;
+  try {
+    attachCapture(emu, recorder);
+    const point = resolvePoint(emu, opts.at);
+    // Every injected frame is traced (the summary reads each one's outcome); traced packets never use the fast path.
+    emu.runtime.recording = true;
+    const summary = newSummary(opts.file, point.label);
+    const macs = clusterMacs(emu);
+    const link = newLinkLayerInfo();
+    const origin = `capture at ${point.label}`;
+    const clock = emu.runtime.clock;
+    const t0 = clock.now;
+    let first: CaptureRecord | undefined;
+    let firstSec = 0, firstNsec = 0, lastTarget = t0;
+    let error: ReplayError | undefined;
+    const injected: number[] = [];
+    const notes: string[] = [];
+    try {
+      const src = opts.source ?? (source = new FileSource(opts.file));
+      const reader = new CaptureReader(src);
+      summary.format = `${reader.format}, ${reader.byteOrder} endian${reader.format === 'pcap' ? `, ${reader.resolution === 'ns' ? 'nanosecond' : 'microsecond'} timestamps, snaplen ${reader.snaplen}` : ''}`;
+      for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+        summary.read++;
+        const lt = linktypeName(rec.linktype);
+        summary.linktypes[lt] = (summary.linktypes[lt] ?? 0) + 1;
+        // The capture's clock, relative to its first record, on the virtual clock (never backwards).
+        if (rec.hasTimestamp) {
+          if (!first) {
+            first = rec;
+            firstSec = rec.tsSec;
+            firstNsec = rec.tsNsec;
+          }
+          lastTarget = t0 + (rec.tsSec - firstSec) * 1e9 + (rec.tsNsec - firstNsec);
+        }
+        if (lastTarget > clock.now) clock.advance(lastTarget - clock.now);
+        const f = decodeLinkLayer(rec.linktype, rec.data, link);
+        if (f) {
+          unparseable(summary, rec, f);
+          continue;
+        }
+        const dir = classify(point, rec, link);
+        if (!dir.inject) {
+          summary.notInjected.push({ record: rec.number, why: dir.why ?? 'received at the point' });
+          continue;
+        }
+        const pkt = emu.runtime.newPacket(origin, `capture #${rec.number}`);
+        notes.length = 0;
+        const bf = buildFrame(emu, point, rec, link, macs, pkt, notes);
+        if (bf) {
+          emu.runtime.pool.release(pkt);
+          emu.runtime.packets.pop(); // the record never became a packet
+          unparseable(summary, rec, bf);
+          continue;
+        }
+        const wp = emu.runtime.packets[pkt.walkIndex]!;
+        wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;
+        wp.trace.add('detail', `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`, undefined, point.host);
+        for (const n of notes) wp.trace.add('detail', n, undefined, point.host);
+        summary.injected++;
+        injected.push(pkt.walkIndex);
+        point.inject(pkt);
+      }
+    } catch (e) {
+      if (!(e instanceof DecodeError)) {
+        if ((e as NodeJS.ErrnoException).code && !source && !opts.source) {
+          const fault: Fault = { layer: 'capture', code: 'unsupported', offset: 0, detail: `cannot read the file: ${(e as Error).message}` };
+          error = { fault, message: `${opts.file}: cannot read the file: ${(e as NodeJS.ErrnoException).code}` };
+        } else throw e;
+      } else {
+        const ft = e.fault;
+        error = { fault: ft, message: `${opts.file}: byte ${ft.offset}: ${ft.layer} ${ft.code}${ft.detail ? `: ${ft.detail}` : ''} (the ${summary.read} record${summary.read === 1 ? '' : 's'} before it ${summary.read === 1 ? 'was' : 'were'} replayed)` };
+      }
+    } finally {
+      source?.close();
+    }
+    emu.settle();
+    recorder.close();
+    summary.answered = point.answers.count;
+    summary.error = error?.message;
+    tally(summary, emu, injected, origin);
+    const result: ReplayResult = {
+      scenario: { name: 'replay', figure: `${opts.file} at ${point.label}`, summary: `${summary.read} records read, ${summary.injected} injected at ${point.label}` },
+      cluster,
+      emulation: emu,
+      flows: outcomeLines(summary),
+      packets: emu.runtime.packets,
+      recorder,
+      passed: !error,
+      files: ['walk.pcapng', ...recorder.pcapFiles()],
+      dir: finalDir,
+      summary,
+    };
+    if (error) result.error = error;
+    if (tmpDir && finalDir) {
+      const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
+      writeFileSync(join(tmpDir, 'trace.txt'), renderWalkTrace(header, emu.runtime.packets));
+      writeFileSync(join(tmpDir, 'trace.json'), JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.points.map((p, i) => ({ ...p, frames: recorder.counts[i] })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      writeFileSync(join(tmpDir, 'path.svg'), renderPathSvg(result));
+      result.files.push('trace.txt', 'trace.json', 'path.svg');
+      rmSync(finalDir, { recursive: true, force: true });
+      renameSync(tmpDir, finalDir);
+    }
+    return result;
+  } catch (e) {
+    recorder.abort();
+    source?.close();
+    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function unparseable(summary: ReplaySummary, rec: CaptureRecord, f: Fault): void {
+  const key = `${f.layer} ${f.code}`;
+  const u = (summary.unparseable[key] ??= { count: 0, first: rec.number, example: f.detail ?? '' });
+  u.count++;
+}
+
+/** Read each injected packet's outcome, and what the emulated hosts sent because of the capture. */
+function tally(summary: ReplaySummary, emu: Emulation, injected: readonly number[], origin: string): void {
+  const packets = emu.runtime.packets;
+  for (const i of injected) {
+    const o = packets[i]!.outcome;
+    if (!o) summary.inFlight++;
+    else if (o.kind === 'dropped') {
+      const key = `${o.host}: ${o.reason ?? 'dropped'}${explainBridgeDrop(o.reason ?? '')}`;
+      summary.dropped[key] = (summary.dropped[key] ?? 0) + 1;
+    } else if (o.kind === 'consumed') {
+      const key = `${o.host}: ${o.reason ?? ''}`;
+      summary.consumed[key] = (summary.consumed[key] ?? 0) + 1;
+    } else summary.delivered[o.host] = (summary.delivered[o.host] ?? 0) + 1;
+  }
+  for (const p of packets) {
+    if (p.origin === origin || / \(flooded to [^)]*\)$/.test(p.label)) continue; // injected frames, copies of a broadcast
+    const label = p.label.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '').replace(/ +/g, ' ').trim() || p.label;
+    const key = `${label} from ${p.origin}`;
+    summary.sent[key] = (summary.sent[key] ?? 0) + 1;
+  }
+}
+
+function outcomeLines(s: ReplaySummary): { detail: string; ok: boolean }[] {
+  const out: { detail: string; ok: boolean }[] = [];
+  for (const [host, n] of Object.entries(s.delivered)) out.push({ detail: `${n} delivered to ${host}`, ok: true });
+  for (const [why, n] of Object.entries(s.dropped)) out.push({ detail: `${n} dropped at ${why}`, ok: false });
+  if (s.answered) out.push({ detail: `${s.answered} answers came back to ${s.point}`, ok: true });
+  return out;
+}
+
+/** What OpenShift SDN means by a drop in the br0 tables a replayed frame typically dies in (openshift-flows.ts). */
+const BRIDGE_DROPS: Record<string, string> = {
+  '0': 'not IP or ARP, or VXLAN from outside the cluster network',
+  '10': 'VXLAN from an address that is no node of the cluster: table 10 accepts tun_src of known HostSubnets only',
+  '20': "source IP (or ARP sender MAC) is not the pod's own: OpenShift SDN's anti-spoofing",
+  '80': 'NetworkPolicy / project isolation (VNID)',
+  '100': 'EgressNetworkPolicy',
+};
+
+function explainBridgeDrop(reason: string): string {
+  const m = /^br0: table (\d+) /.exec(reason);
+  const why = m ? BRIDGE_DROPS[m[1]!] : undefined;
+  return why ? ` (${why})` : '';
+}

@@ -18,8 +18,12 @@ import { runScenarioSteps, type ScenarioFolderRecord, type ScenarioResult } from
 import { checkReplaceable, checkReplaceableFile, ensureOutputDir, readFolderManifest, removeStaleTempDirs, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
 import { printWalkSummary } from './summary.js';
-import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode } from './inspect.js';
+import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode, reportApplied } from './inspect.js';
+import { applyStateDir } from '../state/emulate.js';
+import { loadStateDir } from '../state/state-dir.js';
 import { ProgressBar } from './progress.js';
+import { exportClusterList } from '../state/export.js';
+import { cmdCollect, cmdDoctor } from './doctor.js';
 import { renderIndexHtml, type IndexEntry } from '../picture/index-html.js';
 import { cmdReplay } from './replay-command.js';
 
@@ -35,6 +39,8 @@ Commands:
   flows --node NODE         br0 flows of a node as 'ovs-ofctl -O OpenFlow13 dump-flows br0' prints them
   iptables --node NODE      the node's iptables rules in iptables-save format
   conntrack --node NODE     the node's conntrack table after a scenario, like 'conntrack -L'
+  doctor --state DIR        diagnose a real cluster from files: what differs from OpenShift SDN, which walks fail
+  collect                   print the (read-only) oc commands that fill a state directory from a live cluster
   replay FILE --at POINT    inject a capture (pcap/pcapng) at a pod, node NIC, gateway or external host
 
 Run 'packetwalk <command> --help' for a command's options.
@@ -55,6 +61,8 @@ Options:
                    when every ephemeral port is in TIME_WAIT the client waits on the virtual clock
   --no-fast-path   walk every packet hop by hop instead of replaying recorded walks for repeated
                    headers (the files are byte-identical either way; for comparison and profiling)
+  --state DIR      walk a real cluster's state directory: its objects, and each node's actual flows, groups,
+                   iptables rules, conntrack entries and routes (nodes/<node>/, see 'packetwalk doctor')
   --json           print a JSON summary instead of text
 
 Examples:
@@ -106,6 +114,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       return cmdIptables(rest, clusterSource);
     case 'conntrack':
       return cmdConntrack(rest, clusterSource);
+    case 'doctor':
+      return cmdDoctor(rest);
+    case 'collect':
+      return cmdCollect(rest);
     case 'replay':
       return cmdReplay(rest, clusterSource);
     default:
@@ -153,6 +165,7 @@ async function cmdRun(args: string[]): Promise<number> {
     count: { type: 'string' },
     'no-fast-path': { type: 'boolean' },
     json: { type: 'boolean' },
+    state: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(RUN_HELP);
@@ -166,7 +179,10 @@ async function cmdRun(args: string[]): Promise<number> {
     if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(n)} (see 'packetwalk scenarios')`);
     return s;
   });
-  const src = clusterSource(a.str('cluster'));
+  if (a.str('state') && a.str('cluster')) throw new UsageError('give --cluster FILE or --state DIR, not both');
+  const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
+  const src = state ? { docs: state.objects.sources.map((o) => o.doc as object), file: state.dir, cluster: state.cluster } : clusterSource(a.str('cluster'));
+  const prepare = state ? (emu: Emulation) => reportApplied(applyStateDir(emu, state)) : undefined;
   const outDir = ensureOutputDir(a.str('out') ?? 'pcaps/out');
   for (const dir of removeStaleTempDirs(outDir, new Set(SCENARIOS.map((s) => s.name)))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
   // Refuse before any work, not after it: a scenario folder or an index.html that packetwalk did not write.
@@ -187,7 +203,7 @@ async function cmdRun(args: string[]): Promise<number> {
       const bar = new ProgressBar(s.name);
       let r: ScenarioResult;
       try {
-        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), onProgress: (d, t) => bar.update(d, t) }), () => signal);
+        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
       } catch (e) {
         // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
         if (!(e instanceof ScenarioUnavailable)) throw e;
@@ -276,9 +292,16 @@ function cmdScenarios(args: string[]): number {
 const TABLES = ['hostsubnets', 'netnamespaces', 'pods', 'services', 'clusternetwork'] as const;
 
 function cmdCluster(args: string[]): number {
-  const a = parse(args, { cluster: { type: 'string' } });
+  const a = parse(args, { cluster: { type: 'string' }, output: { type: 'string', short: 'o' } });
   if (a.flag('help')) {
-    process.stdout.write(`Usage: packetwalk cluster [${TABLES.join('|')}] [--cluster FILE]\n\nShows the cluster as 'oc get' prints it; with --cluster, validates a cluster file first.\n\nExamples:\n  packetwalk cluster hostsubnets\n  packetwalk cluster pods --cluster my-cluster.yaml\n`);
+    process.stdout.write(`Usage: packetwalk cluster [${TABLES.join('|')}] [--cluster FILE] [--output yaml|json]\n\nShows the cluster as 'oc get' prints it; with --cluster, validates a cluster file first. --output yaml|json\nprints the cluster's objects as one 'oc get -o yaml' List (a state directory's objects, a cluster file).\n\nExamples:\n  packetwalk cluster hostsubnets\n  packetwalk cluster pods --cluster my-cluster.yaml\n  packetwalk cluster --output yaml > state/cluster.yaml\n`);
+    return 0;
+  }
+  const output = a.str('output');
+  if (output !== undefined) {
+    if (output !== 'yaml' && output !== 'json') throw new UsageError(`--output must be yaml or json, got ${JSON.stringify(output)}`);
+    if (a.positionals.length) throw new UsageError('--output prints every object; leave out the table name');
+    process.stdout.write(exportClusterList(clusterSource(a.str('cluster')).docs, output));
     return 0;
   }
   const cluster = loadCluster(a.str('cluster'));

@@ -21,6 +21,8 @@ import { renderWalkPage } from '../page/walk-html.js';
 import { asOutputError, checkOutputFile, OutputError, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
 import type { ClusterSource } from './commands.js';
+import { applyStateDir } from '../state/emulate.js';
+import { loadStateDir } from '../state/state-dir.js';
 
 /** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
 export function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
@@ -81,6 +83,12 @@ function parseSource(cluster: Cluster, from: string): Source {
   throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
 }
 
+/** What a state directory held that a walk cannot use, on stderr. */
+export function reportApplied(r: { skipped: string[]; unmodelled: string[] }): void {
+  for (const s of r.skipped) process.stderr.write(`packetwalk: note: ${s}\n`);
+  if (r.unmodelled.length) process.stderr.write(`packetwalk: note: ${r.unmodelled.length} flow(s) use an action or match packetwalk does not model; a walk reaching one stops there ("not modelled"): ${r.unmodelled.slice(0, 3).join('; ')}${r.unmodelled.length > 3 ? '; ...' : ''}\n`);
+}
+
 /**
  * Destinations a trace refuses, and why. Loopback (127/8), 0.0.0.0 and a host's own addresses are walked: Linux
  * delivers them through lo. Multicast is not modelled (no group membership; the stack would map the address to an
@@ -97,16 +105,19 @@ function refusedDestination(ip: number): string | undefined {
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
     from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
-    cluster: { type: 'string' }, pcap: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
+    cluster: { type: 'string' }, pcap: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' }, state: { type: 'string' }, size: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk trace --from POD|NODE|external --to POD|SERVICE|IP[:PORT] [--proto tcp|udp|icmp]
-                       [--dport N] [--sport N] [--cluster FILE] [--pcap FILE] [--html FILE] [--json]
+                       [--dport N] [--sport N] [--size N] [--cluster FILE | --state DIR] [--pcap FILE] [--html FILE] [--json]
 
 An ad-hoc walk between two endpoints: every packet of the conversation (ARP included), hop by hop, with br0
 printed like 'ovs-appctl ofproto/trace' and the iptables, conntrack and NAT steps. Pods are namespace/name,
 services svc/namespace/name. --pcap writes the captures (pcapng); --html writes a self-contained page to step
-through the walk hop by hop in a browser (layers, bytes, what changed, which rule acted).
+through the walk hop by hop in a browser (layers, bytes, what changed, which rule acted). With --state DIR,
+the walk runs on a real cluster's state directory: its objects, and each node's actual flows, groups, iptables
+rules, conntrack entries and routes (see 'packetwalk doctor'). --size N sets the ICMP echo payload (default 64;
+large pings find MTU problems).
 
 Examples:
   packetwalk trace --from project1/sqlapi-1-8jgx8 --to svc/project1/server
@@ -123,7 +134,9 @@ Examples:
   const html = a.str('html') === undefined ? undefined : checkOutputFile(a.str('html')!, '--html file');
   const proto = (a.str('proto') ?? 'tcp') as Protocol;
   if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
-  const cluster = src(a.str('cluster')).cluster;
+  if (a.str('state') && a.str('cluster')) throw new UsageError('give --cluster FILE or --state DIR, not both');
+  const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
+  const cluster = state ? state.cluster : src(a.str('cluster')).cluster;
   const fromSrc = parseSource(cluster, from);
   let target = to, port: number | undefined;
   const m = /^(.*):(\d+)$/.exec(to); // TARGET[:PORT]
@@ -142,10 +155,11 @@ Examples:
   port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const emu = new Emulation(cluster, { seed });
+  if (state) reportApplied(applyStateDir(emu, state));
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: html !== undefined });
   attachCapture(emu, recorder);
   emu.runtime.recording = true;
-  const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
+  const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('size') ? { payloadSize: intOption('size', a.str('size'), 0, 65507)! } : {}), ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
   const result = runFlow(emu, spec);
   recorder.close();
   const title = `trace ${sourceLabel(fromSrc)} -> ${resolved.label} (${ipv4ToString(resolved.ip)}) ${proto}${proto === 'icmp' ? '' : `/${port}`}: ${result.ok ? 'ok' : 'FAILED'} (${result.detail})`;

@@ -411,6 +411,35 @@ export class Conntrack {
     return e;
   }
 
+  /**
+   * An entry as `conntrack -L` printed it on a real node (state/): both tuples as given (a NATed connection's
+   * reply tuple is not the inverse of the original), the TCP state, SEEN_REPLY/ASSURED, the mark, and the seconds
+   * it had left; NAT status bits follow from the tuples, as nf_nat sets them. Throws when a tuple is taken.
+   */
+  restore(orig: CtTuple, reply: CtTuple, e: { tcpState: number; replied: boolean; assured: boolean; mark: number; secondsLeft: number; zone: number }, now: number): ConntrackEntry {
+    if (this.isTaken(orig, e.zone, null) || this.isTaken(reply, e.zone, null)) throw new Error('such conntrack exists');
+    this.timeNs = now;
+    const c = this.create(orig, e.zone);
+    c.reply.copyFrom(reply);
+    c.status |= IPS_CONFIRMED | (e.replied ? IPS_SEEN_REPLY : 0) | (e.assured ? IPS_ASSURED : 0);
+    if (reply.dst !== orig.src || reply.dport !== orig.sport) c.status |= IPS_SRC_NAT | IPS_SRC_NAT_DONE;
+    if (reply.src !== orig.dst || reply.sport !== orig.dport) c.status |= IPS_DST_NAT | IPS_DST_NAT_DONE;
+    c.mark = e.mark;
+    let cls = CLASS_GENERIC;
+    if (orig.proto === PROTO_TCP) cls = c.tcpState = e.tcpState;
+    else if (orig.proto === PROTO_UDP) cls = e.assured ? CLASS_UDP_STREAM : CLASS_UDP;
+    else if (orig.proto === PROTO_ICMP) cls = CLASS_ICMP;
+    this.hashInsert(c.orig);
+    this.hashInsert(c.reply);
+    this.count++;
+    this.stats.insert++;
+    this.refresh(c, cls);
+    // The deadline it had on the node, not the class default.
+    c.deadline = now + (e.secondsLeft + 1) * SEC;
+    if (c.deadline < this.nextExpiry) this.nextExpiry = c.deadline;
+    return c;
+  }
+
   /** The entry holding this tuple in either direction (tests, tools); sets `lastDir`. */
   lookup(proto: number, src: number, dst: number, sport: number, dport: number, zone = 0): ConntrackEntry | undefined {
     const node = this.findNode(this.inv.set(proto, src, dst, sport, dport), zone);

@@ -264,6 +264,22 @@ export class EmulatedNode implements BridgeHost {
     return this.ports[port]?.name ?? `port${port}`;
   }
 
+  /**
+   * Move a pod's veth to another ofport (a real node's numbering, state/): the pod keeps its namespace and eth0,
+   * br0 sees it on the new port.
+   */
+  movePodPort(key: string, ofport: number): void {
+    const inst = this.pods.get(key);
+    if (!inst || inst.veth.ofport === ofport) return;
+    if (ofport <= OFPORT_TUN0 || this.ports[ofport]) throw new Error(`ofport ${ofport} of ${this.name} is taken`);
+    const veth = new VethHostPort(this.runtime, this.name, ofport, inst.veth.name, this.bridge);
+    veth.peer = inst.eth0;
+    inst.eth0.peer = veth;
+    this.ports[inst.veth.ofport] = undefined;
+    this.ports[ofport] = veth;
+    this.pods.set(key, { ...inst, veth });
+  }
+
   /** The br0 ports in ofport order (vxlan0, tun0, veths). */
   ovsPorts(): OvsPort[] {
     return this.ports.filter((p): p is OvsPort => p !== undefined);

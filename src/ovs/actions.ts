@@ -39,7 +39,12 @@ export type Action =
   | { type: 'ct_clear' }
   | { type: 'group'; id: number }
   | { type: 'note'; bytes: number[] }
-  | { type: 'dec_ttl' };
+  | { type: 'dec_ttl' }
+  /**
+   * An action (or match field) packetwalk does not model, kept as its text so a real node's dump loads whole
+   * (parseFlow with `unmodelled: 'accept'`); a packet that reaches it stops there with "not modelled".
+   */
+  | { type: 'unmodelled'; text: string };
 
 /** A syntax error inside an action list; `offset` is relative to the start of the actions text. */
 export class ActionError extends Error {
@@ -354,6 +359,7 @@ export function formatAction(a: Action): string {
       return `note:${b.map((x) => x.toString(16).padStart(2, '0')).join('.')}`;
     }
     case 'dec_ttl': return 'dec_ttl';
+    case 'unmodelled': return a.text;
   }
 }
 

@@ -84,7 +84,7 @@ export const MAX_RESUBMITS = 4096;
 /** Recirculations per packet before we call it a loop. */
 export const MAX_RECIRCULATIONS = 16;
 
-const enum Op { Output, OutputReg, Goto, Resubmit, Load, Move, SetField, Ct, CtClear, Group, Note, DecTtl }
+const enum Op { Output, OutputReg, Goto, Resubmit, Load, Move, SetField, Ct, CtClear, Group, Note, DecTtl, Unmodelled }
 
 /** One compiled action. A single class so every op has the same shape (monomorphic property access). */
 class CompiledOp {
@@ -377,6 +377,11 @@ function compileAction(a: Action, tableId: number, priority: number): CompiledOp
       break;
     case 'dec_ttl':
       c.op = Op.DecTtl;
+      break;
+    case 'unmodelled':
+      // A real node's flow that packetwalk cannot run (state/): the walk stops here and says so.
+      c.op = Op.Unmodelled;
+      c.skipReason = `table ${tableId} priority ${priority}: not modelled: ${a.text}`;
       break;
   }
   return c;
@@ -817,6 +822,11 @@ export class Bridge {
           break;
         case Op.Note:
           break;
+        case Op.Unmodelled:
+          f.dropReason = c.skipReason;
+          f.halted = true;
+          if (trace) trace.add('warn', ` >> ${c.skipReason.replace(/^.*?: /, '')}: packetwalk stops the walk here`);
+          return -1;
         default:
           if (f.recording) f.rec.push(c, isTail, null, '');
           this.execOp(f, c, isTail);

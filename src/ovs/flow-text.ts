@@ -8,7 +8,7 @@
  * Output: ` cookie=0x0, duration=0.000s, table=0, n_packets=3, n_bytes=222, priority=200,ip,in_port=1,nw_src=10.128.0.0/14 actions=...`
  */
 
-import { ActionError, formatActions, parseActionList, splitTopLevel, type Action } from './actions.js';
+import { ActionError, formatActions, parseAction, parseActionList, splitTopLevel, type Action } from './actions.js';
 import type { RwField } from './field-access.js';
 import { ETH_TYPE_IP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, W_DL_TYPE, W_NW_PROTO } from './fields.js';
 import { Match, MatchError, parseUint, type PrereqPolicy } from './match.js';
@@ -53,9 +53,20 @@ export interface ParseOptions {
   /** Name of the file or source for errors. */
   source?: string;
   prerequisites?: PrereqPolicy;
+  /**
+   * 'accept': an action or match field packetwalk does not model is kept as an `unmodelled` action (a packet
+   * reaching the flow stops with "not modelled") instead of being an error; for real nodes' dumps.
+   */
+  unmodelled?: 'accept';
 }
 
-const IGNORED = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
+/** Statistics and flow properties dump-flows may print (OVS 2.9..3.x); they do not change what a flow matches. */
+const IGNORED = new Set([
+  'duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age', 'idle_timeout', 'hard_timeout', 'importance',
+  'packet_count', 'byte_count', 'out_port', 'out_group',
+]);
+/** Flow flags dump-flows prints as bare words (ofputil_flow_mod_flags_format). */
+const IGNORED_FLAGS = new Set(['reset_counts', 'send_flow_rem', 'check_overlap', 'no_packet_counts', 'no_byte_counts', 'no_readonly_table']);
 
 /** Index of ` actions=` / `actions=` outside parentheses, or -1. */
 function findActions(line: string): number {
@@ -82,6 +93,7 @@ function parseMatchPart(
   match: Match,
   err: (msg: string, col: number, tok: string) => never,
   allowCookieMask: boolean,
+  unmodelled?: string[],
 ): { table?: number; priority?: number; cookie?: bigint; cookieMask?: bigint } {
   const seen: { table?: number; priority?: number; cookie?: bigint; cookieMask?: bigint } = {};
   for (const tok of tokenizeMatch(text)) {
@@ -90,6 +102,11 @@ function parseMatchPart(
     const val = eq < 0 ? undefined : tok.text.slice(eq + 1);
     const valCol = tok.col + eq + 1;
     if (val === undefined) {
+      if (IGNORED_FLAGS.has(key)) continue;
+      if (!match.setShorthand(key) && unmodelled) {
+        unmodelled.push(key);
+        continue;
+      }
       if (!match.setShorthand(key)) err(`unknown keyword ${key} (expected field=value or ip, arp, tcp, udp, icmp, sctp, rarp, ipv6)`, tok.col, key);
       continue;
     }
@@ -116,6 +133,10 @@ function parseMatchPart(
       try {
         match.setField(key, val);
       } catch (e) {
+        if (e instanceof MatchError && unmodelled) {
+          unmodelled.push(tok.text);
+          continue;
+        }
         if (e instanceof MatchError) err(e.message, e.token === key ? tok.col : valCol, e.token ?? tok.text);
         throw e;
       }
@@ -154,7 +175,8 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
   const ai = findActions(line);
   if (ai < 0) return err('must specify an action (expected "actions=...")', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
   const match = new Match();
-  const seen = parseMatchPart(line.slice(0, ai), match, err, false);
+  const unmodelledMatch: string[] | undefined = opts.unmodelled === 'accept' ? [] : undefined;
+  const seen = parseMatchPart(line.slice(0, ai), match, err, false, unmodelledMatch);
   const table = seen.table ?? 0;
   try {
     match.checkPrerequisites(opts.prerequisites ?? 'reject');
@@ -170,9 +192,11 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
   try {
     actions = parseActionList(actText, actStart);
   } catch (e) {
-    if (e instanceof ActionError) return err(e.message, e.offset, e.token);
-    throw e;
+    if (!(e instanceof ActionError)) throw e;
+    if (opts.unmodelled !== 'accept') return err(e.message, e.offset, e.token);
+    actions = parseActionsKeepingUnmodelled(actText, actStart);
   }
+  if (unmodelledMatch?.length) actions = [{ type: 'unmodelled', text: `match ${unmodelledMatch.join(',')}` }, ...actions];
   // OpenFlow 1.1+ instruction rules, as ovs-ofctl -O OpenFlow13 enforces them.
   const pieces = splitTopLevel(actText);
   actions.forEach((a, i) => {
@@ -188,6 +212,22 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
     }
   });
   return { table, priority: seen.priority ?? DEFAULT_PRIORITY, cookie: seen.cookie ?? 0n, match, actions };
+}
+
+/** Each action on its own; one that does not parse becomes `unmodelled` (a malformed `drop` mix still fails). */
+function parseActionsKeepingUnmodelled(text: string, at: number): Action[] {
+  const out: Action[] = [];
+  for (const p of splitTopLevel(text)) {
+    const t = p.text.trim();
+    if (t === 'drop') throw new ActionError('"drop" must not be accompanied by any other action or instruction', at + p.offset, 'drop');
+    try {
+      out.push(parseAction(p.text, at + p.offset));
+    } catch (e) {
+      if (!(e instanceof ActionError)) throw e;
+      out.push({ type: 'unmodelled', text: t });
+    }
+  }
+  return out;
 }
 
 /** Parse a dump/del-flows filter such as `table=20,in_port=3` or `cookie=0x1/-1` (no actions). */
@@ -243,7 +283,7 @@ export function parseFlows(text: string, opts: Omit<ParseOptions, 'line'> = {}):
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
     const t = line.trim();
-    if (t === '' || t.startsWith('#') || t.startsWith('OFPST_FLOW reply')) return;
+    if (t === '' || t.startsWith('#') || t.startsWith('OFPST_FLOW reply') || t.startsWith('NXST_FLOW reply')) return;
     out.push(parseFlow(line, { ...opts, line: i + 1 }));
   });
   return out;

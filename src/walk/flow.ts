@@ -27,6 +27,8 @@ export interface FlowSpec {
   toLabel?: string;
   /** Fixed client source port (else an ephemeral one from the seeded randomness). */
   sourcePort?: number;
+  /** ICMP echo payload bytes (default 64): large pings find MTU problems. */
+  payloadSize?: number;
 }
 
 /**
@@ -101,7 +103,7 @@ function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
       };
     }
     case 'icmp': {
-      const r = stack.ping(dst, 64);
+      const r = stack.ping(dst, spec.payloadSize ?? 64);
       return { finish: () => ({ spec, ok: r.replied, outcome: r.replied ? 'completed' : 'unanswered', clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' }) };
     }
   }

@@ -41,6 +41,8 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
   /** Replay recorded walks for repeated headers (default true; the files are the same either way). */
   fastPath?: boolean;
+  /** Called once the emulation is up, before any walk (e.g. to load a real node's state: `--state`). */
+  prepare?: (emu: Emulation) => void;
 }
 
 /** A scenario's walk: the common WalkResult (what pictures and pages read) with the scenario and its flows. */
@@ -142,6 +144,7 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
   const cluster = !s.editDocuments && opts.baseCluster ? opts.baseCluster : scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath });
+  opts.prepare?.(emu);
   const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;
   if (finalDir) checkReplaceable(finalDir); // before any work: never end a long run by refusing to replace
   const tmpDir = finalDir ? makeTempDir(finalDir) : undefined;

@@ -1,0 +1,149 @@
+/**
+ * The standard walk matrix of a cluster: pod to pod on one node and across every ordered node pair, a pod of
+ * every node to every service, every node's pods to the outside (node IP, or the namespace's egress IP), each
+ * egress-IP namespace to the outside, and the outside to every NodePort on every node. One client pod per node
+ * (the first pod-network pod) and one server pod per node (the first with a port) keep it n² + n·services.
+ */
+
+import { ipv4ToString } from '../../codecs/bytes.js';
+import type { Cluster, Pod } from '../cluster/types.js';
+import type { FlowSpec, Protocol } from '../walk/flow.js';
+
+export type WalkKind = 'pod-to-pod-same-node' | 'pod-to-pod' | 'pod-to-service' | 'egress' | 'egress-ip' | 'nodeport';
+
+export interface MatrixWalk {
+  kind: WalkKind;
+  label: string;
+  spec: FlowSpec;
+  /** Nodes, pods, namespaces, services and addresses the walk involves (to find the difference behind a failure). */
+  subjects: string[];
+  /** The nodes the walk can touch: client and server nodes, a service's endpoint nodes, egress-IP nodes. */
+  nodes: string[];
+}
+
+function proto(p: 'TCP' | 'UDP'): Protocol {
+  return p === 'TCP' ? 'tcp' : 'udp';
+}
+
+function plainPod(p: Pod): boolean {
+  return !p.hostNetwork && !p.egressRouter;
+}
+
+function podSubjects(p: Pod): string[] {
+  return [`${p.namespace}/${p.name}`, p.namespace, ipv4ToString(p.ip), p.node];
+}
+
+/** Nodes holding a service's endpoints (pods' nodes, or the node that owns an endpoint's address). */
+function endpointNodes(cluster: Cluster, namespace: string, name: string): string[] {
+  const ep = cluster.endpoints.find((e) => e.namespace === namespace && e.name === name);
+  const out = new Set<string>();
+  for (const a of ep?.addresses ?? []) {
+    const node = a.node ?? cluster.pods.find((p) => !p.hostNetwork && p.ip === a.ip)?.node ?? cluster.hostSubnets.find((h) => h.hostIP === a.ip)?.name;
+    if (node) out.add(node);
+  }
+  return [...out];
+}
+
+/** Nodes holding a namespace's egress IPs. */
+function egressNodes(cluster: Cluster, namespace: string): string[] {
+  const ns = cluster.netNamespaces.find((n) => n.name === namespace);
+  if (!ns || ns.egressIPs.length === 0) return [];
+  return cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name);
+}
+
+/** The walks; `onlyNode` keeps those that start or end on that node. */
+export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[] {
+  const clients = new Map<string, Pod>();
+  const servers = new Map<string, Pod[]>();
+  for (const p of cluster.pods) {
+    if (!plainPod(p)) continue;
+    if (!clients.has(p.node)) clients.set(p.node, p);
+    if (p.ports.length) {
+      const l = servers.get(p.node) ?? [];
+      l.push(p);
+      servers.set(p.node, l);
+    }
+  }
+  const out: MatrixWalk[] = [];
+  const keep = (...nodes: string[]) => onlyNode === undefined || nodes.includes(onlyNode);
+  const toPod = (c: Pod, s: Pod, kind: WalkKind): MatrixWalk => {
+    const port = s.ports[0]!;
+    return {
+      kind,
+      label: `${c.namespace}/${c.name} (${c.node}) -> ${s.namespace}/${s.name} (${s.node}) ${port.protocol.toLowerCase()}/${port.port}`,
+      spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: s.ip, port: port.port }, proto: proto(port.protocol), toLabel: `${s.namespace}/${s.name}` },
+      subjects: [...podSubjects(c), ...podSubjects(s)],
+      nodes: [c.node, s.node],
+    };
+  };
+  for (const h of cluster.hostSubnets) {
+    const c = clients.get(h.name);
+    if (!c) continue;
+    for (const g of cluster.hostSubnets) {
+      if (!keep(h.name, g.name)) continue;
+      const s = (servers.get(g.name) ?? []).find((x) => x !== c);
+      if (s) out.push(toPod(c, s, h.name === g.name ? 'pod-to-pod-same-node' : 'pod-to-pod'));
+    }
+  }
+  for (const h of cluster.hostSubnets) {
+    const c = clients.get(h.name);
+    if (!c || !keep(h.name)) continue;
+    for (const svc of cluster.services) {
+      const port = svc.ports[0];
+      if (!port) continue;
+      const ep = cluster.endpoints.find((e) => e.namespace === svc.namespace && e.name === svc.name);
+      out.push({
+        kind: 'pod-to-service',
+        label: `${c.namespace}/${c.name} (${h.name}) -> svc/${svc.namespace}/${svc.name} ${ipv4ToString(svc.clusterIP)}:${port.port}`,
+        spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: svc.clusterIP, port: port.port }, proto: proto(port.protocol), toLabel: `svc/${svc.namespace}/${svc.name}` },
+        subjects: [...podSubjects(c), `${svc.namespace}/${svc.name}`, ipv4ToString(svc.clusterIP), ...(ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [])],
+        nodes: [h.name, ...endpointNodes(cluster, svc.namespace, svc.name)],
+      });
+    }
+  }
+  const ext = cluster.externalHosts[0];
+  if (ext) {
+    for (const h of cluster.hostSubnets) {
+      const c = clients.get(h.name);
+      if (!c || !keep(h.name)) continue;
+      out.push({
+        kind: 'egress',
+        label: `${c.namespace}/${c.name} (${h.name}) -> external ${ext.name} ${ipv4ToString(ext.ip)}:443`,
+        spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
+        subjects: [...podSubjects(c), ipv4ToString(ext.ip)],
+        nodes: [h.name, ...egressNodes(cluster, c.namespace)],
+      });
+    }
+    for (const ns of cluster.netNamespaces) {
+      if (ns.egressIPs.length === 0) continue;
+      const c = cluster.pods.find((p) => p.namespace === ns.name && plainPod(p));
+      if (!c || !keep(c.node, ...cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name))) continue;
+      const holders = cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e)));
+      out.push({
+        kind: 'egress-ip',
+        label: `${c.namespace}/${c.name} (${c.node}) -> external ${ext.name} via egress IP ${ns.egressIPs.map(ipv4ToString).join(', ')}`,
+        spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
+        subjects: [...podSubjects(c), ...ns.egressIPs.map(ipv4ToString), ...holders.map((h) => h.name), ...holders.map((h) => ipv4ToString(h.hostIP))],
+        nodes: [c.node, ...holders.map((h) => h.name)],
+      });
+    }
+    for (const svc of cluster.services) {
+      for (const port of svc.ports) {
+        if (port.nodePort === undefined) continue;
+        const ep = cluster.endpoints.find((e) => e.namespace === svc.namespace && e.name === svc.name);
+        const epSubjects = ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [];
+        for (const h of cluster.hostSubnets) {
+          if (!keep(h.name)) continue;
+          out.push({
+            kind: 'nodeport',
+            label: `external ${ext.name} -> ${h.name} ${ipv4ToString(h.hostIP)}:${port.nodePort} (svc/${svc.namespace}/${svc.name})`,
+            spec: { from: { kind: 'external', name: ext.name }, to: { ip: h.hostIP, port: port.nodePort }, proto: proto(port.protocol), toLabel: `${h.name}:${port.nodePort}` },
+            subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`, ...epSubjects],
+            nodes: [h.name, ...endpointNodes(cluster, svc.namespace, svc.name)],
+          });
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,227 @@
+/**
+ * One node's dumps in a state directory, `nodes/<node>/`, read exactly as the real tools print them:
+ *
+ *   dump-flows.txt    ovs-ofctl -O OpenFlow13 dump-flows br0 (OVS 2.9..3.x: header line, cookie, duration,
+ *                     counters, idle_age/hard_age, reset_counts, load:/set_field:/move: spellings)
+ *   dump-groups.txt   ovs-ofctl -O OpenFlow13 dump-groups br0
+ *   iptables-save.txt iptables-save -c (legacy or nft; warning and comment lines, counters)
+ *   ip-route.json     ip -j route show table all
+ *   ip-addr.json      ip -j addr
+ *   conntrack.txt     conntrack -L
+ *
+ * A missing file is undefined (the caller uses what OpenShift SDN would program). A line that cannot be
+ * understood is a StateFileError naming the file and line; a flow action or match field packetwalk does not
+ * model is kept as an `unmodelled` action (listed in `unmodelled`), so a walk that reaches it says so.
+ */
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tryParseCidr, tryParseIpv4, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
+import { formatFlowAdd, FlowParseError, parseFlow, type FlowSpec } from '../ovs/flow-text.js';
+import { parseGroup, type GroupSpec } from '../ovs/groups.js';
+import { IptablesParseError, parseIptablesSave } from '../netfilter/iptables-restore.js';
+import type { Ruleset } from '../netfilter/rules.js';
+import { parseConntrackList, type ConntrackLine } from './conntrack-text.js';
+import { StateFileError } from './errors.js';
+
+export const NODE_FILES = ['dump-flows.txt', 'dump-groups.txt', 'iptables-save.txt', 'ip-route.json', 'ip-addr.json', 'conntrack.txt'] as const;
+
+/** A flow read from a dump, with its line for messages. */
+export interface StateFlow {
+  spec: FlowSpec;
+  line: number;
+}
+
+/** One IPv4 route of `ip -j route show table all` (main table, unicast). */
+export interface StateRoute {
+  dst: Ipv4Cidr;
+  via?: Ipv4Address;
+  dev: string;
+  src?: Ipv4Address;
+  scope?: string;
+  mtu?: number;
+  /** `ip route` text, for messages. */
+  text: string;
+}
+
+/** One interface of `ip -j addr`: IPv4 addresses only. */
+export interface StateInterface {
+  name: string;
+  mtu: number;
+  mac?: string;
+  addrs: { ip: Ipv4Address; prefix: number; label?: string }[];
+}
+
+export interface NodeState {
+  node: string;
+  /** `nodes/<node>` relative to the state directory (for messages). */
+  dir: string;
+  flows?: StateFlow[];
+  groups?: GroupSpec[];
+  iptables?: Ruleset;
+  routes?: StateRoute[];
+  interfaces?: StateInterface[];
+  conntrack?: ConntrackLine[];
+  /** Flows holding an action or match field packetwalk does not model (`table=.. actions=..` text). */
+  unmodelled: string[];
+  /** Files present. */
+  files: string[];
+}
+
+function read(root: string, rel: string): string | undefined {
+  const p = join(root, rel);
+  return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+}
+
+/** Flows of a dump-flows text. */
+export function parseDumpFlows(text: string, file: string, unmodelled: string[] = []): StateFlow[] {
+  const out: StateFlow[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, '');
+    const t = line.trim();
+    if (t === '' || t.startsWith('#') || /^(OFPST|NXST)_FLOW reply/.test(t)) continue;
+    try {
+      const spec = parseFlow(line, { line: i + 1, unmodelled: 'accept' });
+      if (spec.actions.some((a) => a.type === 'unmodelled')) unmodelled.push(formatFlowAdd(spec));
+      out.push({ spec, line: i + 1 });
+    } catch (e) {
+      if (e instanceof FlowParseError) throw new StateFileError(file, e.detail, e.line, e.column);
+      throw e;
+    }
+  }
+  return out;
+}
+
+/** Groups of a dump-groups text. */
+export function parseDumpGroups(text: string, file: string): GroupSpec[] {
+  const out: GroupSpec[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i]!.trim();
+    if (t === '' || t.startsWith('#') || /^(OFPST|NXST)_GROUP(_DESC)? reply/.test(t)) continue;
+    try {
+      out.push(parseGroup(t, { line: i + 1 }));
+    } catch (e) {
+      if (e instanceof FlowParseError) throw new StateFileError(file, e.detail, e.line, e.column);
+      throw e;
+    }
+  }
+  return out;
+}
+
+/** iptables-save -c text (legacy or nft; `# Warning:` lines are comments). */
+export function parseStateIptables(text: string, file: string): Ruleset {
+  try {
+    return parseIptablesSave(text);
+  } catch (e) {
+    if (e instanceof IptablesParseError) throw new StateFileError(file, e.detail, e.line);
+    throw e;
+  }
+}
+
+function jsonArray(text: string, file: string): Record<string, unknown>[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new StateFileError(file, `not JSON as 'ip -j' prints it: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v)) throw new StateFileError(file, "expected a JSON array (the output of 'ip -j ...')");
+  return v.map((x, i) => {
+    if (typeof x !== 'object' || x === null) throw new StateFileError(file, `[${i}]: expected an object`);
+    return x as Record<string, unknown>;
+  });
+}
+
+/** `ip -j route show table all`: IPv4 unicast routes of the main table (local/broadcast and IPv6 are skipped). */
+export function parseIpRoutes(text: string, file: string): StateRoute[] {
+  const out: StateRoute[] = [];
+  jsonArray(text, file).forEach((r, i) => {
+    const dstText = String(r.dst ?? '');
+    if (dstText.includes(':')) return; // IPv6
+    if (r.type !== undefined && r.type !== 'unicast') return;
+    if (r.table !== undefined && r.table !== 'main') return;
+    const dst = dstText === 'default' ? tryParseCidr('0.0.0.0/0') : tryParseCidr(dstText.includes('/') ? dstText : `${dstText}/32`);
+    if (!dst) throw new StateFileError(file, `[${i}].dst: ${JSON.stringify(r.dst)} is not an IPv4 destination`);
+    const via = r.gateway === undefined ? undefined : tryParseIpv4(String(r.gateway));
+    if (r.gateway !== undefined && via === undefined) throw new StateFileError(file, `[${i}].gateway: ${JSON.stringify(r.gateway)} is not an IPv4 address`);
+    if (typeof r.dev !== 'string') throw new StateFileError(file, `[${i}].dev: missing`);
+    const src = r.prefsrc === undefined ? undefined : tryParseIpv4(String(r.prefsrc));
+    const metrics = Array.isArray(r.metrics) ? (r.metrics as Record<string, unknown>[]) : [];
+    const mtuEntry = metrics.find((m) => typeof m === 'object' && m !== null && 'mtu' in m);
+    const mtu = mtuEntry ? Number(mtuEntry.mtu) : undefined;
+    let t = `${dstText}${r.gateway !== undefined ? ` via ${r.gateway}` : ''} dev ${r.dev}`;
+    if (r.protocol) t += ` proto ${r.protocol}`;
+    if (r.scope) t += ` scope ${r.scope}`;
+    if (r.prefsrc) t += ` src ${r.prefsrc}`;
+    if (mtu !== undefined) t += ` mtu ${mtu}`;
+    out.push({ dst, via, dev: r.dev, src, scope: typeof r.scope === 'string' ? r.scope : undefined, mtu, text: t });
+  });
+  return out;
+}
+
+/** `ip -j addr`: every interface with its IPv4 addresses. */
+export function parseIpAddrs(text: string, file: string): StateInterface[] {
+  return jsonArray(text, file).map((r, i) => {
+    if (typeof r.ifname !== 'string') throw new StateFileError(file, `[${i}].ifname: missing`);
+    const info = Array.isArray(r.addr_info) ? (r.addr_info as Record<string, unknown>[]) : [];
+    const addrs = info
+      .filter((a) => a.family === 'inet')
+      .map((a, j) => {
+        const ip = tryParseIpv4(String(a.local));
+        if (ip === undefined) throw new StateFileError(file, `[${i}].addr_info[${j}].local: ${JSON.stringify(a.local)} is not an IPv4 address`);
+        return { ip, prefix: Number(a.prefixlen ?? 32), label: typeof a.label === 'string' ? a.label : undefined };
+      });
+    return { name: r.ifname, mtu: Number(r.mtu ?? 1500), mac: typeof r.address === 'string' ? r.address : undefined, addrs };
+  });
+}
+
+/**
+ * Parsed iptables-save texts by their rules (counters and comment lines left out): the nodes of a cluster mostly
+ * hold the same kube-proxy rules, so a state directory parses each distinct ruleset once and its nodes share the
+ * Ruleset (its rule counters then count for all of them; nothing here reads them).
+ */
+export type RulesetCache = Map<string, Ruleset>;
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+function rulesKey(text: string): string {
+  return text.replace(/^#.*$/gm, '').replace(/^\[\d+:\d+\] /gm, '').replace(/ \[\d+:\d+\]$/gm, '');
+}
+
+/** Reads `nodes/<node>/` under the state directory `root`; files not there stay undefined. */
+export function readNodeState(root: string, node: string, cache?: RulesetCache): NodeState {
+  const dir = join('nodes', node);
+  const st: NodeState = { node, dir, unmodelled: [], files: [] };
+  const f = (name: (typeof NODE_FILES)[number]): string | undefined => {
+    const text = read(root, join(dir, name));
+    if (text !== undefined) st.files.push(name);
+    return text;
+  };
+  const rel = (name: string): string => join(dir, name);
+  const flows = f('dump-flows.txt');
+  if (flows !== undefined) st.flows = parseDumpFlows(flows, rel('dump-flows.txt'), st.unmodelled);
+  const groups = f('dump-groups.txt');
+  if (groups !== undefined) st.groups = parseDumpGroups(groups, rel('dump-groups.txt'));
+  const ipt = f('iptables-save.txt');
+  if (ipt !== undefined) {
+    // The same text (counters included) is found without normalising it first.
+    const raw = cache ? digest(ipt) : '';
+    let hit = cache?.get(raw);
+    const key = cache && !hit ? digest(rulesKey(ipt)) : '';
+    hit ??= cache?.get(key);
+    st.iptables = hit ?? parseStateIptables(ipt, rel('iptables-save.txt'));
+    if (cache && !hit) cache.set(raw, st.iptables).set(key, st.iptables);
+  }
+  const routes = f('ip-route.json');
+  if (routes !== undefined) st.routes = parseIpRoutes(routes, rel('ip-route.json'));
+  const addrs = f('ip-addr.json');
+  if (addrs !== undefined) st.interfaces = parseIpAddrs(addrs, rel('ip-addr.json'));
+  const ct = f('conntrack.txt');
+  if (ct !== undefined) st.conntrack = parseConntrackList(ct, rel('conntrack.txt'));
+  return st;
+}

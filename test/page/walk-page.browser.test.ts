@@ -3,7 +3,8 @@
  * built-in scenario the page is opened from the file system and stepped through hop by hop with the keyboard;
  * the bytes each hop shows (`data-bytes`) must be the bytes of its frame (`data-frame`) in walk.pcapng, read with
  * the project's pcapng reader — and every frame of the file must be visited once. Then: the changed-field marks
- * on pod-to-service-cross-node's DNAT hop and pod-to-pod-cross-node's encapsulation hop, a URL fragment reopens
+ * on pod-to-service-cross-node's DNAT hop, nodeport-ingress's port-changing DNAT hop and pod-to-pod-cross-node's
+ * encapsulation hop, a URL fragment reopens
  * the same hop, a filter narrows the lists and a bad one is reported, no console error or network request,
  * and axe-core finds no accessibility violation. A screenshot of each page goes to test-artifacts/ (gitignored).
  *
@@ -20,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../codecs/bytes.js';
 import { dissect, Dissection } from '../../codecs/dissect.js';
 import { Ipv4View } from '../../codecs/ipv4.js';
+import { TcpView } from '../../codecs/tcp.js';
 import { readPcapng } from '../../codecs/pcapng.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
 import type { CapturedFrame } from '../../src/capture/recorder.js';
@@ -305,6 +307,43 @@ describe('walk.html in chromium', () => {
     expect(await page.evaluate(() => [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)))).toEqual([30, 31, 32, 33]);
     await page.locator('#tree button.field[data-field="ip.ttl"]').click();
     expect(await page.evaluate(() => [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)))).toEqual([22]);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('nodeport-ingress: the NodePort DNAT hop marks the destination address and port, and the masqueraded source', async () => {
+    if (!requireChromium()) return;
+    const r = runToTemp('nodeport-ingress');
+    // The second conversation dials worker2's NodePort; kube-proxy DNATs it to the pod's own port.
+    const syns = r.packets.filter((p) => p.label.startsWith('TCP SYN '));
+    expect(syns.length).toBeGreaterThanOrEqual(2);
+    const syn = syns[1]!;
+    const frames = r.recorder.frames.filter((f) => f.walkIndex === syn.index);
+    const d = new Dissection();
+    const dstPort = (b: Uint8Array): number => new TcpView(b, dissect(b, 0, b.length, d).l4).dstPort;
+    const k = frames.findIndex((f, i) => i > 0 && dstPort(f.bytes!) !== dstPort(frames[i - 1]!.bytes!));
+    expect(k).toBeGreaterThan(0);
+    const before = dstPort(frames[k - 1]!.bytes!);
+    const after = dstPort(frames[k]!.bytes!);
+    expect(before).toBeGreaterThanOrEqual(30000);
+    const { page, problems } = await open(join(r.dir, 'walk.html'), `#packet=${syn.index + 1}&hop=${k + 1}`);
+    expect((await spot(page)).frame).toBe(frames[k]!.number);
+    const marks = await page.evaluate(() =>
+      [...document.querySelectorAll('#tree button.field')].map((b) => ({ field: (b as HTMLElement).dataset.field!, change: (b as HTMLElement).dataset.change ?? '', text: b.textContent ?? '' })),
+    );
+    const mark = (f: string) => marks.find((m) => m.field === f)!;
+    expect(mark('tcp.dstport')).toMatchObject({ change: 'changed' });
+    expect(mark('tcp.dstport').text).toContain(String(after));
+    expect(mark('tcp.dstport').text).toContain(`changed, was ${before}`);
+    expect(mark('ip.dst').change).toBe('changed');
+    expect(mark('ip.checksum').change).toBe('changed');
+    expect(mark('tcp.checksum').change).toBe('changed');
+    // The masquerade (KUBE-MARK-MASQ, then MASQUERADE in POSTROUTING) rewrote the source on the same pass.
+    expect(mark('ip.src').change).toBe('changed');
+    const changes = await page.locator('#changes').textContent();
+    expect(changes).toContain(`${before} → ${after}`);
+    const acted = await page.locator('#acted').textContent();
+    expect(acted).toMatch(new RegExp(`-j DNAT --to-destination [0-9.]+:${after}`));
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);

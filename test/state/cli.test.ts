@@ -63,4 +63,25 @@ describe('state commands', { timeout: 120_000 }, () => {
     expect(c.out).toMatch(/iptables-save -c/);
     expect(c.out).not.toMatch(/\b(delete|apply|patch|edit|create|replace|del-flows|add-flow)\b/);
   });
+
+  it('run and trace with --state write walk.html whose hops name the actual flow (its cookie), as trace.txt does', () => {
+    const d = join(tmp, 'cookie');
+    cpSync(FIXTURE, d, { recursive: true });
+    const f = join(d, 'nodes/aro2-p8bjm-worker-northeurope1-qt8l7/dump-flows.txt');
+    const text = readFileSync(f, 'utf8');
+    // Mark the client's table 20 flow (as a real cluster's flows carry cookies) so the page can only show it from the file.
+    const marked = text.replace(/^ cookie=0x0(, duration=[0-9.]+s, table=20, .*nw_src=10\.131\.0\.40 )/m, ' cookie=0xbeef$1');
+    expect(marked).not.toBe(text);
+    writeFileSync(f, marked);
+    const out = join(tmp, 'cookie-out');
+    const r = run('run', 'pod-to-service-cross-node', '--state', d, '--out', out);
+    expect(r.code, r.err).toBe(0);
+    const page = readFileSync(join(out, 'pod-to-service-cross-node', 'walk.html'), 'utf8');
+    expect(readFileSync(join(out, 'pod-to-service-cross-node', 'trace.txt'), 'utf8')).toMatch(/20\. ip,in_port=3,nw_src=10\.131\.0\.40, priority 100, cookie 0xbeef/);
+    expect(page).toMatch(/cookie=0xbeef/);
+    const html = join(tmp, 'cookie-trace.html');
+    const t = run('trace', '--state', d, '--from', 'project1/sqlapi-1-8jgx8', '--to', 'svc/project1/server', '--html', html);
+    expect(t.code, t.err).toBe(0);
+    expect(readFileSync(html, 'utf8')).toMatch(/cookie=0xbeef/);
+  });
 });

@@ -357,7 +357,7 @@ function buildEgressRouter(d: PodDoc, underlay: Underlay): EgressRouterConfig {
     if ((parts.length !== 3 && parts.length !== 4) || (proto !== 'TCP' && proto !== 'UDP') || !okPort(port) || !okPort(target)) {
       fail(dst.path, `${what} is not "<ip>", "<port> <tcp|udp> <ip>" or "<port> <tcp|udp> <ip> <port>"`);
     }
-    if (localPorts.has(`${proto}/${port}`)) fail(dst.path, `${what}: local port ${port}/${proto.toLowerCase()} is already redirected by an earlier line`);
+    if (localPorts.has(`${proto}/${port}`)) fail(dst.path, `${what}: local port ${port}/${(proto as string).toLowerCase()} is already redirected by an earlier line`);
     localPorts.add(`${proto}/${port}`);
     destinations.push({ port, protocol: proto as 'TCP' | 'UDP', ip: parseIpIn(d, dst.path, parts[2]!, what), ...(target !== undefined ? { targetPort: target } : {}) });
   });

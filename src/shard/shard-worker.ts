@@ -61,8 +61,8 @@ function runBatch(list: Int32Array): void {
       if (failed++ === 0) post({ kind: 'failure', workerIndex: me, flow: i, detail: result.detail });
     }
   }
-  stats[me * STATS_STRIDE + S_BUSY_MS] += performance.now() - t0;
-  stats[me * STATS_STRIDE + S_FLOWS] += list.length;
+  stats[me * STATS_STRIDE + S_BUSY_MS]! += performance.now() - t0;
+  stats[me * STATS_STRIDE + S_FLOWS]! += list.length;
   if (config.capture) {
     const shards = config.shardIds.map((s) => replicas[s]!.log!.take(s));
     post({ kind: 'frames', workerIndex: me, shards }, shards.flatMap((f) => [f.blocks.buffer as ArrayBuffer, f.index.buffer as ArrayBuffer]));

@@ -138,7 +138,7 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
 
   it('tsharkProblems reports a wrong checksum (the oracle can fail)', () => {
     const bad = icmpEcho('10.128.0.5', '10.128.0.6', 1);
-    bad[14 + 10] ^= 0xff; // corrupt the IPv4 header checksum
+    bad[14 + 10]! ^= 0xff; // corrupt the IPv4 header checksum
     const file = writeTempPcap([icmpEcho('10.128.0.5', '10.128.0.6', 1), bad], { name: 'bad.pcap' });
     const problems = tsharkProblems(file);
     expect(problems).toHaveLength(1);

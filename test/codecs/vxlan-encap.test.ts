@@ -126,7 +126,7 @@ describe('decapsulate', () => {
     ['total length past the frame', (b: Uint8Array) => b.subarray(0, 155), 'ipv4', 'bad-length', 16],
     ['a fragment', (b: Uint8Array) => { b[20] = 0x20; return b; }, 'ipv4', 'unsupported', 20],
     ['TCP', (b: Uint8Array) => { b[23] = 6; return b; }, 'ipv4', 'unsupported', 23],
-    ['a bad IPv4 checksum', (b: Uint8Array) => { b[25] ^= 1; return b; }, 'ipv4', 'bad-checksum', 24],
+    ['a bad IPv4 checksum', (b: Uint8Array) => { b[25]! ^= 1; return b; }, 'ipv4', 'bad-checksum', 24],
     ['UDP port 8472', (b: Uint8Array) => { writeU16(b, 36, 8472); return b; }, 'udp', 'unsupported', 36],
     ['UDP length 7', (b: Uint8Array) => { writeU16(b, 38, 7); return b; }, 'udp', 'bad-length', 38],
     ['a bad nonzero UDP checksum', (b: Uint8Array) => { writeU16(b, 40, 0x1234); return b; }, 'udp', 'bad-checksum', 40],

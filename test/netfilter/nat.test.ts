@@ -60,7 +60,7 @@ describe('NAT against the Linux kernel (kernel-reference.md, experiment (c))', (
   it('a bad TCP checksum makes the packet INVALID: forwarded unchanged, no entry', () => {
     const nf = nat(rules, ifs);
     const syn = tcp({ src: '10.131.0.40', dst: '172.30.72.7', sport: 41000, dport: 1433 }, SYN);
-    syn.pkt.data[syn.l3 + 36] ^= 1;
+    syn.pkt.data[syn.l3 + 36]! ^= 1;
     route(nf, syn, 'eth0', 'eth1');
     expect(inspect(syn).dst).toBe('172.30.72.7');
     expect(nf.conntrack.count).toBe(0);

@@ -80,8 +80,8 @@ describe('page layer tree', () => {
 
   it('marks bad checksums and reports the dissector fault', () => {
     const bad = Uint8Array.from(SYN);
-    bad[24] ^= 0xff; // IPv4 header checksum
-    bad[50] ^= 0x01; // TCP checksum
+    bad[24]! ^= 0xff; // IPv4 header checksum
+    bad[50]! ^= 0x01; // TCP checksum
     const d = describeFrame(bad);
     const f = Object.fromEntries(d.layers.flatMap((l) => allFields(l.fields)).map((x) => [x.abbrev, x]));
     expect(f['ip.checksum']).toMatchObject({ status: 'bad', meaning: 'incorrect' });

@@ -5,18 +5,16 @@
 
 import { join } from 'node:path';
 import pc from 'picocolors';
-import { builtinClusterDocuments } from '../cluster/builtin.js';
-import { buildCluster, buildFromSources } from '../cluster/build.js';
 import { ConfigError } from '../cluster/errors.js';
-import { readClusterFile, readClusterObjects } from '../cluster/load.js';
 import { formatTable } from '../cluster/tables.js';
 import type { Cluster } from '../cluster/types.js';
 import { Emulation } from '../node/emulation.js';
 import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
 import { ScenarioUnavailable } from '../scenarios/scenario.js';
-import { runScenarioSteps, type ScenarioFolderRecord, type ScenarioResult } from '../walk/run-scenario.js';
+import { runScenarioSteps, type ScenarioFolderRecord, type ScenarioResult } from '../scenarios/run-scenario.js';
 import { checkReplaceable, checkReplaceableFile, ensureOutputDir, readFolderManifest, removeStaleTempDirs, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
+import { clusterSource } from './cluster-source.js';
 import { printWalkSummary } from './summary.js';
 import { cmdConntrack, cmdIptables, cmdTrace, emulationFor, checkNode, reportApplied } from './inspect.js';
 import { applyStateDir } from '../state/emulate.js';
@@ -69,23 +67,6 @@ Examples:
   packetwalk run pod-to-pod-cross-node
   packetwalk run --all --out /tmp/pw --seed 7
 `;
-
-export interface ClusterSource {
-  docs: object[];
-  file: string;
-  /** The documents built and validated (built once: a big file takes seconds). */
-  cluster: Cluster;
-}
-
-export function clusterSource(file: string | undefined): ClusterSource {
-  if (!file) {
-    const docs = builtinClusterDocuments();
-    return { docs, file: '<builtin>', cluster: buildCluster(docs, '<builtin>') };
-  }
-  const sources = readClusterObjects(readClusterFile(file), file);
-  const cluster = buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
-  return { docs: sources.map((o) => o.doc as object), file, cluster };
-}
 
 function loadCluster(file: string | undefined): Cluster {
   return clusterSource(file).cluster;

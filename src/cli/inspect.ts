@@ -14,13 +14,13 @@ import { Emulation } from '../node/emulation.js';
 import { findScenario } from '../scenarios/catalog.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
-import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
-import { walkResultPageInput } from '../walk/page-input.js';
+import { runScenario, scenarioCluster } from '../scenarios/run-scenario.js';
+import { walkResultPageInput } from '../page/from-walk-result.js';
 import type { WalkResult } from '../walk/walk-result.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { asOutputError, checkOutputFile, OutputError, writeFileAtomic } from '../output/output-files.js';
 import { intOption, parse, UsageError } from './args.js';
-import type { ClusterSource } from './commands.js';
+import type { ClusterSource } from './cluster-source.js';
 import { applyStateDir } from '../state/emulate.js';
 import { loadStateDir } from '../state/state-dir.js';
 

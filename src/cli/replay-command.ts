@@ -7,7 +7,7 @@ import { ReplayPointError } from '../replay/point.js';
 import { runReplay } from '../replay/replay.js';
 import { formatReplaySummary, unaccounted } from '../replay/summary.js';
 import { intOption, parse, UsageError } from './args.js';
-import type { ClusterSource } from './commands.js';
+import type { ClusterSource } from './cluster-source.js';
 
 const REPLAY_HELP = `Usage: packetwalk replay FILE --at POINT [--cluster FILE] [--out DIR] [--seed N] [--trace-limit N] [--json]
 

@@ -13,17 +13,17 @@ import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { Emulation } from '../node/emulation.js';
-import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
+import { ScenarioUnavailable, type Scenario } from './scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import type { WalkPageInput } from '../page/types.js';
-import { walkResultPageInput } from './page-input.js';
+import { walkResultPageInput } from '../page/from-walk-result.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { groupFlows } from '../picture/index-html.js';
 import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
-import { FlowTally, paceForPort } from './bulk.js';
-import { runFlow, sourceLabel, sourceStack, type FlowResult, type FlowSpec } from './flow.js';
-import type { WalkResult } from './walk-result.js';
+import { FlowTally, paceForPort } from '../walk/bulk.js';
+import { runFlow, sourceLabel, sourceStack, type FlowResult, type FlowSpec } from '../walk/flow.js';
+import type { WalkResult } from '../walk/walk-result.js';
 
 export interface RunOptions {
   /** Base cluster documents (the built-in cluster's, or a user's file's). */

@@ -1,7 +1,8 @@
 /** `packetwalk replay FILE --at POINT`: inject a capture's frames into the emulated data path. */
 
 import { accessSync, constants } from 'node:fs';
-import { ensureOutputDir, removeStaleTempDirs } from '../output/output-files.js';
+import { ensureOutputDir } from '../output/output-files.js';
+import { removeStaleTempDirs } from '../output/temp-folders.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { ReplayPointError } from '../replay/point.js';
 import { runReplay } from '../replay/replay.js';

@@ -7,7 +7,9 @@
 import { join } from 'node:path';
 import pc from 'picocolors';
 import type { Emulation } from '../node/emulation.js';
-import { checkReplaceable, checkReplaceableFile, ensureOutputDir, readFolderManifest, removeStaleTempDirs, writeFileAtomic } from '../output/output-files.js';
+import { ensureOutputDir, writeFileAtomic } from '../output/output-files.js';
+import { checkReplaceable, checkReplaceableFile, readFolderManifest } from '../output/scenario-folders.js';
+import { removeStaleTempDirs } from '../output/temp-folders.js';
 import { renderIndexHtml, type IndexEntry } from '../picture/index-html.js';
 import { SCENARIOS, findScenario } from '../scenarios/catalog.js';
 import { runScenarioSteps, type ScenarioFolderRecord, type ScenarioResult } from '../scenarios/run-scenario.js';

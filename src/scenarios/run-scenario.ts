@@ -3,7 +3,7 @@
  * write `walk.pcapng`, one pcap per capture point, `trace.txt` and `trace.json` into `<out>/<scenario>/`.
  * The folder is written under a temporary name and renamed into place at the end, so a failed or interrupted
  * run leaves the previous output untouched and nothing half-written; a folder holding files packetwalk did not
- * write is never replaced (output-files.ts).
+ * write is never replaced (output/scenario-folders.ts).
  */
 
 import { rmSync } from 'node:fs';
@@ -20,7 +20,9 @@ import type { WalkPageInput } from '../page/types.js';
 import { walkResultPageInput } from '../page/from-walk-result.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { groupFlows } from '../picture/index-html.js';
-import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
+import { writeOutputFile } from '../output/output-files.js';
+import { checkReplaceable, FOLDER_MANIFEST, replaceFolder, type FolderManifest } from '../output/scenario-folders.js';
+import { makeTempDir, unmarkTempDir } from '../output/temp-folders.js';
 import { FlowTally, paceForPort } from '../walk/bulk.js';
 import { runFlow, sourceLabel, sourceStack, type FlowResult, type FlowSpec } from '../walk/flow.js';
 import type { WalkResult } from '../walk/walk-result.js';
@@ -122,7 +124,7 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
   }
 }
 
-/** What a scenario folder's manifest records for index.html (output-files.ts FOLDER_MANIFEST). */
+/** What a scenario folder's manifest records for index.html (scenario-folders.ts FOLDER_MANIFEST). */
 export interface ScenarioFolderRecord {
   scenario: string;
   figure: string;

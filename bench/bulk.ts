@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinClusterDocuments } from '../src/cluster/builtin.js';
 import { findScenario } from '../src/scenarios/catalog.js';
-import { runScenario } from '../src/walk/run-scenario.js';
+import { runScenario } from '../src/scenarios/run-scenario.js';
 
 const USAGE = 'usage: node --import tsx bench/bulk.ts [--count N] [--scenario NAME] [--out DIR] [--keep]';
 

@@ -21,7 +21,7 @@ import { attachCapture } from '../src/capture/attach.js';
 import { CaptureRecorder } from '../src/capture/recorder.js';
 import { builtinClusterDocuments } from '../src/cluster/builtin.js';
 import { findScenario } from '../src/scenarios/catalog.js';
-import { scenarioCluster } from '../src/walk/run-scenario.js';
+import { scenarioCluster } from '../src/scenarios/run-scenario.js';
 import { captureDir } from './pcap.bench.js';
 import type { BenchCase, BenchSuite } from './registry.js';
 import { checkOnePacket, inject, warmPath, type WarmPath } from './walk-setup.js';

@@ -15,7 +15,7 @@ export type { WalkPacket } from './node/runtime.js';
 export { CaptureRecorder } from './capture/recorder.js';
 export { attachCapture } from './capture/attach.js';
 export { runFlow, resolveTarget, type FlowSpec, type FlowResult, type Source } from './walk/flow.js';
-export { runScenario, scenarioCluster, type ScenarioResult } from './walk/run-scenario.js';
+export { runScenario, scenarioCluster, type ScenarioResult } from './scenarios/run-scenario.js';
 export { SCENARIOS, findScenario } from './scenarios/catalog.js';
 export type { Scenario } from './scenarios/scenario.js';
 export { renderWalkTrace, packetsToJson } from './trace/render.js';

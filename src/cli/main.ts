@@ -9,7 +9,8 @@
 import { ConfigError } from '../cluster/errors.js';
 import { asOutputError, OutputError } from '../output/output-files.js';
 import { UsageError } from './args.js';
-import { Interrupted, runCommand } from './commands.js';
+import { runCommand } from './commands.js';
+import { Interrupted } from './interrupted.js';
 
 // `packetwalk ... | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

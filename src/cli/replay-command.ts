@@ -1,13 +1,14 @@
 /** `packetwalk replay FILE --at POINT`: inject a capture's frames into the emulated data path. */
 
 import { accessSync, constants } from 'node:fs';
-import { ensureOutputDir, removeStaleTempDirs } from '../output/output-files.js';
+import { ensureOutputDir } from '../output/output-files.js';
+import { removeStaleTempDirs } from '../output/temp-folders.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { ReplayPointError } from '../replay/point.js';
 import { runReplay } from '../replay/replay.js';
 import { formatReplaySummary, unaccounted } from '../replay/summary.js';
 import { intOption, parse, UsageError } from './args.js';
-import type { ClusterSource } from './commands.js';
+import type { ClusterSource } from './cluster-source.js';
 
 const REPLAY_HELP = `Usage: packetwalk replay FILE --at POINT [--cluster FILE] [--out DIR] [--seed N] [--trace-limit N] [--json]
 

@@ -5,7 +5,7 @@
 
 import pc from 'picocolors';
 import { summarize } from '../../codecs/summary.js';
-import type { ScenarioResult } from '../walk/run-scenario.js';
+import type { ScenarioResult } from '../scenarios/run-scenario.js';
 
 type Colors = { dim: (s: string) => string; bold: (s: string) => string; green: (s: string) => string; red: (s: string) => string; cyan: (s: string) => string; yellow: (s: string) => string };
 const plain: Colors = { dim: (s) => s, bold: (s) => s, green: (s) => s, red: (s) => s, cyan: (s) => s, yellow: (s) => s };

@@ -2,13 +2,14 @@
  * Where packetwalk writes, made safe against what a user may point it at: file names built from pod, node and
  * interface names stay inside their folder and within NAME_MAX; an output location on a kernel pseudo file system,
  * a file where a folder belongs, a missing parent or a full disk gives an OutputError naming the path (exit 2)
- * and leaves nothing half-written; temporary folders of interrupted runs are recognised and removed.
+ * and leaves nothing half-written.
  *
- * Used by `run` (the output root and its scenario folders), `trace --pcap` and the capture recorder's file names.
+ * Used by `run` (the output root and its scenario folders), `trace --pcap` and the capture recorder's file names;
+ * temp-folders.ts and scenario-folders.ts build a run's folders on it.
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A problem with a place the user asked packetwalk to write to: one line, exit code 2. */
@@ -74,7 +75,7 @@ function pseudoFs(path: string): string | undefined {
 }
 
 /** What kind of thing a path is, for messages. */
-function kindOf(st: Stats): string {
+export function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFile()) return 'a file';
   if (st.isCharacterDevice()) return 'a character device';
@@ -84,7 +85,8 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-function statOrUndefined(path: string): Stats | undefined {
+/** The path's stat, or undefined when it cannot be read (absent, no permission). */
+export function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {
@@ -217,168 +219,4 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
   } catch (e) {
     throw asOutputError(e, path);
   }
-}
-
-// ------------------------------------------------------------------ temporary folders of a run
-
-/** The file inside a temporary scenario folder that marks it as packetwalk's, holding the writer's pid. */
-export const TEMP_MARKER = '.packetwalk-tmp';
-
-/** `<final>.tmp-<pid>` with its marker: the folder a scenario is written in before it is renamed into place. */
-export function makeTempDir(finalDir: string): string {
-  const tmp = `${finalDir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true }); // this process's own leftover, if any
-  mkdirSync(tmp); // not recursive: its parent exists (ensureOutputDir), and recursive mkdir loops under /proc
-  writeFileAtomic(join(tmp, TEMP_MARKER), `${process.pid}\n`);
-  return tmp;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
-}
-
-/**
- * Remove the temporary folders interrupted runs left in `outDir`: `<name>.tmp-<pid>` for a known scenario name,
- * marked by TEMP_MARKER with that pid, whose process is gone. Anything else is left alone. Returns the removed paths.
- */
-export function removeStaleTempDirs(outDir: string, names: ReadonlySet<string>): string[] {
-  const removed: string[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(outDir);
-  } catch {
-    return removed;
-  }
-  for (const e of entries) {
-    const m = /^(.+)\.tmp-(\d+)$/.exec(e);
-    if (!m || !names.has(m[1]!)) continue;
-    const pid = Number(m[2]);
-    const dir = join(outDir, e);
-    const marker = join(dir, TEMP_MARKER);
-    if (!existsSync(marker) || pid === process.pid || pidAlive(pid)) continue;
-    let owner = '';
-    try {
-      owner = readFileSync(marker, 'utf8').trim();
-    } catch {
-      continue;
-    }
-    if (owner !== String(pid)) continue;
-    rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-/** Drop the marker before the folder is renamed into place: a finished folder holds only its files and manifest. */
-export function unmarkTempDir(tmp: string): void {
-  rmSync(join(tmp, TEMP_MARKER), { force: true });
-}
-
-// ------------------------------------------------------------------ scenario folders and their manifest
-
-/**
- * The manifest in every scenario folder packetwalk writes: which files it wrote there, and what index.html shows
- * for the folder. A folder is replaced by a later run only when it holds nothing but these files.
- */
-export const FOLDER_MANIFEST = '.packetwalk.json';
-
-export interface FolderManifest<T = unknown> {
-  packetwalk: 'scenario-folder';
-  files: string[];
-  record: T;
-}
-
-/** The manifest of a folder packetwalk wrote, or undefined. */
-export function readFolderManifest<T>(dir: string): FolderManifest<T> | undefined {
-  try {
-    const m = JSON.parse(readFileSync(join(dir, FOLDER_MANIFEST), 'utf8')) as FolderManifest<T>;
-    if (m?.packetwalk !== 'scenario-folder' || !Array.isArray(m.files)) return undefined;
-    return m;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Names packetwalk gave its files before folders had a manifest. */
-const LEGACY_OUTPUT = /^(walk\.pcapng|walk\.html|[^/]+\.pcap|trace\.txt|trace\.json|path\.svg)$/;
-
-/**
- * The first entry of `dir` that packetwalk did not write, or undefined when the folder is packetwalk's own (or
- * absent). Without a manifest, a folder counts as packetwalk's when its trace.json names it and every entry has
- * the name of a file packetwalk writes.
- */
-export function foreignEntry(dir: string): string | undefined {
-  const st = statOrUndefined(dir);
-  if (!st) return undefined;
-  if (!st.isDirectory()) return dir;
-  const entries = readdirSync(dir).sort();
-  const m = readFolderManifest(dir);
-  if (m) {
-    const own = new Set([...m.files, FOLDER_MANIFEST]);
-    const other = entries.find((e) => !own.has(e));
-    return other === undefined ? undefined : join(dir, other);
-  }
-  let legacy = false;
-  try {
-    legacy = (JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as { scenario?: unknown }).scenario === basename(dir);
-  } catch {
-    legacy = false;
-  }
-  const other = entries.find((e) => !legacy || !LEGACY_OUTPUT.test(e));
-  return other === undefined ? undefined : join(dir, other);
-}
-
-/** Refuses to replace a folder that holds something packetwalk did not write. */
-export function checkReplaceable(dir: string): void {
-  const other = foreignEntry(dir);
-  if (other === undefined) return;
-  if (other === dir) throw new OutputError(`${dir} is ${kindOf(statSync(dir))}, not a scenario folder packetwalk wrote; move it away or choose another --out`);
-  throw new OutputError(`${other} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`);
-}
-
-/**
- * Put a finished temporary folder in place of `finalDir`: the old folder (packetwalk's own, checked again now) is
- * moved aside, the new one renamed in, the old one removed, so `finalDir` is always one whole run's folder.
- */
-export function replaceFolder(tmp: string, finalDir: string): void {
-  checkReplaceable(finalDir);
-  if (!existsSync(finalDir)) {
-    renameSync(tmp, finalDir);
-    return;
-  }
-  const old = `${finalDir}.old-${process.pid}`;
-  rmSync(old, { recursive: true, force: true });
-  renameSync(finalDir, old);
-  renameSync(tmp, finalDir);
-  rmSync(old, { recursive: true, force: true });
-}
-
-/**
- * Refuses to overwrite `file` (index.html at the top of an output folder) unless it is absent or packetwalk wrote
- * it: a regular file whose first 64 KiB contain `mark`.
- */
-export function checkReplaceableFile(file: string, mark: string): void {
-  const st = statOrUndefined(file);
-  if (!st) return;
-  const refuse = (): never => {
-    throw new OutputError(`${file} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`);
-  };
-  if (!st.isFile()) refuse();
-  let head = '';
-  let fd = -1;
-  try {
-    fd = openSync(file, 'r');
-    const buf = Buffer.alloc(Math.min(st.size, 65536));
-    head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
-  } catch {
-    refuse();
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
-  if (!head.includes(mark)) refuse();
 }

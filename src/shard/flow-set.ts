@@ -13,7 +13,7 @@ import type { Cluster } from '../cluster/types.js';
 import { findScenario } from '../scenarios/catalog.js';
 import type { Scenario } from '../scenarios/scenario.js';
 import type { FlowSpec, Source } from '../walk/flow.js';
-import { scenarioCluster } from '../walk/run-scenario.js';
+import { scenarioCluster } from '../scenarios/run-scenario.js';
 import { RSS_KEY_SYMMETRIC, rssHashIpv4, rssQueue } from './rss-hash.js';
 
 /** First client source port of the flow set. */

@@ -3,8 +3,21 @@
  * elsewhere) and as JSON.
  */
 
-import type { WalkPacket } from '../node/runtime.js';
 import type { TraceNode } from './types.js';
+
+/**
+ * What rendering reads of a walked packet. The node's WalkPacket (node/runtime.ts) has this shape; it is declared
+ * here, by its user, so the trace does not depend on the node that records it.
+ */
+export interface TracedPacket {
+  index: number;
+  origin: string;
+  label: string;
+  /** Virtual time of creation, ns. */
+  createdNs: number;
+  trace: { readonly root: TraceNode[] };
+  outcome?: { kind: 'delivered' | 'dropped' | 'consumed'; host: string; reason?: string };
+}
 
 function renderNodes(nodes: TraceNode[], indent: string, out: string[], state: { host?: string }): void {
   for (const n of nodes) {
@@ -20,7 +33,7 @@ function renderNodes(nodes: TraceNode[], indent: string, out: string[], state: {
 }
 
 /** Human-readable trace of one packet. */
-export function renderPacketTrace(p: WalkPacket): string {
+export function renderPacketTrace(p: TracedPacket): string {
   const out: string[] = [];
   const outcome = p.outcome ? `${p.outcome.kind}${p.outcome.reason ? `: ${p.outcome.reason}` : ''} at ${p.outcome.host}` : 'in flight';
   out.push(`=== packet ${p.index + 1}: ${p.label} (from ${p.origin}, t=${(p.createdNs / 1e9).toFixed(6)}s) -> ${outcome}`);
@@ -28,7 +41,7 @@ export function renderPacketTrace(p: WalkPacket): string {
   return out.join('\n');
 }
 
-export function renderWalkTrace(title: string, packets: readonly WalkPacket[]): string {
+export function renderWalkTrace(title: string, packets: readonly TracedPacket[]): string {
   return [`# ${title}`, '', ...packets.map((p) => renderPacketTrace(p) + '\n')].join('\n') + '\n';
 }
 
@@ -37,10 +50,10 @@ export interface PacketJson {
   origin: string;
   label: string;
   createdNs: number;
-  outcome: WalkPacket['outcome'] | null;
+  outcome: TracedPacket['outcome'] | null;
   hops: TraceNode[];
 }
 
-export function packetsToJson(packets: readonly WalkPacket[]): PacketJson[] {
+export function packetsToJson(packets: readonly TracedPacket[]): PacketJson[] {
   return packets.map((p) => ({ index: p.index + 1, origin: p.origin, label: p.label, createdNs: p.createdNs, outcome: p.outcome ?? null, hops: p.trace.root }));
 }

@@ -26,7 +26,7 @@ import type { NetInterface } from '../../src/ports/net-interface.js';
 import { findScenario, SCENARIOS } from '../../src/scenarios/catalog.js';
 import type { Scenario } from '../../src/scenarios/scenario.js';
 import { runFlow, sourceStack, type FlowResult, type FlowSpec } from '../../src/walk/flow.js';
-import { scenarioCluster, scenarioFlows } from '../../src/walk/run-scenario.js';
+import { scenarioCluster, scenarioFlows } from '../../src/scenarios/run-scenario.js';
 import { diffState } from '../helpers/state-diff.js';
 
 

@@ -11,7 +11,7 @@ import { describeFrame, dissectorLayers, PAGE_FILTER_NAMES } from '../../src/pag
 import type { PageField } from '../../src/page/types.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
-import { runScenario } from '../../src/walk/run-scenario.js';
+import { runScenario } from '../../src/scenarios/run-scenario.js';
 
 const PROTO: Record<string, string> = { eth: 'eth', vlan: 'vlan', arp: 'arp', ipv4: 'ip', icmp: 'icmp', udp: 'udp', tcp: 'tcp', vxlan: 'vxlan', payload: 'data', padding: 'padding' };
 const known = new Set(PAGE_FILTER_NAMES);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderWalkPage } from '../../src/page/walk-html.js';
-import { scenarioPageInput } from '../../src/walk/run-scenario.js';
+import { scenarioPageInput } from '../../src/scenarios/run-scenario.js';
 import { runToTemp } from '../scenarios/run-helpers.js';
 
 describe('walk page input', () => {

@@ -11,8 +11,8 @@ import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import { findScenario } from '../../src/scenarios/catalog.js';
 import { renderIndexHtml, type IndexEntry } from '../../src/picture/index-html.js';
 import { renderPathSvg } from '../../src/picture/path-svg.js';
-import { runScenario } from '../../src/walk/run-scenario.js';
-import { FOLDER_MANIFEST } from '../../src/output/output-files.js';
+import { runScenario } from '../../src/scenarios/run-scenario.js';
+import { FOLDER_MANIFEST } from '../../src/output/scenario-folders.js';
 
 const root = mkdtempSync(join(tmpdir(), 'packetwalk-index-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

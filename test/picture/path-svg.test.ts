@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../codecs/summary.js';
 import { renderPathSvg } from '../../src/picture/path-svg.js';
-import type { ScenarioResult } from '../../src/walk/run-scenario.js';
+import type { ScenarioResult } from '../../src/scenarios/run-scenario.js';
 import { runToTemp } from '../scenarios/run-helpers.js';
 import { xmlProblems } from './xml-check.js';
 

@@ -12,7 +12,7 @@
 import { ipv4ToString } from '../../codecs/bytes.js';
 import type { CapturedFrame } from '../../src/capture/recorder.js';
 import type { TraceNode } from '../../src/trace/types.js';
-import type { ScenarioResult } from '../../src/walk/run-scenario.js';
+import type { ScenarioResult } from '../../src/scenarios/run-scenario.js';
 
 /** One pass of a packet through br0's tables (the first one, or one recirculation). */
 export interface BridgePass {

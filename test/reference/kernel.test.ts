@@ -25,7 +25,7 @@ import { ipv4ToString, macToString } from '../../codecs/bytes.js';
 import { iptablesSave } from '../../src/netfilter/iptables-save.js';
 import { buildNodeRules } from '../../src/netfilter/node-rules.js';
 import type { EmulatedNode } from '../../src/node/emulated-node.js';
-import type { ScenarioResult } from '../../src/walk/run-scenario.js';
+import type { ScenarioResult } from '../../src/scenarios/run-scenario.js';
 import { br0Entries } from './br0-entries.js';
 import { kernelPrerequisites, Namespaces, which } from './netns.js';
 import { nextFrameAt, runAllScenarios } from './scenario-runs.js';

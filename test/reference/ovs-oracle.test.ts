@@ -22,7 +22,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EmulatedNode } from '../../src/node/emulated-node.js';
-import type { ScenarioResult } from '../../src/walk/run-scenario.js';
+import type { ScenarioResult } from '../../src/scenarios/run-scenario.js';
 import { hasOvs } from '../ovs/private-ovs.js';
 import { br0Entries, type Br0Entry } from './br0-entries.js';
 import { ovsDecisions, packetwalkDecisions } from './br0-decision.js';

@@ -6,7 +6,7 @@
 import type { CapturedFrame } from '../../src/capture/recorder.js';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
-import { runScenario, type ScenarioResult } from '../../src/walk/run-scenario.js';
+import { runScenario, type ScenarioResult } from '../../src/scenarios/run-scenario.js';
 
 export const REFERENCE_SEED = 1;
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pcapFileNameFor, type CapturedFrame } from '../../src/capture/recorder.js';
-import type { ScenarioResult } from '../../src/walk/run-scenario.js';
+import type { ScenarioResult } from '../../src/scenarios/run-scenario.js';
 import { CHECKSUM_PREFS, hasTshark, TSHARK_MISSING } from '../helpers/tshark.js';
 import { COMPARED_FIELDS, packetwalkFields, type FieldName } from './frame-fields.js';
 import { runAllScenarios } from './scenario-runs.js';

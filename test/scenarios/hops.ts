@@ -2,7 +2,7 @@
 
 import { ipv4ToString, readU16, readU32 } from '../../codecs/bytes.js';
 import { Dissection, dissect } from '../../codecs/dissect.js';
-import type { ScenarioResult } from '../../src/walk/run-scenario.js';
+import type { ScenarioResult } from '../../src/scenarios/run-scenario.js';
 
 export interface Hop {
   point: string;

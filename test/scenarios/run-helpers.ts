@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import { findScenario } from '../../src/scenarios/catalog.js';
-import { runScenario, type ScenarioResult } from '../../src/walk/run-scenario.js';
+import { runScenario, type ScenarioResult } from '../../src/scenarios/run-scenario.js';
 
 const roots: string[] = [];
 process.on('exit', () => {

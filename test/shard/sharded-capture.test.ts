@@ -12,7 +12,7 @@ import { Emulation } from '../../src/node/emulation.js';
 import { findScenario } from '../../src/scenarios/catalog.js';
 import { runShardedCapture } from '../../src/shard/run-sharded.js';
 import { runFlow } from '../../src/walk/flow.js';
-import { scenarioCluster } from '../../src/walk/run-scenario.js';
+import { scenarioCluster } from '../../src/scenarios/run-scenario.js';
 import { hasTshark, TSHARK_MISSING, tsharkProblems } from '../helpers/tshark.js';
 
 const SCENARIO = 'pod-to-pod-cross-node';

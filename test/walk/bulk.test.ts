@@ -16,7 +16,7 @@ import { Runtime } from '../../src/node/runtime.js';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, TCP_GIVE_UP_NS, TCP_TIMEWAIT_NS } from '../../src/node/sockets.js';
 import { Stack } from '../../src/node/stack.js';
 import { findScenario } from '../../src/scenarios/catalog.js';
-import { runScenario } from '../../src/walk/run-scenario.js';
+import { runScenario } from '../../src/scenarios/run-scenario.js';
 
 const RANGE = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
 

@@ -1,74 +1,25 @@
 /**
- * Commands that look inside one node or run one ad-hoc walk: `trace`, `iptables`, `conntrack`, and the shared
- * "run a scenario first" option that lets `flows`, `iptables` and `conntrack` show counters and state after a run.
+ * `packetwalk trace`: an ad-hoc walk between two endpoints, printed hop by hop (br0 like ofproto/trace), with
+ * optional captures (--pcap) and a step-through page (--html).
  */
 
 import { ipv4ToString } from '../../codecs/bytes.js';
-import { nonUnicastReason } from '../cluster/fields.js';
-import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
-import { formatConntrackTable } from '../netfilter/conntrack-format.js';
-import { iptablesSave } from '../netfilter/iptables-save.js';
+import { nonUnicastReason } from '../cluster/fields.js';
+import type { Cluster } from '../cluster/types.js';
 import { Emulation } from '../node/emulation.js';
-import { findScenario } from '../scenarios/catalog.js';
-import { packetsToJson, renderWalkTrace } from '../trace/render.js';
-import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
-import { runScenario, scenarioCluster } from '../walk/run-scenario.js';
-import { walkResultPageInput } from '../walk/page-input.js';
-import type { WalkResult } from '../walk/walk-result.js';
-import { renderWalkPage } from '../page/walk-html.js';
 import { asOutputError, checkOutputFile, OutputError, writeFileAtomic } from '../output/output-files.js';
-import { intOption, parse, UsageError } from './args.js';
-import type { ClusterSource } from './commands.js';
+import { walkResultPageInput } from '../page/from-walk-result.js';
+import { renderWalkPage } from '../page/walk-html.js';
 import { applyStateDir } from '../state/emulate.js';
 import { loadStateDir } from '../state/state-dir.js';
-
-/** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
-export function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
-  if (!scenarioName) return { emu: new Emulation(src.cluster, { seed }), cluster: src.cluster };
-  const s = findScenario(scenarioName);
-  if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(scenarioName)} (see 'packetwalk scenarios')`);
-  const r = runScenario(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed });
-  return { emu: r.emulation, cluster: r.cluster };
-}
-
-export function checkNode(cluster: Cluster, node: string | undefined): string {
-  if (!node) throw new UsageError('this command needs --node NODE');
-  if (!cluster.hostSubnets.some((h) => h.name === node)) throw new UsageError(`unknown node ${JSON.stringify(node)}; nodes: ${cluster.hostSubnets.map((h) => h.name).join(', ')}`);
-  return node;
-}
-
-const NODE_OPTIONS = { node: { type: 'string' }, cluster: { type: 'string' }, scenario: { type: 'string' }, seed: { type: 'string' } } as const;
-
-export function cmdIptables(args: string[], src: (file: string | undefined) => ClusterSource): number {
-  const a = parse(args, { ...NODE_OPTIONS, counters: { type: 'boolean', short: 'c' } });
-  if (a.flag('help')) {
-    process.stdout.write(`Usage: packetwalk iptables --node NODE [--scenario NAME] [--counters] [--cluster FILE]\n\nThe node's iptables rules (openshift-sdn and kube-proxy chains) in iptables-save format. With --scenario,\nafter running that scenario, so -c counters show which rules its packets hit.\n\nExample:\n  packetwalk iptables --node aro2-p8bjm-worker-northeurope1-qt8l7 --scenario pod-to-service-same-node -c\n`);
-    return 0;
-  }
-  const { emu, cluster } = emulationFor(src(a.str('cluster')), a.str('scenario'), intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1);
-  const node = checkNode(cluster, a.str('node'));
-  process.stdout.write(iptablesSave(emu.node(node).netfilter.ruleset, { counters: a.flag('counters') }));
-  return 0;
-}
-
-export function cmdConntrack(args: string[], src: (file: string | undefined) => ClusterSource): number {
-  const a = parse(args, NODE_OPTIONS);
-  if (a.flag('help')) {
-    process.stdout.write(`Usage: packetwalk conntrack --node NODE --scenario NAME [--cluster FILE]\n\nThe node's connection tracking table as 'conntrack -L' prints it, after running the scenario.\n\nExample:\n  packetwalk conntrack --node aro2-p8bjm-worker-northeurope1-qt8l7 --scenario pod-to-service-cross-node\n`);
-    return 0;
-  }
-  if (!a.str('scenario')) throw new UsageError('conntrack needs --scenario NAME (the table is empty before any walk)');
-  const { emu, cluster } = emulationFor(src(a.str('cluster')), a.str('scenario'), intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1);
-  const node = checkNode(cluster, a.str('node'));
-  const nf = emu.node(node).netfilter;
-  const text = formatConntrackTable(nf.conntrack, emu.runtime.clock.now);
-  process.stdout.write(text);
-  process.stderr.write(`conntrack v1.4.7 (conntrack-tools): ${text ? text.trimEnd().split('\n').length : 0} flow entries have been shown.\n`);
-  return 0;
-}
-
+import { packetsToJson, renderWalkTrace } from '../trace/render.js';
+import { resolveTarget, runFlow, sourceLabel, type Protocol, type Source } from '../walk/flow.js';
+import type { WalkResult } from '../walk/walk-result.js';
+import { intOption, parse, UsageError } from './args.js';
+import type { ClusterSource } from './cluster-source.js';
+import { reportApplied } from './state-notes.js';
 
 /** `--from`: `namespace/name` (a pod), a node name, or `external` / an external host's name. */
 function parseSource(cluster: Cluster, from: string): Source {
@@ -81,12 +32,6 @@ function parseSource(cluster: Cluster, from: string): Source {
   const ext = from === 'external' ? cluster.externalHosts[0] : cluster.externalHosts.find((e) => e.name === from);
   if (ext) return { kind: 'external', name: ext.name };
   throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
-}
-
-/** What a state directory held that a walk cannot use, on stderr. */
-export function reportApplied(r: { skipped: string[]; unmodelled: string[] }): void {
-  for (const s of r.skipped) process.stderr.write(`packetwalk: note: ${s}\n`);
-  if (r.unmodelled.length) process.stderr.write(`packetwalk: note: ${r.unmodelled.length} flow(s) use an action or match packetwalk does not model; a walk reaching one stops there ("not modelled"): ${r.unmodelled.slice(0, 3).join('; ')}${r.unmodelled.length > 3 ? '; ...' : ''}\n`);
 }
 
 /**
@@ -102,6 +47,7 @@ function refusedDestination(ip: number): string | undefined {
   return why === undefined ? undefined : `not a destination a packet can be sent to (${why}; expected a pod, a service, a node or a unicast IP)`;
 }
 
+/** `packetwalk trace --from A --to B`. */
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
     from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },

@@ -5,10 +5,10 @@
  */
 
 import type { Emulation } from '../node/emulation.js';
-import { walkPageInput, type FlowSource } from '../page/from-walk.js';
-import type { WalkPageInput } from '../page/types.js';
+import { walkPageInput, type FlowSource } from './from-walk.js';
+import type { WalkPageInput } from './types.js';
 import { renderPathSvg } from '../picture/path-svg.js';
-import type { WalkResult } from './walk-result.js';
+import type { WalkResult } from '../walk/walk-result.js';
 
 /** The br0 flows of each node of an emulation, for the page's dump-flows lines. */
 export function emulationFlows(emu: Emulation): FlowSource {

@@ -3,7 +3,7 @@
  * write `walk.pcapng`, one pcap per capture point, `trace.txt` and `trace.json` into `<out>/<scenario>/`.
  * The folder is written under a temporary name and renamed into place at the end, so a failed or interrupted
  * run leaves the previous output untouched and nothing half-written; a folder holding files packetwalk did not
- * write is never replaced (output-files.ts).
+ * write is never replaced (output/scenario-folders.ts).
  */
 
 import { rmSync } from 'node:fs';
@@ -13,17 +13,19 @@ import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { Emulation } from '../node/emulation.js';
-import { ScenarioUnavailable, type Scenario } from '../scenarios/scenario.js';
+import { ScenarioUnavailable, type Scenario } from './scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import type { WalkPageInput } from '../page/types.js';
-import { walkResultPageInput } from './page-input.js';
+import { walkResultPageInput } from '../page/from-walk-result.js';
 import { renderWalkPage } from '../page/walk-html.js';
 import { groupFlows } from '../picture/index-html.js';
-import { checkReplaceable, FOLDER_MANIFEST, makeTempDir, replaceFolder, unmarkTempDir, writeOutputFile, type FolderManifest } from '../output/output-files.js';
-import { FlowTally, paceForPort } from './bulk.js';
-import { runFlow, sourceLabel, sourceStack, type FlowResult, type FlowSpec } from './flow.js';
-import type { WalkResult } from './walk-result.js';
+import { writeOutputFile } from '../output/output-files.js';
+import { checkReplaceable, FOLDER_MANIFEST, replaceFolder, type FolderManifest } from '../output/scenario-folders.js';
+import { makeTempDir, unmarkTempDir } from '../output/temp-folders.js';
+import { FlowTally, paceForPort } from '../walk/bulk.js';
+import { runFlow, sourceLabel, sourceStack, type FlowResult, type FlowSpec } from '../walk/flow.js';
+import type { WalkResult } from '../walk/walk-result.js';
 
 export interface RunOptions {
   /** Base cluster documents (the built-in cluster's, or a user's file's). */
@@ -122,7 +124,7 @@ export function runScenario(s: Scenario, opts: RunOptions): ScenarioResult {
   }
 }
 
-/** What a scenario folder's manifest records for index.html (output-files.ts FOLDER_MANIFEST). */
+/** What a scenario folder's manifest records for index.html (scenario-folders.ts FOLDER_MANIFEST). */
 export interface ScenarioFolderRecord {
   scenario: string;
   figure: string;

@@ -65,7 +65,7 @@ export function blankNonCode(src: string, blankStrings = false): string {
     blank(start, n);
   };
   while (i < n) {
-    const c = src[i];
+    const c = src[i]!;
     const next = src[i + 1];
     if (c === '/' && next === '/') {
       const end = src.indexOf('\n', i);
@@ -141,7 +141,7 @@ export function extractImports(src: string): ImportSite[] {
     re.lastIndex = 0;
     for (let m = re.exec(code); m !== null; m = re.exec(code)) {
       const keyword = code.slice(m.index).search(/\b(import|export)\b/) + m.index;
-      sites.push({ specifier: m[2], offset: keyword, names: importedNames(m[0]) });
+      sites.push({ specifier: m[2]!, offset: keyword, names: importedNames(m[0]) });
     }
   }
   sites.sort((a, b) => a.offset - b.offset);
@@ -153,9 +153,9 @@ function importedNames(statement: string): Map<string, string> {
   const names = new Map<string, string>();
   const braces = /\{([^}]*)\}/.exec(statement);
   if (!braces) return names;
-  for (const part of braces[1].split(',')) {
+  for (const part of braces[1]!.split(',')) {
     const m = /^\s*(?:type\s+)?([\w$]+)(?:\s+as\s+([\w$]+))?\s*$/.exec(part);
-    if (m) names.set(m[1], m[2] ?? m[1]);
+    if (m) names.set(m[1]!, m[2] ?? m[1]!);
   }
   return names;
 }
@@ -200,7 +200,7 @@ export function fileEdges(root: string, files: readonly string[]): FileEdge[] {
 export function folderOf(file: string): string {
   const parts = file.split('/');
   if (parts[0] === 'src') return parts.length > 2 ? `src/${parts[1]}` : 'src';
-  return parts[0];
+  return parts[0]!;
 }
 
 /** Folder graph: for each pair of distinct folders, the file edges that make it. */
@@ -263,7 +263,7 @@ export function findCycles(graph: ReadonlyMap<string, ReadonlyMap<string, unknow
 /** A shortest cycle from the first node of a strongly connected component back to it (breadth-first). */
 function cycleThrough(component: string[], successors: (v: string) => string[]): string[] {
   const inside = new Set(component);
-  const start = component[0];
+  const start = component[0]!; // a strongly connected component is never empty
   const previous = new Map<string, string>();
   const queue = [start];
   while (queue.length > 0) {

@@ -38,8 +38,8 @@ export function moduleDeclarations(src: string): Declaration[] {
   for (let m = DECLARATION.exec(code); m !== null; m = DECLARATION.exec(code)) {
     if (depthAt[m.index] !== 0) continue;
     const line = code.slice(0, m.index).split('\n').length;
-    if (m[1] !== 'const') out.push({ name: m[2], line, kind: 'let' });
-    else if (m[3] === '{' || m[3] === '[' || /^new\b/.test(code.slice(m.index + m[0].length - 1))) out.push({ name: m[2], line, kind: 'container' });
+    if (m[1] !== 'const') out.push({ name: m[2]!, line, kind: 'let' });
+    else if (m[3] === '{' || m[3] === '[' || /^new\b/.test(code.slice(m.index + m[0].length - 1))) out.push({ name: m[2]!, line, kind: 'container' });
   }
   return out;
 }

@@ -54,8 +54,8 @@ class EndpointIndex {
     return this.byName.get(`${namespace}/${name}`);
   }
 
-  /** Nodes holding a service's endpoints (a new array each call). */
-  nodes(namespace: string, name: string): string[] {
+  /** Nodes holding a service's endpoints. */
+  nodes(namespace: string, name: string): readonly string[] {
     const k = `${namespace}/${name}`;
     let out = this.nodesOf.get(k);
     if (!out) {
@@ -66,7 +66,7 @@ class EndpointIndex {
       }
       this.nodesOf.set(k, (out = [...set]));
     }
-    return [...out];
+    return out;
   }
 
   /** The node of the first pod-network pod with this address (as `pods.find` would pick it). */
@@ -96,6 +96,22 @@ function egressNodes(cluster: Cluster, namespace: string): string[] {
 
 /** The walks; `onlyNode` keeps those that start or end on that node. */
 export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[] {
+  return matrixWalks(cluster, onlyNode).walks;
+}
+
+/** The walks `want` kept, and how many walks of each kind the whole matrix has (in the order first met). */
+export interface MatrixSelection {
+  walks: MatrixWalk[];
+  total: number;
+  byKind: Record<string, number>;
+}
+
+/**
+ * The walks of the standard matrix whose nodes `want` keeps (all by default), with the whole matrix's counts. A
+ * walk is made (label, flow, subjects) only when wanted: a 100-node, 1,000-service cluster's matrix has 110,000
+ * walks, of which doctor walks the few that touch a node whose state differs.
+ */
+export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: readonly string[]) => boolean): MatrixSelection {
   const clients = new Map<string, Pod>();
   const servers = new Map<string, Pod[]>();
   for (const p of cluster.pods) {
@@ -108,17 +124,26 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     }
   }
   const out: MatrixWalk[] = [];
+  const byKind: Record<string, number> = {};
+  let total = 0;
+  const take = (kind: WalkKind, nodes: readonly string[]): boolean => {
+    total++;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+    return want === undefined || want(nodes);
+  };
   const eps = new EndpointIndex(cluster);
   const keep = (...nodes: string[]) => onlyNode === undefined || nodes.includes(onlyNode);
-  const toPod = (c: Pod, s: Pod, kind: WalkKind): MatrixWalk => {
+  const toPod = (c: Pod, s: Pod, kind: WalkKind): void => {
+    const nodes = [c.node, s.node];
+    if (!take(kind, nodes)) return;
     const port = s.ports[0]!;
-    return {
+    out.push({
       kind,
       label: `${c.namespace}/${c.name} (${c.node}) -> ${s.namespace}/${s.name} (${s.node}) ${port.protocol.toLowerCase()}/${port.port}`,
       spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: s.ip, port: port.port }, proto: proto(port.protocol), toLabel: `${s.namespace}/${s.name}` },
       subjects: [...podSubjects(c), ...podSubjects(s)],
-      nodes: [c.node, s.node],
-    };
+      nodes,
+    });
   };
   for (const h of cluster.hostSubnets) {
     const c = clients.get(h.name);
@@ -126,7 +151,7 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     for (const g of cluster.hostSubnets) {
       if (!keep(h.name, g.name)) continue;
       const s = (servers.get(g.name) ?? []).find((x) => x !== c);
-      if (s) out.push(toPod(c, s, h.name === g.name ? 'pod-to-pod-same-node' : 'pod-to-pod'));
+      if (s) toPod(c, s, h.name === g.name ? 'pod-to-pod-same-node' : 'pod-to-pod');
     }
   }
   // What a walk to each service says about the service, computed once for all client nodes.
@@ -145,13 +170,15 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     const c = clients.get(h.name);
     if (!c || !keep(h.name)) continue;
     const from = podSubjects(c);
-    for (const { svc, port, to, subjects, nodes } of services) {
+    for (const { svc, port, to, subjects, nodes: epNodes } of services) {
+      const nodes = [h.name, ...epNodes];
+      if (!take('pod-to-service', nodes)) continue;
       out.push({
         kind: 'pod-to-service',
         label: `${c.namespace}/${c.name} (${h.name}) ${to}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: svc.clusterIP, port: port.port }, proto: proto(port.protocol), toLabel: `svc/${svc.namespace}/${svc.name}` },
         subjects: [...from, ...subjects],
-        nodes: [h.name, ...nodes],
+        nodes,
       });
     }
   }
@@ -160,12 +187,14 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     for (const h of cluster.hostSubnets) {
       const c = clients.get(h.name);
       if (!c || !keep(h.name)) continue;
+      const nodes = [h.name, ...egressNodes(cluster, c.namespace)];
+      if (!take('egress', nodes)) continue;
       out.push({
         kind: 'egress',
         label: `${c.namespace}/${c.name} (${h.name}) -> external ${ext.name} ${ipv4ToString(ext.ip)}:443`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
         subjects: [...podSubjects(c), ipv4ToString(ext.ip)],
-        nodes: [h.name, ...egressNodes(cluster, c.namespace)],
+        nodes,
       });
     }
     for (const ns of cluster.netNamespaces) {
@@ -173,12 +202,14 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
       const c = cluster.pods.find((p) => p.namespace === ns.name && plainPod(p));
       if (!c || !keep(c.node, ...cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name))) continue;
       const holders = cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e)));
+      const nodes = [c.node, ...holders.map((h) => h.name)];
+      if (!take('egress-ip', nodes)) continue;
       out.push({
         kind: 'egress-ip',
         label: `${c.namespace}/${c.name} (${c.node}) -> external ${ext.name} via egress IP ${ns.egressIPs.map(ipv4ToString).join(', ')}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
         subjects: [...podSubjects(c), ...ns.egressIPs.map(ipv4ToString), ...holders.map((h) => h.name), ...holders.map((h) => ipv4ToString(h.hostIP))],
-        nodes: [c.node, ...holders.map((h) => h.name)],
+        nodes,
       });
     }
     for (const svc of cluster.services) {
@@ -188,16 +219,18 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
         const epSubjects = ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [];
         for (const h of cluster.hostSubnets) {
           if (!keep(h.name)) continue;
+          const nodes = [h.name, ...eps.nodes(svc.namespace, svc.name)];
+          if (!take('nodeport', nodes)) continue;
           out.push({
             kind: 'nodeport',
             label: `external ${ext.name} -> ${h.name} ${ipv4ToString(h.hostIP)}:${port.nodePort} (svc/${svc.namespace}/${svc.name})`,
             spec: { from: { kind: 'external', name: ext.name }, to: { ip: h.hostIP, port: port.nodePort }, proto: proto(port.protocol), toLabel: `${h.name}:${port.nodePort}` },
             subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`, ...epSubjects],
-            nodes: [h.name, ...eps.nodes(svc.namespace, svc.name)],
+            nodes,
           });
         }
       }
     }
   }
-  return out;
+  return { walks: out, total, byKind };
 }

@@ -18,6 +18,7 @@ import { nicName } from '../state/apply.js';
 import { kubeProxyRules, partialEmulation } from '../state/partial-emulation.js';
 import type { NodeState } from '../state/node-files.js';
 import { podPortsFromFlows } from '../state/ports.js';
+import { RecentMap } from '../state/node-files.js';
 import { foundText, type StateDir } from '../state/state-dir.js';
 import type { Difference } from './difference.js';
 import { compareFlows, compareGroups, type FlowTexts } from './flows.js';
@@ -81,7 +82,7 @@ export class CompareCache {
   private kubeProxyRuleset: Ruleset | undefined;
   private readonly actual = new WeakMap<Ruleset, CanonRuleset>();
   /** Expected flows by their text: most of a node's flows (tables 10, 50, 90 for the other nodes) are every node's. */
-  private readonly flows = new Map<string, FlowSpec>();
+  private readonly flows = new RecentMap<FlowSpec>();
   /** Those flows' match and actions text (flows.ts). */
   readonly flowTexts: FlowTexts = new WeakMap();
   constructor(private readonly cluster: Cluster) {}
@@ -91,11 +92,16 @@ export class CompareCache {
     return (this.kubeProxyRuleset ??= kubeProxyRules(this.cluster));
   }
 
-  /** A generated flow's text parsed, once per distinct text. */
+  /** A generated flow's text parsed, once per distinct text (of this node and the one before: `nextNode`). */
   expectedFlow(text: string): FlowSpec {
     let f = this.flows.get(text);
     if (!f) this.flows.set(text, (f = parseFlow(text)));
     return f;
+  }
+
+  /** Called before each node: forgets the expected flows the node before did not use. */
+  nextNode(): void {
+    this.flows.age();
   }
 
   actualRules(rs: Ruleset): CanonRuleset {
@@ -138,6 +144,7 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache
   if (st.flows || st.groups) {
     const ports = podPortsFromFlows(cluster, node, st.flows);
     const gen = generateNodeFlows(cluster, node, ports);
+    cache.nextNode();
     if (st.flows) {
       const expected = gen.flows.map((t) => cache.expectedFlow(t));
       const r = compareFlows(node, st.flows.map((f) => f.spec), expected, terms, cache.flowTexts);

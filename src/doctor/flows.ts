@@ -19,8 +19,8 @@ interface Keyed {
 }
 
 /**
- * Flows with their match and actions as text, kept by the caller across comparisons: the expected flows a run
- * shares between nodes (CompareCache.expectedFlow) are then formatted once, not once per node.
+ * Flows with their match and actions as text, kept by the caller across comparisons: the flows a run shares
+ * between nodes (CompareCache.expectedFlow, parseDumpFlows with a cache) are then formatted once, not per node.
  */
 export type FlowTexts = WeakMap<FlowSpec, Keyed>;
 
@@ -46,7 +46,7 @@ export interface FlowComparison {
 export function compareFlows(node: string, actual: readonly FlowSpec[], expected: readonly FlowSpec[], terms: Terms, texts?: FlowTexts): FlowComparison {
   const a = new Map<string, Keyed>();
   for (const f of actual) {
-    const k = keyed(f, undefined);
+    const k = keyed(f, texts);
     a.set(key(k), k);
   }
   const e = new Map<string, Keyed>();

@@ -73,22 +73,63 @@ function read(root: string, rel: string): string | undefined {
   return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
 }
 
-/** Flows of a dump-flows text. */
-export function parseDumpFlows(text: string, file: string, unmodelled: string[] = []): StateFlow[] {
+/**
+ * A map that forgets what was not used lately: `age()` drops the entries neither got nor set since the `age()`
+ * before. Called once per node, it keeps what every node has (the flows for the other nodes' subnets, tables 10,
+ * 50 and 90) and lets a node's own pods' flows go: memory stays about two nodes' worth however big the cluster.
+ */
+export class RecentMap<V> {
+  private cur = new Map<string, V>();
+  private prev = new Map<string, V>();
+
+  get(key: string): V | undefined {
+    let v = this.cur.get(key);
+    if (v === undefined) {
+      v = this.prev.get(key);
+      if (v !== undefined) this.cur.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: V): void {
+    this.cur.set(key, v);
+  }
+
+  age(): void {
+    this.prev = this.cur;
+    this.cur = new Map();
+  }
+}
+
+/** dump-flows statistics (parseFlow ignores them, whatever their value), with the separators after them. */
+const FLOW_STATS = /(^|[\s,])(?:duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]*[,\s]*/g;
+
+/**
+ * Flows of a dump-flows text. With `parsed`, a line that differs from one parsed before only in statistics gets
+ * that line's FlowSpec (shared: nothing changes a parsed FlowSpec): the nodes of a cluster have most of their
+ * flows in common, and their dumps differ there only in counters and durations.
+ */
+export function parseDumpFlows(text: string, file: string, unmodelled: string[] = [], parsed?: RecentMap<FlowSpec>): StateFlow[] {
   const out: StateFlow[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '');
     const t = line.trim();
     if (t === '' || t.startsWith('#') || /^(OFPST|NXST)_FLOW reply/.test(t)) continue;
-    try {
-      const spec = parseFlow(line, { line: i + 1, unmodelled: 'accept' });
-      if (spec.actions.some((a) => a.type === 'unmodelled')) unmodelled.push(formatFlowAdd(spec));
-      out.push({ spec, line: i + 1 });
-    } catch (e) {
-      if (e instanceof FlowParseError) throw new StateFileError(file, e.detail, e.line, e.column);
-      throw e;
+    const a = parsed ? line.indexOf('actions=') : -1;
+    const key = a < 0 ? undefined : line.slice(0, a).replace(FLOW_STATS, '$1') + line.slice(a);
+    let spec = key === undefined ? undefined : parsed!.get(key);
+    if (!spec) {
+      try {
+        spec = parseFlow(line, { line: i + 1, unmodelled: 'accept' });
+      } catch (e) {
+        if (e instanceof FlowParseError) throw new StateFileError(file, e.detail, e.line, e.column);
+        throw e;
+      }
+      if (key !== undefined) parsed!.set(key, spec);
     }
+    if (spec.actions.some((x) => x.type === 'unmodelled')) unmodelled.push(formatFlowAdd(spec));
+    out.push({ spec, line: i + 1 });
   }
   return out;
 }
@@ -275,8 +316,16 @@ export function rulesBytes(src: Uint8Array, n: number, out: Uint8Array): number 
   return o;
 }
 
+/** What reading one node's files leaves for the next: parsed rulesets and flows (see RulesetCache, parseDumpFlows). */
+export interface NodeFileCache {
+  rulesets: RulesetCache;
+  flows: RecentMap<FlowSpec>;
+}
+
 /** Reads `nodes/<node>/` under the state directory `root`; files not there stay undefined. */
-export function readNodeState(root: string, node: string, cache?: RulesetCache): NodeState {
+export function readNodeState(root: string, node: string, caches?: NodeFileCache): NodeState {
+  const cache = caches?.rulesets;
+  caches?.flows.age();
   const dir = join('nodes', node);
   const st: NodeState = { node, dir, unmodelled: [], files: [] };
   const f = (name: (typeof NODE_FILES)[number]): string | undefined => {
@@ -286,7 +335,7 @@ export function readNodeState(root: string, node: string, cache?: RulesetCache):
   };
   const rel = (name: string): string => join(dir, name);
   const flows = f('dump-flows.txt');
-  if (flows !== undefined) st.flows = parseDumpFlows(flows, rel('dump-flows.txt'), st.unmodelled);
+  if (flows !== undefined) st.flows = parseDumpFlows(flows, rel('dump-flows.txt'), st.unmodelled, caches?.flows);
   const groups = f('dump-groups.txt');
   if (groups !== undefined) st.groups = parseDumpGroups(groups, rel('dump-groups.txt'));
   const iptPath = join(root, dir, 'iptables-save.txt');

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFromSources } from '../cluster/build.js';
 import type { Cluster } from '../cluster/types.js';
-import { readNodeState, RulesetCache, type NodeState } from './node-files.js';
+import { readNodeState, RecentMap, RulesetCache, type NodeFileCache, type NodeState } from './node-files.js';
 import { readStateObjects, type StateObjects } from './objects.js';
 import { StateFileError } from './errors.js';
 
@@ -47,8 +47,8 @@ export function loadStateDir(dir: string): StateDir {
   for (const n of nodeDirs) if (!known.has(n)) throw new StateFileError(join('nodes', n), `no HostSubnet for node ${JSON.stringify(n)} (folders under nodes/ are named after HostSubnet hosts: ${[...known].slice(0, 6).join(', ')}${known.size > 6 ? ', ...' : ''})`);
   const missing = cluster.hostSubnets.filter((h) => !nodeDirs.includes(h.name)).map((h) => h.name);
   if (missing.length) notes.push(`no dumps for ${missing.length} node(s) (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''}): they walk with what OpenShift SDN would program`);
-  const rulesets = new RulesetCache();
-  return { dir, cluster, objects, nodeDirs, notes, readNode: (node) => readNodeState(dir, node, rulesets) };
+  const caches: NodeFileCache = { rulesets: new RulesetCache(), flows: new RecentMap() };
+  return { dir, cluster, objects, nodeDirs, notes, readNode: (node) => readNodeState(dir, node, caches) };
 }
 
 function cidrText(net: number, prefix: number): string {

@@ -18,7 +18,7 @@ import { nicName } from '../state/apply.js';
 import { kubeProxyRules, partialEmulation } from '../state/partial-emulation.js';
 import type { NodeState } from '../state/node-files.js';
 import { podPortsFromFlows } from '../state/ports.js';
-import { RecentMap } from '../state/node-files.js';
+import { flowKey, RecentMap } from '../state/node-files.js';
 import { foundText, type StateDir } from '../state/state-dir.js';
 import type { Difference } from './difference.js';
 import { compareFlows, compareGroups, type FlowTexts } from './flows.js';
@@ -81,27 +81,31 @@ export class CompareCache {
   private kubeProxy: CanonRuleset | undefined;
   private kubeProxyRuleset: Ruleset | undefined;
   private readonly actual = new WeakMap<Ruleset, CanonRuleset>();
-  /** Expected flows by their text: most of a node's flows (tables 10, 50, 90 for the other nodes) are every node's. */
-  private readonly flows = new RecentMap<FlowSpec>();
+  /**
+   * Expected flows by their flowKey, shared with the state's dump-flows parsing: a node's expected flows are mostly
+   * in its dump (parsed already), the rest mostly in the node's before (tables 10, 50, 90 for the other nodes).
+   */
+  private readonly flows: RecentMap<FlowSpec>;
   /** Those flows' match and actions text (flows.ts). */
   readonly flowTexts: FlowTexts = new WeakMap();
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: Cluster, flows: RecentMap<FlowSpec> = new RecentMap()) {
+    this.flows = flows;
+  }
 
   /** kube-proxy's rules for the cluster (the same on every node), built on first use. */
   kubeProxyRules(): Ruleset {
     return (this.kubeProxyRuleset ??= kubeProxyRules(this.cluster));
   }
 
-  /** A generated flow's text parsed, once per distinct text (of this node and the one before: `nextNode`). */
+  /** A generated flow's text parsed, or the same flow parsed before (of this node or the one before). */
   expectedFlow(text: string): FlowSpec {
-    let f = this.flows.get(text);
-    if (!f) this.flows.set(text, (f = parseFlow(text)));
+    const key = flowKey(text);
+    let f = key === undefined ? undefined : this.flows.get(key);
+    if (!f) {
+      f = parseFlow(text);
+      if (key !== undefined) this.flows.set(key, f);
+    }
     return f;
-  }
-
-  /** Called before each node: forgets the expected flows the node before did not use. */
-  nextNode(): void {
-    this.flows.age();
   }
 
   actualRules(rs: Ruleset): CanonRuleset {
@@ -136,7 +140,7 @@ const NODE_PLACEHOLDER = '\u0000node\u0000';
 
 
 /** Differences of one node's dumps against the expected state; files absent are not compared. */
-export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache = new CompareCache(state.cluster)): NodeReport {
+export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache = new CompareCache(state.cluster, state.flowSpecs)): NodeReport {
   const cluster = state.cluster;
   const node = st.node;
   const differences: Difference[] = [];
@@ -144,7 +148,6 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache
   if (st.flows || st.groups) {
     const ports = podPortsFromFlows(cluster, node, st.flows);
     const gen = generateNodeFlows(cluster, node, ports);
-    cache.nextNode();
     if (st.flows) {
       const expected = gen.flows.map((t) => cache.expectedFlow(t));
       const r = compareFlows(node, st.flows.map((f) => f.spec), expected, terms, cache.flowTexts);
@@ -171,7 +174,7 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
   const t0 = performance.now();
   const nodes: NodeReport[] = [];
   const unmodelled: string[] = [];
-  const cache = new CompareCache(state.cluster);
+  const cache = new CompareCache(state.cluster, state.flowSpecs);
   for (const node of state.nodeDirs) {
     if (opts.node !== undefined && node !== opts.node) continue;
     const st = state.readNode(node);

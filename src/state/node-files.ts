@@ -102,12 +102,24 @@ export class RecentMap<V> {
 }
 
 /** dump-flows statistics (parseFlow ignores them, whatever their value), with the separators after them. */
-const FLOW_STATS = /(^|[\s,])(?:duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]*[,\s]*/g;
+const FLOW_STATS = /(?<=^|[\s,])(?:duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]*[,\s]*/g;
 
 /**
- * Flows of a dump-flows text. With `parsed`, a line that differs from one parsed before only in statistics gets
- * that line's FlowSpec (shared: nothing changes a parsed FlowSpec): the nodes of a cluster have most of their
- * flows in common, and their dumps differ there only in counters and durations.
+ * A flow line without what does not change the flow it parses to: dump-flows statistics, surrounding spaces and a
+ * zero cookie. A dump-flows line and the add-flow text packetwalk generates for the same flow then have the same
+ * key (`table=90, priority=100,ip,nw_dst=10.128.2.0/23 actions=...`). Undefined for a line without `actions=`.
+ */
+export function flowKey(line: string): string | undefined {
+  const a = line.indexOf('actions=');
+  if (a < 0) return undefined;
+  const k = (line.slice(0, a).replace(FLOW_STATS, '') + line.slice(a)).trim();
+  return k.startsWith('cookie=0x0, ') ? k.slice(12) : k;
+}
+
+/**
+ * Flows of a dump-flows text. With `parsed`, a line whose flowKey is that of one parsed before gets that line's
+ * FlowSpec (shared: nothing changes a parsed FlowSpec): the nodes of a cluster have most of their flows in
+ * common, and their dumps differ there only in counters and durations.
  */
 export function parseDumpFlows(text: string, file: string, unmodelled: string[] = [], parsed?: RecentMap<FlowSpec>): StateFlow[] {
   const out: StateFlow[] = [];
@@ -116,8 +128,7 @@ export function parseDumpFlows(text: string, file: string, unmodelled: string[] 
     const line = lines[i]!.replace(/\r$/, '');
     const t = line.trim();
     if (t === '' || t.startsWith('#') || /^(OFPST|NXST)_FLOW reply/.test(t)) continue;
-    const a = parsed ? line.indexOf('actions=') : -1;
-    const key = a < 0 ? undefined : line.slice(0, a).replace(FLOW_STATS, '$1') + line.slice(a);
+    const key = parsed ? flowKey(line) : undefined;
     let spec = key === undefined ? undefined : parsed!.get(key);
     if (!spec) {
       try {
@@ -316,7 +327,10 @@ export function rulesBytes(src: Uint8Array, n: number, out: Uint8Array): number 
   return o;
 }
 
-/** What reading one node's files leaves for the next: parsed rulesets and flows (see RulesetCache, parseDumpFlows). */
+/**
+ * What reading one node's files leaves for the next: parsed rulesets (RulesetCache) and flows by flowKey, aged at
+ * each node read (RecentMap).
+ */
 export interface NodeFileCache {
   rulesets: RulesetCache;
   flows: RecentMap<FlowSpec>;

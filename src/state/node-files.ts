@@ -299,29 +299,28 @@ function counterEnd(buf: Uint8Array, i: number, end: number): number {
  * The rules of an iptables-save text `src[0..n)` into `out` (as long as `src` at least): its lines without the
  * comment lines, the leading `[pkts:bytes] ` of rules, the trailing ` [pkts:bytes]` of chain lines and CRs,
  * each ended by LF. Returns the length written. Two texts that differ only in those have the same rules bytes.
+ * (The text is copied whole, then compacted line by line in place: TypedArray indexOf and copyWithin are V8
+ * builtins, faster on 2.5 MB than a loop over the bytes.)
  */
 export function rulesBytes(src: Uint8Array, n: number, out: Uint8Array): number {
+  out.set(src.subarray(0, n));
   let i = 0, o = 0;
   while (i < n) {
-    if (src[i] === HASH) {
-      while (i < n && src[i] !== LF) i++;
-      i++;
-      continue;
-    }
-    const c = counterEnd(src, i, n);
-    if (c > 0 && c < n && src[c] === SP) i = c + 1;
-    const start = o;
-    while (i < n) {
-      const b = src[i++]!;
-      if (b === LF) break;
-      out[o++] = b;
-    }
-    if (o > start && out[o - 1] === CR) o--;
-    if (o - start > 5 && out[o - 1] === RBRACKET) {
-      let j = o - 2;
+    let e = out.indexOf(LF, i);
+    if (e < 0 || e > n) e = n;
+    let start = i, end = e;
+    i = e + 1;
+    if (out[start] === HASH) continue;
+    const c = counterEnd(out, start, end);
+    if (c > 0 && c < end && out[c] === SP) start = c + 1;
+    if (end > start && out[end - 1] === CR) end--;
+    if (end - start > 5 && out[end - 1] === RBRACKET) {
+      let j = end - 2;
       while (j > start && out[j] !== LBRACKET) j--;
-      if (j > start && out[j - 1] === SP && counterEnd(out, j, o) === o) o = j - 1;
+      if (j > start && out[j - 1] === SP && counterEnd(out, j, end) === end) end = j - 1;
     }
+    out.copyWithin(o, start, end);
+    o += end - start;
     out[o++] = LF;
   }
   return o;

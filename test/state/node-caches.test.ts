@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RulesetCache, rulesBytes } from '../../src/state/node-files.js';
+import { flowKey, parseDumpFlows, RecentMap, RulesetCache, rulesBytes } from '../../src/state/node-files.js';
+import { parseFlow, type FlowSpec } from '../../src/ovs/flow-text.js';
 import { parseIptablesSave } from '../../src/netfilter/iptables-restore.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pw-rules-bytes-'));
@@ -51,5 +52,37 @@ describe('rulesBytes (iptables-save rules without counters and comments)', () =>
     expect(got[1]).toBe(got[0]);
     expect(got[2]).not.toBe(got[0]);
     expect(parsed).toBe(2);
+  });
+});
+
+describe('flowKey (a flow line without statistics, spaces and a zero cookie)', () => {
+  const gen = 'table=90, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1';
+  const dumps = [
+    ' cookie=0x0, duration=1234.500s, table=90, n_packets=5, n_bytes=490, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1',
+    ' cookie=0x0, duration=8.1s, table=90, n_packets=0, n_bytes=0, idle_age=3, hard_age=7, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1',
+  ];
+
+  it('is the same for a dump-flows line and the add-flow text of the same flow, and both parse alike', () => {
+    for (const d of dumps) {
+      expect(flowKey(d)).toBe(flowKey(gen));
+      expect(parseFlow(d)).toEqual(parseFlow(gen));
+    }
+    expect(flowKey(dumps[0]!.replace('cookie=0x0', 'cookie=0x1'))).not.toBe(flowKey(gen));
+    expect(flowKey(dumps[0]!.replace('priority=100', 'priority=101'))).not.toBe(flowKey(gen));
+    expect(flowKey('table=0, priority=0')).toBeUndefined();
+  });
+
+  it('lets dumps share parsed flows without changing what they parse to', () => {
+    const text = `OFPST_FLOW reply (OF1.3) (xid=0x2):\n${dumps.join('\n')}\n`;
+    const parsed = new RecentMap<FlowSpec>();
+    const a = parseDumpFlows(text, 'x', [], parsed);
+    const b = parseDumpFlows(text, 'x', [], parsed);
+    expect(a.map((f) => f.spec)).toEqual(parseDumpFlows(text, 'x').map((f) => f.spec));
+    expect(b[0]!.spec).toBe(a[0]!.spec);
+    expect(a[1]!.spec).toBe(a[0]!.spec);
+    expect(b.map((f) => f.line)).toEqual([2, 3]);
+    parsed.age();
+    parsed.age();
+    expect(parsed.get(flowKey(gen)!)).toBeUndefined();
   });
 });

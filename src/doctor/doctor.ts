@@ -80,7 +80,8 @@ export interface DoctorOptions {
 export class CompareCache {
   private kubeProxy: CanonRuleset | undefined;
   private kubeProxyRuleset: Ruleset | undefined;
-  private readonly actual = new WeakMap<Ruleset, CanonRuleset>();
+  /** The canonical form of the actual rules compared last (nodes come in runs with the same rules). */
+  private actual: { key: string; canon: CanonRuleset } | undefined;
   /**
    * Expected flows by their flowKey, shared with the state's dump-flows parsing: a node's expected flows are mostly
    * in its dump (parsed already), the rest mostly in the node's before (tables 10, 50, 90 for the other nodes).
@@ -108,27 +109,29 @@ export class CompareCache {
     return f;
   }
 
-  actualRules(rs: Ruleset): CanonRuleset {
-    let c = this.actual.get(rs);
-    if (!c) this.actual.set(rs, (c = canonicalize(rs)));
-    return c;
+  private actualRules(key: string, rs: () => Ruleset): CanonRuleset {
+    if (this.actual?.key !== key) this.actual = { key, canon: canonicalize(rs()) };
+    return this.actual.canon;
   }
 
-  private readonly results = new WeakMap<Ruleset, Map<string, { differences: Difference[]; renamed: number }>>();
+  /** Results by the actual rules' order-free key (node-files.ts orderFreeKey), then by the expected sdn rules. */
+  private readonly results = new Map<string, Map<string, { differences: Difference[]; renamed: number }>>();
 
   /**
-   * A node's rules against what it should have. Nodes sharing one parsed ruleset whose openshift-sdn rules are the
-   * same (every node but egress-IP nodes) get the same answer: it is computed once with a placeholder node name.
+   * A node's rules (`actual`, parsed only if needed; `actualKey` its orderFreeKey) against what it should have.
+   * Nodes whose rules have the same key and whose openshift-sdn rules are the same (every node but egress-IP
+   * nodes) get the same answer: it is computed once with a placeholder node name. (Rules that moved within a chain
+   * are the same multiset; their differences are listed in the order of the first node that had them.)
    */
-  compareRules(node: string, rs: Ruleset, terms: Terms): { differences: Difference[]; renamed: number } {
+  compareRules(node: string, actualKey: string, actual: () => Ruleset, terms: Terms): { differences: Difference[]; renamed: number } {
     const sdn = buildNodeRules(this.cluster, node, { withoutKubeProxy: true });
     const key = iptablesSave(sdn);
-    let byKey = this.results.get(rs);
-    if (!byKey) this.results.set(rs, (byKey = new Map()));
+    let byKey = this.results.get(actualKey);
+    if (!byKey) this.results.set(actualKey, (byKey = new Map()));
     let r = byKey.get(key);
     if (!r) {
       this.kubeProxy ??= canonicalize(this.kubeProxyRules());
-      r = compareIptables(NODE_PLACEHOLDER, this.actualRules(rs), mergeCanonical(canonicalize(sdn), this.kubeProxy), terms);
+      r = compareIptables(NODE_PLACEHOLDER, this.actualRules(actualKey, actual), mergeCanonical(canonicalize(sdn), this.kubeProxy), terms);
       byKey.set(key, r);
     }
     const named = (t: string) => t.split(NODE_PLACEHOLDER).join(node);
@@ -156,8 +159,8 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache
     }
     if (st.groups) differences.push(...compareGroups(node, st.groups, gen.groups.map((t) => parseGroup(t)), terms));
   }
-  if (st.iptables) {
-    const r = cache.compareRules(node, st.iptables, terms);
+  if (st.iptablesKey !== undefined) {
+    const r = cache.compareRules(node, st.iptablesKey, () => st.iptables!, terms);
     differences.push(...r.differences);
     if (r.renamed) variation.push(`${r.renamed} kube-proxy chain(s) have other hashed names than packetwalk computes; compared by service and endpoint instead`);
     variation.push('kube-proxy statistic probabilities and rule counters are not compared');

@@ -14,6 +14,7 @@
  * model is kept as an `unmodelled` action (listed in `unmodelled`), so a walk that reaches it says so.
  */
 
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { tryParseCidr, tryParseIpv4, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
@@ -58,7 +59,10 @@ export interface NodeState {
   dir: string;
   flows?: StateFlow[];
   groups?: GroupSpec[];
+  /** The iptables-save file's rules, parsed when first read (nodes with the same rules share one: RulesetCache). */
   iptables?: Ruleset;
+  /** With iptables: a key of its rules that nodes whose rules doctor compares alike share (orderFreeKey). */
+  iptablesKey?: string;
   routes?: StateRoute[];
   interfaces?: StateInterface[];
   conntrack?: ConntrackLine[];
@@ -234,31 +238,49 @@ export function parseIpAddrs(text: string, file: string): StateInterface[] {
  * hold the same kube-proxy rules, so a state directory parses each distinct ruleset once and its nodes share the
  * Ruleset (its rule counters then count for all of them; nothing here reads them). A file is read as bytes into
  * a buffer the cache keeps, its rules (the bytes without counters and comments) compared byte for byte with those
- * of the rulesets already parsed, and decoded and parsed only when none has the same: a 100-node cluster's 2.5 MB
- * per node are then scanned once, not decoded, normalised and hashed as text.
+ * of the rulesets read lately, and decoded and parsed only when asked for and none has the same: a 100-node
+ * cluster's 2.5 MB per node are then scanned once, not decoded, normalised and hashed as text.
+ *
+ * kube-proxy writes KUBE-SERVICES in Go map order, so on a live cluster no two nodes' files need be the same
+ * bytes. Each file therefore also gets an order-free key (`orderFreeKey`): doctor compares rules per chain as a
+ * multiset, so files with the same key compare alike and only the first is parsed for it. Entries not used by the
+ * last two files read are forgotten (a parsed 100-node ruleset is ~30 MB).
  */
 export class RulesetCache {
-  /** Distinct rulesets by the length of their rules bytes. */
-  private readonly byLength = new Map<number, { rules: Uint8Array; ruleset: Ruleset }[]>();
+  /** Rulesets read lately by the length of their rules bytes. */
+  private readonly byLength = new Map<number, RulesEntry[]>();
+  private reads = 0;
   private raw = new Uint8Array(0);
   private rules = new Uint8Array(0);
 
-  /** The Ruleset of the iptables-save file at `path`; `parse` turns its text into one when it is new. */
-  get(path: string, parse: (text: string) => Ruleset): Ruleset {
+  /**
+   * The iptables-save file at `path`: its order-free key, and its Ruleset (`parse` of its text), parsed on first
+   * call (re-reading the file) unless a file read lately had the same rules.
+   */
+  get(path: string, parse: (text: string) => Ruleset): { key: string; ruleset: () => Ruleset } {
+    const now = ++this.reads;
+    for (const [len, l] of this.byLength) {
+      const kept = l.filter((e) => e.used >= now - 2);
+      if (kept.length === 0) this.byLength.delete(len);
+      else if (kept.length < l.length) this.byLength.set(len, kept);
+    }
     const n = this.read(path);
     if (this.rules.length < n) this.rules = new Uint8Array(this.raw.length);
     const len = rulesBytes(this.raw, n, this.rules);
-    const key = Buffer.from(this.rules.buffer, this.rules.byteOffset, len);
+    const bytes = Buffer.from(this.rules.buffer, this.rules.byteOffset, len);
     const same = this.byLength.get(len);
-    for (const c of same ?? []) if (key.equals(c.rules)) return c.ruleset;
-    const ruleset = parse(Buffer.from(this.raw.buffer, this.raw.byteOffset, n).toString('utf8'));
-    const entry = { rules: this.rules.slice(0, len), ruleset };
-    if (same) same.push(entry);
-    else this.byLength.set(len, [entry]);
-    return ruleset;
+    let entry = same?.find((e) => bytes.equals(e.rules));
+    if (!entry) {
+      entry = { rules: this.rules.slice(0, len), key: orderFreeKey(bytes), used: now };
+      if (same) same.push(entry);
+      else this.byLength.set(len, [entry]);
+    }
+    entry.used = now;
+    const e = entry;
+    return { key: e.key, ruleset: () => (e.ruleset ??= parse(readFileSync(path, 'utf8'))) };
   }
 
-  /** Reads the file into `raw` (grown as needed): its length. */
+/** Reads the file into `raw` (grown as needed): its length. */
   private read(path: string): number {
     const fd = openSync(path, 'r');
     try {
@@ -279,6 +301,65 @@ export class RulesetCache {
       closeSync(fd);
     }
   }
+}
+
+interface RulesEntry {
+  rules: Uint8Array;
+  key: string;
+  ruleset?: Ruleset;
+  /** The read (counted by the cache) that last had these rules. */
+  used: number;
+}
+
+/** kube-proxy's hashed chains: their rules' order names them (iptables.ts canonNames), so it is kept. */
+const HASHED_CHAIN = /^KUBE-(SVC|SEP|FW|XLB|EXT|SVL)-[A-Z0-9]{16}$/;
+
+/**
+ * A digest of rules bytes (rulesBytes) that does not change when rules move within a chain, except in kube-proxy's
+ * hashed chains, or chains move within a table: per table, each chain's `-A` lines (sorted unless hashed), the
+ * chain declarations and any other lines (sorted), chains in name order. Two files with the same key have the
+ * same chains and the same rules in each, as doctor compares them (iptables.ts).
+ */
+export function orderFreeKey(rules: Uint8Array): string {
+  const lines = Buffer.from(rules.buffer, rules.byteOffset, rules.length).toString('latin1').split('\n');
+  const groups = new Map<string, string[]>();
+  let table = '';
+  let prefix = '\u0000'; // `-A CHAIN ` of the group being filled: a chain's lines come together
+  let group: string[] = [];
+  const open = (k: string): void => {
+    const g = groups.get(k);
+    if (g) group = g;
+    else groups.set(k, (group = []));
+  };
+  for (const l of lines) {
+    if (l === '') continue;
+    if (l.startsWith(prefix)) {
+      group.push(l);
+      continue;
+    }
+    if (l.startsWith('*')) {
+      table = l;
+      prefix = '\u0000';
+      continue;
+    }
+    if (l.startsWith('-A ')) {
+      const sp = l.indexOf(' ', 3);
+      const chain = sp < 0 ? l.slice(3) : l.slice(3, sp);
+      prefix = sp < 0 ? '\u0000' : l.slice(0, sp + 1);
+      open(`${table} ${chain}`);
+    } else {
+      prefix = '\u0000';
+      open(`${table} ${l.startsWith(':') ? ' declared' : ' other'}`);
+    }
+    group.push(l);
+  }
+  const parts: string[] = [];
+  for (const k of [...groups.keys()].sort()) {
+    const g = groups.get(k)!;
+    if (!HASHED_CHAIN.test(k.slice(k.indexOf(' ') + 1))) g.sort();
+    parts.push(k, ...g, '');
+  }
+  return createHash('sha256').update(parts.join('\n')).digest('base64');
 }
 
 const HASH = 0x23, LF = 0x0a, CR = 0x0d, SP = 0x20, LBRACKET = 0x5b, RBRACKET = 0x5d, COLON = 0x3a, D0 = 0x30, D9 = 0x39;
@@ -355,7 +436,9 @@ export function readNodeState(root: string, node: string, caches?: NodeFileCache
   if (existsSync(iptPath)) {
     st.files.push('iptables-save.txt');
     const parse = (text: string) => parseStateIptables(text, rel('iptables-save.txt'));
-    st.iptables = cache ? cache.get(iptPath, parse) : parse(readFileSync(iptPath, 'utf8'));
+    const r = (cache ?? new RulesetCache()).get(iptPath, parse);
+    st.iptablesKey = r.key;
+    Object.defineProperty(st, 'iptables', { get: r.ruleset, enumerable: true, configurable: true });
   }
   const routes = f('ip-route.json');
   if (routes !== undefined) st.routes = parseIpRoutes(routes, rel('ip-route.json'));

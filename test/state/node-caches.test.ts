@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flowKey, parseDumpFlows, RecentMap, RulesetCache, rulesBytes } from '../../src/state/node-files.js';
+import { flowKey, orderFreeKey, parseDumpFlows, RecentMap, RulesetCache, rulesBytes } from '../../src/state/node-files.js';
 import { parseFlow, type FlowSpec } from '../../src/ovs/flow-text.js';
 import { parseIptablesSave } from '../../src/netfilter/iptables-restore.js';
 
@@ -49,9 +49,45 @@ describe('rulesBytes (iptables-save rules without counters and comments)', () =>
       writeFileSync(join(dir, `f${i}`), t);
       return cache.get(join(dir, `f${i}`), parse);
     });
-    expect(got[1]).toBe(got[0]);
-    expect(got[2]).not.toBe(got[0]);
+    expect(parsed).toBe(0); // parsed when asked for
+    expect(got[1]!.ruleset()).toBe(got[0]!.ruleset());
+    expect(got[2]!.ruleset()).not.toBe(got[0]!.ruleset());
     expect(parsed).toBe(2);
+    expect(got[1]!.key).toBe(got[0]!.key);
+    expect(got[2]!.key).not.toBe(got[0]!.key);
+  });
+});
+
+describe('orderFreeKey (rules as doctor compares them: a multiset per chain)', () => {
+  const key = (t: string) => {
+    const src = Buffer.from(t);
+    const out = new Uint8Array(src.length + 1);
+    return orderFreeKey(out.subarray(0, rulesBytes(src, src.length, out)));
+  };
+  const SVC = 'KUBE-SVC-ABCDEFGHIJKLMNOP';
+  const T = `*nat
+:KUBE-SERVICES - [0:0]
+:${SVC} - [0:0]
+-A KUBE-SERVICES -d 172.30.0.1/32 -p tcp -j ${SVC}
+-A KUBE-SERVICES -d 172.30.0.2/32 -p tcp -j ${SVC}
+-A ${SVC} -m comment --comment "ns/a:http cluster IP" -j KUBE-MARK-MASQ
+-A ${SVC} -m comment --comment "ns/a:http -> 10.128.0.5:8080" -j ACCEPT
+COMMIT
+*filter
+:FORWARD ACCEPT [0:0]
+-A FORWARD -d 172.30.0.1/32 -j ACCEPT
+COMMIT
+`;
+  const swap = (t: string, a: string, b: string) => t.replace(a, '\u0001').replace(b, a).replace('\u0001', b);
+
+  it('is the same when rules move within a plain chain or chains move, not within a hashed chain or across tables', () => {
+    const l1 = `-A KUBE-SERVICES -d 172.30.0.1/32 -p tcp -j ${SVC}`, l2 = `-A KUBE-SERVICES -d 172.30.0.2/32 -p tcp -j ${SVC}`;
+    expect(key(swap(T, l1, l2))).toBe(key(T));
+    expect(key(swap(T, `:KUBE-SERVICES - [0:0]`, `:${SVC} - [0:0]`))).toBe(key(T));
+    const m1 = `-A ${SVC} -m comment --comment "ns/a:http cluster IP" -j KUBE-MARK-MASQ`, m2 = `-A ${SVC} -m comment --comment "ns/a:http -> 10.128.0.5:8080" -j ACCEPT`;
+    expect(key(swap(T, m1, m2))).not.toBe(key(T));
+    expect(key(T.replace('*filter', '*mangle'))).not.toBe(key(T));
+    expect(key(T.replace(l2 + '\n', ''))).not.toBe(key(T));
   });
 });
 

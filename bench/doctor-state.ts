@@ -3,14 +3,15 @@
  * TCP 8080, spread over 50 namespaces and all nodes) and S ClusterIP services (each selecting P/S pods), with
  * every node's dump-flows.txt, dump-groups.txt and iptables-save.txt (packetwalk's own printers: a real OVS and
  * iptables at this scale are out of reach here; the small fixture of test/fixtures/state is the real tools'),
- * one node broken (a table 90 flow removed). As on a real cluster, every node's counters differ (iptables-save -c
- * packet/byte counts, flow n_packets/n_bytes), so no two nodes' files are the same bytes.
+ * one node broken (a table 90 flow removed). As on a live cluster, no two nodes' files are the same bytes: every
+ * node's counters differ (iptables-save -c packet/byte counts, flow n_packets/n_bytes), and each node has its
+ * KUBE-SERVICES rules in another order (kube-proxy writes them in Go map order); --same-order keeps packetwalk's.
  *
  * Then it runs the built CLI, `packetwalk doctor --state DIR --json`, in a child process and prints its wall
  * clock, CPU seconds (user + system, the child's own getrusage: on a shared machine wall clock says more about
  * the other jobs than about doctor), peak RSS, and the report's compare and walk seconds.
  *
- *   npm run build && node --import tsx bench/doctor-state.ts [--nodes 100] [--pods 5000] [--services 1000] [--keep DIR] [--runs 1]
+ *   npm run build && node --import tsx bench/doctor-state.ts [--nodes 100] [--pods 5000] [--services 1000] [--keep DIR] [--runs 1] [--same-order]
  *
  * --keep DIR keeps the state directory, and reuses one already there (the doctor run alone is measured).
  */
@@ -29,7 +30,7 @@ import { assignPodPorts, generateNodeFlows } from '../src/ovs/openshift-flows.js
 import { formatFlowDump, parseFlow } from '../src/ovs/flow-text.js';
 import { exportClusterList } from '../src/state/export.js';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string' }, pods: { type: 'string' }, services: { type: 'string' }, keep: { type: 'string' }, runs: { type: 'string' } } });
+const { values } = parseArgs({ options: { nodes: { type: 'string' }, pods: { type: 'string' }, services: { type: 'string' }, keep: { type: 'string' }, runs: { type: 'string' }, 'same-order': { type: 'boolean' } } });
 const N = Number(values.nodes ?? 100), P = Number(values.pods ?? 5000), S = Number(values.services ?? 1000);
 const RUNS = Number(values.runs ?? 1);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,10 +92,22 @@ function writeState(): void {
     flowLines += dump.length;
     writeFileSync(join(d, 'dump-flows.txt'), `OFPST_FLOW reply (OF1.3) (xid=0x2):\n${dump.join('\n')}\n`);
     writeFileSync(join(d, 'dump-groups.txt'), `OFPST_GROUP_DESC reply (OF1.3) (xid=0x2):\n${groups.map((g) => ` ${g}`).join('\n')}\n`);
-    const ipt = iptablesSave(expectedNodeRules(cluster, h.name, (kp ??= kubeProxyRules(cluster))), { counters: true }).replace(/\[0:0\]/g, () => {
+    let ipt = iptablesSave(expectedNodeRules(cluster, h.name, (kp ??= kubeProxyRules(cluster))), { counters: true }).replace(/\[0:0\]/g, () => {
       const n = next();
       return `[${n}:${n * 60}]`;
     });
+    if (!values['same-order']) {
+      // KUBE-SERVICES' service rules in this node's order (its last rule, the jump to KUBE-NODEPORTS, stays last).
+      const lines = ipt.split('\n');
+      const at = lines.flatMap((l, i) => (/ -A KUBE-SERVICES /.test(l) && !/KUBE-NODEPORTS/.test(l) ? [i] : []));
+      const moved = at.map((i) => lines[i]!);
+      for (let i = moved.length - 1; i > 0; i--) {
+        const j = next() % (i + 1);
+        [moved[i], moved[j]] = [moved[j]!, moved[i]!];
+      }
+      at.forEach((i, k) => (lines[i] = moved[k]!));
+      ipt = lines.join('\n');
+    }
     ruleLines += ipt.split('\n').length;
     writeFileSync(join(d, 'iptables-save.txt'), ipt);
   }

@@ -58,7 +58,10 @@ export interface NodeState {
   dir: string;
   flows?: StateFlow[];
   groups?: GroupSpec[];
-  /** The iptables-save file's rules, parsed when first read (nodes with the same rules share one: RulesetCache). */
+  /**
+   * The iptables-save file's rules, parsed when first read (so a bad line's StateFileError comes then); nodes
+   * with the same rules share one (RulesetCache).
+   */
   iptables?: Ruleset;
   /** With iptables: a key of its rules that nodes whose rules doctor compares alike share (orderFreeKey). */
   iptablesKey?: string;

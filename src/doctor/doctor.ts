@@ -7,7 +7,7 @@
  * would program (a NetworkPolicy or EgressNetworkPolicy that denies it) is not a problem and is only counted.
  */
 
-import { parseFlow } from '../ovs/flow-text.js';
+import { parseFlow, type FlowSpec } from '../ovs/flow-text.js';
 import { parseGroup } from '../ovs/groups.js';
 import { generateNodeFlows } from '../ovs/openshift-flows.js';
 import { buildNodeRules } from '../netfilter/node-rules.js';
@@ -18,14 +18,15 @@ import { nicName } from '../state/apply.js';
 import { kubeProxyRules, partialEmulation } from '../state/partial-emulation.js';
 import type { NodeState } from '../state/node-files.js';
 import { podPortsFromFlows } from '../state/ports.js';
+import { flowKey, RecentMap } from '../state/node-files.js';
 import { foundText, type StateDir } from '../state/state-dir.js';
 import type { Difference } from './difference.js';
-import { compareFlows, compareGroups } from './flows.js';
+import { compareFlows, compareGroups, type FlowTexts } from './flows.js';
 import { canonicalize, compareIptables, mergeCanonical, type CanonRuleset } from './iptables.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import { iptablesSave } from '../netfilter/iptables-save.js';
 import type { Cluster } from '../cluster/types.js';
-import { standardMatrix, type MatrixWalk, type WalkKind } from './matrix.js';
+import { matrixWalks, type MatrixWalk, type WalkKind } from './matrix.js';
 import { compareRoutes } from './routes.js';
 import { Terms } from './terms.js';
 
@@ -78,30 +79,59 @@ export interface DoctorOptions {
  */
 export class CompareCache {
   private kubeProxy: CanonRuleset | undefined;
-  private readonly actual = new WeakMap<Ruleset, CanonRuleset>();
-  constructor(private readonly cluster: Cluster) {}
-
-  actualRules(rs: Ruleset): CanonRuleset {
-    let c = this.actual.get(rs);
-    if (!c) this.actual.set(rs, (c = canonicalize(rs)));
-    return c;
+  private kubeProxyRuleset: Ruleset | undefined;
+  /** The canonical form of the actual rules compared last (nodes come in runs with the same rules). */
+  private actual: { key: string; canon: CanonRuleset } | undefined;
+  /**
+   * Expected flows by their flowKey, shared with the state's dump-flows parsing: a node's expected flows are mostly
+   * in its dump (parsed already), the rest mostly in the node's before (tables 10, 50, 90 for the other nodes).
+   */
+  private readonly flows: RecentMap<FlowSpec>;
+  /** Those flows' match and actions text (flows.ts). */
+  readonly flowTexts: FlowTexts = new WeakMap();
+  constructor(private readonly cluster: Cluster, flows: RecentMap<FlowSpec> = new RecentMap()) {
+    this.flows = flows;
   }
 
-  private readonly results = new WeakMap<Ruleset, Map<string, { differences: Difference[]; renamed: number }>>();
+  /** kube-proxy's rules for the cluster (the same on every node), built on first use. */
+  kubeProxyRules(): Ruleset {
+    return (this.kubeProxyRuleset ??= kubeProxyRules(this.cluster));
+  }
+
+  /** A generated flow's text parsed, or the same flow parsed before (of this node or the one before). */
+  expectedFlow(text: string): FlowSpec {
+    const key = flowKey(text);
+    let f = key === undefined ? undefined : this.flows.get(key);
+    if (!f) {
+      f = parseFlow(text);
+      if (key !== undefined) this.flows.set(key, f);
+    }
+    return f;
+  }
+
+  private actualRules(key: string, rs: () => Ruleset): CanonRuleset {
+    if (this.actual?.key !== key) this.actual = { key, canon: canonicalize(rs()) };
+    return this.actual.canon;
+  }
+
+  /** Results by the actual rules' order-free key (node-files.ts orderFreeKey), then by the expected sdn rules. */
+  private readonly results = new Map<string, Map<string, { differences: Difference[]; renamed: number }>>();
 
   /**
-   * A node's rules against what it should have. Nodes sharing one parsed ruleset whose openshift-sdn rules are the
-   * same (every node but egress-IP nodes) get the same answer: it is computed once with a placeholder node name.
+   * A node's rules (`actual`, parsed only if needed; `actualKey` its orderFreeKey) against what it should have.
+   * Nodes whose rules have the same key and whose openshift-sdn rules are the same (every node but egress-IP
+   * nodes) get the same answer: it is computed once with a placeholder node name. (Rules that moved within a chain
+   * are the same multiset; their differences are listed in the order of the first node that had them.)
    */
-  compareRules(node: string, rs: Ruleset, terms: Terms): { differences: Difference[]; renamed: number } {
+  compareRules(node: string, actualKey: string, actual: () => Ruleset, terms: Terms): { differences: Difference[]; renamed: number } {
     const sdn = buildNodeRules(this.cluster, node, { withoutKubeProxy: true });
     const key = iptablesSave(sdn);
-    let byKey = this.results.get(rs);
-    if (!byKey) this.results.set(rs, (byKey = new Map()));
+    let byKey = this.results.get(actualKey);
+    if (!byKey) this.results.set(actualKey, (byKey = new Map()));
     let r = byKey.get(key);
     if (!r) {
-      this.kubeProxy ??= canonicalize(kubeProxyRules(this.cluster));
-      r = compareIptables(NODE_PLACEHOLDER, this.actualRules(rs), mergeCanonical(canonicalize(sdn), this.kubeProxy), terms);
+      this.kubeProxy ??= canonicalize(this.kubeProxyRules());
+      r = compareIptables(NODE_PLACEHOLDER, this.actualRules(actualKey, actual), mergeCanonical(canonicalize(sdn), this.kubeProxy), terms);
       byKey.set(key, r);
     }
     const named = (t: string) => t.split(NODE_PLACEHOLDER).join(node);
@@ -113,7 +143,7 @@ const NODE_PLACEHOLDER = '\u0000node\u0000';
 
 
 /** Differences of one node's dumps against the expected state; files absent are not compared. */
-export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache = new CompareCache(state.cluster)): NodeReport {
+export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache = new CompareCache(state.cluster, state.flowSpecs)): NodeReport {
   const cluster = state.cluster;
   const node = st.node;
   const differences: Difference[] = [];
@@ -122,15 +152,15 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache
     const ports = podPortsFromFlows(cluster, node, st.flows);
     const gen = generateNodeFlows(cluster, node, ports);
     if (st.flows) {
-      const expected = gen.flows.map((t) => parseFlow(t));
-      const r = compareFlows(node, st.flows.map((f) => f.spec), expected, terms);
+      const expected = gen.flows.map((t) => cache.expectedFlow(t));
+      const r = compareFlows(node, st.flows.map((f) => f.spec), expected, terms, cache.flowTexts);
       differences.push(...r.differences);
       if (r.cookieOnly) variation.push(`${r.cookieOnly} flow(s) differ only in cookie (cookies are hashes of HostSubnet/NetNamespace UIDs; not compared)`);
     }
     if (st.groups) differences.push(...compareGroups(node, st.groups, gen.groups.map((t) => parseGroup(t)), terms));
   }
-  if (st.iptables) {
-    const r = cache.compareRules(node, st.iptables, terms);
+  if (st.iptablesKey !== undefined) {
+    const r = cache.compareRules(node, st.iptablesKey, () => st.iptables!, terms);
     differences.push(...r.differences);
     if (r.renamed) variation.push(`${r.renamed} kube-proxy chain(s) have other hashed names than packetwalk computes; compared by service and endpoint instead`);
     variation.push('kube-proxy statistic probabilities and rule counters are not compared');
@@ -147,7 +177,7 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
   const t0 = performance.now();
   const nodes: NodeReport[] = [];
   const unmodelled: string[] = [];
-  const cache = new CompareCache(state.cluster);
+  const cache = new CompareCache(state.cluster, state.flowSpecs);
   for (const node of state.nodeDirs) {
     if (opts.node !== undefined && node !== opts.node) continue;
     const st = state.readNode(node);
@@ -155,7 +185,7 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
     nodes.push(diagnoseNode(state, st, terms, cache));
   }
   const t1 = performance.now();
-  const walks = opts.noWalks ? { total: 0, walked: 0, passed: 0, failedAsExpected: 0, failed: [], byKind: {} } : walkMatrix(state, nodes, unmodelled, opts);
+  const walks = opts.noWalks ? { total: 0, walked: 0, passed: 0, failedAsExpected: 0, failed: [], byKind: {} } : walkMatrix(state, nodes, unmodelled, opts, cache);
   return {
     dir: state.dir, found: foundText(state), notes: state.notes, nodes, unmodelled, walks,
     seconds: { compare: (t1 - t0) / 1000, walks: (performance.now() - t1) / 1000 },
@@ -170,19 +200,23 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
  * walk stands for all walks that differ only in which plain node they use. Only the nodes the walked walks touch
  * are built (partial-emulation.ts).
  */
-function walkMatrix(state: StateDir, nodes: NodeReport[], unmodelled: string[], opts: DoctorOptions): DoctorReport['walks'] {
+function walkMatrix(state: StateDir, nodes: NodeReport[], unmodelled: string[], opts: DoctorOptions, cache: CompareCache): DoctorReport['walks'] {
   const seed = opts.seed ?? 1;
   const diffs = nodes.flatMap((n) => n.differences);
-  const matrix = standardMatrix(state.cluster, opts.node);
-  const byKind: Record<string, number> = {};
-  for (const w of matrix) byKind[w.kind] = (byKind[w.kind] ?? 0) + 1;
-  const groups = representatives(state, matrix, nodes, unmodelled, diffs, opts.walkBudget ?? 2000);
+  const budget = opts.walkBudget ?? 2000;
+  // Beyond the budget only walks touching a special node are walked, so only those are made.
+  const special = specialNodes(state, nodes, unmodelled, diffs);
+  let m = matrixWalks(state.cluster, opts.node, (ns) => ns.some((n) => special.has(n)));
+  if (m.total <= budget) m = matrixWalks(state.cluster, opts.node);
+  const byKind = m.byKind;
+  const groups = representatives(m.walks, m.total <= budget, special, diffs);
   const needed = new Set(groups.flatMap((g) => g.rep.nodes));
   const failed: FailedWalk[] = [];
-  let passed = matrix.length - groups.reduce((a, g) => a + 1 + g.alike, 0);
+  let passed = m.total - groups.reduce((a, g) => a + 1 + g.alike, 0);
   let failedAsExpected = 0;
   if (groups.length) {
-    const emu = partialEmulation(state, needed, { seed, actual: true });
+    const kubeProxy = () => cache.kubeProxyRules();
+    const emu = partialEmulation(state, needed, { seed, actual: true, kubeProxy });
     let pristine: Emulation | undefined;
     for (const g of groups) {
       const w = g.rep;
@@ -192,7 +226,7 @@ function walkMatrix(state: StateDir, nodes: NodeReport[], unmodelled: string[], 
         passed += 1 + g.alike;
         continue;
       }
-      pristine ??= partialEmulation(state, needed, { seed, actual: false });
+      pristine ??= partialEmulation(state, needed, { seed, actual: false, kubeProxy });
       if (!runFlow(pristine, w.spec).ok) {
         failedAsExpected += 1 + g.alike;
         continue;
@@ -202,7 +236,7 @@ function walkMatrix(state: StateDir, nodes: NodeReport[], unmodelled: string[], 
       failed.push(f);
     }
   }
-  return { total: matrix.length, walked: groups.length, passed, failedAsExpected, failed, byKind };
+  return { total: m.total, walked: groups.length, passed, failedAsExpected, failed, byKind };
 }
 
 /** Nodes that may behave unlike the model: a difference on them or naming them, conntrack entries, unmodelled flows. */
@@ -218,9 +252,9 @@ function specialNodes(state: StateDir, nodes: NodeReport[], unmodelled: string[]
   return out;
 }
 
-function representatives(state: StateDir, matrix: MatrixWalk[], nodes: NodeReport[], unmodelled: string[], diffs: Difference[], budget: number): { rep: MatrixWalk; alike: number }[] {
-  if (matrix.length <= budget) return matrix.map((rep) => ({ rep, alike: 0 }));
-  const special = specialNodes(state, nodes, unmodelled, diffs);
+/** The walks to walk: all of a whole matrix; else one per group of walks alike but for which plain nodes they use. */
+function representatives(matrix: MatrixWalk[], whole: boolean, special: ReadonlySet<string>, diffs: Difference[]): { rep: MatrixWalk; alike: number }[] {
+  if (whole) return matrix.map((rep) => ({ rep, alike: 0 }));
   // Services no difference names and whose endpoints all sit on plain nodes are interchangeable too: the client
   // node's rules for them are as expected, and so is every node they lead to.
   const named = new Set(diffs.flatMap((d) => d.subjects));

@@ -18,12 +18,23 @@ interface Keyed {
   actions: string;
 }
 
-function key(f: FlowSpec): string {
-  return `${f.table}|${f.priority}|${f.match.format()}`;
+/**
+ * Flows with their match and actions as text, kept by the caller across comparisons: the flows a run shares
+ * between nodes (CompareCache.expectedFlow, parseDumpFlows with a cache) are then formatted once, not per node.
+ */
+export type FlowTexts = WeakMap<FlowSpec, Keyed>;
+
+function keyed(f: FlowSpec, texts: FlowTexts | undefined): Keyed {
+  let k = texts?.get(f);
+  if (!k) {
+    k = { spec: f, match: f.match.format(), actions: formatActions(f.actions) };
+    texts?.set(f, k);
+  }
+  return k;
 }
 
-function keyed(f: FlowSpec): Keyed {
-  return { spec: f, match: f.match.format(), actions: formatActions(f.actions) };
+function key(k: Keyed): string {
+  return `${k.spec.table}|${k.spec.priority}|${k.match}`;
 }
 
 export interface FlowComparison {
@@ -32,11 +43,17 @@ export interface FlowComparison {
   cookieOnly: number;
 }
 
-export function compareFlows(node: string, actual: readonly FlowSpec[], expected: readonly FlowSpec[], terms: Terms): FlowComparison {
+export function compareFlows(node: string, actual: readonly FlowSpec[], expected: readonly FlowSpec[], terms: Terms, texts?: FlowTexts): FlowComparison {
   const a = new Map<string, Keyed>();
-  for (const f of actual) a.set(key(f), keyed(f));
+  for (const f of actual) {
+    const k = keyed(f, texts);
+    a.set(key(k), k);
+  }
   const e = new Map<string, Keyed>();
-  for (const f of expected) e.set(key(f), keyed(f));
+  for (const f of expected) {
+    const k = keyed(f, texts);
+    e.set(key(k), k);
+  }
   const byTable = new Map<number, Keyed[]>();
   for (const k of a.values()) {
     const l = byTable.get(k.spec.table) ?? [];

@@ -5,8 +5,8 @@
  * (the first pod-network pod) and one server pod per node (the first with a port) keep it n² + n·services.
  */
 
-import { ipv4ToString } from '../../codecs/bytes.js';
-import type { Cluster, Pod } from '../cluster/types.js';
+import { ipv4ToString, type Ipv4Address } from '../../codecs/bytes.js';
+import type { Cluster, Endpoints, Pod } from '../cluster/types.js';
 import type { FlowSpec, Protocol } from '../walk/flow.js';
 
 export type WalkKind = 'pod-to-pod-same-node' | 'pod-to-pod' | 'pod-to-service' | 'egress' | 'egress-ip' | 'nodeport';
@@ -33,15 +33,58 @@ function podSubjects(p: Pod): string[] {
   return [`${p.namespace}/${p.name}`, p.namespace, ipv4ToString(p.ip), p.node];
 }
 
-/** Nodes holding a service's endpoints (pods' nodes, or the node that owns an endpoint's address). */
-function endpointNodes(cluster: Cluster, namespace: string, name: string): string[] {
-  const ep = cluster.endpoints.find((e) => e.namespace === namespace && e.name === name);
-  const out = new Set<string>();
-  for (const a of ep?.addresses ?? []) {
-    const node = a.node ?? cluster.pods.find((p) => !p.hostNetwork && p.ip === a.ip)?.node ?? cluster.hostSubnets.find((h) => h.hostIP === a.ip)?.name;
-    if (node) out.add(node);
+/**
+ * The cluster's Endpoints by `namespace/name`, and the nodes holding each one's addresses (pods' nodes, or the
+ * node that owns an endpoint's address), found once: a 100-node, 1,000-service matrix asks 100,000 times.
+ */
+class EndpointIndex {
+  private readonly byName = new Map<string, Endpoints>();
+  private readonly nodesOf = new Map<string, string[]>();
+  private podNode: Map<Ipv4Address, string> | undefined;
+  private hostNode: Map<Ipv4Address, string> | undefined;
+
+  constructor(private readonly cluster: Cluster) {
+    for (const e of cluster.endpoints) {
+      const k = `${e.namespace}/${e.name}`;
+      if (!this.byName.has(k)) this.byName.set(k, e);
+    }
   }
-  return [...out];
+
+  get(namespace: string, name: string): Endpoints | undefined {
+    return this.byName.get(`${namespace}/${name}`);
+  }
+
+  /** Nodes holding a service's endpoints. */
+  nodes(namespace: string, name: string): readonly string[] {
+    const k = `${namespace}/${name}`;
+    let out = this.nodesOf.get(k);
+    if (!out) {
+      const set = new Set<string>();
+      for (const a of this.byName.get(k)?.addresses ?? []) {
+        const node = a.node ?? this.podNodeOf(a.ip) ?? this.hostNodeOf(a.ip);
+        if (node) set.add(node);
+      }
+      this.nodesOf.set(k, (out = [...set]));
+    }
+    return out;
+  }
+
+  /** The node of the first pod-network pod with this address (as `pods.find` would pick it). */
+  private podNodeOf(ip: Ipv4Address): string | undefined {
+    if (!this.podNode) {
+      this.podNode = new Map();
+      for (const p of this.cluster.pods) if (!p.hostNetwork && !this.podNode.has(p.ip)) this.podNode.set(p.ip, p.node);
+    }
+    return this.podNode.get(ip);
+  }
+
+  private hostNodeOf(ip: Ipv4Address): string | undefined {
+    if (!this.hostNode) {
+      this.hostNode = new Map();
+      for (const h of this.cluster.hostSubnets) if (!this.hostNode.has(h.hostIP)) this.hostNode.set(h.hostIP, h.name);
+    }
+    return this.hostNode.get(ip);
+  }
 }
 
 /** Nodes holding a namespace's egress IPs. */
@@ -53,6 +96,22 @@ function egressNodes(cluster: Cluster, namespace: string): string[] {
 
 /** The walks; `onlyNode` keeps those that start or end on that node. */
 export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[] {
+  return matrixWalks(cluster, onlyNode).walks;
+}
+
+/** The walks `want` kept, and how many walks of each kind the whole matrix has (in the order first met). */
+export interface MatrixSelection {
+  walks: MatrixWalk[];
+  total: number;
+  byKind: Record<string, number>;
+}
+
+/**
+ * The walks of the standard matrix whose nodes `want` keeps (all by default), with the whole matrix's counts. A
+ * walk is made (label, flow, subjects) only when wanted: a 100-node, 1,000-service cluster's matrix has 110,000
+ * walks, of which doctor walks the few that touch a node whose state differs.
+ */
+export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: readonly string[]) => boolean): MatrixSelection {
   const clients = new Map<string, Pod>();
   const servers = new Map<string, Pod[]>();
   for (const p of cluster.pods) {
@@ -65,16 +124,26 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     }
   }
   const out: MatrixWalk[] = [];
+  const byKind: Record<string, number> = {};
+  let total = 0;
+  const take = (kind: WalkKind, nodes: readonly string[]): boolean => {
+    total++;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+    return want === undefined || want(nodes);
+  };
+  const eps = new EndpointIndex(cluster);
   const keep = (...nodes: string[]) => onlyNode === undefined || nodes.includes(onlyNode);
-  const toPod = (c: Pod, s: Pod, kind: WalkKind): MatrixWalk => {
+  const toPod = (c: Pod, s: Pod, kind: WalkKind): void => {
+    const nodes = [c.node, s.node];
+    if (!take(kind, nodes)) return;
     const port = s.ports[0]!;
-    return {
+    out.push({
       kind,
       label: `${c.namespace}/${c.name} (${c.node}) -> ${s.namespace}/${s.name} (${s.node}) ${port.protocol.toLowerCase()}/${port.port}`,
       spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: s.ip, port: port.port }, proto: proto(port.protocol), toLabel: `${s.namespace}/${s.name}` },
       subjects: [...podSubjects(c), ...podSubjects(s)],
-      nodes: [c.node, s.node],
-    };
+      nodes,
+    });
   };
   for (const h of cluster.hostSubnets) {
     const c = clients.get(h.name);
@@ -82,22 +151,34 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     for (const g of cluster.hostSubnets) {
       if (!keep(h.name, g.name)) continue;
       const s = (servers.get(g.name) ?? []).find((x) => x !== c);
-      if (s) out.push(toPod(c, s, h.name === g.name ? 'pod-to-pod-same-node' : 'pod-to-pod'));
+      if (s) toPod(c, s, h.name === g.name ? 'pod-to-pod-same-node' : 'pod-to-pod');
     }
   }
+  // What a walk to each service says about the service, computed once for all client nodes.
+  const services = cluster.services.flatMap((svc) => {
+    const port = svc.ports[0];
+    if (!port) return [];
+    const ep = eps.get(svc.namespace, svc.name);
+    const ip = ipv4ToString(svc.clusterIP);
+    return [{
+      svc, port, to: `-> svc/${svc.namespace}/${svc.name} ${ip}:${port.port}`,
+      subjects: [`${svc.namespace}/${svc.name}`, ip, ...(ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [])],
+      nodes: eps.nodes(svc.namespace, svc.name),
+    }];
+  });
   for (const h of cluster.hostSubnets) {
     const c = clients.get(h.name);
     if (!c || !keep(h.name)) continue;
-    for (const svc of cluster.services) {
-      const port = svc.ports[0];
-      if (!port) continue;
-      const ep = cluster.endpoints.find((e) => e.namespace === svc.namespace && e.name === svc.name);
+    const from = podSubjects(c);
+    for (const { svc, port, to, subjects, nodes: epNodes } of services) {
+      const nodes = [h.name, ...epNodes];
+      if (!take('pod-to-service', nodes)) continue;
       out.push({
         kind: 'pod-to-service',
-        label: `${c.namespace}/${c.name} (${h.name}) -> svc/${svc.namespace}/${svc.name} ${ipv4ToString(svc.clusterIP)}:${port.port}`,
+        label: `${c.namespace}/${c.name} (${h.name}) ${to}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: svc.clusterIP, port: port.port }, proto: proto(port.protocol), toLabel: `svc/${svc.namespace}/${svc.name}` },
-        subjects: [...podSubjects(c), `${svc.namespace}/${svc.name}`, ipv4ToString(svc.clusterIP), ...(ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [])],
-        nodes: [h.name, ...endpointNodes(cluster, svc.namespace, svc.name)],
+        subjects: [...from, ...subjects],
+        nodes,
       });
     }
   }
@@ -106,12 +187,14 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
     for (const h of cluster.hostSubnets) {
       const c = clients.get(h.name);
       if (!c || !keep(h.name)) continue;
+      const nodes = [h.name, ...egressNodes(cluster, c.namespace)];
+      if (!take('egress', nodes)) continue;
       out.push({
         kind: 'egress',
         label: `${c.namespace}/${c.name} (${h.name}) -> external ${ext.name} ${ipv4ToString(ext.ip)}:443`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
         subjects: [...podSubjects(c), ipv4ToString(ext.ip)],
-        nodes: [h.name, ...egressNodes(cluster, c.namespace)],
+        nodes,
       });
     }
     for (const ns of cluster.netNamespaces) {
@@ -119,31 +202,35 @@ export function standardMatrix(cluster: Cluster, onlyNode?: string): MatrixWalk[
       const c = cluster.pods.find((p) => p.namespace === ns.name && plainPod(p));
       if (!c || !keep(c.node, ...cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name))) continue;
       const holders = cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e)));
+      const nodes = [c.node, ...holders.map((h) => h.name)];
+      if (!take('egress-ip', nodes)) continue;
       out.push({
         kind: 'egress-ip',
         label: `${c.namespace}/${c.name} (${c.node}) -> external ${ext.name} via egress IP ${ns.egressIPs.map(ipv4ToString).join(', ')}`,
         spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
         subjects: [...podSubjects(c), ...ns.egressIPs.map(ipv4ToString), ...holders.map((h) => h.name), ...holders.map((h) => ipv4ToString(h.hostIP))],
-        nodes: [c.node, ...holders.map((h) => h.name)],
+        nodes,
       });
     }
     for (const svc of cluster.services) {
       for (const port of svc.ports) {
         if (port.nodePort === undefined) continue;
-        const ep = cluster.endpoints.find((e) => e.namespace === svc.namespace && e.name === svc.name);
+        const ep = eps.get(svc.namespace, svc.name);
         const epSubjects = ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [];
         for (const h of cluster.hostSubnets) {
           if (!keep(h.name)) continue;
+          const nodes = [h.name, ...eps.nodes(svc.namespace, svc.name)];
+          if (!take('nodeport', nodes)) continue;
           out.push({
             kind: 'nodeport',
             label: `external ${ext.name} -> ${h.name} ${ipv4ToString(h.hostIP)}:${port.nodePort} (svc/${svc.namespace}/${svc.name})`,
             spec: { from: { kind: 'external', name: ext.name }, to: { ip: h.hostIP, port: port.nodePort }, proto: proto(port.protocol), toLabel: `${h.name}:${port.nodePort}` },
             subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`, ...epSubjects],
-            nodes: [h.name, ...endpointNodes(cluster, svc.namespace, svc.name)],
+            nodes,
           });
         }
       }
     }
   }
-  return out;
+  return { walks: out, total, byKind };
 }

@@ -26,6 +26,8 @@ export interface PartialOptions {
   seed?: number;
   /** Program nodes from their dumps (true) or as OpenShift SDN would for the whole cluster (false). */
   actual: boolean;
+  /** kube-proxy's rules for the cluster when the caller has them (else built here when a node needs them). */
+  kubeProxy?: () => Ruleset;
 }
 
 /** The Emulation of `nodes` (HostSubnet names) of the state's cluster. */
@@ -34,12 +36,13 @@ export function partialEmulation(state: StateDir, nodes: ReadonlySet<string>, op
   const sub: Cluster = { ...full, hostSubnets: full.hostSubnets.filter((h) => nodes.has(h.name)), pods: full.pods.filter((p) => nodes.has(p.node)), services: [] };
   const emu = new Emulation(sub, { seed: opts.seed ?? 1 });
   let kubeProxy: Ruleset | undefined;
+  const kp = opts.kubeProxy ?? (() => (kubeProxy ??= kubeProxyRules(full)));
   for (const name of nodes) {
     const en = emu.node(name);
     const st = opts.actual && state.nodeDirs.includes(name) ? state.readNode(name) : undefined;
     if (st) applyNodeState(en, st, emu.runtime.clock.now);
     if (!st?.flows || !st.groups) installExpectedFlows(en, full, !st?.flows, !st?.groups);
-    if (!st?.iptables) en.netfilter.load(expectedNodeRules(full, name, (kubeProxy ??= kubeProxyRules(full))));
+    if (!st?.iptables) en.netfilter.load(expectedNodeRules(full, name, kp()));
   }
   return emu;
 }

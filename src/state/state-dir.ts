@@ -8,7 +8,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFromSources } from '../cluster/build.js';
 import type { Cluster } from '../cluster/types.js';
-import { readNodeState, type NodeState, type RulesetCache } from './node-files.js';
+import type { FlowSpec } from '../ovs/flow-text.js';
+import { readNodeState, RecentMap, RulesetCache, type NodeFileCache, type NodeState } from './node-files.js';
 import { readStateObjects, type StateObjects } from './objects.js';
 import { StateFileError } from './errors.js';
 
@@ -22,6 +23,11 @@ export interface StateDir {
   notes: string[];
   /** A node's dumps (parsed on each call: callers keep one node at a time). */
   readNode(node: string): NodeState;
+  /**
+   * Flows parsed lately by their flowKey (node-files.ts), of the node read last and the one before: what a node's
+   * dump has in common with the others' and with what OpenShift SDN would program is parsed once.
+   */
+  flowSpecs: RecentMap<FlowSpec>;
 }
 
 /** Loads the objects under `dir` and lists its node folders. Bad input: ConfigError / StateFileError. */
@@ -47,8 +53,8 @@ export function loadStateDir(dir: string): StateDir {
   for (const n of nodeDirs) if (!known.has(n)) throw new StateFileError(join('nodes', n), `no HostSubnet for node ${JSON.stringify(n)} (folders under nodes/ are named after HostSubnet hosts: ${[...known].slice(0, 6).join(', ')}${known.size > 6 ? ', ...' : ''})`);
   const missing = cluster.hostSubnets.filter((h) => !nodeDirs.includes(h.name)).map((h) => h.name);
   if (missing.length) notes.push(`no dumps for ${missing.length} node(s) (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', ...' : ''}): they walk with what OpenShift SDN would program`);
-  const rulesets: RulesetCache = new Map();
-  return { dir, cluster, objects, nodeDirs, notes, readNode: (node) => readNodeState(dir, node, rulesets) };
+  const caches: NodeFileCache = { rulesets: new RulesetCache(), flows: new RecentMap() };
+  return { dir, cluster, objects, nodeDirs, notes, readNode: (node) => readNodeState(dir, node, caches), flowSpecs: caches.flows };
 }
 
 function cidrText(net: number, prefix: number): string {

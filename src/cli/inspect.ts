@@ -10,6 +10,7 @@ import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { formatConntrackTable } from '../netfilter/conntrack-format.js';
 import { iptablesSave } from '../netfilter/iptables-save.js';
+import { createFastPath } from '../fastpath/fast-path.js';
 import { Emulation } from '../node/emulation.js';
 import { findScenario } from '../scenarios/catalog.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
@@ -26,7 +27,7 @@ import { loadStateDir } from '../state/state-dir.js';
 
 /** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
 export function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
-  if (!scenarioName) return { emu: new Emulation(src.cluster, { seed }), cluster: src.cluster };
+  if (!scenarioName) return { emu: new Emulation(src.cluster, { seed, fastPath: createFastPath }), cluster: src.cluster };
   const s = findScenario(scenarioName);
   if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(scenarioName)} (see 'packetwalk scenarios')`);
   const r = runScenario(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed });
@@ -154,11 +155,11 @@ Examples:
   if (refused) throw new UsageError(`--to ${to}: ${refused}`);
   port = intOption('dport', a.str('dport'), 1, 65535) ?? port ?? resolved.defaultPort ?? 80;
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
-  const emu = new Emulation(cluster, { seed });
+  const emu = new Emulation(cluster, { seed, fastPath: createFastPath });
   if (state) reportApplied(applyStateDir(emu, state));
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: html !== undefined });
   attachCapture(emu, recorder);
-  emu.runtime.recording = true;
+  emu.runtime.tracing = true;
   const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('size') ? { payloadSize: intOption('size', a.str('size'), 0, 65507)! } : {}), ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
   const result = runFlow(emu, spec);
   recorder.close();

@@ -164,8 +164,9 @@ export class EmulatedNode implements BridgeHost {
     const underlay = this.site.underlay;
 
     // br0 and its ports.
-    const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6 }); // ms, for dump-flows durations
-    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock });
+    const { config, watch } = runtime;
+    const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6, config, watch }); // ms, for dump-flows durations
+    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock, config, watch });
     k.netfilter = netfilter;
     const vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, bridge, net.vxlanPort);
     const tun0Port = new Tun0Port(runtime, this.name, bridge);
@@ -229,7 +230,9 @@ export class EmulatedNode implements BridgeHost {
     ps.routes.add({ dst: { network: cfg.gateway, prefix: 32, mask: 0xffffffff }, dev: mv, scope: 'link' });
     ps.routes.add({ dst: cidr('0.0.0.0/0'), via: cfg.gateway, dev: mv });
     ps.forwarding = true;
-    ps.netfilter = createEgressRouterNetfilter(cfg, pod.ip, { random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`), now: () => rt.clock.now, node: `${pod.namespace}/${pod.name}` });
+    ps.netfilter = createEgressRouterNetfilter(cfg, pod.ip, {
+      random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`), now: () => rt.clock.now, node: `${pod.namespace}/${pod.name}`, config: rt.config, watch: rt.watch,
+    });
   }
 
   private listen(stack: Stack, protocol: 'TCP' | 'UDP', port: number, serverName: string): void {

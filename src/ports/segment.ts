@@ -7,7 +7,6 @@
 import { macToString, readMac } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
-import { configChanged } from '../fastpath/generation.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 
@@ -33,7 +32,7 @@ export class Segment {
 
   /** Plug in any receiver under `mac` (a macvlan behind its parent NIC); returns where it sends frames. */
   attachStation(mac: number, station: FrameReceiver, owner: NetInterface): FrameReceiver {
-    configChanged();
+    this.runtime.config.changed();
     const p = new SegmentPort(this, station, owner.owner.name, mac);
     this.ports.push(p);
     const low = mac | 0;
@@ -50,7 +49,7 @@ export class Segment {
   replaceStation(old: FrameReceiver, next: FrameReceiver): FrameReceiver | null {
     const p = this.ports.find((x) => x.station === old);
     if (!p) return null;
-    configChanged();
+    this.runtime.config.changed();
     p.station = next;
     return p;
   }

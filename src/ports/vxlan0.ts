@@ -19,7 +19,6 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { Stack } from '../node/stack.js';
 import type { NetInterface } from './net-interface.js';
-import { RECORDING } from '../fastpath/recorder.js';
 import { enterBridge, type BridgeInput, type OvsPort } from './ovs-ports.js';
 
 export class Vxlan0Port implements OvsPort {
@@ -82,7 +81,7 @@ export class Vxlan0Port implements OvsPort {
     if (tunDst === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: output with no tun_dst');
     const srcPort = this.sourcePort(pkt);
     const template = this.template(tunDst);
-    const rec = RECORDING.rec;
+    const rec = rt.watch.observer;
     if (rec !== null) rec.encap(pkt, template, vni, srcPort, this.kernel);
     const start = template.encapsulate(pkt.data, pkt.start, pkt.end, vni, srcPort, this.kernel.nextIpId());
     pkt.start = start + ETHERNET_HEADER_LEN; // the kernel adds the real outer Ethernet header after routing
@@ -109,7 +108,7 @@ export class Vxlan0Port implements OvsPort {
     const vni = (d[vx + 4]! << 16) | (d[vx + 5]! << 8) | d[vx + 6]!;
     pkt.end = udp + udpLen;
     pkt.start = vx + VXLAN_HEADER_LEN;
-    RECORDING.rec?.window(pkt);
+    rt.watch.observer?.window(pkt);
     pkt.clearMetadata();
     pkt.tunId = vni;
     pkt.tunSrc = tunSrc;

@@ -50,14 +50,13 @@ export type FastPathStats = PathCacheStats;
 
 /**
  * What the fast path needs of the emulation it serves (the Runtime): its clock, capture sink, configuration
- * version and path watch, and the pending hop reason a replayed hand-off clears as a walk would.
+ * version and path watch.
  */
 export interface FastPathHost {
   readonly clock: { readonly now: number; advance(ns: number): void };
   readonly capture: CaptureSink | null;
   readonly config: ConfigVersion;
   readonly watch: PathWatch;
-  hopReason: string | undefined;
 }
 
 /** The factory the emulation's builder injects (EmulationOptions.fastPath). */
@@ -289,7 +288,7 @@ export class FastPath implements PathCache, RecipeStore {
     pkt.inPort = m.inPort; pkt.reg0 = m.reg0; pkt.reg1 = m.reg1; pkt.reg2 = m.reg2;
     pkt.tunId = m.tunId; pkt.tunSrc = m.tunSrc; pkt.tunDst = m.tunDst; pkt.pktMark = m.pktMark;
     pkt.ctState = m.ctState; pkt.ctZone = m.ctZone; pkt.ctMark = m.ctMark; pkt.recirc = m.recirc; pkt.ctEntry = m.ctEntry;
-    host.hopReason = undefined;
+    pkt.hopReason = undefined;
     r.handoffStack!.deliverLocal(r.handoffIface!, pkt, pkt.start + r.handoffL3);
   }
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { cidr, type Ipv4Cidr } from '../../codecs/bytes.js';
 import type { Cluster, HostSubnet, Pod } from '../cluster/types.js';
 import { overlayMtu } from '../cluster/types.js';
-import { Bridge, type BridgeHost, type CtRequest } from '../ovs/bridge.js';
+import { Bridge, type BridgeHost, type CtRequest, type FlowRule } from '../ovs/bridge.js';
 import { generateNodeFlows, type NodePorts } from '../ovs/openshift-flows.js';
 import { defaultGateway, FIRST_POD_OFPORT, isLocalSdnPod, podKey } from '../ovs/openshift-context.js';
 import { NetInterface } from '../ports/net-interface.js';
@@ -28,6 +28,7 @@ import { MacvlanLink } from '../ports/macvlan.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
 import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
 import { NF_ACCEPT } from './netfilter-hooks.js';
+import { HOP_NS } from './clock.js';
 import { appFor } from './apps.js';
 import type { Runtime } from './runtime.js';
 import { Stack } from './stack.js';
@@ -242,15 +243,13 @@ export class EmulatedNode implements BridgeHost {
 
   // ---- BridgeHost
 
-  output(port: number, pkt: PacketBuffer): void {
+  output(port: number, pkt: PacketBuffer, _trace?: TraceRecorder, rule?: FlowRule): void {
     const p = this.ports[port];
     if (!p) return this.runtime.drop(pkt, this.name, `br0: output to missing port ${port}`);
     const rt = this.runtime;
-    if (rt.capture) {
-      const rule = this.dataPath!.bridge.outputRule;
-      rt.hopReason = rule ? rule.hopComment(this.bridge.name) : undefined;
-    }
-    rt.clock.advance(2_000);
+    // The flow that output the frame is the next capture point's comment.
+    if (rt.capture) pkt.hopReason = rule ? rule.hopComment(this.bridge.name) : undefined;
+    rt.clock.advance(HOP_NS.bridge);
     p.output(pkt);
   }
 

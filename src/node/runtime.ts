@@ -48,11 +48,6 @@ export class Runtime {
   /** Drop counters by `host: reason`. */
   readonly drops = new Map<string, number>();
   readonly rng: SeededRandom;
-  /**
-   * The rule that last moved a frame (set by the bridge and the kernel just before they hand a frame to a
-   * port); ports use it as the pcapng comment. Only read when capturing.
-   */
-  hopReason: string | undefined;
 
   constructor(readonly seed = 1, opts: { fastPath?: PathCacheFactory } = {}) {
     this.rng = new SeededRandom(seed);

@@ -25,6 +25,7 @@ import type { Route } from './routing.js';
 import { LOOPBACK_IP, RoutingTable } from './routing.js';
 import type { Runtime } from './runtime.js';
 import { SocketLayer } from './sockets.js';
+import { HOP_NS } from './clock.js';
 
 /**
  * Bytes of packets Linux queues per unresolved neighbour (net.ipv4.neigh.default.unres_qlen_bytes, default
@@ -495,7 +496,7 @@ export class Stack implements InterfaceOwner {
     writeMac(d, o + 6, dev.mac);
     writeU16(d, o + 12, ETHERTYPE_IPV4);
     this.watch.observer?.wrote(pkt, o, ETHERNET_HEADER_LEN);
-    this.runtime.hopReason = reason;
+    pkt.hopReason = reason;
     dev.transmit(pkt);
   }
 
@@ -554,7 +555,7 @@ export class Stack implements InterfaceOwner {
     emitArp({ op, senderMac: sha, senderIp: spa, targetMac: tha, targetIp: tpa }, d, o + ETHERNET_HEADER_LEN);
     pkt.end = padEthernetFrame(d, pkt.start, pkt.end);
     rt.traceOf(pkt)?.add('arp', `${this.name} ${dev.name}: ${op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)} tell ${ipv4ToString(spa)}` : `ARP reply ${ipv4ToString(spa)} is-at ${macToString(sha)}`}`, undefined, this.name);
-    rt.hopReason = op === ARP_REQUEST ? `ARP request for ${ipv4ToString(tpa)}` : `ARP reply for ${ipv4ToString(spa)}`;
+    pkt.hopReason = op === ARP_REQUEST ? `ARP request for ${ipv4ToString(tpa)}` : `ARP reply for ${ipv4ToString(spa)}`;
     dev.transmit(pkt);
   }
 
@@ -600,7 +601,7 @@ export class Stack implements InterfaceOwner {
     writeU16(pkt.data, o + IPV4_HEADER_LEN + 2, internetChecksum(pkt.data, o + IPV4_HEADER_LEN, icmpLen));
     emitIpv4({ protocol: IPPROTO_ICMP, src: dst, dst: src, ttl: 64, identification: this.nextIpId() }, pkt.data, o, icmpLen);
     rt.deliver(req, this.name, `${this.name} ICMP echo responder`);
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.kernelReply);
     this.sendIp(pkt);
   }
 

@@ -58,9 +58,10 @@ export interface CtRequest {
 export interface BridgeHost {
   /**
    * Deliver pkt out of ofport `port`. The host owns pkt from here (it may mutate or release it): when more
-   * actions follow, the bridge passes a clone from its pool and keeps working on its own copy.
+   * actions follow, the bridge passes a clone from its pool and keeps working on its own copy. `rule` is the flow
+   * whose actions output it (the host names it in capture comments).
    */
-  output(port: number, pkt: PacketBuffer, trace?: TraceRecorder): void;
+  output(port: number, pkt: PacketBuffer, trace?: TraceRecorder, rule?: FlowRule): void;
   /**
    * Run conntrack on pkt: set pkt.ctState (with CT_TRK), ctZone, ctMark; NAT the bytes when req.nat. Returns a
    * reason when conntrack dropped the packet (table full, insert clash): the datapath then drops it, as the kernel's
@@ -601,13 +602,6 @@ export class Bridge {
 
   // ---------------------------------------------------------------- packet path
 
-  /**
-   * Run pkt (pkt.inPort set by the caller) through the tables from table 0.
-   * Returns true when pkt itself was handed to host.output (the caller must not reuse it); false when the
-   * caller still owns it (dropped, or only clones were output).
-   */
-  /** The flow that executed the output being delivered now (read by the host inside `output`). */
-  outputRule: FlowRule | undefined = undefined;
   private lastDrop = '';
 
   /** Why the last packet that produced no output was dropped. */
@@ -615,6 +609,11 @@ export class Bridge {
     return this.lastDrop;
   }
 
+  /**
+   * Run pkt (pkt.inPort set by the caller) through the tables from table 0.
+   * Returns true when pkt itself was handed to host.output (the caller must not reuse it); false when the
+   * caller still owns it (dropped, or only clones were output).
+   */
   process(pkt: PacketBuffer, trace?: TraceRecorder): boolean {
     const f = this.frames[this.level] ?? (this.frames[this.level] = new Frame());
     this.level++;
@@ -918,14 +917,13 @@ export class Bridge {
     }
     f.outputs++;
     const pkt = f.pkt;
-    this.outputRule = f.rule;
     if (f.trace) f.dpActions.push(String(port));
     if (isTail) {
       f.consumed = true;
-      this.host.output(port, pkt, f.trace);
+      this.host.output(port, pkt, f.trace, f.rule);
     } else {
       this.watch.observer?.veto('br0 output of a copy');
-      this.host.output(port, this.pool.acquire().copyFrom(pkt), f.trace);
+      this.host.output(port, this.pool.acquire().copyFrom(pkt), f.trace, f.rule);
     }
   }
 

@@ -11,6 +11,7 @@ import type { ConfigVersion } from '../path-observer/config-version.js';
 import type { CountedPort } from '../path-observer/counted.js';
 import type { PathWatch } from '../path-observer/path-watch.js';
 import type { FrameReceiver } from './frame-receiver.js';
+import { HOP_NS } from '../node/clock.js';
 
 export interface InterfaceAddress {
   ip: Ipv4Address;
@@ -118,11 +119,11 @@ export class NetInterface implements FrameReceiver, CountedPort {
     this.txPackets++;
     const rt = this.runtime;
     this.watch.observer?.transmitted(this);
-    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
-    rt.hopReason = undefined;
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
+    pkt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
     if (this.scrubOnTransmit) pkt.clearMetadata();
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     if (!this.peer) {
       rt.drop(pkt, this.owner.name, `${this.name} has no carrier`);
       return;
@@ -139,8 +140,8 @@ export class NetInterface implements FrameReceiver, CountedPort {
     const rt = this.runtime;
     this.watch.observer?.received(this);
     // A frame br0 outputs to tun0 arrives here with the flow that sent it still pending as the hop reason.
-    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, rt.hopReason);
-    rt.hopReason = undefined;
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, pkt.hopReason);
+    pkt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
     this.owner.receiveOn(this, pkt);
   }

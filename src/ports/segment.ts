@@ -9,6 +9,7 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
+import { HOP_NS } from '../node/clock.js';
 
 /** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {
@@ -56,7 +57,7 @@ export class Segment {
 
   forward(pkt: PacketBuffer, from: SegmentPort): void {
     const rt = this.runtime;
-    rt.clock.advance(20_000);
+    rt.clock.advance(HOP_NS.wire);
     const d = pkt.data, s = pkt.start;
     const dstHi = (d[s]! << 8) | d[s + 1]!;
     const dstLow = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;

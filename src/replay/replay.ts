@@ -146,7 +146,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         }
         summary.injected++;
         // The first capture point's pcapng comment names the record (Wireshark: frame.comment; trace.txt names the file).
-        emu.runtime.hopReason = `replay: capture record ${rec.number}`;
+        pkt.hopReason = `replay: capture record ${rec.number}`;
         if (traced) {
           const wp = emu.runtime.packets[pkt.walkIndex]!;
           wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;

@@ -23,7 +23,7 @@ import { runFlow } from '../../src/walk/flow.js';
 import { scenarioCluster, scenarioFlows } from '../../src/walk/run-scenario.js';
 import { diffState } from '../helpers/state-diff.js';
 
-const SKIP_KEYS: ReadonlySet<string> = new Set(['Runtime.fastPath', 'Bridge.frames', 'Bridge.passCache', 'Bridge.outputRule', 'Conntrack.t', 'MemorySink.buf']);
+const SKIP_KEYS: ReadonlySet<string> = new Set(['Runtime.fastPath', 'Bridge.frames', 'Bridge.passCache', 'Conntrack.t', 'MemorySink.buf']);
 
 /** The server's eth0 of a warmed-up pod-to-pod path (where the injected frame ends). */
 function serverEth0(w: WarmPath): NetInterface {

@@ -18,6 +18,7 @@
 import type { PacketBuffer } from '../src/buffer/packet-buffer.js';
 import { attachCapture } from '../src/capture/attach.js';
 import type { CapturePointInfo, CaptureSink } from '../src/capture/capture-sink.js';
+import { createFastPath } from '../src/fastpath/fast-path.js';
 import { Emulation } from '../src/node/emulation.js';
 import type { FlowSet } from '../src/shard/flow-set.js';
 import { ShardPool } from '../src/shard/pool.js';
@@ -47,7 +48,7 @@ class FrameCounter implements CaptureSink {
  * flow (the second: the first also resolves ARP). Every packet of the exchange leaves or reaches the client.
  */
 function packetsPerFlow(flows: FlowSet): number {
-  const emu = new Emulation(flows.cluster, { seed: 1 });
+  const emu = new Emulation(flows.cluster, { seed: 1, fastPath: createFastPath });
   const counter = new FrameCounter();
   attachCapture(emu, counter);
   const client = sourceStack(emu, flows.base[0]!.from);

@@ -20,8 +20,9 @@ import { attachCapture } from '../src/capture/attach.js';
 import type { CapturePointInfo, CaptureSink, Direction } from '../src/capture/capture-sink.js';
 import type { Cluster } from '../src/cluster/types.js';
 import type { PodInstance } from '../src/node/emulated-node.js';
+import { createFastPath } from '../src/fastpath/fast-path.js';
 import { Emulation } from '../src/node/emulation.js';
-import type { Runtime } from '../src/node/runtime.js';
+import type { PathCacheFactory, Runtime } from '../src/node/runtime.js';
 import type { FlowSpec } from '../src/walk/flow.js';
 import { runFlow } from '../src/walk/flow.js';
 
@@ -88,10 +89,12 @@ function isPureAck(f: Uint8Array): boolean {
 /**
  * Bring `cluster` up, let `prepare` change it (more flows, conntrack entries), run `spec` once with an in-memory
  * capture that keeps bytes, and pick the frame to replay. Captures are detached afterwards (runtime.capture =
- * null): the fast path. With `opts.fastPath: false` every injection walks hop by hop (src/fastpath is off).
+ * null): the fast path. With `opts.fastPath: false` every injection walks hop by hop (src/fastpath is off); a
+ * function is the fast path to inject instead of `createFastPath` (the auditing one, in tests).
  */
-export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emulation) => void, opts: { fastPath?: boolean } = {}): WarmPath {
-  const emu = new Emulation(cluster, { seed: 1, fastPath: opts.fastPath });
+export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emulation) => void, opts: { fastPath?: boolean | PathCacheFactory } = {}): WarmPath {
+  const fastPath = opts.fastPath === false ? undefined : typeof opts.fastPath === 'function' ? opts.fastPath : createFastPath;
+  const emu = new Emulation(cluster, { seed: 1, fastPath });
   prepare?.(emu);
   const rt = emu.runtime;
   const source = sourcePod(emu, spec);
@@ -128,9 +131,9 @@ export function checkOnePacket(w: WarmPath, expectHost: string): void {
   const drops = [...rt.drops.values()].reduce((a, b) => a + b, 0);
   const free = rt.pool.available;
   const created = rt.packets.length;
-  rt.recording = true;
+  rt.tracing = true;
   const pkt = rt.newPacket(w.source.stack.name, 'benchmark frame');
-  rt.recording = false;
+  rt.tracing = false;
   pkt.load(w.frame);
   w.source.eth0.transmit(pkt);
   const walked = rt.packets.slice(created);

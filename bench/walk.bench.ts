@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { attachCapture } from '../src/capture/attach.js';
 import { CaptureRecorder } from '../src/capture/recorder.js';
 import { builtinClusterDocuments } from '../src/cluster/builtin.js';
+import type { PathCacheFactory } from '../src/node/runtime.js';
 import { findScenario } from '../src/scenarios/catalog.js';
 import { scenarioCluster } from '../src/scenarios/run-scenario.js';
 import { captureDir } from './pcap.bench.js';
@@ -27,7 +28,7 @@ import type { BenchCase, BenchSuite } from './registry.js';
 import { checkOnePacket, inject, warmPath, type WarmPath } from './walk-setup.js';
 
 /** The built-in cluster as the scenario edits it, warmed up with the scenario's first flow. */
-export function warmScenario(scenarioName: string, fastPath = true): WarmPath {
+export function warmScenario(scenarioName: string, fastPath: boolean | PathCacheFactory = true): WarmPath {
   const s = findScenario(scenarioName);
   if (!s) throw new Error(`no scenario ${scenarioName}`);
   const cluster = scenarioCluster(s, builtinClusterDocuments(), '<builtin>');

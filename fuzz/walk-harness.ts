@@ -16,6 +16,7 @@
 
 import { MAX_FRAME, type BufferPool, type PacketBuffer } from '../src/buffer/packet-buffer.js';
 import { builtinCluster } from '../src/cluster/builtin.js';
+import { createFastPath } from '../src/fastpath/fast-path.js';
 import { Emulation } from '../src/node/emulation.js';
 import type { Runtime } from '../src/node/runtime.js';
 import { SCENARIOS } from '../src/scenarios/catalog.js';
@@ -83,7 +84,7 @@ export class WalkFuzzer {
   private readonly ledger: Ledger;
 
   constructor(seed = 1) {
-    const emu = (this.emu = new Emulation(builtinCluster(), { seed }));
+    const emu = (this.emu = new Emulation(builtinCluster(), { seed, fastPath: createFastPath }));
     // Warm up as the scenarios do (ARP caches, conntrack entries, sockets): mutated copies of real traffic then
     // meet the state real traffic leaves.
     for (const s of SCENARIOS) {
@@ -124,7 +125,7 @@ export class WalkFuzzer {
     const outstanding = rt.pool.allocated - rt.pool.available;
     const acquired = L.acquired, released = L.released, events = L.events;
     const firstPacket = rt.packets.length;
-    rt.recording = traced;
+    rt.tracing = traced;
     const problems: string[] = [];
     let pkt: PacketBuffer | undefined;
     try {
@@ -135,7 +136,7 @@ export class WalkFuzzer {
     } catch (e) {
       problems.push(`exception: ${(e as Error).stack ?? String(e)}`);
     } finally {
-      rt.recording = false;
+      rt.tracing = false;
     }
     const nowOutstanding = rt.pool.allocated - rt.pool.available;
     if (nowOutstanding !== outstanding) problems.push(`buffer pool: ${nowOutstanding - outstanding > 0 ? `${nowOutstanding - outstanding} leaked` : `${outstanding - nowOutstanding} released twice`}`);

@@ -10,7 +10,7 @@ export { patchDocuments, withDocuments, withoutDocuments } from './cluster/edit.
 export { ConfigError } from './cluster/errors.js';
 export type * from './cluster/types.js';
 export { Emulation, type EmulationOptions } from './node/emulation.js';
-export type { FastPath, FastPathStats } from './fastpath/fast-path.js';
+export { createFastPath, type FastPath, type FastPathStats } from './fastpath/fast-path.js';
 export type { WalkPacket } from './node/runtime.js';
 export { CaptureRecorder } from './capture/recorder.js';
 export { attachCapture } from './capture/attach.js';

@@ -58,6 +58,13 @@ export class PacketBuffer {
   walkIndex = -1;
   /** True when this packet's hops are recorded in a trace (the fast path leaves it false). */
   traced = false;
+  /**
+   * Why the frame is moving: the rule or route that last sent it (`route 10.128.0.0/14 dev tun0`, a br0 flow),
+   * set by the hop that decides just before it hands the frame on and taken (read and cleared) by the next capture
+   * point as its pcapng comment. Scratch like skb->cb: not cleared by clearMetadata (br0's output to tun0 scrubs
+   * the metadata before the kernel's tun0 records the frame), only by `reset` and by the capture point that takes it.
+   */
+  hopReason: string | undefined = undefined;
 
   constructor(data?: Buffer) {
     this.data = data ?? Buffer.alloc(HEADROOM + MAX_FRAME);
@@ -73,6 +80,7 @@ export class PacketBuffer {
     this.clearMetadata();
     this.walkIndex = -1;
     this.traced = false;
+    this.hopReason = undefined;
     return this;
   }
 

@@ -10,7 +10,6 @@ import type { EmulatedNode } from '../node/emulated-node.js';
 import type { Emulation } from '../node/emulation.js';
 import type { NetInterface } from '../ports/net-interface.js';
 import type { CapturePointInfo, CaptureSink } from './capture-sink.js';
-import { configChanged } from '../fastpath/generation.js';
 
 /** Node names without the cluster's common prefix (`aro2-p8bjm-worker-northeurope1-qt8l7` -> `worker-northeurope1-qt8l7`). */
 export function shortNames(names: string[]): Map<string, string> {
@@ -139,5 +138,5 @@ export function attachCapture(emu: Emulation, sink: CaptureSink): void {
   for (const [name, s] of emu.externals) {
     for (const i of s.interfaces) i.tap = register({ name: `${name}/${i.name}`, description: `external host ${name} ${i.name} ${addrText(i)}`, host: name, role: 'external' }, order++);
   }
-  configChanged(); // taps are set: cached walks recorded without them are void
+  emu.runtime.config.changed(); // taps are set: cached walks recorded without them are void
 }

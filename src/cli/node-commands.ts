@@ -4,6 +4,7 @@
  */
 
 import type { Cluster } from '../cluster/types.js';
+import { createFastPath } from '../fastpath/fast-path.js';
 import { formatConntrackTable } from '../netfilter/conntrack-format.js';
 import { iptablesSave } from '../netfilter/iptables-save.js';
 import { Emulation } from '../node/emulation.js';
@@ -14,7 +15,7 @@ import { clusterSource, type ClusterSource } from './cluster-source.js';
 
 /** An Emulation for `--node` commands: fresh, or after running `--scenario` (counters, conntrack, ARP). */
 function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed: number): { emu: Emulation; cluster: Cluster } {
-  if (!scenarioName) return { emu: new Emulation(src.cluster, { seed }), cluster: src.cluster };
+  if (!scenarioName) return { emu: new Emulation(src.cluster, { seed, fastPath: createFastPath }), cluster: src.cluster };
   const s = findScenario(scenarioName);
   if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(scenarioName)} (see 'packetwalk scenarios')`);
   const r = runScenario(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed });

@@ -279,10 +279,10 @@ function representatives(matrix: MatrixWalk[], whole: boolean, special: Readonly
 /** Walk a failed conversation again with a trace: where its first packet was dropped, and the differences behind it. */
 function locate(emu: Emulation, w: MatrixWalk, detail: string, diffs: Difference[]): FailedWalk {
   const rt = emu.runtime;
-  rt.recording = true;
+  rt.tracing = true;
   rt.packets.length = 0;
   runFlow(emu, w.spec);
-  rt.recording = false;
+  rt.tracing = false;
   const drop = walkStop(rt.packets, emu.nodes);
   rt.packets.length = 0;
   const fw: FailedWalk = { kind: w.kind, label: w.label, detail, node: drop?.host, at: drop?.reason, explainedBy: [] };

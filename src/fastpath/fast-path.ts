@@ -4,7 +4,13 @@
  * second frame with a key walks the slow path while a PathRecorder notes what each hop did (recorder.ts; the
  * first only marks the key as seen, so one-off traffic costs a hash), and the next ones replay that recipe
  * (recipe.ts) — the same bytes at every capture point, the same counters, conntrack refreshes, IP IDs and clock —
- * until the configuration changes (generation.ts) or a conntrack entry the walk depended on changes state.
+ * until the emulation's configuration changes (its ConfigVersion) or a conntrack entry the walk depended on changes
+ * state.
+ *
+ * The fast path is an observer the data path does not know: the emulation's builder injects it (`createFastPath`
+ * as EmulationOptions.fastPath), hops report to the PathObserver interface through their emulation's PathWatch,
+ * and a replay bumps counters and redoes conntrack lookups through the Counted and Guarded interfaces
+ * (src/path-observer/), never through the data path's classes.
  *
  * The key: the link, both MACs, ethertype, IPv4 TOS, total length, flags and fragment offset, TTL, protocol,
  * addresses, ports, the TCP data offset and flags (UDP: length and whether the checksum is absent), and the
@@ -22,34 +28,53 @@ import { checksumUpdate16 } from '../../codecs/checksum.js';
 import { Ipv4View } from '../../codecs/ipv4.js';
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import type { CaptureSink } from '../capture/capture-sink.js';
+import type { ConntrackEntry } from '../netfilter/conntrack.js';
 import { l4ChecksumValid } from '../netfilter/l4-checksum.js';
 import { natPacket, type ManipType } from '../netfilter/nat.js';
-import type { ConntrackEntry } from '../netfilter/conntrack.js';
-import type { Runtime } from '../node/runtime.js';
-import type { Stack } from '../node/stack.js';
-import type { FrameReceiver } from '../ports/frame-receiver.js';
-import { GENERATION } from './generation.js';
+import type { ConfigVersion } from '../path-observer/config-version.js';
+import type { PathCache, PathCacheStats } from '../path-observer/path-cache.js';
+import type { IpIdSource } from '../path-observer/path-observer.js';
+import type { PathWatch } from '../path-observer/path-watch.js';
 import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe } from './recipe.js';
-import { PathRecorder, RECORDING, type RecipeStore } from './recorder.js';
+import { divergence, recipeDifference } from './recipe-diff.js';
+import { PathRecorder, type RecipeStore } from './recorder.js';
 
 /** Key words per entry (see the file comment). */
 const KEY_WORDS = 11;
 /** Cache slots (a power of two); direct-mapped, a colliding recipe replaces the older one. */
 const SLOTS = 4096;
 
-/** How the fast path has fared, like `ovs-appctl dpctl/show`'s hit/missed/lost. */
-export interface FastPathStats {
-  /** Frames that replayed a recipe. */
-  hits: number;
-  /** Keyable frames that found no valid recipe and walked (recorded from the second miss of a key on). */
-  misses: number;
-  /** Recordings that became recipes. */
-  stored: number;
-  /** Recordings that could not (see `lastVeto`). */
-  vetoed: number;
+/** How the fast path has fared (`vetoed`: see `lastVeto`). */
+export type FastPathStats = PathCacheStats;
+
+/**
+ * What the fast path needs of the emulation it serves (the Runtime): its clock, capture sink, configuration
+ * version and path watch.
+ */
+export interface FastPathHost {
+  readonly clock: { readonly now: number; advance(ns: number): void };
+  readonly capture: CaptureSink | null;
+  readonly config: ConfigVersion;
+  readonly watch: PathWatch;
 }
 
-export class FastPath implements RecipeStore {
+/** The factory the emulation's builder injects (EmulationOptions.fastPath). */
+export function createFastPath(host: FastPathHost): FastPath {
+  return new FastPath(host);
+}
+
+/**
+ * A fast path in audit mode (for tests): every hit walks the slow path while being recorded again, and the fresh
+ * recording is compared with the stored recipe (recipe-diff.ts); differences land in `auditFailures`. The output
+ * is the slow path's. A difference is state a walk decided on that changed without a report: the data path
+ * forgot a ConfigVersion bump, a guard or a veto.
+ */
+export function createAuditingFastPath(host: FastPathHost): FastPath {
+  return new FastPath(host, { audit: true });
+}
+
+export class FastPath implements PathCache, RecipeStore {
   readonly stats: FastPathStats = { hits: 0, misses: 0, stored: 0, vetoed: 0 };
   /** Why the last recording was not stored (for tests and debugging). */
   lastVeto = '';
@@ -65,45 +90,62 @@ export class FastPath implements RecipeStore {
   private readonly view = new Ipv4View(new Uint8Array(0));
   private readonly recorder: PathRecorder;
 
-  constructor(private readonly runtime: Runtime) {
-    this.recorder = new PathRecorder(runtime.clock, this, KEY_WORDS);
+  private readonly config: ConfigVersion;
+  private readonly watch: PathWatch;
+  /** Audit mode (createAuditingFastPath): hits walk and are compared with their recipes. */
+  private readonly audit: boolean;
+  /** In audit mode, the recipe the walk being recorded is checked against. */
+  private audited: PathRecipe | null = null;
+  /** In audit mode, each hit whose walk did not do what its recipe does, named (see recipe-diff.ts). */
+  readonly auditFailures: string[] = [];
+
+  constructor(private readonly host: FastPathHost, opts: { audit?: boolean } = {}) {
+    this.audit = opts.audit ?? false;
+    this.config = host.config;
+    this.watch = host.watch;
+    this.recorder = new PathRecorder(host.clock, host.watch, this, KEY_WORDS);
   }
 
   /**
    * Hand `pkt`, just transmitted on link `linkId`, to `next` (the link's far end): by replaying a recipe, or by
    * letting it walk (recorded when its headers can be keyed).
    */
-  carry(linkId: number, pkt: PacketBuffer, next: FrameReceiver): void {
-    if (RECORDING.rec !== null || pkt.traced || !this.keyOf(linkId, pkt)) {
+  carry(linkId: number, pkt: PacketBuffer, next: { receiveFrame(pkt: PacketBuffer): void }): void {
+    if (this.watch.observer !== null || pkt.traced || !this.keyOf(linkId, pkt)) {
       next.receiveFrame(pkt);
       return;
     }
     const slot = this.slotOf();
     const r = this.recipes[slot]!;
-    if (r !== null && r.generation === GENERATION.value && this.sameKey(slot) && this.guardsHold(r, pkt)) {
+    if (r !== null && r.version === this.config.value && this.sameKey(slot) && this.guardsHold(r, pkt)) {
       this.stats.hits++;
-      this.replay(pkt, r);
-      return;
-    }
-    this.stats.misses++;
-    if (this.seen[slot] !== this.keyHash) {
-      this.seen[slot] = this.keyHash;
-      next.receiveFrame(pkt);
-      return;
+      if (!this.audit) return this.replay(pkt, r);
+      this.audited = r;
+    } else {
+      this.stats.misses++;
+      if (this.seen[slot] !== this.keyHash) {
+        this.seen[slot] = this.keyHash;
+        next.receiveFrame(pkt);
+        return;
+      }
     }
     const rec = this.recorder;
-    const serial = rec.begin(pkt, GENERATION.value, this.key, slot);
-    RECORDING.rec = rec;
+    const serial = rec.begin(pkt, this.config.value, this.key, slot);
     try {
       next.receiveFrame(pkt);
     } finally {
-      if (RECORDING.rec === rec && rec.serial === serial) rec.unfinished();
+      if (rec.active && rec.serial === serial) rec.unfinished();
     }
   }
 
   /** A recording reached local delivery: keep a copy under its key. */
   store(rec: PathRecorder, recipe: PathRecipe): void {
-    if (recipe.generation !== GENERATION.value) return this.vetoed('the configuration changed during the walk');
+    if (recipe.version !== this.config.value) return this.vetoed('the configuration changed during the walk');
+    if (this.audited !== null) {
+      const d = recipeDifference(this.audited, recipe);
+      if (d !== undefined) this.auditFailures.push(`link ${rec.key[0]}: the walk no longer does what its recipe does: ${d}`);
+      this.audited = null;
+    }
     this.keys.set(rec.key, rec.slot * KEY_WORDS);
     this.recipes[rec.slot] = recipe;
     this.stats.stored++;
@@ -112,6 +154,11 @@ export class FastPath implements RecipeStore {
   vetoed(reason: string): void {
     this.stats.vetoed++;
     this.lastVeto = reason;
+    if (this.audited !== null) {
+      const d = divergence(this.audited, this.recorder.partial());
+      this.auditFailures.push(`link ${this.recorder.key[0]}: the recipe would have replayed, but the walk was vetoed (${reason})${d !== undefined ? ` after ${d}` : ''}`);
+      this.audited = null;
+    }
   }
 
   /** Fill `this.key` from the frame; false when the frame is not keyable. */
@@ -176,14 +223,14 @@ export class FastPath implements RecipeStore {
       const e = es[i]!;
       if (e.status !== r.guardStatus[i] || e.tcpState !== r.guardTcpState[i] || e.mark !== r.guardMark[i]) return false;
     }
-    const end = this.runtime.clock.now + r.duration;
+    const end = this.host.clock.now + r.duration;
     const ts = r.guardTables;
     for (let i = 0; i < ts.length; i++) if (end >= ts[i]!.noExpiryBefore) return false;
     return !r.verifyL4 || l4ChecksumValid(pkt.data, pkt.start + 14);
   }
 
   private replay(pkt: PacketBuffer, r: PathRecipe): void {
-    const rt = this.runtime, clock = rt.clock, capture = rt.capture;
+    const host = this.host, clock = host.clock, capture = host.capture;
     // Time offsets are applied with advance(): storing `base + offset` (a double past 2^31) into the clock boxed
     // a fresh heap number per capture record.
     let at = 0;
@@ -215,8 +262,8 @@ export class FastPath implements RecipeStore {
           natPacket(b, pkt.start + args[k]!, pkt.end, refs[i] as ConntrackEntry, args[k + 1]!, args[k + 2] as ManipType);
           break;
         case OP_ENCAP: {
-          const stack = r.refs2[i] as Stack;
-          pkt.start = (refs[i] as VxlanEncapTemplate).encapsulate(b, pkt.start, pkt.end, args[k]!, args[k + 1]!, stack.nextIpId()) + 14;
+          const ipIds = r.refs2[i] as IpIdSource;
+          pkt.start = (refs[i] as VxlanEncapTemplate).encapsulate(b, pkt.start, pkt.end, args[k]!, args[k + 1]!, ipIds.nextIpId()) + 14;
           break;
         }
         case OP_CAPTURE:
@@ -241,36 +288,24 @@ export class FastPath implements RecipeStore {
     pkt.inPort = m.inPort; pkt.reg0 = m.reg0; pkt.reg1 = m.reg1; pkt.reg2 = m.reg2;
     pkt.tunId = m.tunId; pkt.tunSrc = m.tunSrc; pkt.tunDst = m.tunDst; pkt.pktMark = m.pktMark;
     pkt.ctState = m.ctState; pkt.ctZone = m.ctZone; pkt.ctMark = m.ctMark; pkt.recirc = m.recirc; pkt.ctEntry = m.ctEntry;
-    rt.hopReason = undefined;
+    pkt.hopReason = undefined;
     r.handoffStack!.deliverLocal(r.handoffIface!, pkt, pkt.start + r.handoffL3);
   }
 }
 
 /**
- * The counters a walk bumps, all at once (nothing reads them during a walk). iptables rules and chains are two
- * loops, not one over {packets, bytes} objects: each loop then sees one object shape.
+ * The counters a walk bumps, all at once (nothing reads them during a walk), through the Counted interfaces. One
+ * loop per kind, not one over all: each call site then sees one class (a br0 flow, an iptables rule...).
  */
 function applyCounters(r: PathRecipe): void {
-  const ovs = r.ovsRules;
-  for (let i = 0; i < ovs.length; i++) {
-    const rule = ovs[i]!;
-    rule.nPackets++;
-    rule.nBytes += r.ovsBytes[i]!;
-  }
-  const nf = r.nfRules;
-  for (let i = 0; i < nf.length; i++) {
-    const rule = nf[i]!;
-    rule.packets++;
-    rule.bytes += r.nfRuleBytes[i]!;
-  }
-  const ch = r.nfChains;
-  for (let i = 0; i < ch.length; i++) {
-    const c = ch[i]!;
-    c.packets++;
-    c.bytes += r.nfChainBytes[i]!;
-  }
+  const ovs = r.ovsRules, ovsBytes = r.ovsBytes;
+  for (let i = 0; i < ovs.length; i++) ovs[i]!.countPacket(ovsBytes[i]!);
+  const nf = r.nfRules, nfBytes = r.nfRuleBytes;
+  for (let i = 0; i < nf.length; i++) nf[i]!.countPacket(nfBytes[i]!);
+  const ch = r.nfChains, chBytes = r.nfChainBytes;
+  for (let i = 0; i < ch.length; i++) ch[i]!.countPacket(chBytes[i]!);
   const tx = r.ifTx;
-  for (let i = 0; i < tx.length; i++) tx[i]!.txPackets++;
+  for (let i = 0; i < tx.length; i++) tx[i]!.countTransmit();
   const rx = r.ifRx;
-  for (let i = 0; i < rx.length; i++) rx[i]!.rxPackets++;
+  for (let i = 0; i < rx.length; i++) rx[i]!.countReceive();
 }

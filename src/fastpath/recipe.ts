@@ -17,11 +17,9 @@
  */
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Chain, Rule } from '../netfilter/rules.js';
-import type { Conntrack, ConntrackEntry } from '../netfilter/conntrack.js';
-import type { Stack } from '../node/stack.js';
-import type { FlowRule } from '../ovs/bridge.js';
-import type { NetInterface } from '../ports/net-interface.js';
+import type { Counted, CountedPort } from '../path-observer/counted.js';
+import type { GuardedEntry, GuardedTable } from '../path-observer/guarded.js';
+import type { LocalDelivery } from '../path-observer/path-observer.js';
 
 // Byte-program opcodes. Arguments: a..d in `args` (ARGS per step), objects in `refs`/`refs2`.
 /** start += a; end = start + b. */
@@ -48,8 +46,8 @@ export interface HandoffMetadata {
 }
 
 export class PathRecipe {
-  /** Configuration generation the walk ran under (generation.ts). */
-  generation = 0;
+  /** The emulation's configuration version the walk ran under (path-observer/config-version.ts). */
+  version = 0;
 
   // The byte program.
   n = 0;
@@ -59,28 +57,29 @@ export class PathRecipe {
   refs2: unknown[] = [];
 
   // Batched side effects.
-  ovsRules: FlowRule[] = [];
+  // One list per kind of counted object, so each replay loop sees one class.
+  ovsRules: Counted[] = [];
   ovsBytes: number[] = [];
-  nfRules: Rule[] = [];
+  nfRules: Counted[] = [];
   nfRuleBytes: number[] = [];
-  nfChains: Chain[] = [];
+  nfChains: Counted[] = [];
   nfChainBytes: number[] = [];
-  ifTx: NetInterface[] = [];
-  ifRx: NetInterface[] = [];
+  ifTx: CountedPort[] = [];
+  ifRx: CountedPort[] = [];
   /** Conntrack lookups in walk order: table, entry, timeout class to refresh (-1: none), TCP "ignore", time. */
-  ctTables: Conntrack[] = [];
-  ctEntries: ConntrackEntry[] = [];
+  ctTables: GuardedTable[] = [];
+  ctEntries: GuardedEntry[] = [];
   ctClasses: number[] = [];
   ctIgnored: boolean[] = [];
   ctTimes: number[] = [];
 
   // Guards.
-  guardEntries: ConntrackEntry[] = [];
+  guardEntries: GuardedEntry[] = [];
   guardStatus: number[] = [];
   guardTcpState: number[] = [];
   guardMark: number[] = [];
   /** Distinct conntrack tables the walk looked into: none may have an expiry due before the walk ends. */
-  guardTables: Conntrack[] = [];
+  guardTables: GuardedTable[] = [];
   /** The L4 checksum was verified on the way (conntrack in PREROUTING or OVS ct()): replay checks it up front. */
   verifyL4 = false;
 
@@ -88,8 +87,8 @@ export class PathRecipe {
   duration = 0;
 
   // The hand-off.
-  handoffStack: Stack | null = null;
-  handoffIface: NetInterface | null = null;
+  handoffStack: LocalDelivery | null = null;
+  handoffIface: object | null = null;
   /** IPv4 header offset from the frame start at the hand-off. */
   handoffL3 = 0;
   handoffMeta: HandoffMetadata | null = null;

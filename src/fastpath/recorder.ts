@@ -1,30 +1,23 @@
 /**
- * The path recorder: while the first packet of a header combination walks the slow path, every hop reports
- * what it did here (see recipe.ts for the steps), and anything a recipe cannot reproduce vetoes the recording:
- * a drop, a new or cloned packet (ARP, ICMP errors, floods, multi-output), a new or changing conntrack entry, a
- * random choice, a rewrite the byte program has no step for. A recording that reaches a host's local delivery
- * unvetoed becomes a recipe.
+ * The path recorder: the fast path's PathObserver (path-observer/path-observer.ts). While the first packet of a
+ * header combination walks the slow path, every hop reports what it did here (see recipe.ts for the steps), and
+ * anything a recipe cannot reproduce vetoes the recording: a drop, a new or cloned packet (ARP, ICMP errors,
+ * floods, multi-output), a new or changing conntrack entry, a random choice, a rewrite the byte program has no
+ * step for. A recording that reaches a host's local delivery unvetoed becomes a recipe.
  *
- * Hops find the active recorder in `RECORDING.rec` (null when no walk is being recorded, which is one property
- * read on the fast path). It is process-wide because bridges, netfilter and conntrack do not hold the runtime;
- * walks are synchronous, so at most one recording is active at a time.
+ * Hops find the recorder in their emulation's PathWatch while a walk is being recorded (the fast path puts it
+ * there; a veto or the hand-off takes it out), as OVS's translation finds the xlate cache its caller passed in.
  */
 
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Direction } from '../capture/capture-sink.js';
-import type { Conntrack, ConntrackEntry } from '../netfilter/conntrack.js';
-import type { Chain, Rule } from '../netfilter/rules.js';
-import type { VirtualClock } from '../node/clock.js';
-import type { Stack } from '../node/stack.js';
-import type { FlowRule } from '../ovs/bridge.js';
-import type { NetInterface } from '../ports/net-interface.js';
+import type { Counted, CountedPort } from '../path-observer/counted.js';
+import type { GuardedEntry, GuardedTable } from '../path-observer/guarded.js';
+import type { IpIdSource, LocalDelivery, PathObserver } from '../path-observer/path-observer.js';
+import type { PathWatch } from '../path-observer/path-watch.js';
 import {
   OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe, snapshotMetadata, type HandoffMetadata,
 } from './recipe.js';
-
-/** The recording in progress, if any. */
-export const RECORDING: { rec: PathRecorder | null } = { rec: null };
 
 /**
  * A list that keeps its capacity when emptied (`arr.length = 0` gives V8 arrays a fresh, empty backing store, so
@@ -47,29 +40,29 @@ class List<T> {
 
 /** A recipe being recorded (see PathRecipe for the fields). */
 class Draft {
-  generation = 0;
+  version = 0;
   readonly ops = new List<number>();
   readonly args = new List<number>();
   readonly refs = new List<unknown>();
   readonly refs2 = new List<unknown>();
-  readonly ovsRules = new List<FlowRule>();
+  readonly ovsRules = new List<Counted>();
   readonly ovsBytes = new List<number>();
-  readonly nfRules = new List<Rule>();
+  readonly nfRules = new List<Counted>();
   readonly nfRuleBytes = new List<number>();
-  readonly nfChains = new List<Chain>();
+  readonly nfChains = new List<Counted>();
   readonly nfChainBytes = new List<number>();
-  readonly ifTx = new List<NetInterface>();
-  readonly ifRx = new List<NetInterface>();
-  readonly ctTables = new List<Conntrack>();
-  readonly ctEntries = new List<ConntrackEntry>();
+  readonly ifTx = new List<CountedPort>();
+  readonly ifRx = new List<CountedPort>();
+  readonly ctTables = new List<GuardedTable>();
+  readonly ctEntries = new List<GuardedEntry>();
   readonly ctClasses = new List<number>();
   readonly ctIgnored = new List<boolean>();
   readonly ctTimes = new List<number>();
-  readonly guardEntries = new List<ConntrackEntry>();
+  readonly guardEntries = new List<GuardedEntry>();
   readonly guardStatus = new List<number>();
   readonly guardTcpState = new List<number>();
   readonly guardMark = new List<number>();
-  readonly guardTables = new List<Conntrack>();
+  readonly guardTables = new List<GuardedTable>();
   verifyL4 = false;
   private readonly lists: List<unknown>[] = [
     this.ops, this.args, this.refs, this.refs2, this.ovsRules, this.ovsBytes, this.nfRules, this.nfRuleBytes, this.nfChains,
@@ -77,9 +70,9 @@ class Draft {
     this.guardEntries, this.guardStatus, this.guardTcpState, this.guardMark, this.guardTables,
   ] as List<unknown>[];
 
-  clear(generation: number): void {
+  clear(version: number): void {
     for (const l of this.lists) l.n = 0;
-    this.generation = generation;
+    this.version = version;
     this.verifyL4 = false;
   }
 
@@ -94,9 +87,9 @@ class Draft {
   }
 
   /** The stored form, with the hand-off. */
-  toRecipe(stack: Stack, iface: NetInterface, l3: number, meta: HandoffMetadata, duration: number): PathRecipe {
+  toRecipe(stack: LocalDelivery | null, iface: object | null, l3: number, meta: HandoffMetadata | null, duration: number): PathRecipe {
     const r = new PathRecipe();
-    r.generation = this.generation;
+    r.version = this.version;
     r.n = this.ops.n;
     r.ops = this.ops.toArray();
     r.args = this.args.toArray();
@@ -137,11 +130,11 @@ export interface RecipeStore {
 }
 
 /**
- * One recorder per fast path, reused: a recording that is vetoed stops at once (RECORDING.rec becomes null and the
- * rest of the walk runs unrecorded), and one that reaches local delivery is stored right there, before the host's
+ * One recorder per fast path, reused: a recording that is vetoed stops at once (the watch is emptied and the rest
+ * of the walk runs unobserved), and one that reaches local delivery is stored right there, before the host's
  * reaction (replies, which may be recorded in turn) runs.
  */
-export class PathRecorder {
+export class PathRecorder implements PathObserver {
   /** The recipe being built. */
   private readonly recipe = new Draft();
   /** The key and cache slot the recording will be stored under. */
@@ -157,30 +150,42 @@ export class PathRecorder {
   private end = 0;
 
   constructor(
-    private readonly clock: VirtualClock,
+    private readonly clock: { readonly now: number },
+    private readonly watch: PathWatch,
     private readonly sink: RecipeStore,
     keyWords: number,
   ) {
     this.key = new Int32Array(keyWords);
   }
 
-  /** Start recording `pkt` (the caller sets RECORDING.rec); returns the recording's serial. */
-  begin(pkt: PacketBuffer, generation: number, key: Int32Array, slot: number): number {
+  /** Start recording `pkt` and put this recorder in the watch; returns the recording's serial. */
+  begin(pkt: PacketBuffer, version: number, key: Int32Array, slot: number): number {
     this.pkt = pkt;
     this.base = this.clock.now;
     this.start = pkt.start;
     this.end = pkt.end;
     this.key.set(key);
     this.slot = slot;
-    this.recipe.clear(generation);
+    this.recipe.clear(version);
+    this.watch.observer = this;
     return ++this.serial;
   }
 
   /** Something the recipe cannot reproduce happened: the recording stops here. */
   veto(reason: string): void {
-    if (RECORDING.rec === this) RECORDING.rec = null;
+    this.stop();
     this.pkt = null;
     this.sink.vetoed(reason);
+  }
+
+  /** Out of the watch: the rest of the walk is not observed. */
+  private stop(): void {
+    if (this.watch.observer === this) this.watch.observer = null;
+  }
+
+  /** This recorder is in the watch (a recording is open). */
+  get active(): boolean {
+    return this.watch.observer === this;
   }
 
   private offset(): number {
@@ -204,6 +209,11 @@ export class PathRecorder {
     return true;
   }
 
+  /** What has been recorded so far, without a hand-off (the audit compares a vetoed walk's steps with its recipe). */
+  partial(): PathRecipe {
+    return this.recipe.toRecipe(null, null, 0, null, this.offset());
+  }
+
   /** The recording was still open when its walk returned (it ended without local delivery). */
   unfinished(): void {
     this.veto('the walk ended without local delivery');
@@ -211,32 +221,32 @@ export class PathRecorder {
 
   // ---- counters (batched)
 
-  ovsRule(rule: FlowRule, bytes: number): void {
+  flowCounted(rule: Counted, bytes: number): void {
     this.recipe.ovsRules.push(rule);
     this.recipe.ovsBytes.push(bytes);
   }
 
-  nfRule(rule: Rule, bytes: number): void {
+  ruleCounted(rule: Counted, bytes: number): void {
     this.recipe.nfRules.push(rule);
     this.recipe.nfRuleBytes.push(bytes);
   }
 
-  nfChain(chain: Chain, bytes: number): void {
+  chainCounted(chain: Counted, bytes: number): void {
     this.recipe.nfChains.push(chain);
     this.recipe.nfChainBytes.push(bytes);
   }
 
-  ifTx(iface: NetInterface): void {
-    this.recipe.ifTx.push(iface);
+  transmitted(port: CountedPort): void {
+    this.recipe.ifTx.push(port);
   }
 
-  ifRx(iface: NetInterface): void {
-    this.recipe.ifRx.push(iface);
+  received(port: CountedPort): void {
+    this.recipe.ifRx.push(port);
   }
 
   // ---- the byte program
 
-  capture(tap: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
+  capture(tap: number, direction: 'inbound' | 'outbound', pkt: PacketBuffer, comment: string | undefined): void {
     if (!this.caughtUp(pkt)) return;
     this.recipe.step(OP_CAPTURE, tap, direction === 'outbound' ? 1 : 0, this.offset(), 0, comment);
   }
@@ -265,16 +275,16 @@ export class PathRecorder {
   }
 
   /** natPacket(…, e, dir, manip) was applied to the IPv4 header at l3. */
-  nat(pkt: PacketBuffer, l3: number, e: ConntrackEntry, dir: number, manip: number): void {
+  nat(pkt: PacketBuffer, l3: number, e: GuardedEntry, dir: number, manip: number): void {
     if (!this.caughtUp(pkt)) return;
     this.guard(e);
     this.recipe.step(OP_NAT, l3 - pkt.start, dir, manip, 0, e);
   }
 
   /** vxlan0 is about to encapsulate the frame (the window step after it is implied: start moves to the outer IPv4). */
-  encap(pkt: PacketBuffer, template: VxlanEncapTemplate, vni: number, srcPort: number, stack: Stack): void {
+  encap(pkt: PacketBuffer, template: VxlanEncapTemplate, vni: number, srcPort: number, ipIds: IpIdSource): void {
     if (!this.caughtUp(pkt)) return;
-    this.recipe.step(OP_ENCAP, vni, srcPort, 0, 0, template, stack);
+    this.recipe.step(OP_ENCAP, vni, srcPort, 0, 0, template, ipIds);
   }
 
   /** After an encapsulation the window is where OP_ENCAP leaves it. */
@@ -286,7 +296,7 @@ export class PathRecorder {
   // ---- conntrack
 
   /** The walk depends on this entry staying as it is now. */
-  guard(e: ConntrackEntry): void {
+  guard(e: GuardedEntry): void {
     const r = this.recipe;
     if (r.guardEntries.includes(e)) return;
     r.guardEntries.push(e);
@@ -296,7 +306,7 @@ export class PathRecorder {
   }
 
   /** A lookup found `e` in `ct`; `cls` is the timeout class refreshed (-1: none), `ignored` a TCP "ignore". */
-  ctFound(ct: Conntrack, e: ConntrackEntry, cls: number, ignored: boolean): void {
+  ctFound(ct: GuardedTable, e: GuardedEntry, cls: number, ignored: boolean): void {
     const r = this.recipe;
     r.ctTables.push(ct);
     r.ctEntries.push(e);
@@ -317,14 +327,14 @@ export class PathRecorder {
    * The packet reached local delivery on `stack`: the recording ends here, unless a guarded entry changed on the
    * way (the next packet would see a different state) or something vetoed it.
    */
-  handoff(stack: Stack, iface: NetInterface, pkt: PacketBuffer, l3: number): void {
+  handoff(stack: LocalDelivery, iface: object, pkt: PacketBuffer, l3: number): void {
     if (!this.caughtUp(pkt)) return;
     const r = this.recipe;
     for (let i = 0; i < r.guardEntries.n; i++) {
       const e = r.guardEntries.items[i]!;
       if (e.status !== r.guardStatus.items[i] || e.tcpState !== r.guardTcpState.items[i] || e.mark !== r.guardMark.items[i]) return this.veto('conntrack entry changed');
     }
-    if (RECORDING.rec === this) RECORDING.rec = null;
+    this.stop();
     this.pkt = null;
     this.sink.store(this, r.toRecipe(stack, iface, l3 - pkt.start, snapshotMetadata(pkt), this.offset()));
   }

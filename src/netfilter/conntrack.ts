@@ -21,7 +21,8 @@
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { CT_DNAT, CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_SNAT, CT_TRK } from '../buffer/packet-buffer.js';
-import { RECORDING } from '../fastpath/recorder.js';
+import type { GuardedTable } from '../path-observer/guarded.js';
+import { PathWatch } from '../path-observer/path-watch.js';
 import { l4ChecksumValid } from './l4-checksum.js';
 import {
   TCP_CLOSE, TCP_ESTABLISHED, TCP_IGNORE, TCP_INVALID, TCP_SEG_RST, TCP_SEG_SYN, TCP_SYN_RECV, TCP_SYN_SENT,
@@ -136,13 +137,15 @@ export interface ConntrackOptions {
   timeouts?: Partial<ConntrackTimeouts>;
   /** nf_conntrack_checksum: verify L4 checksums of packets tracked in PREROUTING (default true). */
   checksum?: boolean;
+  /** The emulation's path watch (a walk being recorded hears of lookups and guards); default: a watch of its own. */
+  watch?: PathWatch;
 }
 
 /** Result of `track`: accept the packet, or drop it (table full). */
 export const TRACK_ACCEPT = 0;
 export const TRACK_DROP = 1;
 
-export class Conntrack {
+export class Conntrack implements GuardedTable {
   /** nf_conntrack_max; may be changed at run time, as `sysctl -w net.netfilter.nf_conntrack_max=N` does. */
   max: number;
   readonly timeouts: Readonly<ConntrackTimeouts>;
@@ -169,7 +172,10 @@ export class Conntrack {
   private readonly inner = new CtTuple();
   private readonly inv = new CtTuple();
 
+  private readonly watch: PathWatch;
+
   constructor(opts: ConntrackOptions = {}) {
+    this.watch = opts.watch ?? new PathWatch();
     this.max = opts.max ?? 262144;
     const to = (this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.verifyChecksums = opts.checksum ?? true;
@@ -200,7 +206,7 @@ export class Conntrack {
 
   private trackAtTime(pkt: PacketBuffer, l3: number, zone: number, checksum: boolean): number {
     const now = this.timeNs;
-    const rec = RECORDING.rec;
+    const rec = this.watch.observer;
     if (rec !== null) {
       // A walk that expires entries or meets a new connection is a one-off: not something to replay.
       if (now >= this.nextExpiry) rec.veto('conntrack expiry due');
@@ -317,7 +323,7 @@ export class Conntrack {
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e) return CT_TRK | CT_INV;
     if (e.untracked) return CT_TRK;
-    RECORDING.rec?.guard(e);
+    this.watch.observer?.guard(e);
     const b = pkt.data;
     const kind = readTuple(b, l3, pkt.end, this.t, this.inner);
     let state = CT_TRK;
@@ -339,7 +345,7 @@ export class Conntrack {
     this.timeNs = now;
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked || e.confirmed || e.status & IPS_DYING) return true;
-    RECORDING.rec?.veto('conntrack confirm'); // a new connection: one-off
+    this.watch.observer?.veto('conntrack confirm'); // a new connection: one-off
     const a = this.findNode(e.orig, e.zone) ?? this.findNode(e.reply, e.zone);
     if (a) {
       const other = a.entry;
@@ -514,7 +520,7 @@ export class Conntrack {
   // ------------------------------------------------------------------ internals
 
   private invalid(pkt: PacketBuffer, zone: number): number {
-    RECORDING.rec?.veto('conntrack: invalid');
+    this.watch.observer?.veto('conntrack: invalid');
     this.stats.invalid++;
     pkt.ctEntry = null;
     pkt.ctState = CT_TRK | CT_INV;
@@ -532,7 +538,7 @@ export class Conntrack {
 
   /** nf_conntrack_inet_error: an ICMP error is RELATED to the connection of the packet it quotes. */
   private trackIcmpError(pkt: PacketBuffer, zone: number): number {
-    RECORDING.rec?.veto('ICMP error');
+    this.watch.observer?.veto('ICMP error');
     invertTuple(this.inner, this.inv);
     const node = this.findNode(this.inv, zone);
     if (!node) return this.invalid(pkt, zone);

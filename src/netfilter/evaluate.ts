@@ -22,8 +22,9 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { CT_DNAT, CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_SNAT, CT_TRK } from '../buffer/packet-buffer.js';
 import { NF_ACCEPT, NF_DROP, NF_REJECT, type NetfilterHooks, type NfVerdict } from '../node/netfilter-hooks.js';
 import type { TraceRecorder } from '../trace/types.js';
-import { configChanged } from '../fastpath/generation.js';
-import { RECORDING } from '../fastpath/recorder.js';
+import { ConfigVersion } from '../path-observer/config-version.js';
+import type { Counted } from '../path-observer/counted.js';
+import { PathWatch } from '../path-observer/path-watch.js';
 import { Conntrack, ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT, natFlags, TRACK_DROP, UNTRACKED, type ConntrackOptions } from './conntrack.js';
 import { ruleText } from './iptables-save.js';
 import {
@@ -55,6 +56,10 @@ export interface NetfilterOptions {
   clock?: { readonly now: number };
   /** Node name for trace nodes. */
   node?: string;
+  /** The emulation's configuration version, bumped by rule and address changes; default: a version of its own. */
+  config?: ConfigVersion;
+  /** The emulation's path watch (also given to a conntrack table made here); default: a watch of its own. */
+  watch?: PathWatch;
 }
 
 /** OVS `ct()` arguments the bridge passes (structurally compatible with ovs/bridge.ts CtRequest). */
@@ -116,7 +121,7 @@ class CMatch {
   }
 }
 
-class CRule {
+class CRule implements Counted {
   // Networks and masks as int32, as the packet's addresses are read (no heap numbers per packet).
   hasSrc = false; srcNet = 0; srcMask = 0; srcInv = false;
   hasDst = false; dstNet = 0; dstMask = 0; dstInv = false;
@@ -130,6 +135,12 @@ class CRule {
   natIp = 0;
   markValue = 0; markMask = 0;
   private textCache: string | undefined;
+
+  /** The rule matched a packet of `bytes` bytes (its iptables -v counters): a fast-path replay's count. */
+  countPacket(bytes: number): void {
+    this.rule.packets++;
+    this.rule.bytes += bytes;
+  }
 
   constructor(readonly chain: string, readonly table: TableName, readonly rule: Rule, chains: Map<string, CChain>) {
     const r = rule;
@@ -186,12 +197,18 @@ function ifName(s: string): [string, boolean] {
   return s.endsWith('+') ? [s.slice(0, -1), true] : [s, false];
 }
 
-class CChain {
+class CChain implements Counted {
   rules: CRule[] = [];
   /** Rules to try per exact destination (KUBE-SERVICES-style chains); `others` for any other destination. */
   byDst: Map<number, CRule[]> | null = null;
   others: CRule[] = [];
   constructor(readonly chain: Chain, readonly builtin: boolean, readonly table: TableName) {}
+
+  /** A packet fell off the end of the chain (its policy counters). */
+  countPacket(bytes: number): void {
+    this.chain.packets++;
+    this.chain.bytes += bytes;
+  }
 
   buildIndex(): void {
     this.others = this.rules;
@@ -254,8 +271,13 @@ export class Netfilter implements NetfilterHooks {
   private readonly stackChain: CChain[] = new Array<CChain>(MAX_DEPTH);
   private readonly stackPos = new Int32Array(MAX_DEPTH);
 
+  private readonly config: ConfigVersion;
+  private readonly watch: PathWatch;
+
   constructor(ruleset: Ruleset, opts: NetfilterOptions = {}) {
-    this.conntrack = opts.conntrack instanceof Conntrack ? opts.conntrack : new Conntrack(opts.conntrack);
+    this.config = opts.config ?? new ConfigVersion();
+    this.watch = opts.watch ?? new PathWatch();
+    this.conntrack = opts.conntrack instanceof Conntrack ? opts.conntrack : new Conntrack({ ...opts.conntrack, watch: this.watch });
     this.random = opts.random ?? new Prng(opts.seed ?? 0);
     const clock = opts.clock;
     this.now = opts.now ?? (clock ? () => clock.now : () => 0);
@@ -270,7 +292,7 @@ export class Netfilter implements NetfilterHooks {
 
   /** Replace the rules (iptables-restore); conntrack entries stay. */
   load(rs: Ruleset): void {
-    configChanged();
+    this.config.changed();
     this.ruleset = rs;
     const tables = new Map<TableName, CTable>();
     for (const [name, t] of rs.tables) {
@@ -295,7 +317,7 @@ export class Netfilter implements NetfilterHooks {
 
   /** Interface addresses (primary first); all of them plus 127.0.0.0/8 are LOCAL. */
   setInterfaces(ifs: Record<string, number[]>): void {
-    configChanged();
+    this.config.changed();
     this.ifAddrs = new Map();
     this.local = new Set();
     for (const [name, addrs] of Object.entries(ifs)) {
@@ -379,6 +401,7 @@ export class Netfilter implements NetfilterHooks {
       const manip = spec.kind === 'src' ? MANIP_SRC : MANIP_DST;
       if (!natInitialized(e, manip)) {
         const ports = spec.portMin !== undefined;
+        this.watch.observer?.veto('NAT binding set up'); // changes the entry: the next packet walks differently
         setupNat(this.conntrack, e, manip, {
           minIp: spec.addrMin >>> 0, maxIp: (spec.addrMax ?? spec.addrMin) >>> 0, protoSpecified: ports,
           minPort: spec.portMin ?? 0, maxPort: spec.portMax ?? spec.portMin ?? 0, randomFully: spec.flags?.includes('random') ?? false,
@@ -467,7 +490,10 @@ export class Netfilter implements NetfilterHooks {
     if (!natInitialized(e, manip)) {
       // Only the first packet of a connection (still unconfirmed) walks the nat table.
       if (!e.confirmed) v = this.runTable(slot, pkt, l3, trace, manip);
-      if (!natInitialized(e, manip)) setNullBinding(e, manip);
+      if (!natInitialized(e, manip)) {
+        this.watch.observer?.veto('NAT binding set up');
+        setNullBinding(e, manip);
+      }
       if (v !== NF_ACCEPT) return v;
     }
     this.applyBinding(pkt, l3, e, dir, manip, trace);
@@ -477,7 +503,7 @@ export class Netfilter implements NetfilterHooks {
   private applyBinding(pkt: PacketBuffer, l3: number, e: ConntrackEntry, dir: number, manip: ManipType, trace: TraceRecorder | undefined): void {
     const b = pkt.data;
     if (pkt.ctState & CT_REL) {
-      RECORDING.rec?.veto('RELATED ICMP error');
+      this.watch.observer?.veto('RELATED ICMP error');
       if (b[l3 + 9] !== PROTO_ICMP) return;
       const was = trace ? addrText(b, l3) : '';
       if (icmpErrorTranslate(b, l3, pkt.end, e, dir, manip) && trace) {
@@ -486,7 +512,7 @@ export class Netfilter implements NetfilterHooks {
       return;
     }
     const before = trace ? endpointText(b, l3, manip) : '';
-    RECORDING.rec?.nat(pkt, l3, e, dir, manip);
+    this.watch.observer?.nat(pkt, l3, e, dir, manip);
     if (natPacket(b, l3, pkt.end, e, dir, manip)) {
       pkt.ctState = (pkt.ctState & ~(CT_SNAT | CT_DNAT)) | natFlags(e.status);
       if (trace) {
@@ -497,14 +523,21 @@ export class Netfilter implements NetfilterHooks {
     }
   }
 
+  /** A packet fell off the end of a built-in chain: its policy counters (and a path recording's). */
+  private countPolicy(c: CChain, len: number): void {
+    c.chain.packets++; // not countPacket: see the rule counters in runTable
+    c.chain.bytes += len;
+    this.watch.observer?.chainCounted(c, len);
+  }
+
   /** Walk a built-in chain of a table. `manip` is set for the nat table (which NAT targets are valid). */
   private runTable(slot: number, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
     const start = this.builtins[slot];
     if (!start || start.rules.length === 0 && start.chain.policy !== 'DROP') {
-      if (start) countPolicy(start.chain, readU16(pkt.data, l3 + 2));
+      if (start) this.countPolicy(start, readU16(pkt.data, l3 + 2));
       return NF_ACCEPT;
     }
-    const rec = RECORDING.rec;
+    const rec = this.watch.observer;
     const b = pkt.data;
     this.pSrc = readI32(b, l3 + 12);
     this.pDst = readI32(b, l3 + 16);
@@ -522,7 +555,7 @@ export class Netfilter implements NetfilterHooks {
         // End of chain: built-in -> policy; user chain -> return to the caller.
         if (depth === 0) {
           const c = start.chain;
-          countPolicy(c, this.pLen);
+          this.countPolicy(start, this.pLen);
           if (c.policy === 'DROP') {
             const tableName = start.table, chainName = c.name;
             this.last = null;
@@ -540,9 +573,11 @@ export class Netfilter implements NetfilterHooks {
       }
       const r = list[i++]!;
       if (!this.matches(r, pkt, fragment)) continue;
+      // Counted here rather than through countPacket, which only fast-path replays call: its inline caches then
+      // see the few rule shapes of recorded paths, not every rule the slow path evaluates (megamorphic, ~30% slower).
       r.rule.packets++;
       r.rule.bytes += this.pLen;
-      if (rec !== null) rec.nfRule(r.rule, this.pLen);
+      if (rec !== null) rec.ruleCounted(r, this.pLen);
       const t = r.target;
       if (t === T_NONE) continue;
       if (trace && t !== T_RETURN) trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
@@ -615,6 +650,7 @@ export class Netfilter implements NetfilterHooks {
       }
       range.minIp = range.maxIp = ip;
     }
+    this.watch.observer?.veto('NAT binding set up');
     setupNat(this.conntrack, e, manip, range, this.random);
   }
 
@@ -659,7 +695,7 @@ export class Netfilter implements NetfilterHooks {
       case M_COMMENT:
         return true;
       case M_STATISTIC:
-        RECORDING.rec?.veto('random choice (statistic match)');
+        this.watch.observer?.veto('random choice (statistic match)');
         // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < probability
         return ((this.random.nextU32() & 0x7fffffff) < m.a) !== m.inv;
       case M_ADDRTYPE:
@@ -676,12 +712,7 @@ export class Netfilter implements NetfilterHooks {
   }
 }
 
-/** A packet fell off the end of a built-in chain: its policy counters (and a path recording's). */
-function countPolicy(c: Chain, len: number): void {
-  c.packets++;
-  c.bytes += len;
-  RECORDING.rec?.nfChain(c, len);
-}
+
 
 /** The big-endian 32-bit word at `o` as an int32. */
 function readI32(b: Uint8Array, o: number): number {

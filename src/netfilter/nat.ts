@@ -20,7 +20,6 @@
 import { readU16, readU32, writeU16, writeU32 } from '../../codecs/bytes.js';
 import { checksumUpdate16, checksumUpdate32, finishChecksum, sum16 } from '../../codecs/checksum.js';
 import { udpChecksumUpdate16, udpChecksumUpdate32 } from '../../codecs/udp.js';
-import { RECORDING } from '../fastpath/recorder.js';
 import type { Conntrack, ConntrackEntry } from './conntrack.js';
 import { IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT, IPS_SRC_NAT_DONE } from './conntrack.js';
 import { CtTuple, icmpInverseType, invertTuple, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './tuple.js';
@@ -61,13 +60,11 @@ export function natInitialized(e: ConntrackEntry, manip: ManipType): boolean {
 
 /** nf_nat_alloc_null_binding: no rule matched; the manip is done and changes nothing. */
 export function setNullBinding(e: ConntrackEntry, manip: ManipType): void {
-  RECORDING.rec?.veto('NAT binding set up'); // changes the entry: the next packet walks differently
   e.status |= manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
 }
 
 /** nf_nat_setup_info: bind `e` (unconfirmed) for `manip` to `range`. */
 export function setupNat(ct: Conntrack, e: ConntrackEntry, manip: ManipType, range: NatRange, rng: RandomSource): void {
-  RECORDING.rec?.veto('NAT binding set up');
   invertTuple(e.reply, curr);
   uniqueTuple(ct, e, manip, range, rng);
   if (!cand.equals(curr)) {

@@ -20,11 +20,19 @@ export class VirtualClock {
   }
 }
 
-/** Per-hop latencies (ns): small fixed values so captures show the order of hops in time. */
+/**
+ * Per-hop latencies (ns): small fixed values so captures show the order of hops in time. Every hop advances the
+ * virtual clock by one of these (the fast path replays the sums at the recorded offsets).
+ */
 export const HOP_NS = {
-  veth: 1_000,
+  /** A device or OVS port hands a frame on: a device transmit, a veth or tun0 crossing, VXLAN encap or decap. */
+  port: 1_000,
+  /** br0 forwards a frame to its output port. */
   bridge: 2_000,
-  kernel: 3_000,
+  /** A frame crosses an L2 segment (the underlay, the internet). */
   wire: 20_000,
-  host: 50_000, // an application answering
+  /** An application's think time before it answers. */
+  app: 20_000,
+  /** The kernel answers by itself (ICMP echo). */
+  kernelReply: 1_000,
 } as const;

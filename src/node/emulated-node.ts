@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { cidr, type Ipv4Cidr } from '../../codecs/bytes.js';
 import type { Cluster, HostSubnet, Pod } from '../cluster/types.js';
 import { overlayMtu } from '../cluster/types.js';
-import { Bridge, type BridgeHost, type CtRequest } from '../ovs/bridge.js';
+import { Bridge, type BridgeHost, type CtRequest, type FlowRule } from '../ovs/bridge.js';
 import { generateNodeFlows, type NodePorts } from '../ovs/openshift-flows.js';
 import { defaultGateway, FIRST_POD_OFPORT, isLocalSdnPod, podKey } from '../ovs/openshift-context.js';
 import { NetInterface } from '../ports/net-interface.js';
@@ -28,6 +28,7 @@ import { MacvlanLink } from '../ports/macvlan.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
 import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
 import { NF_ACCEPT } from './netfilter-hooks.js';
+import { HOP_NS } from './clock.js';
 import { appFor } from './apps.js';
 import type { Runtime } from './runtime.js';
 import { Stack } from './stack.js';
@@ -164,8 +165,9 @@ export class EmulatedNode implements BridgeHost {
     const underlay = this.site.underlay;
 
     // br0 and its ports.
-    const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6 }); // ms, for dump-flows durations
-    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock });
+    const { config, watch } = runtime;
+    const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6, config, watch }); // ms, for dump-flows durations
+    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock, config, watch });
     k.netfilter = netfilter;
     const vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, bridge, net.vxlanPort);
     const tun0Port = new Tun0Port(runtime, this.name, bridge);
@@ -229,7 +231,9 @@ export class EmulatedNode implements BridgeHost {
     ps.routes.add({ dst: { network: cfg.gateway, prefix: 32, mask: 0xffffffff }, dev: mv, scope: 'link' });
     ps.routes.add({ dst: cidr('0.0.0.0/0'), via: cfg.gateway, dev: mv });
     ps.forwarding = true;
-    ps.netfilter = createEgressRouterNetfilter(cfg, pod.ip, { random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`), now: () => rt.clock.now, node: `${pod.namespace}/${pod.name}` });
+    ps.netfilter = createEgressRouterNetfilter(cfg, pod.ip, {
+      random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`), now: () => rt.clock.now, node: `${pod.namespace}/${pod.name}`, config: rt.config, watch: rt.watch,
+    });
   }
 
   private listen(stack: Stack, protocol: 'TCP' | 'UDP', port: number, serverName: string): void {
@@ -239,15 +243,13 @@ export class EmulatedNode implements BridgeHost {
 
   // ---- BridgeHost
 
-  output(port: number, pkt: PacketBuffer): void {
+  output(port: number, pkt: PacketBuffer, _trace?: TraceRecorder, rule?: FlowRule): void {
     const p = this.ports[port];
     if (!p) return this.runtime.drop(pkt, this.name, `br0: output to missing port ${port}`);
     const rt = this.runtime;
-    if (rt.capture) {
-      const rule = this.dataPath!.bridge.outputRule;
-      rt.hopReason = rule ? rule.hopComment(this.bridge.name) : undefined;
-    }
-    rt.clock.advance(2_000);
+    // The flow that output the frame is the next capture point's comment.
+    if (rt.capture) pkt.hopReason = rule ? rule.hopComment(this.bridge.name) : undefined;
+    rt.clock.advance(HOP_NS.bridge);
     p.output(pkt);
   }
 

@@ -14,7 +14,7 @@ import { Segment } from '../ports/segment.js';
 import { appFor } from './apps.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { EmulatedNode, type NodeSite } from './emulated-node.js';
-import { Runtime } from './runtime.js';
+import { Runtime, type PathCacheFactory } from './runtime.js';
 import { Stack } from './stack.js';
 
 export const GATEWAY_HOST = 'underlay-gateway';
@@ -22,10 +22,11 @@ export const GATEWAY_HOST = 'underlay-gateway';
 export interface EmulationOptions {
   seed?: number;
   /**
-   * Replay recorded walks for frames whose headers were seen before (src/fastpath; default true). The output is
-   * the same either way; false walks every packet (to compare, or to profile the slow path).
+   * A whole-walk cache that replays recorded walks for frames whose headers were seen before: src/fastpath's
+   * `createFastPath`, injected by whoever builds the emulation (the data path does not know it). The output is the
+   * same either way; without one every packet walks (to compare, or to profile the slow path).
    */
-  fastPath?: boolean;
+  fastPath?: PathCacheFactory;
 }
 
 export class Emulation {

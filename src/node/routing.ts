@@ -5,7 +5,7 @@
 
 import { cidrToString, ipv4ToString, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
 import type { NetInterface } from '../ports/net-interface.js';
-import { configChanged } from '../fastpath/generation.js';
+import { ConfigVersion } from '../path-observer/config-version.js';
 
 /** 127.0.0.1, the loopback device's address. */
 export const LOOPBACK_IP = 0x7f000001;
@@ -34,8 +34,11 @@ export interface Route {
 export class RoutingTable {
   private routes: Route[] = [];
 
+  /** `config`: the emulation's configuration version, bumped by every change (a table on its own has its own). */
+  constructor(private readonly config = new ConfigVersion()) {}
+
   add(r: Route): void {
-    configChanged();
+    this.config.changed();
     r.gatewayI32 = r.via !== undefined ? r.via | 0 : 0;
     this.routes.push(r);
     // Longest prefix first; equal prefixes keep insertion order (first added wins, like the main table's metric 0).
@@ -43,7 +46,7 @@ export class RoutingTable {
   }
 
   remove(dst: Ipv4Cidr, dev?: NetInterface): void {
-    configChanged();
+    this.config.changed();
     this.routes = this.routes.filter((r) => !(r.dst.network === dst.network && r.dst.prefix === dst.prefix && (!dev || r.dev === dev)));
   }
 

@@ -1,13 +1,15 @@
 /**
  * Runtime: what every emulated host and port shares during a run — the virtual clock, the buffer pool, the
- * capture sink, per-packet traces, drop counters and the seeded randomness.
+ * capture sink, per-packet traces, drop counters, the seeded randomness, and what a whole-walk cache needs: the
+ * emulation's configuration version and the watch its hops report to (src/path-observer/). The cache itself (the
+ * fast path) is injected by whoever builds the emulation: the data path does not know it.
  */
 
 import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
 import type { CaptureSink, Direction } from '../capture/capture-sink.js';
-import { FastPath } from '../fastpath/fast-path.js';
-import { configChanged } from '../fastpath/generation.js';
-import { RECORDING } from '../fastpath/recorder.js';
+import { ConfigVersion } from '../path-observer/config-version.js';
+import type { PathCache } from '../path-observer/path-cache.js';
+import { PathWatch } from '../path-observer/path-watch.js';
 import { TraceRecorder } from '../trace/types.js';
 import { VirtualClock } from './clock.js';
 import { SeededRandom } from './rng.js';
@@ -26,28 +28,30 @@ export interface WalkPacket {
   outcome?: { kind: 'delivered' | 'dropped' | 'consumed'; host: string; reason?: string };
 }
 
+/** Builds the emulation's whole-walk cache for its runtime (src/fastpath's `createFastPath`). */
+export type PathCacheFactory = (runtime: Runtime) => PathCache;
+
 export class Runtime {
   readonly clock = new VirtualClock();
   readonly pool = new BufferPool();
   private captureSink: CaptureSink | null = null;
-  /** The whole-path cache (fastpath/), or null when the run walks every packet. */
-  fastPath: FastPath | null;
+  /** This emulation's configuration version: every part built for it bumps it on a change a cached walk may see. */
+  readonly config = new ConfigVersion();
+  /** Where this emulation's hops find the observer of the walk being recorded (the fast path's recorder), if any. */
+  readonly watch = new PathWatch();
+  /** The whole-walk cache (injected), or null when the run walks every packet. */
+  readonly fastPath: PathCache | null;
   private links = 0;
   /** When true, every new packet gets a WalkPacket with a trace. */
-  recording = false;
+  tracing = false;
   readonly packets: WalkPacket[] = [];
   /** Drop counters by `host: reason`. */
   readonly drops = new Map<string, number>();
   readonly rng: SeededRandom;
-  /**
-   * The rule that last moved a frame (set by the bridge and the kernel just before they hand a frame to a
-   * port); ports use it as the pcapng comment. Only read when capturing.
-   */
-  hopReason: string | undefined;
 
-  constructor(readonly seed = 1, opts: { fastPath?: boolean } = {}) {
+  constructor(readonly seed = 1, opts: { fastPath?: PathCacheFactory } = {}) {
     this.rng = new SeededRandom(seed);
-    this.fastPath = opts.fastPath === false ? null : new FastPath(this);
+    this.fastPath = opts.fastPath ? opts.fastPath(this) : null;
   }
 
   /** Where capture points record, or null; attaching or detaching changes what a walk does (cached paths are void). */
@@ -56,7 +60,7 @@ export class Runtime {
   }
 
   set capture(sink: CaptureSink | null) {
-    configChanged();
+    this.config.changed();
     this.captureSink = sink;
   }
 
@@ -67,7 +71,7 @@ export class Runtime {
   captureFrame(tap: number, direction: Direction, pkt: PacketBuffer, comment: string | undefined): void {
     this.captureSink!.record(tap, direction, pkt, comment);
     if (pkt.traced) this.packets[pkt.walkIndex]?.trace.markCapture();
-    RECORDING.rec?.capture(tap, direction, pkt, comment);
+    this.watch.observer?.capture(tap, direction, pkt, comment);
   }
 
   /** A number for a new link (the fast path keys frames by the link they were transmitted on). */
@@ -75,11 +79,11 @@ export class Runtime {
     return ++this.links;
   }
 
-  /** Take a fresh buffer for a packet created by `origin`; it is recorded when recording is on. */
+  /** Take a fresh buffer for a packet created by `origin`; it is traced when tracing is on. */
   newPacket(origin: string, label: string): PacketBuffer {
-    RECORDING.rec?.veto(`a new packet (${label})`);
+    this.watch.observer?.veto(`a new packet (${label})`);
     const pkt = this.pool.acquire();
-    if (this.recording) {
+    if (this.tracing) {
       const index = this.packets.length;
       const trace = new TraceRecorder();
       this.packets.push({ index, origin, label, createdNs: this.clock.now, trace });
@@ -95,7 +99,7 @@ export class Runtime {
 
   /** A clone for a second copy of a frame (broadcast, multi-output); traced copies get their own record. */
   clonePacket(pkt: PacketBuffer, label: string): PacketBuffer {
-    RECORDING.rec?.veto('a copy of the packet');
+    this.watch.observer?.veto('a copy of the packet');
     const copy = this.pool.acquire().copyFrom(pkt);
     if (pkt.traced) {
       const parent = this.packets[pkt.walkIndex]!;
@@ -120,7 +124,7 @@ export class Runtime {
 
   /** Count and trace a drop, then return the buffer to the pool. */
   drop(pkt: PacketBuffer, host: string, reason: string): void {
-    RECORDING.rec?.veto('dropped');
+    this.watch.observer?.veto('dropped');
     if (pkt === this.watched) this.noteWatched('dropped', host, reason);
     const key = `${host}: ${reason}`;
     this.drops.set(key, (this.drops.get(key) ?? 0) + 1);
@@ -136,7 +140,7 @@ export class Runtime {
 
   /** A frame a host looked at and had no use for (an ARP for someone else): not a drop, not a delivery. */
   consume(pkt: PacketBuffer, host: string, what: string): void {
-    RECORDING.rec?.veto('consumed');
+    this.watch.observer?.veto('consumed');
     if (pkt === this.watched) this.noteWatched('consumed', host, what);
     if (pkt.traced) {
       const wp = this.packets[pkt.walkIndex];
@@ -150,7 +154,7 @@ export class Runtime {
 
   /** Mark a packet as having reached its destination host, then release it. */
   deliver(pkt: PacketBuffer, host: string, what: string): void {
-    RECORDING.rec?.veto('delivered outside local delivery');
+    this.watch.observer?.veto('delivered outside local delivery');
     if (pkt === this.watched) this.noteWatched('delivered', host, undefined);
     if (pkt.traced) {
       const wp = this.packets[pkt.walkIndex];

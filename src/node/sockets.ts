@@ -16,6 +16,7 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { NetInterface } from '../ports/net-interface.js';
 import { LOOPBACK_IP } from './routing.js';
 import type { Stack } from './stack.js';
+import { HOP_NS } from './clock.js';
 
 /** The big-endian 32-bit word at `o` as an int32. */
 function readI32(b: Uint8Array, o: number): number {
@@ -380,7 +381,7 @@ export class SocketLayer {
       if (!app) return false;
       const response = app(Uint8Array.from(d.subarray(l4 + UDP_HEADER_LEN, end)), { ip: src >>> 0, port: sport });
       rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} UDP server on port ${dport}` : '');
-      rt.clock.advance(20_000);
+      rt.clock.advance(HOP_NS.app);
       this.sendDatagram(dst >>> 0, dport, src >>> 0, sport, response, `UDP response ${ipv4ToString(dst >>> 0)}:${dport} > ${ipv4ToString(src >>> 0)}:${sport}`);
       return true;
     }
@@ -454,7 +455,7 @@ export class SocketLayer {
 
   /** The application's think time before it answers (no closure per segment). */
   private think(): void {
-    this.stack.runtime.clock.advance(20_000);
+    this.stack.runtime.clock.advance(HOP_NS.app);
   }
 
   private tcpInput(c: TcpConnection, flags: number, seq: number, _ack: number, payload: Uint8Array | null): void {

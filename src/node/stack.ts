@@ -19,13 +19,13 @@ import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEED
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { NetInterface, type InterfaceOwner } from '../ports/net-interface.js';
-import { configChanged } from '../fastpath/generation.js';
-import { RECORDING } from '../fastpath/recorder.js';
+import type { PathWatch } from '../path-observer/path-watch.js';
 import { NF_ACCEPT, NF_REJECT, type NetfilterHooks } from './netfilter-hooks.js';
 import type { Route } from './routing.js';
 import { LOOPBACK_IP, RoutingTable } from './routing.js';
 import type { Runtime } from './runtime.js';
 import { SocketLayer } from './sockets.js';
+import { HOP_NS } from './clock.js';
 
 /**
  * Bytes of packets Linux queues per unresolved neighbour (net.ipv4.neigh.default.unres_qlen_bytes, default
@@ -62,7 +62,7 @@ export type UdpKernelHandler = (pkt: PacketBuffer, l3: number, iface: NetInterfa
 
 export class Stack implements InterfaceOwner {
   readonly interfaces: NetInterface[] = [];
-  readonly routes = new RoutingTable();
+  readonly routes: RoutingTable;
   /** Neighbour table: key = interface index * 2^32 + IPv4 address. */
   private readonly neighbours = new Map<number, MacAddress>();
   private readonly unresolved = new Map<number, NeighbourQueue>();
@@ -73,6 +73,8 @@ export class Stack implements InterfaceOwner {
   private ipId: number;
   private readonly view = new Ipv4View(new Uint8Array(0));
   private readonly arpView = new ArpView(new Uint8Array(0));
+  /** The runtime's path watch: a walk being recorded hears of each step here. */
+  private readonly watch: PathWatch;
 
   constructor(
     readonly runtime: Runtime,
@@ -80,6 +82,8 @@ export class Stack implements InterfaceOwner {
     readonly name: string,
   ) {
     this.ipId = runtime.rng.fork(`ipid:${name}`).int(0, 0xffff);
+    this.routes = new RoutingTable(runtime.config);
+    this.watch = runtime.watch;
     this.sockets = new SocketLayer(this);
   }
 
@@ -89,7 +93,7 @@ export class Stack implements InterfaceOwner {
   }
 
   set forwarding(v: boolean) {
-    configChanged();
+    this.runtime.config.changed();
     this.forwardingOn = v;
   }
 
@@ -99,12 +103,12 @@ export class Stack implements InterfaceOwner {
   }
 
   set netfilter(nf: NetfilterHooks | null) {
-    configChanged();
+    this.runtime.config.changed();
     this.hooks = nf;
   }
 
   addInterface(iface: NetInterface): NetInterface {
-    configChanged();
+    this.runtime.config.changed();
     this.interfaces.push(iface);
     return iface;
   }
@@ -139,7 +143,7 @@ export class Stack implements InterfaceOwner {
     this.neighbours.set(this.neighbourKey(iface, ip), mac);
     let m = this.neighbourIndex.get(iface);
     if (!m) this.neighbourIndex.set(iface, (m = new Map()));
-    if (m.get(ip | 0) !== mac) configChanged();
+    if (m.get(ip | 0) !== mac) this.runtime.config.changed();
     m.set(ip | 0, mac);
   }
 
@@ -176,7 +180,7 @@ export class Stack implements InterfaceOwner {
     if (ethertype === ETHERTYPE_ARP) return this.receiveArp(iface, pkt);
     if (ethertype !== ETHERTYPE_IPV4) return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
     pkt.pull(ETHERNET_HEADER_LEN);
-    RECORDING.rec?.window(pkt);
+    this.watch.observer?.window(pkt);
     this.receiveIpv4(iface, pkt, mine);
   }
 
@@ -217,7 +221,7 @@ export class Stack implements InterfaceOwner {
     if (!v.checksumValid()) return rt.drop(pkt, this.name, `${iface.name}: bad IPv4 header checksum`);
     // Strip Ethernet padding: the IP total length says where the datagram ends.
     pkt.end = l3 + v.totalLength;
-    RECORDING.rec?.window(pkt);
+    this.watch.observer?.window(pkt);
     const trace = rt.traceOf(pkt);
     const nf = this.netfilter;
     if (nf && nf.prerouting(pkt, l3, iface.name, trace) !== NF_ACCEPT) {
@@ -256,7 +260,7 @@ export class Stack implements InterfaceOwner {
       if (handler) return handler(pkt, l3, iface);
     }
     // The packet has arrived: a path recording ends here, and what the host does with it runs live.
-    RECORDING.rec?.handoff(this, iface, pkt, l3);
+    this.watch.observer?.handoff(this, iface, pkt, l3);
     this.deliverLocal(iface, pkt, l3);
   }
 
@@ -320,7 +324,7 @@ export class Stack implements InterfaceOwner {
     }
     v = this.view.reset(pkt.data, l3);
     v.decrementTtl();
-    RECORDING.rec?.stackDecTtl(pkt, l3);
+    this.watch.observer?.stackDecTtl(pkt, l3);
     this.postroutingAndOutput(pkt, l3, route);
   }
 
@@ -413,7 +417,7 @@ export class Stack implements InterfaceOwner {
    */
   private sendLoopback(pkt: PacketBuffer, l3: number, outputDone: boolean): boolean {
     const rt = this.runtime;
-    RECORDING.rec?.veto('loopback');
+    this.watch.observer?.veto('loopback');
     const trace = rt.traceOf(pkt);
     const lo = this.loopback();
     const nf = this.netfilter;
@@ -460,7 +464,7 @@ export class Stack implements InterfaceOwner {
       // Multicast and broadcast need no ARP (arp_mc_map): 224/4 goes to 01:00:5e + its low 23 bits,
       // 255.255.255.255 to ff:ff:ff:ff:ff:ff. Checked here, off the resolved-neighbour path.
       if (nextHop >>> 28 === 0xe || (nextHop | 0) === -1) return this.transmitGroup(pkt, dev, nextHop, reason);
-      RECORDING.rec?.veto('neighbour unresolved');
+      this.watch.observer?.veto('neighbour unresolved');
       nextHop = nextHop >>> 0; // callers may pass the int32 form
       const key = this.neighbourKey(dev, nextHop);
       let q = this.unresolved.get(key);
@@ -491,8 +495,8 @@ export class Stack implements InterfaceOwner {
     writeMac(d, o, dstMac);
     writeMac(d, o + 6, dev.mac);
     writeU16(d, o + 12, ETHERTYPE_IPV4);
-    RECORDING.rec?.wrote(pkt, o, ETHERNET_HEADER_LEN);
-    this.runtime.hopReason = reason;
+    this.watch.observer?.wrote(pkt, o, ETHERNET_HEADER_LEN);
+    pkt.hopReason = reason;
     dev.transmit(pkt);
   }
 
@@ -551,7 +555,7 @@ export class Stack implements InterfaceOwner {
     emitArp({ op, senderMac: sha, senderIp: spa, targetMac: tha, targetIp: tpa }, d, o + ETHERNET_HEADER_LEN);
     pkt.end = padEthernetFrame(d, pkt.start, pkt.end);
     rt.traceOf(pkt)?.add('arp', `${this.name} ${dev.name}: ${op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)} tell ${ipv4ToString(spa)}` : `ARP reply ${ipv4ToString(spa)} is-at ${macToString(sha)}`}`, undefined, this.name);
-    rt.hopReason = op === ARP_REQUEST ? `ARP request for ${ipv4ToString(tpa)}` : `ARP reply for ${ipv4ToString(spa)}`;
+    pkt.hopReason = op === ARP_REQUEST ? `ARP request for ${ipv4ToString(tpa)}` : `ARP reply for ${ipv4ToString(spa)}`;
     dev.transmit(pkt);
   }
 
@@ -597,7 +601,7 @@ export class Stack implements InterfaceOwner {
     writeU16(pkt.data, o + IPV4_HEADER_LEN + 2, internetChecksum(pkt.data, o + IPV4_HEADER_LEN, icmpLen));
     emitIpv4({ protocol: IPPROTO_ICMP, src: dst, dst: src, ttl: 64, identification: this.nextIpId() }, pkt.data, o, icmpLen);
     rt.deliver(req, this.name, `${this.name} ICMP echo responder`);
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.kernelReply);
     this.sendIp(pkt);
   }
 

@@ -37,8 +37,9 @@ import type { Match, PrereqPolicy } from './match.js';
 import { ctStateFlags, formatPort, hexC } from './match.js';
 import { formatFlowKey } from './trace-format.js';
 import { PassCache } from './pass-cache.js';
-import { configChanged } from '../fastpath/generation.js';
-import { RECORDING } from '../fastpath/recorder.js';
+import { ConfigVersion } from '../path-observer/config-version.js';
+import type { Counted } from '../path-observer/counted.js';
+import { PathWatch } from '../path-observer/path-watch.js';
 
 /** What ct(...) asks the host's conntrack to do. */
 export interface CtRequest {
@@ -57,9 +58,10 @@ export interface CtRequest {
 export interface BridgeHost {
   /**
    * Deliver pkt out of ofport `port`. The host owns pkt from here (it may mutate or release it): when more
-   * actions follow, the bridge passes a clone from its pool and keeps working on its own copy.
+   * actions follow, the bridge passes a clone from its pool and keeps working on its own copy. `rule` is the flow
+   * whose actions output it (the host names it in capture comments).
    */
-  output(port: number, pkt: PacketBuffer, trace?: TraceRecorder): void;
+  output(port: number, pkt: PacketBuffer, trace?: TraceRecorder, rule?: FlowRule): void;
   /**
    * Run conntrack on pkt: set pkt.ctState (with CT_TRK), ctZone, ctMark; NAT the bytes when req.nat. Returns a
    * reason when conntrack dropped the packet (table full, insert clash): the datapath then drops it, as the kernel's
@@ -75,6 +77,10 @@ export interface BridgeOptions {
   now?: () => number;
   /** Missing match prerequisites: 'reject' (default) or 'drop' the field as OVS 3.1 does. */
   prerequisites?: PrereqPolicy;
+  /** The emulation's configuration version, bumped by every flow or group change; default: a version of its own. */
+  config?: ConfigVersion;
+  /** The emulation's path watch (a walk being recorded hears of flows and rewrites); default: a watch of its own. */
+  watch?: PathWatch;
 }
 
 /** OVS's limit on nested table lookups (MAX_DEPTH in ofproto-dpif-xlate.c). */
@@ -110,7 +116,7 @@ class CompiledOp {
 }
 
 /** An installed flow with its counters. */
-export class FlowRule implements ClassifierRule {
+export class FlowRule implements ClassifierRule, Counted {
   readonly match: Match;
   readonly priority: number;
   nPackets = 0;
@@ -134,6 +140,12 @@ export class FlowRule implements ClassifierRule {
     const m = spec.match.format();
     const cookie = spec.cookie !== 0n ? `, cookie 0x${spec.cookie.toString(16)}` : '';
     this.traceText = `${String(spec.table).padStart(2)}. ${m ? `${m}, ` : ''}priority ${spec.priority}${cookie}`;
+  }
+
+  /** The flow matched a packet of `bytes` bytes (rule_dpif_credit_stats). */
+  countPacket(bytes: number): void {
+    this.nPackets++;
+    this.nBytes += bytes;
   }
 
   private hop: string | undefined;
@@ -428,7 +440,12 @@ export class Bridge {
   /** The pass cache's key words need recomputing (flows or groups changed). */
   private cacheWordsStale = true;
 
+  private readonly config: ConfigVersion;
+  private readonly watch: PathWatch;
+
   constructor(readonly name: string, private readonly host: BridgeHost, opts: BridgeOptions = {}) {
+    this.config = opts.config ?? new ConfigVersion();
+    this.watch = opts.watch ?? new PathWatch();
     this.pool = opts.pool ?? new BufferPool();
     this.now = opts.now ?? (() => 0);
     this.prereq = opts.prerequisites ?? 'reject';
@@ -554,7 +571,7 @@ export class Bridge {
 
   /** Every flow or group change: cached passes are void, and the words they key on may change. */
   private flowsChanged(): void {
-    configChanged();
+    this.config.changed();
     this.passCache.invalidate();
     this.cacheWordsStale = true;
   }
@@ -585,13 +602,6 @@ export class Bridge {
 
   // ---------------------------------------------------------------- packet path
 
-  /**
-   * Run pkt (pkt.inPort set by the caller) through the tables from table 0.
-   * Returns true when pkt itself was handed to host.output (the caller must not reuse it); false when the
-   * caller still owns it (dropped, or only clones were output).
-   */
-  /** The flow that executed the output being delivered now (read by the host inside `output`). */
-  outputRule: FlowRule | undefined = undefined;
   private lastDrop = '';
 
   /** Why the last packet that produced no output was dropped. */
@@ -599,6 +609,11 @@ export class Bridge {
     return this.lastDrop;
   }
 
+  /**
+   * Run pkt (pkt.inPort set by the caller) through the tables from table 0.
+   * Returns true when pkt itself was handed to host.output (the caller must not reuse it); false when the
+   * caller still owns it (dropped, or only clones were output).
+   */
   process(pkt: PacketBuffer, trace?: TraceRecorder): boolean {
     const f = this.frames[this.level] ?? (this.frames[this.level] = new Frame());
     this.level++;
@@ -739,9 +754,8 @@ export class Bridge {
       }
       const rule = rules[i]!;
       if (rule !== null) {
-        rule.nPackets++;
-        rule.nBytes += f.pkt.length;
-        RECORDING.rec?.ovsRule(rule, f.pkt.length);
+        rule.countPacket(f.pkt.length);
+        this.watch.observer?.flowCounted(rule, f.pkt.length);
         f.rule = rule;
         f.dropReason = rule.dropReason;
       } else {
@@ -774,9 +788,8 @@ export class Bridge {
         }
         return;
       }
-      rule.nPackets++;
-      rule.nBytes += f.pkt.length;
-      RECORDING.rec?.ovsRule(rule, f.pkt.length);
+      rule.countPacket(f.pkt.length);
+      this.watch.observer?.flowCounted(rule, f.pkt.length);
       f.rule = rule;
       f.dropReason = rule.dropReason;
       if (f.recording) f.rec.push(null, false, rule, '');
@@ -886,7 +899,7 @@ export class Bridge {
 
   /** A path recording notes a write into the frame's bytes: a MAC as constant bytes; anything else cannot be replayed. */
   private recordFieldWrite(f: Frame, fld: RwField): void {
-    const rec = RECORDING.rec;
+    const rec = this.watch.observer;
     if (rec === null) return;
     const w = fld.frame!;
     if (w.kind === 'bytes' && f.pkt.length >= 14) rec.wrote(f.pkt, f.pkt.start + w.offset, w.length);
@@ -904,14 +917,13 @@ export class Bridge {
     }
     f.outputs++;
     const pkt = f.pkt;
-    this.outputRule = f.rule;
     if (f.trace) f.dpActions.push(String(port));
     if (isTail) {
       f.consumed = true;
-      this.host.output(port, pkt, f.trace);
+      this.host.output(port, pkt, f.trace, f.rule);
     } else {
-      RECORDING.rec?.veto('br0 output of a copy');
-      this.host.output(port, this.pool.acquire().copyFrom(pkt), f.trace);
+      this.watch.observer?.veto('br0 output of a copy');
+      this.host.output(port, this.pool.acquire().copyFrom(pkt), f.trace, f.rule);
     }
   }
 
@@ -940,7 +952,7 @@ export class Bridge {
       if (trace) trace.add('error', ` >>>> ${DROP_RECIRC} <<<<`);
       return;
     }
-    if (!isTail) RECORDING.rec?.veto('br0 ct() of a copy');
+    if (!isTail) this.watch.observer?.veto('br0 ct() of a copy');
     const target = isTail ? f.pkt : this.pool.acquire().copyFrom(f.pkt);
     const refused = this.host.conntrack(target, req, trace);
     if (refused) {
@@ -1037,7 +1049,7 @@ export class Bridge {
       if (f.trace) f.trace.add('warn', ' >> dec_ttl: TTL expired, packet dropped');
       return;
     }
-    RECORDING.rec?.ovsDecTtl(f.pkt, l3);
+    this.watch.observer?.ovsDecTtl(f.pkt, l3);
     const oldWord = readU16(b, l3 + 8);
     b[l3 + 8] = ttl - 1;
     writeU16(b, l3 + 10, checksumUpdate16(readU16(b, l3 + 10), oldWord, readU16(b, l3 + 8)));

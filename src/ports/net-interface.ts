@@ -7,9 +7,11 @@
 import type { Ipv4Address, MacAddress } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
-import { configChanged } from '../fastpath/generation.js';
-import { RECORDING } from '../fastpath/recorder.js';
+import type { ConfigVersion } from '../path-observer/config-version.js';
+import type { CountedPort } from '../path-observer/counted.js';
+import type { PathWatch } from '../path-observer/path-watch.js';
 import type { FrameReceiver } from './frame-receiver.js';
+import { HOP_NS } from '../node/clock.js';
 
 export interface InterfaceAddress {
   ip: Ipv4Address;
@@ -24,7 +26,7 @@ export interface InterfaceOwner {
   receiveOn(iface: NetInterface, pkt: PacketBuffer): void;
 }
 
-export class NetInterface implements FrameReceiver {
+export class NetInterface implements FrameReceiver, CountedPort {
   /** Addresses, primary first (add with `addAddress`). */
   readonly addresses: readonly InterfaceAddress[] = [];
   private peerLink: FrameReceiver | null = null;
@@ -39,6 +41,9 @@ export class NetInterface implements FrameReceiver {
   /** This link's number in the runtime (the fast path's key starts with it). */
   readonly linkId: number;
   private mtuBytes: number;
+  /** The emulation's configuration version and path watch (from the runtime). */
+  private readonly config: ConfigVersion;
+  private readonly watch: PathWatch;
 
   constructor(
     readonly runtime: Runtime,
@@ -49,11 +54,13 @@ export class NetInterface implements FrameReceiver {
   ) {
     this.linkId = runtime.nextLinkId();
     this.mtuBytes = mtu;
+    this.config = runtime.config;
+    this.watch = runtime.watch;
   }
 
   /** `ip addr add`. */
   addAddress(a: InterfaceAddress): void {
-    configChanged();
+    this.config.changed();
     (this.addresses as InterfaceAddress[]).push(a);
   }
 
@@ -63,7 +70,7 @@ export class NetInterface implements FrameReceiver {
   }
 
   set peer(p: FrameReceiver | null) {
-    configChanged();
+    this.config.changed();
     this.peerLink = p;
   }
 
@@ -73,7 +80,7 @@ export class NetInterface implements FrameReceiver {
   }
 
   set promiscuous(v: boolean) {
-    configChanged();
+    this.config.changed();
     this.promisc = v;
   }
 
@@ -83,7 +90,7 @@ export class NetInterface implements FrameReceiver {
 
   /** `ip link set mtu`: packets already cached as a path may take another one now. */
   set mtu(v: number) {
-    configChanged();
+    this.config.changed();
     this.mtuBytes = v;
   }
 
@@ -99,16 +106,24 @@ export class NetInterface implements FrameReceiver {
     return false;
   }
 
+  countTransmit(): void {
+    this.txPackets++;
+  }
+
+  countReceive(): void {
+    this.rxPackets++;
+  }
+
   /** Send a complete Ethernet frame out of this interface. */
   transmit(pkt: PacketBuffer): void {
     this.txPackets++;
     const rt = this.runtime;
-    RECORDING.rec?.ifTx(this);
-    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
-    rt.hopReason = undefined;
+    this.watch.observer?.transmitted(this);
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
+    pkt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
     if (this.scrubOnTransmit) pkt.clearMetadata();
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     if (!this.peer) {
       rt.drop(pkt, this.owner.name, `${this.name} has no carrier`);
       return;
@@ -123,10 +138,10 @@ export class NetInterface implements FrameReceiver {
   receiveFrame(pkt: PacketBuffer): void {
     this.rxPackets++;
     const rt = this.runtime;
-    RECORDING.rec?.ifRx(this);
+    this.watch.observer?.received(this);
     // A frame br0 outputs to tun0 arrives here with the flow that sent it still pending as the hop reason.
-    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, rt.hopReason);
-    rt.hopReason = undefined;
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, pkt.hopReason);
+    pkt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
     this.owner.receiveOn(this, pkt);
   }

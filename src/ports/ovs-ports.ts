@@ -10,6 +10,7 @@ import type { Runtime } from '../node/runtime.js';
 import type { TraceRecorder } from '../trace/types.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
+import { HOP_NS } from '../node/clock.js';
 
 export const OFPORT_VXLAN = 1;
 export const OFPORT_TUN0 = 2;
@@ -37,7 +38,7 @@ export function enterBridge(runtime: Runtime, nodeName: string, bridge: BridgeIn
 export function overMtu(runtime: Runtime, nodeName: string, port: string, mtu: number, pkt: PacketBuffer): boolean {
   const len = pkt.length - ETHERNET_HEADER_LEN;
   if (len <= mtu) return false;
-  runtime.hopReason = undefined;
+  pkt.hopReason = undefined;
   runtime.drop(pkt, nodeName, `br0: dropped over-mtu packet on ${port}: ${len} > ${mtu} (ovs_vport_send)`);
   return true;
 }
@@ -75,18 +76,18 @@ export class VethHostPort implements OvsPort, FrameReceiver {
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
     if (trace) trace.add('port', `${this.nodeName} ${this.name}: receive, enters br0 as in_port=${this.ofport}`, { port: this.name, ofport: this.ofport, direction: 'in' }, this.nodeName);
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
 
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
     if (overMtu(rt, this.nodeName, this.name, this.mtu, pkt)) return;
-    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
-    rt.hopReason = undefined;
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
+    pkt.hopReason = undefined;
     if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`, { port: this.name, ofport: this.ofport, direction: 'out' }, this.nodeName);
     pkt.clearMetadata();
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     if (!this.peer) return rt.drop(pkt, this.nodeName, `${this.name}: veth peer missing`);
     this.peer.receiveFrame(pkt);
   }
@@ -115,7 +116,7 @@ export class Tun0Port implements OvsPort, FrameReceiver {
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
     if (trace) trace.add('port', `${this.nodeName} tun0: kernel transmit, enters br0 as in_port=2`, { port: 'tun0', ofport: 2, direction: 'in' }, this.nodeName);
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
 
@@ -128,7 +129,7 @@ export class Tun0Port implements OvsPort, FrameReceiver {
     const mark = pkt.pktMark;
     pkt.clearMetadata();
     pkt.pktMark = mark;
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     if (!this.kernelDevice) return rt.drop(pkt, this.nodeName, 'tun0 has no kernel device');
     this.kernelDevice.receiveFrame(pkt);
   }

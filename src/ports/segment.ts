@@ -7,9 +7,9 @@
 import { macToString, readMac } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
-import { configChanged } from '../fastpath/generation.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
+import { HOP_NS } from '../node/clock.js';
 
 /** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {
@@ -33,7 +33,7 @@ export class Segment {
 
   /** Plug in any receiver under `mac` (a macvlan behind its parent NIC); returns where it sends frames. */
   attachStation(mac: number, station: FrameReceiver, owner: NetInterface): FrameReceiver {
-    configChanged();
+    this.runtime.config.changed();
     const p = new SegmentPort(this, station, owner.owner.name, mac);
     this.ports.push(p);
     const low = mac | 0;
@@ -50,14 +50,14 @@ export class Segment {
   replaceStation(old: FrameReceiver, next: FrameReceiver): FrameReceiver | null {
     const p = this.ports.find((x) => x.station === old);
     if (!p) return null;
-    configChanged();
+    this.runtime.config.changed();
     p.station = next;
     return p;
   }
 
   forward(pkt: PacketBuffer, from: SegmentPort): void {
     const rt = this.runtime;
-    rt.clock.advance(20_000);
+    rt.clock.advance(HOP_NS.wire);
     const d = pkt.data, s = pkt.start;
     const dstHi = (d[s]! << 8) | d[s + 1]!;
     const dstLow = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;

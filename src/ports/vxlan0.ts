@@ -19,8 +19,8 @@ import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../node/runtime.js';
 import type { Stack } from '../node/stack.js';
 import type { NetInterface } from './net-interface.js';
-import { RECORDING } from '../fastpath/recorder.js';
 import { enterBridge, type BridgeInput, type OvsPort } from './ovs-ports.js';
+import { HOP_NS } from '../node/clock.js';
 
 export class Vxlan0Port implements OvsPort {
   readonly ofport = 1;
@@ -77,12 +77,12 @@ export class Vxlan0Port implements OvsPort {
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
     const tunDst = pkt.tunDst | 0, vni = pkt.tunId & 0xffffff;
-    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, rt.hopReason);
-    rt.hopReason = undefined;
+    if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
+    pkt.hopReason = undefined;
     if (tunDst === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: output with no tun_dst');
     const srcPort = this.sourcePort(pkt);
     const template = this.template(tunDst);
-    const rec = RECORDING.rec;
+    const rec = rt.watch.observer;
     if (rec !== null) rec.encap(pkt, template, vni, srcPort, this.kernel);
     const start = template.encapsulate(pkt.data, pkt.start, pkt.end, vni, srcPort, this.kernel.nextIpId());
     pkt.start = start + ETHERNET_HEADER_LEN; // the kernel adds the real outer Ethernet header after routing
@@ -91,7 +91,7 @@ export class Vxlan0Port implements OvsPort {
     if (trace) trace.add('encap', `vxlan0: encapsulate VNI ${vni} (0x${vni.toString(16)}): ${ipv4ToString(this.nodeIp)}:${srcPort} > ${ipv4ToString(tunDst >>> 0)}:${this.udpPort}, TTL 64, DF, UDP checksum 0`, { vni, tunDst: ipv4ToString(tunDst >>> 0), srcPort }, this.nodeName);
     // Tunnel transmit scrubs the skb (iptunnel_xmit): OVS metadata and conntrack do not follow the outer packet.
     pkt.clearMetadata();
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     this.kernel.sendIp(pkt);
   }
 
@@ -109,7 +109,7 @@ export class Vxlan0Port implements OvsPort {
     const vni = (d[vx + 4]! << 16) | (d[vx + 5]! << 8) | d[vx + 6]!;
     pkt.end = udp + udpLen;
     pkt.start = vx + VXLAN_HEADER_LEN;
-    RECORDING.rec?.window(pkt);
+    rt.watch.observer?.window(pkt);
     pkt.clearMetadata();
     pkt.tunId = vni;
     pkt.tunSrc = tunSrc;
@@ -118,7 +118,7 @@ export class Vxlan0Port implements OvsPort {
     const trace = rt.traceOf(pkt);
     if (trace) trace.add('encap', `vxlan0: decapsulate VNI ${vni} from ${ipv4ToString(tunSrc)}; enters br0 as in_port=1, tun_id=0x${vni.toString(16)}, tun_src=${ipv4ToString(tunSrc)}`, { vni, tunSrc: ipv4ToString(tunSrc) }, this.nodeName);
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, undefined);
-    rt.clock.advance(1_000);
+    rt.clock.advance(HOP_NS.port);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
 }

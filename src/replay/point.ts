@@ -69,7 +69,7 @@ class CaptureEndpoint implements InterfaceOwner {
     writeU16(reply.data, o + 12, ETHERTYPE_ARP);
     emitArp({ op: ARP_REPLY, senderMac: iface.mac, senderIp: target, targetMac: sha, targetIp: spa }, reply.data, o + ETHERNET_HEADER_LEN);
     reply.end = padEthernetFrame(reply.data, reply.start, reply.end);
-    rt.hopReason = `ARP reply for ${ipv4ToString(target)} (the replayed host's kernel)`;
+    reply.hopReason = `ARP reply for ${ipv4ToString(target)} (the replayed host's kernel)`;
     iface.transmit(reply);
   }
 }

@@ -17,6 +17,7 @@ import { summarize } from '../../codecs/summary.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
 import { buildCluster } from '../cluster/build.js';
+import { createFastPath } from '../fastpath/fast-path.js';
 import { Emulation } from '../node/emulation.js';
 import type { WalkPacket } from '../node/runtime.js';
 import { renderPathSvg } from '../picture/path-svg.js';
@@ -79,7 +80,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
   const seed = opts.seed ?? 1;
   // Every node built up front: captured frames are injected straight into ports (a node NIC, a veth), past the
   // underlay where an unbuilt node would build itself.
-  const emu = new Emulation(cluster, { seed }).buildAll();
+  const emu = new Emulation(cluster, { seed, fastPath: createFastPath }).buildAll();
   const finalDir = opts.outDir;
   if (finalDir) checkReplaceable(finalDir); // never replace a folder holding files packetwalk did not write
   const tmpDir = finalDir ? makeTempDir(finalDir) : undefined;
@@ -89,7 +90,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     attachCapture(emu, recorder);
     const point = resolvePoint(emu, opts.at);
     // Every injected frame is traced (the summary reads each one's outcome); traced packets never use the fast path.
-    emu.runtime.recording = true;
+    emu.runtime.tracing = true;
     const summary = newSummary(opts.file, point.label);
     const macs = clusterMacs(emu);
     const link = newLinkLayerInfo();
@@ -130,12 +131,12 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
           if (summary.notInjected.count++ < NOT_INJECTED_EXAMPLES) summary.notInjected.examples.push({ record: rec.number, why: dir.why ?? 'received at the point' });
           continue;
         }
-        if (summary.traced === traceLimit && emu.runtime.recording) {
+        if (summary.traced === traceLimit && emu.runtime.tracing) {
           // Past the trace limit: no more WalkPackets or in-memory frame index; files and counts go on.
-          emu.runtime.recording = false;
+          emu.runtime.tracing = false;
           recorder.stopIndexing();
         }
-        const traced = emu.runtime.recording;
+        const traced = emu.runtime.tracing;
         const pkt = emu.runtime.newPacket(origin, `capture #${rec.number}`);
         notes.length = 0;
         const bf = buildFrame(emu, point, rec, link, macs, pkt, notes);
@@ -147,7 +148,7 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         }
         summary.injected++;
         // The first capture point's pcapng comment names the record (Wireshark: frame.comment; trace.txt names the file).
-        emu.runtime.hopReason = `replay: capture record ${rec.number}`;
+        pkt.hopReason = `replay: capture record ${rec.number}`;
         if (traced) {
           const wp = emu.runtime.packets[pkt.walkIndex]!;
           wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;

@@ -12,6 +12,7 @@ import { buildCluster } from '../cluster/build.js';
 import type { Cluster } from '../cluster/types.js';
 import { attachCapture } from '../capture/attach.js';
 import { CaptureRecorder } from '../capture/recorder.js';
+import { createFastPath } from '../fastpath/fast-path.js';
 import { Emulation } from '../node/emulation.js';
 import { ScenarioUnavailable, type Scenario } from './scenario.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
@@ -145,7 +146,7 @@ export interface ScenarioFolderRecord {
 export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void, ScenarioResult, void> {
   const cluster = !s.editDocuments && opts.baseCluster ? opts.baseCluster : scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
-  const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath });
+  const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath === false ? undefined : createFastPath });
   opts.prepare?.(emu);
   const finalDir = opts.outDir ? join(opts.outDir, s.name) : undefined;
   if (finalDir) checkReplaceable(finalDir); // before any work: never end a long run by refusing to replace
@@ -158,7 +159,7 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
     // path.svg show it) and counts the rest: its memory and files stay bounded whatever the count.
     recorder = new CaptureRecorder(emu.runtime.clock, { dir: tmpDir, index: true, keepBytes: true });
     attachCapture(emu, recorder);
-    emu.runtime.recording = true;
+    emu.runtime.tracing = true;
     const specs = scenarioFlows(s, cluster);
     const clients = specs.map((spec) => sourceStack(emu, spec.from));
     const flows: FlowResult[] = [];
@@ -167,7 +168,7 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
     const started = performance.now();
     for (let i = 0; i < count; i++) {
       if (i === 1) {
-        emu.runtime.recording = false;
+        emu.runtime.tracing = false;
         recorder.stopIndexing();
       }
       for (let k = 0; k < specs.length; k++) {

@@ -6,6 +6,7 @@
  */
 
 import { attachCapture } from '../capture/attach.js';
+import { createFastPath } from '../fastpath/fast-path.js';
 import { Emulation } from '../node/emulation.js';
 import { runFlow, type FlowResult } from '../walk/flow.js';
 import type { FlowSet } from './flow-set.js';
@@ -23,7 +24,7 @@ export class ShardReplica {
   constructor(private readonly flows: FlowSet, readonly shard: number, seed: number, capture: boolean) {
     // Every node built up front: a FrameLog takes its capture points before the first frame, and every replica
     // must declare the same ones (the merge numbers interfaces by them).
-    this.emulation = new Emulation(flows.cluster, { seed: shardSeed(seed, shard) }).buildAll();
+    this.emulation = new Emulation(flows.cluster, { seed: shardSeed(seed, shard), fastPath: createFastPath }).buildAll();
     if (capture) {
       this.log = new FrameLog(this.emulation.runtime.clock);
       attachCapture(this.emulation, this.log);

@@ -11,6 +11,7 @@
  */
 
 import type { Cluster } from '../cluster/types.js';
+import { createFastPath } from '../fastpath/fast-path.js';
 import { Emulation } from '../node/emulation.js';
 import type { EmulatedNode } from '../node/emulated-node.js';
 import { addKubeProxyRules } from '../netfilter/kube-proxy.js';
@@ -34,7 +35,7 @@ export interface PartialOptions {
 export function partialEmulation(state: StateDir, nodes: ReadonlySet<string>, opts: PartialOptions): Emulation {
   const full = state.cluster;
   const sub: Cluster = { ...full, hostSubnets: full.hostSubnets.filter((h) => nodes.has(h.name)), pods: full.pods.filter((p) => nodes.has(p.node)), services: [] };
-  const emu = new Emulation(sub, { seed: opts.seed ?? 1 });
+  const emu = new Emulation(sub, { seed: opts.seed ?? 1, fastPath: createFastPath });
   let kubeProxy: Ruleset | undefined;
   const kp = opts.kubeProxy ?? (() => (kubeProxy ??= kubeProxyRules(full)));
   for (const name of nodes) {

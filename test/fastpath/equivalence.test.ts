@@ -15,6 +15,7 @@ import { BLOCK_EPB } from '../../codecs/pcapng.js';
 import { TCP_ACK } from '../../codecs/tcp.js';
 import { attachCapture } from '../../src/capture/attach.js';
 import { CaptureRecorder } from '../../src/capture/recorder.js';
+import { createFastPath } from '../../src/fastpath/fast-path.js';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import type { Cluster } from '../../src/cluster/types.js';
 import { formatConntrackTable } from '../../src/netfilter/conntrack-format.js';
@@ -74,12 +75,12 @@ interface Side {
 
 function bringUp(s: Scenario, fastPath: boolean): Side {
   const cluster = scenarioCluster(s, BASE, '<builtin>');
-  // Typed so it compiles before EmulationOptions has `fastPath` (the shim above); plain EmulationOptions after.
-  const opts: EmulationOptions = { seed: 1, fastPath };
+  // The fast path is injected by whoever builds the emulation (the data path does not know it).
+  const opts: EmulationOptions = { seed: 1, fastPath: fastPath ? createFastPath : undefined };
   const emu = new Emulation(cluster, opts);
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: true });
   attachCapture(emu, recorder);
-  emu.runtime.recording = false; // untraced: the fast path may act
+  emu.runtime.tracing = false; // untraced: the fast path may act
   return { scenario: s, cluster, emu, recorder };
 }
 

@@ -33,7 +33,7 @@ function walk(eager: boolean): { emu: Emulation; pcapng: Buffer; trace: string; 
   if (eager) emu.buildAll();
   const rec = new CaptureRecorder(emu.runtime.clock, { index: true });
   attachCapture(emu, rec);
-  emu.runtime.recording = true;
+  emu.runtime.tracing = true;
   const r = runFlow(emu, spec);
   expect(r.ok, r.detail).toBe(true);
   rec.close();

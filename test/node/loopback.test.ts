@@ -21,7 +21,7 @@ function walk(spec: FlowSpec) {
   const emu = new Emulation(builtinCluster(), { seed: 1 });
   const capture = new CaptureRecorder(emu.runtime.clock);
   attachCapture(emu, capture);
-  emu.runtime.recording = true;
+  emu.runtime.tracing = true;
   const flow = runFlow(emu, spec);
   capture.close();
   const frames = readPcapng(capture.memoryPcapng()).packets;

@@ -15,7 +15,7 @@ it('a 1500-byte DF datagram routed toward tun0 (MTU 1450) gets ICMP fragmentatio
   const emu = new Emulation(builtinCluster(), { seed: 3 });
   const rec = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: true });
   attachCapture(emu, rec);
-  emu.runtime.recording = true;
+  emu.runtime.tracing = true;
   const worker1 = emu.node('aro2-p8bjm-worker-northeurope1-qt8l7');
   // The gateway knows worker1; teach it nothing else: the ICMP error must find its own way back.
   const src = ipv4('203.0.113.10'), dst = ipv4('10.131.0.40');

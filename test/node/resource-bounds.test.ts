@@ -77,7 +77,7 @@ describe('br0 translation limits in a walk', () => {
   it('a resubmit loop stops at depth 64: a trace error, a counted drop, the conversation unanswered', () => {
     const emu = new Emulation(builtinCluster(), { seed: 5 });
     emu.node(WORKER1).bridge.addFlow('table=0,priority=2000,ip,nw_src=10.131.0.40 actions=resubmit(,0)');
-    emu.runtime.recording = true;
+    emu.runtime.tracing = true;
     const f = runFlow(emu, TO_SERVICE);
     expect(f.outcome).toBe('unanswered');
     const syn = emu.runtime.packets[0]!;
@@ -94,7 +94,7 @@ describe('br0 translation limits in a walk', () => {
     br.addFlow('table=0,priority=2000,ip,nw_src=10.131.0.40 actions=resubmit(,200)');
     for (let t = 200; t < 213; t++) br.addFlow(`table=${t},priority=1 actions=resubmit(,${t + 1}),resubmit(,${t + 1})`);
     br.addFlow('table=213,priority=1 actions=load:0x1->NXM_NX_REG3[]');
-    emu.runtime.recording = true;
+    emu.runtime.tracing = true;
     const f = runFlow(emu, TO_SERVICE);
     expect(f.outcome).toBe('unanswered');
     expect(emu.runtime.packets[0]!.outcome?.reason).toMatch(/over 4096 resubmit actions/);

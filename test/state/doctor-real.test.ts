@@ -50,7 +50,7 @@ function traceOn(dir: string, spec: FlowSpec): { ok: boolean; node?: string; rea
   const state = loadStateDir(dir);
   const emu = new Emulation(state.cluster, { seed: 1 });
   applyStateDir(emu, state);
-  emu.runtime.recording = true;
+  emu.runtime.tracing = true;
   const r = runFlow(emu, spec);
   const drop = walkStop(emu.runtime.packets, emu.nodes);
   return { ok: r.ok, node: drop?.host, reason: drop?.reason, text: renderWalkTrace('t', emu.runtime.packets) };

@@ -17,7 +17,7 @@
 
 import type { PacketBuffer } from '../src/buffer/packet-buffer.js';
 import { attachCapture } from '../src/capture/attach.js';
-import type { CapturePointInfo, CaptureSink } from '../src/capture/capture-sink.js';
+import type { CapturePointInfo, CaptureSink } from '../src/runtime/capture-sink.js';
 import { createFastPath } from '../src/fastpath/fast-path.js';
 import { Emulation } from '../src/node/emulation.js';
 import type { FlowSet } from '../src/shard/flow-set.js';

@@ -17,12 +17,12 @@ import { MemorySink } from '../codecs/file-sink.js';
 import { PcapngWriter } from '../codecs/pcapng.js';
 import type { PacketBuffer } from '../src/buffer/packet-buffer.js';
 import { attachCapture } from '../src/capture/attach.js';
-import type { CapturePointInfo, CaptureSink, Direction } from '../src/capture/capture-sink.js';
+import type { CapturePointInfo, CaptureSink, Direction } from '../src/runtime/capture-sink.js';
 import type { Cluster } from '../src/cluster/types.js';
 import type { PodInstance } from '../src/node/emulated-node.js';
 import { createFastPath } from '../src/fastpath/fast-path.js';
 import { Emulation } from '../src/node/emulation.js';
-import type { PathCacheFactory, Runtime } from '../src/node/runtime.js';
+import type { PathCacheFactory, Runtime } from '../src/runtime/runtime.js';
 import type { FlowSpec } from '../src/walk/flow.js';
 import { runFlow } from '../src/walk/flow.js';
 

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { attachCapture } from '../src/capture/attach.js';
 import { CaptureRecorder } from '../src/capture/recorder.js';
 import { builtinClusterDocuments } from '../src/cluster/builtin.js';
-import type { PathCacheFactory } from '../src/node/runtime.js';
+import type { PathCacheFactory } from '../src/runtime/runtime.js';
 import { findScenario } from '../src/scenarios/catalog.js';
 import { scenarioCluster } from '../src/scenarios/run-scenario.js';
 import { captureDir } from './pcap.bench.js';

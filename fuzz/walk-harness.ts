@@ -18,7 +18,7 @@ import { MAX_FRAME, type BufferPool, type PacketBuffer } from '../src/buffer/pac
 import { builtinCluster } from '../src/cluster/builtin.js';
 import { createFastPath } from '../src/fastpath/fast-path.js';
 import { Emulation } from '../src/node/emulation.js';
-import type { Runtime } from '../src/node/runtime.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 import { SCENARIOS } from '../src/scenarios/catalog.js';
 import { runFlow } from '../src/walk/flow.js';
 import type { Vocabulary } from './frames.js';

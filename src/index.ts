@@ -11,7 +11,7 @@ export { ConfigError } from './cluster/errors.js';
 export type * from './cluster/types.js';
 export { Emulation, type EmulationOptions } from './node/emulation.js';
 export { createFastPath, type FastPath, type FastPathStats } from './fastpath/fast-path.js';
-export type { WalkPacket } from './node/runtime.js';
+export type { WalkPacket } from './runtime/runtime.js';
 export { CaptureRecorder } from './capture/recorder.js';
 export { attachCapture } from './capture/attach.js';
 export { runFlow, resolveTarget, type FlowSpec, type FlowResult, type Source } from './walk/flow.js';

@@ -9,7 +9,7 @@ import type { Pod } from '../cluster/types.js';
 import type { EmulatedNode } from '../node/emulated-node.js';
 import type { Emulation } from '../node/emulation.js';
 import type { NetInterface } from '../ports/net-interface.js';
-import type { CapturePointInfo, CaptureSink } from './capture-sink.js';
+import type { CapturePointInfo, CaptureSink } from '../runtime/capture-sink.js';
 
 /** Node names without the cluster's common prefix (`aro2-p8bjm-worker-northeurope1-qt8l7` -> `worker-northeurope1-qt8l7`). */
 export function shortNames(names: string[]): Map<string, string> {

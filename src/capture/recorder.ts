@@ -13,8 +13,8 @@ import { fileInside, safeFileName } from '../output/output-files.js';
 import { PcapWriter } from '../../codecs/pcap.js';
 import { PcapngWriter, type PcapngPacketOptions } from '../../codecs/pcapng.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { VirtualClock } from '../node/clock.js';
-import type { CapturePointInfo, CaptureSink, Direction } from './capture-sink.js';
+import type { VirtualClock } from '../runtime/clock.js';
+import type { CapturePointInfo, CaptureSink, Direction } from '../runtime/capture-sink.js';
 
 /** One frame as seen at one capture point (kept only with `index: true`). */
 export interface CapturedFrame {

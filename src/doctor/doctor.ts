@@ -13,7 +13,7 @@ import { generateNodeFlows } from '../ovs/openshift-flows.js';
 import { buildNodeRules } from '../netfilter/node-rules.js';
 import { Emulation } from '../node/emulation.js';
 import { runFlow } from '../walk/flow.js';
-import type { WalkPacket } from '../node/runtime.js';
+import type { WalkPacket } from '../runtime/runtime.js';
 import { nicName } from '../state/apply.js';
 import { kubeProxyRules, partialEmulation } from '../state/partial-emulation.js';
 import type { NodeState } from '../state/node-files.js';

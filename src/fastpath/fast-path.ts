@@ -28,7 +28,7 @@ import { checksumUpdate16 } from '../../codecs/checksum.js';
 import { Ipv4View } from '../../codecs/ipv4.js';
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { CaptureSink } from '../capture/capture-sink.js';
+import type { CaptureSink } from '../runtime/capture-sink.js';
 import type { ConntrackEntry } from '../netfilter/conntrack.js';
 import { l4ChecksumValid } from '../netfilter/l4-checksum.js';
 import { natPacket, type ManipType } from '../netfilter/nat.js';

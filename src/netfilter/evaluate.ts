@@ -20,7 +20,7 @@
 import { ipv4ToString, readU16, readU32 } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { CT_DNAT, CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_SNAT, CT_TRK } from '../buffer/packet-buffer.js';
-import { NF_ACCEPT, NF_DROP, NF_REJECT, type NetfilterHooks, type NfVerdict } from '../node/netfilter-hooks.js';
+import { NF_ACCEPT, NF_DROP, NF_REJECT, type NetfilterHooks, type NfVerdict } from '../runtime/netfilter-hooks.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { ConfigVersion } from '../path-observer/config-version.js';
 import type { Counted } from '../path-observer/counted.js';

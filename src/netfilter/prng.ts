@@ -4,7 +4,7 @@
  * (src/node/rng.ts), so one PRNG serves the whole emulator: same seed, same draws, reproducible walks.
  */
 
-import { SeededRandom } from '../node/rng.js';
+import { SeededRandom } from '../runtime/rng.js';
 
 export class Prng extends SeededRandom {
   constructor(seed = 0) {

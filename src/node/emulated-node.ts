@@ -27,10 +27,10 @@ import { createEgressRouterNetfilter } from '../netfilter/egress-router.js';
 import { MacvlanLink } from '../ports/macvlan.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
 import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
-import { NF_ACCEPT } from './netfilter-hooks.js';
-import { HOP_NS } from './clock.js';
+import { NF_ACCEPT } from '../runtime/netfilter-hooks.js';
+import { HOP_NS } from '../runtime/clock.js';
 import { appFor } from './apps.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { Stack } from './stack.js';
 
 const MULTICAST: Ipv4Cidr = cidr('224.0.0.0/4');

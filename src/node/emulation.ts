@@ -14,7 +14,7 @@ import { Segment } from '../ports/segment.js';
 import { appFor } from './apps.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { EmulatedNode, type NodeSite } from './emulated-node.js';
-import { Runtime, type PathCacheFactory } from './runtime.js';
+import { Runtime, type PathCacheFactory } from '../runtime/runtime.js';
 import { Stack } from './stack.js';
 
 export const GATEWAY_HOST = 'underlay-gateway';

@@ -15,8 +15,9 @@ import { emitUdp, UDP_HEADER_LEN } from '../../codecs/udp.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { NetInterface } from '../ports/net-interface.js';
 import { LOOPBACK_IP } from './routing.js';
-import type { Stack } from './stack.js';
-import { HOP_NS } from './clock.js';
+import type { RoutingTable } from './routing.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { HOP_NS } from '../runtime/clock.js';
 
 /** The big-endian 32-bit word at `o` as an int32. */
 function readI32(b: Uint8Array, o: number): number {
@@ -71,6 +72,18 @@ export const TCP_TIMEWAIT_NS = 60_000_000_000;
  */
 export const TCP_GIVE_UP_NS = 127_000_000_000;
 
+
+/**
+ * What the socket layer needs of the stack that owns it (the kernel's struct sock reaching its netns and
+ * ip_queue_xmit): owned here, so sockets.ts and stack.ts do not import each other.
+ */
+export interface SocketHostStack {
+  readonly name: string;
+  readonly runtime: Runtime;
+  readonly routes: RoutingTable;
+  sourceFor(dst: Ipv4Address): Ipv4Address;
+  sendIp(pkt: PacketBuffer): boolean;
+}
 export class TcpConnection {
   state: TcpState = 'CLOSED';
   /** Why connect() failed without sending anything (`EADDRNOTAVAIL`: no free ephemeral port). */
@@ -169,7 +182,7 @@ export class SocketLayer {
   /** Window we advertise after the handshake (64256 bytes with window scale 7). */
   window = 502;
 
-  constructor(private readonly stack: Stack) {
+  constructor(private readonly stack: SocketHostStack) {
     this.rng = stack.runtime.rng.fork(`sockets:${stack.name}`);
     this.isnSecret = this.rng.fork('isn').nextU32();
     this.idSecret = this.rng.fork('inet_id').nextU32();

@@ -20,12 +20,12 @@ import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { NetInterface, type InterfaceOwner } from '../ports/net-interface.js';
 import type { PathWatch } from '../path-observer/path-watch.js';
-import { NF_ACCEPT, NF_REJECT, type NetfilterHooks } from './netfilter-hooks.js';
+import { NF_ACCEPT, NF_REJECT, type NetfilterHooks } from '../runtime/netfilter-hooks.js';
 import type { Route } from './routing.js';
 import { LOOPBACK_IP, RoutingTable } from './routing.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { SocketLayer } from './sockets.js';
-import { HOP_NS } from './clock.js';
+import { HOP_NS } from '../runtime/clock.js';
 
 /**
  * Bytes of packets Linux queues per unresolved neighbour (net.ipv4.neigh.default.unres_qlen_bytes, default

@@ -6,8 +6,8 @@
  */
 
 import type { CapturedFrame } from '../capture/recorder.js';
-import type { CapturePointInfo } from '../capture/capture-sink.js';
-import type { WalkPacket } from '../node/runtime.js';
+import type { CapturePointInfo } from '../runtime/capture-sink.js';
+import type { WalkPacket } from '../runtime/runtime.js';
 import { formatFlowDump } from '../ovs/flow-text.js';
 import type { FlowRule } from '../ovs/bridge.js';
 import type { TraceNode } from '../trace/types.js';

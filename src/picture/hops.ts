@@ -12,7 +12,7 @@ import { Ipv4View } from '../../codecs/ipv4.js';
 import type { CapturedFrame } from '../capture/recorder.js';
 import type { Pod } from '../cluster/types.js';
 import type { Emulation } from '../node/emulation.js';
-import type { WalkPacket } from '../node/runtime.js';
+import type { WalkPacket } from '../runtime/runtime.js';
 import type { WalkResult } from '../walk/walk-result.js';
 
 /** Where a capture point sits in the picture. */

@@ -6,7 +6,7 @@
  */
 
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Runtime } from '../node/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
 import type { Segment } from './segment.js';

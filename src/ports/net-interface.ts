@@ -6,12 +6,12 @@
 
 import type { Ipv4Address, MacAddress } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Runtime } from '../node/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { ConfigVersion } from '../path-observer/config-version.js';
 import type { CountedPort } from '../path-observer/counted.js';
 import type { PathWatch } from '../path-observer/path-watch.js';
 import type { FrameReceiver } from './frame-receiver.js';
-import { HOP_NS } from '../node/clock.js';
+import { HOP_NS } from '../runtime/clock.js';
 
 export interface InterfaceAddress {
   ip: Ipv4Address;

@@ -6,11 +6,11 @@
 
 import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Runtime } from '../node/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { TraceRecorder } from '../trace/types.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
-import { HOP_NS } from '../node/clock.js';
+import { HOP_NS } from '../runtime/clock.js';
 
 export const OFPORT_VXLAN = 1;
 export const OFPORT_TUN0 = 2;

@@ -6,10 +6,10 @@
 
 import { macToString, readMac } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Runtime } from '../node/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { FrameReceiver } from './frame-receiver.js';
 import type { NetInterface } from './net-interface.js';
-import { HOP_NS } from '../node/clock.js';
+import { HOP_NS } from '../runtime/clock.js';
 
 /** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {

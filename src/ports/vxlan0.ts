@@ -16,12 +16,22 @@ import { UDP_HEADER_LEN } from '../../codecs/udp.js';
 import { VXLAN_HEADER_LEN, VXLAN_OVERHEAD } from '../../codecs/vxlan.js';
 import { flowHash5Int32, VxlanEncapTemplate, vxlanSourcePort } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { Runtime } from '../node/runtime.js';
-import type { Stack } from '../node/stack.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { NetInterface } from './net-interface.js';
 import { enterBridge, type BridgeInput, type OvsPort } from './ovs-ports.js';
-import { HOP_NS } from '../node/clock.js';
+import { HOP_NS } from '../runtime/clock.js';
 
+
+/**
+ * What vxlan0 needs of its host's kernel stack, owned here so the ports sit below the node that assembles them:
+ * the UDP port hand-off (the kernel's udp_tunnel sock with its encap_rcv), the IPv4 ID counter and the IP output
+ * path the encapsulated datagram leaves by (ip_local_out, as udp_tunnel_xmit_skb calls it).
+ */
+export interface VxlanHostStack {
+  readonly udpKernelHandlers: Map<number, (pkt: PacketBuffer, l3: number, iface: NetInterface) => void>;
+  nextIpId(): number;
+  sendIp(pkt: PacketBuffer): boolean;
+}
 export class Vxlan0Port implements OvsPort {
   readonly ofport = 1;
   readonly name = 'vxlan0';
@@ -34,7 +44,7 @@ export class Vxlan0Port implements OvsPort {
   constructor(
     readonly runtime: Runtime,
     readonly nodeName: string,
-    readonly kernel: Stack,
+    readonly kernel: VxlanHostStack,
     readonly nodeIp: number,
     readonly bridge: BridgeInput,
     readonly udpPort = 4789,

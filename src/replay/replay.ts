@@ -19,7 +19,7 @@ import { CaptureRecorder } from '../capture/recorder.js';
 import { buildCluster } from '../cluster/build.js';
 import { createFastPath } from '../fastpath/fast-path.js';
 import { Emulation } from '../node/emulation.js';
-import type { WalkPacket } from '../node/runtime.js';
+import type { WalkPacket } from '../runtime/runtime.js';
 import { renderPathSvg } from '../picture/path-svg.js';
 import { packetsToJson, renderWalkTrace } from '../trace/render.js';
 import type { WalkResult } from '../walk/walk-result.js';

@@ -10,8 +10,8 @@
 import { MemorySink } from '../../codecs/file-sink.js';
 import { PcapngWriter, type PcapngPacketOptions } from '../../codecs/pcapng.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
-import type { CapturePointInfo, CaptureSink, Direction } from '../capture/capture-sink.js';
-import type { VirtualClock } from '../node/clock.js';
+import type { CapturePointInfo, CaptureSink, Direction } from '../runtime/capture-sink.js';
+import type { VirtualClock } from '../runtime/clock.js';
 
 /** Index fields per frame in `ShardFrames.index`. */
 export const INDEX_STRIDE = 4;

@@ -10,7 +10,7 @@
 
 import type { ByteSink } from '../../codecs/file-sink.js';
 import { PcapngWriter } from '../../codecs/pcapng.js';
-import type { CapturePointInfo } from '../capture/capture-sink.js';
+import type { CapturePointInfo } from '../runtime/capture-sink.js';
 import { INDEX_STRIDE, IX_FLOW, IX_OFFSET, IX_SEQ, IX_TIME, type ShardFrames } from './frame-log.js';
 
 /** Negative, zero or positive as frame a of stream sa sorts before, with, or after frame b of stream sb. */

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { CapturePointInfo } from '../capture/capture-sink.js';
+import type { CapturePointInfo } from '../runtime/capture-sink.js';
 import { DEFAULT_SPACING_NS, FlowSet } from './flow-set.js';
 import type { ShardFrames } from './frame-log.js';
 import { C_CPU_SAMPLES, C_DONE, C_ERRORS, C_FAILED, C_READY, C_WAKE_AT, CONTROL_SLOTS, S_BUSY_MS, S_CPU_MS, S_FLOWS, STATS_STRIDE, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';

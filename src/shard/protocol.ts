@@ -5,7 +5,7 @@
  * batch unless frames are captured.
  */
 
-import type { CapturePointInfo } from '../capture/capture-sink.js';
+import type { CapturePointInfo } from '../runtime/capture-sink.js';
 import type { ShardFrames } from './frame-log.js';
 
 /** Int32 slots of the shared control array (one array for the whole pool). */

@@ -6,7 +6,7 @@
 import type { CaptureRecorder } from '../capture/recorder.js';
 import type { Cluster } from '../cluster/types.js';
 import type { Emulation } from '../node/emulation.js';
-import type { WalkPacket } from '../node/runtime.js';
+import type { WalkPacket } from '../runtime/runtime.js';
 
 export interface WalkResult {
   /** What was walked: a scenario's name, figure and summary, or a replay's (`replay`, the file, the point). */

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../src/node/rng.js';
+import { SeededRandom } from '../../src/runtime/rng.js';
 
 /** Seeded uniform [0, 1) draws for property tests (the emulator's mulberry32): same seed, same cases. */
 export function prng(seed: number): () => number {

@@ -7,7 +7,7 @@ import { createEgressRouterNetfilter } from '../../src/netfilter/egress-router.j
 import { Netfilter } from '../../src/netfilter/evaluate.js';
 import { buildNodeRules, createNodeNetfilter, nodeInterfaces } from '../../src/netfilter/node-rules.js';
 import { Prng } from '../../src/netfilter/prng.js';
-import { NF_ACCEPT, NF_REJECT } from '../../src/node/netfilter-hooks.js';
+import { NF_ACCEPT, NF_REJECT } from '../../src/runtime/netfilter-hooks.js';
 import { TraceRecorder } from '../../src/trace/types.js';
 import { smallCluster } from './cluster-fixture.js';
 import { ACK, icmpError, inspect, SYN, tcp, udp, type Ends } from './packets.js';

@@ -7,7 +7,7 @@ import { formatConntrackTable } from '../../src/netfilter/conntrack-format.js';
 import { Netfilter } from '../../src/netfilter/evaluate.js';
 import { parseIptablesSave } from '../../src/netfilter/iptables-restore.js';
 import { Prng } from '../../src/netfilter/prng.js';
-import { NF_ACCEPT } from '../../src/node/netfilter-hooks.js';
+import { NF_ACCEPT } from '../../src/runtime/netfilter-hooks.js';
 import { ACK, ETH, icmpError, inspect, ipHex, SYN, tcp, udp, type Ends } from './packets.js';
 
 type P = { pkt: PacketBuffer; l3: number };

@@ -26,7 +26,7 @@ import { readPcapng } from '../../codecs/pcapng.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
 import type { CapturedFrame } from '../../src/capture/recorder.js';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
-import type { WalkPacket } from '../../src/node/runtime.js';
+import type { WalkPacket } from '../../src/runtime/runtime.js';
 import { runReplay } from '../../src/replay/replay.js';
 import { runToTemp } from '../scenarios/run-helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ipv4 } from '../../codecs/bytes.js';
 import { RSS_KEY_MICROSOFT, RSS_KEY_SYMMETRIC, rssHashIpv4, rssQueue, toeplitzHash } from '../../src/shard/rss-hash.js';
-import { SeededRandom } from '../../src/node/rng.js';
+import { SeededRandom } from '../../src/runtime/rng.js';
 
 // Microsoft's "Verifying the RSS Hash Calculation" table (NdisHashFunctionToeplitz, IPv4), an independent source:
 // destination address:port, source address:port, IPv4-only hash, IPv4-with-TCP hash.

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { cidr, ipv4 } from '../../codecs/bytes.js';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import { NetInterface } from '../../src/ports/net-interface.js';
-import { Runtime } from '../../src/node/runtime.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, TCP_GIVE_UP_NS, TCP_TIMEWAIT_NS } from '../../src/node/sockets.js';
 import { Stack } from '../../src/node/stack.js';
 import { findScenario } from '../../src/scenarios/catalog.js';

@@ -6,7 +6,7 @@
  */
 
 import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
-import type { CaptureSink, Direction } from '../capture/capture-sink.js';
+import type { CaptureSink, Direction } from './capture-sink.js';
 import { ConfigVersion } from '../path-observer/config-version.js';
 import type { PathCache } from '../path-observer/path-cache.js';
 import { PathWatch } from '../path-observer/path-watch.js';

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import pc from 'picocolors';
 import { builtinClusterDocuments } from '../cluster/builtin.js';
-import { buildCluster, buildFromSources } from '../cluster/build.js';
+import { buildCluster } from '../cluster/build.js';
 import { ConfigError } from '../cluster/errors.js';
-import { readClusterFile, readClusterObjects } from '../cluster/load.js';
+import { loadClusterFile, readClusterFile, readClusterObjects } from '../cluster/load.js';
 import { formatTable } from '../cluster/tables.js';
 import type { Cluster } from '../cluster/types.js';
 import { Emulation } from '../node/emulation.js';
@@ -71,7 +71,8 @@ Examples:
 `;
 
 export interface ClusterSource {
-  docs: object[];
+  /** The file's objects as parsed (what scenarios edit); for a file, read again on first use (see clusterSource). */
+  readonly docs: object[];
   file: string;
   /** The documents built and validated (built once: a big file takes seconds). */
   cluster: Cluster;
@@ -82,9 +83,18 @@ export function clusterSource(file: string | undefined): ClusterSource {
     const docs = builtinClusterDocuments();
     return { docs, file: '<builtin>', cluster: buildCluster(docs, '<builtin>') };
   }
-  const sources = readClusterObjects(readClusterFile(file), file);
-  const cluster = buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
-  return { docs: sources.map((o) => o.doc as object), file, cluster };
+  // Validate now (errors name document positions), before anything runs. The parsed documents are not kept: a big
+  // file's take several times the memory of its Cluster, and only scenarios that edit them (and replays, and
+  // `cluster --output`) need them, so those read the file again.
+  const cluster = loadClusterFile(file);
+  let docs: object[] | undefined;
+  return {
+    get docs(): object[] {
+      return (docs ??= readClusterObjects(readClusterFile(file), file).map((o) => o.doc as object));
+    },
+    file,
+    cluster,
+  };
 }
 
 function loadCluster(file: string | undefined): Cluster {
@@ -203,7 +213,7 @@ async function cmdRun(args: string[]): Promise<number> {
       const bar = new ProgressBar(s.name);
       let r: ScenarioResult;
       try {
-        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
+        r = await driveSteps(runScenarioSteps(s, { get baseDocuments() { return src.docs; }, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
       } catch (e) {
         // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
         if (!(e instanceof ScenarioUnavailable)) throw e;

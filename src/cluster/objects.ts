@@ -213,7 +213,9 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
   const where: Where = { file, object: objectLabel(k, namespace, name) };
   const f = new Fields(where, '', early.value);
   const m = meta ? new Fields(where, 'metadata', meta.value) : undefined;
-  const base: ObjectBase = { kind: k, name, namespace, labels: m?.labels('labels') ?? {}, annotations: m?.annotations('annotations') ?? {}, uid, position, f };
+  // `f` reads the document; the object keeps a Fields without it (for errors only), so the parsed document is
+  // garbage once read.
+  const base: ObjectBase = { kind: k, name, namespace, labels: m?.labels('labels') ?? {}, annotations: m?.annotations('annotations') ?? {}, uid, position, f: new Fields(where, '', DETACHED) };
   const envelope = ['apiVersion', 'kind', 'metadata'];
 
   switch (k) {
@@ -246,6 +248,9 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
       return { ...base, kind: k, ip: f.unicastIp('ip'), mac: f.optMac('mac') };
   }
 }
+
+/** The value of an object's Fields once read: failing is all such a Fields does. */
+const DETACHED: Record<string, unknown> = Object.freeze({});
 
 /** VNID range (openshift/sdn `pkg/network/common/netid.go`): 0 is global, 1..9 reserved, 10..2^24-1 allocatable. */
 export const MAX_VNID = 0xffffff;

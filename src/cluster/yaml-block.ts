@@ -77,8 +77,31 @@ function unsupported(): never {
   throw new Unsupported();
 }
 
-/** The value of one document, or FALLBACK. */
-export function parseBlockDocument(text: string): unknown {
+/**
+ * String values as kept: one copy of each value, not tied to the file's text. A substring of a big string is a
+ * view of it in V8 (a sliced string), so a pod's node name read from a 50 MB file would keep all 50 MB alive for
+ * as long as the Cluster lives; a value seen before (a node or namespace name, an image) is also shared. Give the
+ * same instance to every document of a file; it may be dropped once the file is read.
+ */
+export class StringTable {
+  private readonly strings = new Map<string, string>();
+
+  /** The kept copy of `s`. */
+  get(s: string): string {
+    // V8 copies substrings shorter than 13 characters; longer ones are views of the text.
+    if (s.length < 13) return s;
+    let t = this.strings.get(s);
+    if (t === undefined) {
+      const copy = Buffer.from(s, 'latin1').toString('latin1');
+      t = copy === s ? copy : s; // only Latin-1 text goes through latin1 unchanged
+      this.strings.set(t, t);
+    }
+    return t;
+  }
+}
+
+/** The value of one document, or FALLBACK. String values go through `strings` when given. */
+export function parseBlockDocument(text: string, strings?: StringTable): unknown {
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
     const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -90,7 +113,7 @@ export function parseBlockDocument(text: string): unknown {
   }
   if (lines.length === 0) return null;
   try {
-    const r = new BlockReader(lines);
+    const r = new BlockReader(lines, strings);
     const v = r.node(lines[0]!.indent, 0);
     if (r.at < lines.length) unsupported(); // a line less indented than the document's first
     return v;
@@ -102,7 +125,12 @@ export function parseBlockDocument(text: string): unknown {
 
 class BlockReader {
   at = 0;
-  constructor(private readonly lines: Line[]) {}
+  constructor(private readonly lines: Line[], private readonly strings: StringTable | undefined) {}
+
+  private value(s: string): unknown {
+    const v = scalar(s);
+    return typeof v === 'string' && this.strings ? this.strings.get(v) : v;
+  }
 
   /** The block node whose first line is the current one, at `indent`. */
   node(indent: number, depth: number): unknown {
@@ -137,7 +165,7 @@ class BlockReader {
         out.push(this.mapping(mapIndent, depth + 1));
       } else {
         this.at++;
-        out.push(scalar(item));
+        out.push(this.value(item));
         this.noContinuation(indent);
       }
     }
@@ -169,7 +197,7 @@ class BlockReader {
         else if (next && next.indent === indent && isSequenceItem(next.content)) out[key] = this.sequence(indent, depth + 1);
         else out[key] = null;
       } else {
-        out[key] = scalar(rest);
+        out[key] = this.value(rest);
         this.noContinuation(indent);
       }
     }

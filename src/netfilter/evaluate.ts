@@ -55,6 +55,8 @@ export interface NetfilterOptions {
   clock?: { readonly now: number };
   /** Node name for trace nodes. */
   node?: string;
+  /** User chains compiled once for many netfilters (kube-proxy's, the same on every node): see SharedChains. */
+  shared?: SharedChains;
 }
 
 /** OVS `ct()` arguments the bridge passes (structurally compatible with ovs/bridge.ts CtRequest). */
@@ -129,6 +131,9 @@ class CRule {
   range: NatRange | null = null;
   natIp = 0;
   markValue = 0; markMask = 0;
+  /** In a SharedChains chain: that chain and the rule's index in it (its counters are each netfilter's own). */
+  owner: CChain | null = null;
+  index = 0;
   private textCache: string | undefined;
 
   constructor(readonly chain: string, readonly table: TableName, readonly rule: Rule, chains: Map<string, CChain>) {
@@ -219,6 +224,35 @@ class CTable {
   constructor(readonly name: TableName) {}
 }
 
+/**
+ * User chains compiled once and evaluated by many netfilters: kube-proxy's chains are the same on every node of a
+ * cluster (hundreds of thousands of rules on a big one), so each node's Ruleset holds the very same Chain objects
+ * and each Netfilter reuses these compiled chains instead of compiling its own. Counters stay per netfilter: the
+ * first match in a shared chain gives that netfilter's Ruleset its own copy of the chain (Netfilter.ownRule), so
+ * the shared Rule objects always read [0:0]. A chain here may only jump to chains here.
+ */
+export class SharedChains {
+  /** Compiled chains by table and name. */
+  readonly tables = new Map<TableName, Map<string, CChain>>();
+
+  constructor(readonly ruleset: Ruleset) {
+    for (const [name, t] of ruleset.tables) {
+      const chains = new Map<string, CChain>();
+      for (const c of t.chains.values()) if (c.policy === undefined) chains.set(c.name, new CChain(c, false, name));
+      for (const c of chains.values()) {
+        c.rules = c.chain.rules.map((r, i) => {
+          const cr = new CRule(c.chain.name, name, r, chains);
+          cr.owner = c;
+          cr.index = i;
+          return cr;
+        });
+        c.buildIndex();
+      }
+      this.tables.set(name, chains);
+    }
+  }
+}
+
 /** Slot of a built-in chain in Netfilter.builtins: table index * 5 + hook index (no string-keyed Map per packet). */
 function builtinSlot(table: string, chain: string): number {
   const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : table === 'filter' ? 3 : -1;
@@ -245,6 +279,9 @@ export class Netfilter implements NetfilterHooks {
   /** LOCAL addresses as int32. */
   private local = new Set<number>();
   private last: CRule | null = null;
+  private readonly shared: SharedChains | undefined;
+  /** This netfilter's copies of the shared chains it has counted a match in (see SharedChains). */
+  private owned = new Map<CChain, Rule[]>();
   private lastReason: string | undefined;
   // Per-traversal packet fields (read once per table walk); addresses as int32: a uint32 >= 2^31 in a field is a
   // double, boxed whenever it is passed on (Map/Set keys included).
@@ -261,6 +298,7 @@ export class Netfilter implements NetfilterHooks {
     this.now = opts.now ?? (clock ? () => clock.now : () => 0);
     if (clock && !this.conntrack.clock) this.conntrack.clock = clock;
     this.node = opts.node;
+    this.shared = opts.shared;
     this.setInterfaces(opts.interfaces ?? {});
     this.load(ruleset);
   }
@@ -272,11 +310,18 @@ export class Netfilter implements NetfilterHooks {
   load(rs: Ruleset): void {
     configChanged();
     this.ruleset = rs;
+    this.owned = new Map();
     const tables = new Map<TableName, CTable>();
     for (const [name, t] of rs.tables) {
       const ct = new CTable(name);
-      for (const c of t.chains.values()) ct.chains.set(c.name, new CChain(c, c.policy !== undefined, name));
+      // Shared chains are reused only when the table holds every one of them (their jumps stay among them).
+      const shared = this.shared?.tables.get(name);
+      let reused = 0;
+      if (shared) for (const [n, s] of shared) if (t.chains.get(n) === s.chain) reused++;
+      const reuse = shared !== undefined && reused === shared.size;
+      for (const c of t.chains.values()) ct.chains.set(c.name, (reuse ? shared!.get(c.name) : undefined) ?? new CChain(c, c.policy !== undefined, name));
       for (const c of ct.chains.values()) {
+        if (reuse && shared!.get(c.chain.name) === c) continue;
         c.rules = c.chain.rules.map((r) => new CRule(c.chain.name, name, r, ct.chains));
         c.buildIndex();
       }
@@ -540,9 +585,10 @@ export class Netfilter implements NetfilterHooks {
       }
       const r = list[i++]!;
       if (!this.matches(r, pkt, fragment)) continue;
-      r.rule.packets++;
-      r.rule.bytes += this.pLen;
-      if (rec !== null) rec.nfRule(r.rule, this.pLen);
+      const rule = r.owner === null ? r.rule : this.ownRule(r);
+      rule.packets++;
+      rule.bytes += this.pLen;
+      if (rec !== null) rec.nfRule(rule, this.pLen);
       const t = r.target;
       if (t === T_NONE) continue;
       if (trace && t !== T_RETURN) trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
@@ -594,6 +640,19 @@ export class Netfilter implements NetfilterHooks {
           return NF_ACCEPT;
       }
     }
+  }
+
+  /** The rule of a shared chain whose counters are this netfilter's: its copy of the chain, made on first use. */
+  private ownRule(r: CRule): Rule {
+    const owner = r.owner!;
+    let rules = this.owned.get(owner);
+    if (rules === undefined) {
+      const c = owner.chain;
+      const copy: Chain = { ...c, rules: c.rules.map((x) => ({ ...x })) };
+      this.ruleset.tables.get(r.table)!.chains.set(c.name, copy);
+      this.owned.set(owner, (rules = copy.rules));
+    }
+    return rules[r.index]!;
   }
 
   private candidates(c: CChain): CRule[] {

@@ -241,6 +241,8 @@ function documentObjects(value: unknown, d: number, single: boolean, fileName: s
  * carry the line in the whole file).
  */
 function yamlValues(text: string, fileName: string, each: (value: unknown, d: number, count: number) => void): void {
+  const json = jsonValue(text);
+  if (json !== NOT_JSON) return each(json, 0, 1);
   const docs = splitDocuments(text);
   if (!docs) {
     const values = yamlPackageValues(text, fileName, 0);
@@ -253,6 +255,56 @@ function yamlValues(text: string, fileName: string, each: (value: unknown, d: nu
     const v = parseBlockDocument(d.text, strings);
     each(v !== FALLBACK ? v : yamlPackageValues(d.text, fileName, d.line)[0] ?? null, i, docs.length);
   }
+}
+
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/**
+ * The value of a JSON file (`oc get -o json`, a JSON array of objects) by JSON.parse, which reads a 50 MB file in
+ * a second where the `yaml` package takes minutes and gigabytes. JSON is YAML, and JSON.parse gives the values the
+ * `yaml` package gives for it, except where the `yaml` package refuses the file: duplicate keys, nesting deeper
+ * than MAX_NESTING (and a `__proto__` key is left to it too). Such a file, and any text JSON.parse refuses, is
+ * NOT_JSON: the `yaml` package reads it and reports the error with its line and column, as before.
+ */
+function jsonValue(text: string): unknown {
+  let i = 0;
+  while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09)) i++;
+  if (text.charCodeAt(i) !== 0x7b /* { */ && text.charCodeAt(i) !== 0x5b /* [ */) return NOT_JSON;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+  // Keys in the value against `:` outside strings in the text (each separates one key from its value): fewer
+  // keys than separators means a key was given twice.
+  let keys = 0;
+  const values: unknown[] = [value], depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop(), depth = depths.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_NESTING) return NOT_JSON;
+    if (Array.isArray(v)) {
+      for (const x of v) values.push(x), depths.push(depth + 1);
+      continue;
+    }
+    for (const k in v) {
+      if (k === '__proto__') return NOT_JSON;
+      keys++;
+      values.push((v as Record<string, unknown>)[k]), depths.push(depth + 1);
+    }
+  }
+  let separators = 0;
+  let inString = false;
+  for (let j = i; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (inString) {
+      if (c === 0x5c /* \ */) j++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a /* : */) separators++;
+  }
+  return keys === separators ? value : NOT_JSON;
 }
 
 /** Documents parsed by the `yaml` package; `lineOffset` is the line `text` starts on in the file (0-based). */

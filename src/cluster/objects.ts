@@ -102,7 +102,7 @@ export interface NetNamespaceDoc extends ObjectBase {
 export interface ContainerDoc {
   path: string;
   ports: { protocol: Protocol; port: number }[];
-  env: Map<string, { value: string; path: string }>;
+  env: ReadonlyMap<string, { value: string; path: string }>;
 }
 
 export interface PodDoc extends ObjectBase {
@@ -322,6 +322,8 @@ function readHostSubnet(f: Fields, base: ObjectBase): HostSubnetDoc {
   };
 }
 
+const NO_ENV: ReadonlyMap<string, { value: string; path: string }> = new Map();
+
 function readContainer(c: Fields): ContainerDoc {
   c.allow(['name', 'ports', 'env'], CONTAINER_IGNORED);
   c.name('name');
@@ -329,8 +331,11 @@ function readContainer(c: Fields): ContainerDoc {
     p.allow(['containerPort', 'protocol'], ['name', 'hostPort', 'hostIP']);
     return { protocol: p.oneOf('protocol', PROTOCOLS, 'TCP'), port: p.int('containerPort', 1, 65535) };
   });
+  const list = c.objList('env');
+  // Most containers have no env (or none packetwalk reads): one empty map for all of them.
+  if (list.length === 0) return { path: c.path, ports, env: NO_ENV };
   const env = new Map<string, { value: string; path: string }>();
-  for (const e of c.objList('env')) {
+  for (const e of list) {
     e.allow(['name', 'value'], ['valueFrom']);
     const name = e.str('name');
     if (name.startsWith('EGRESS_') && e.has('valueFrom')) e.fail('valueFrom', `${name} from a ConfigMap or Secret is not supported (expected an inline value)`);

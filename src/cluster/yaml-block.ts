@@ -102,14 +102,29 @@ export class StringTable {
 
 /** The value of one document, or FALLBACK. String values go through `strings` when given. */
 export function parseBlockDocument(text: string, strings?: StringTable): unknown {
+  // Lines without their `\r`, indentation and trailing white space: one substring each (a big file has millions).
   const lines: Line[] = [];
-  for (const raw of text.split('\n')) {
-    const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    let i = 0;
-    while (l.charCodeAt(i) === 0x20) i++;
-    if (i === l.length || l.charCodeAt(i) === 0x23 /* # */) continue;
-    if (l.charCodeAt(i) === 0x09) return FALLBACK; // a tab in the indentation
-    lines.push({ indent: i, content: l.slice(i).trimEnd() });
+  const n = text.length;
+  for (let pos = 0; pos <= n; ) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    const next = end + 1;
+    if (end > pos && text.charCodeAt(end - 1) === 0x0d /* \r */) end--;
+    let i = pos;
+    while (i < end && text.charCodeAt(i) === 0x20) i++;
+    if (i === end || text.charCodeAt(i) === 0x23 /* # */) {
+      pos = next;
+      continue;
+    }
+    if (text.charCodeAt(i) === 0x09) return FALLBACK; // a tab in the indentation
+    let e = end;
+    while (e > i && (text.charCodeAt(e - 1) === 0x20 || text.charCodeAt(e - 1) === 0x09)) e--;
+    const content = text.slice(i, e);
+    // YAML's white space is space and tab only; a carriage return inside a line is a line break to YAML, and other
+    // characters JavaScript counts as white space (\v, \f, Unicode spaces) are content: left to the yaml package.
+    if (content.indexOf('\r') >= 0 || content.indexOf('\v') >= 0 || content.indexOf('\f') >= 0) return FALLBACK;
+    lines.push({ indent: i - pos, content });
+    pos = next;
   }
   if (lines.length === 0) return null;
   try {
@@ -147,10 +162,10 @@ class BlockReader {
       if (!l || l.indent < indent) return out;
       if (l.indent > indent) unsupported();
       if (!isSequenceItem(l.content)) return out; // a key of the mapping this sequence is the value of
-      const rest = l.content.slice(1);
-      let skip = 0;
-      while (rest.charCodeAt(skip) === 0x20) skip++;
-      const item = rest.slice(skip);
+      let v = 1;
+      while (l.content.charCodeAt(v) === 0x20) v++;
+      const skip = v - 1;
+      const item = l.content.slice(v);
       if (item === '' || item.startsWith('#')) {
         // `-` alone: the item is the block below, or null.
         this.at++;
@@ -184,12 +199,11 @@ class BlockReader {
       const c = l.content;
       const keyEnd = mappingKeyEnd(c);
       if (keyEnd < 0) unsupported();
-      const key = mappingKey(c.slice(0, keyEnd).trimEnd());
+      const key = mappingKey(trimWhite(c.slice(0, keyEnd)));
       if (Object.prototype.hasOwnProperty.call(out, key)) unsupported(); // duplicate: the yaml package reports it
-      let rest = c.slice(keyEnd + 1);
-      let skip = 0;
-      while (rest.charCodeAt(skip) === 0x20) skip++;
-      rest = rest.slice(skip);
+      let v = keyEnd + 1;
+      while (c.charCodeAt(v) === 0x20) v++;
+      const rest = c.slice(v);
       this.at++;
       if (rest === '' || rest.startsWith('#')) {
         const next = this.lines[this.at];
@@ -252,6 +266,13 @@ function mappingKey(k: string): string {
   return v;
 }
 
+/** `s` without trailing YAML white space (spaces and tabs; String#trimEnd would also take Unicode spaces). */
+function trimWhite(s: string): string {
+  let e = s.length;
+  while (e > 0 && (s.charCodeAt(e - 1) === 0x20 || s.charCodeAt(e - 1) === 0x09)) e--;
+  return e === s.length ? s : s.slice(0, e);
+}
+
 const JSON_ESCAPES = /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/;
 
 /** A one-line scalar (with an optional trailing comment) as the core schema resolves it. */
@@ -260,7 +281,9 @@ function scalar(s: string): unknown {
   if (c === 0x27 /* ' */ || c === 0x22 /* " */) {
     const end = quotedEnd(s);
     if (end < 0) unsupported(); // continues on the next line
-    const after = s.slice(end).trimStart();
+    let a = end;
+    while (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09) a++;
+    const after = s.slice(a);
     if (after !== '' && !after.startsWith('#')) unsupported();
     if (after !== '' && s.charCodeAt(end) !== 0x20) unsupported();
     const body = s.slice(1, end - 1);
@@ -276,7 +299,7 @@ function scalar(s: string): unknown {
   // A plain scalar ends before ` #`.
   let v = s;
   const hash = s.indexOf(' #');
-  if (hash >= 0) v = s.slice(0, hash).trimEnd();
+  if (hash >= 0) v = trimWhite(s.slice(0, hash));
   if (v === '[]') return [];
   if (v === '{}') return {};
   // Indicators a plain scalar cannot start with, and `: ` inside one (a nested mapping: an error in YAML).

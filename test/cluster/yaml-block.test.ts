@@ -54,6 +54,7 @@ describe('the block YAML reader', () => {
     ['duplicate keys (an error, from the yaml package)', 'a: 1\na: 2\n'],
     ['a document separator with a trailing empty document', '---\na: 1\n---\n'],
     ['comments before the first document', '# head\n\n---\na: 1\n'],
+    ['trailing white space, CRLF and stray carriage returns', 'a: x \t\r\nb:\r\n  - y\t\r\n  -  z\u00a0\u3000\nc: w\r\r\nd: \x0b\n  \r\ne: v\u2003 # c \r\n'],
   ])('%s', (_name, text) => {
     const r = fast(text);
     let ref: unknown[] | Error;

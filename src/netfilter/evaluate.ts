@@ -319,7 +319,15 @@ export class Netfilter implements NetfilterHooks {
       let reused = 0;
       if (shared) for (const [n, s] of shared) if (t.chains.get(n) === s.chain) reused++;
       const reuse = shared !== undefined && reused === shared.size;
-      for (const c of t.chains.values()) ct.chains.set(c.name, (reuse ? shared!.get(c.name) : undefined) ?? new CChain(c, c.policy !== undefined, name));
+      for (const c of t.chains.values()) {
+        if (reuse) ct.chains.set(c.name, shared!.get(c.name) ?? new CChain(c, c.policy !== undefined, name));
+        else if (shared?.get(c.name)?.chain === c) {
+          // A shared chain compiled as this netfilter's own: it counts into its own copy, never the shared rules.
+          const copy = copyChain(c);
+          t.chains.set(c.name, copy);
+          ct.chains.set(c.name, new CChain(copy, false, name));
+        } else ct.chains.set(c.name, new CChain(c, c.policy !== undefined, name));
+      }
       for (const c of ct.chains.values()) {
         if (reuse && shared!.get(c.chain.name) === c) continue;
         c.rules = c.chain.rules.map((r) => new CRule(c.chain.name, name, r, ct.chains));
@@ -648,7 +656,7 @@ export class Netfilter implements NetfilterHooks {
     let rules = this.owned.get(owner);
     if (rules === undefined) {
       const c = owner.chain;
-      const copy: Chain = { ...c, rules: c.rules.map((x) => ({ ...x })) };
+      const copy = copyChain(c);
       this.ruleset.tables.get(r.table)!.chains.set(c.name, copy);
       this.owned.set(owner, (rules = copy.rules));
     }
@@ -733,6 +741,11 @@ export class Netfilter implements NetfilterHooks {
   private isLocal(a: number): boolean {
     return a >>> 24 === 127 || this.local.has(a);
   }
+}
+
+/** A chain with its own rule objects (their counters), sharing their matches and targets. */
+function copyChain(c: Chain): Chain {
+  return { ...c, rules: c.rules.map((r) => ({ ...r })) };
 }
 
 /** A packet fell off the end of a built-in chain: its policy counters (and a path recording's). */

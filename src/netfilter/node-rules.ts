@@ -25,7 +25,7 @@ import type { Cluster, HostSubnet } from '../cluster/types.js';
 import { Netfilter, SharedChains, type NetfilterOptions } from './evaluate.js';
 import { ruleFromArgs } from './iptables-restore.js';
 import { addKubeProxyRules, type KubeProxyOptions } from './kube-proxy.js';
-import { appendRule, BUILTIN_CHAINS, emptyRuleset, ensureChain, ensureTable, insertRule, type Ruleset, type TableName } from './rules.js';
+import { appendRule, emptyRuleset, ensureChain, ensureTable, insertRule, type Ruleset, type TableName } from './rules.js';
 
 /** SDN egressip.go defaultKubeletDropBit. */
 const KUBELET_DROP_BIT = 0x8000;
@@ -78,9 +78,9 @@ function kubeProxyOptions(cluster: Cluster, opts: NodeRulesOptions): KubeProxyOp
 function mergeKubeProxy(rs: Ruleset, kp: Ruleset): void {
   for (const [name, kt] of kp.tables) {
     const t = ensureTable(rs, name);
-    const builtin: readonly string[] = BUILTIN_CHAINS[name];
     for (const c of kt.chains.values()) {
-      if (builtin.includes(c.name)) {
+      if (c.policy !== undefined) {
+        // A built-in chain (only those have a policy).
         const own = t.chains.get(c.name)!;
         own.rules = [...c.rules.map((r) => ({ ...r })), ...own.rules];
       } else {

@@ -59,5 +59,14 @@ describe('kube-proxy rules shared by the nodes', () => {
     expect(a.prerouting(p.pkt, p.l3, 'tun0')).toBe(NF_ACCEPT);
     expect(iptablesSave(kp.rules, { counters: true })).not.toMatch(/^\[[1-9]/m);
     expect(new Netfilter(emptyRuleset(), { shared: new SharedChains(emptyRuleset()) }).ruleset.tables.size).toBe(0);
+    // Its own Ruleset loaded again once a shared chain was copied: the rest of the shared chains are copied too.
+    const b = createNodeNetfilter(cluster, 'node-b', { seed: 3, kubeProxy: kp });
+    const q = tcp({ src: '10.128.0.9', dst: '172.30.82.94', sport: 40001, dport: 80 }, SYN);
+    expect(b.prerouting(q.pkt, q.l3, 'tun0')).toBe(NF_ACCEPT);
+    b.load(b.ruleset);
+    const r = tcp({ src: '10.128.0.9', dst: '172.30.82.94', sport: 40002, dport: 80 }, SYN);
+    expect(b.prerouting(r.pkt, r.l3, 'tun0')).toBe(NF_ACCEPT);
+    expect(iptablesSave(b.ruleset, { counters: true })).toMatch(/^\[2:80\] -A KUBE-SERVICES -d 172\.30\.82\.94/m);
+    expect(iptablesSave(kp.rules, { counters: true })).not.toMatch(/^\[[1-9]/m);
   });
 });

@@ -10,7 +10,8 @@
  *   node --import tsx bench/big-cluster.ts [--nodes 2000] [--pods 150000] [--keep DIR]
  *
  * Needs `npm run build` first (it runs dist/src/cli/main.js). Not a test: it takes minutes and its numbers depend
- * on the machine; the README quotes a run.
+ * on the machine; the README quotes a run. CPU time (user + system, the GC's helper threads included) is reported
+ * beside wall time: on a shared machine it varies far less.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -45,21 +46,23 @@ try {
     [`trace ${client} -> svc/${bigNamespace(150)}/app-1`, ['trace', '--cluster', file, '--from', client, '--to', `svc/${bigNamespace(150)}/app-1`]],
     ['run pod-to-pod-cross-node', ['run', 'pod-to-pod-cross-node', '--cluster', file, '--out', join(dir, 'out')]],
   ];
-  console.log('command'.padEnd(60) + 'exit  wall s  peak RSS MB  output');
+  console.log('command'.padEnd(60) + 'exit  wall s  CPU s  peak RSS MB  output');
   for (const [label, args] of commands) {
     const rssFile = join(dir, 'rss');
     t = performance.now();
     const r = spawnSync(process.execPath, ['--import', PRELOAD, CLI, ...args], { env: { ...process.env, PACKETWALK_PEAK_RSS_FILE: rssFile, NO_COLOR: '1' }, maxBuffer: 1 << 30, encoding: 'utf8' });
     const wall = (performance.now() - t) / 1000;
-    let rss = NaN;
+    let rss = NaN, cpu = NaN;
     try {
-      rss = Number(readFileSync(rssFile, 'utf8')) / 1e6;
+      const [bytes, us] = readFileSync(rssFile, 'utf8').split('\n');
+      rss = Number(bytes) / 1e6;
+      cpu = Number(us) / 1e6;
     } catch {
       // the child died before exit handlers ran
     }
     const out = (r.stdout ?? '').split('\n');
     const note = r.status === 0 || r.status === 1 ? `${out.length} lines; ${(out[0] ?? '').slice(0, 90)}` : (r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '';
-    console.log(`${label.padEnd(60)}${String(r.status).padEnd(6)}${wall.toFixed(1).padStart(6)}  ${rss.toFixed(0).padStart(11)}  ${note}`);
+    console.log(`${label.padEnd(60)}${String(r.status).padEnd(6)}${wall.toFixed(1).padStart(6)}  ${cpu.toFixed(1).padStart(5)}  ${rss.toFixed(0).padStart(11)}  ${note}`);
   }
 } finally {
   if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,9 @@
  * `sink.buf` at the returned offset, or hands it a byte range with `write()`. Writers never see a file or a path
  * (smoltcp's PcapSink idea), so the same writer fills a file or memory.
  *
- * FileSink keeps memory bounded: one preallocated buffer, flushed with a single writeSync when full. It writes to
+ * FileSink keeps memory bounded: one buffer, flushed with a single writeSync when full; it starts at 4 KiB and
+ * doubles up to its full size as bytes come (a run on a 2,000-node cluster writes a pcap for every NIC that saw one
+ * broadcast ARP: 2,000 small files, not 2 GB of buffers), then never changes. It writes to
  * `<path>.<pid>.tmp` beside the target and renames on close(), so a reader never sees a half-written capture
  * under the final name; abort() (or any failure while writing) deletes the temporary file.
  */
@@ -57,7 +59,10 @@ function copyInto(dst: Buffer, offset: number, src: Uint8Array, start: number, e
 /** Default FileSink buffer: large enough that writeSync calls are few and big. */
 export const FILE_SINK_BUFFER_SIZE = 1 << 20;
 
-/** Streams bytes to a file through one fixed buffer; temp-then-rename so the final name only ever holds a whole file. */
+/** First size of a FileSink's buffer (see FileSink). */
+export const FILE_SINK_INITIAL_SIZE = 1 << 12;
+
+/** Streams bytes to a file through one buffer; temp-then-rename so the final name only ever holds a whole file. */
 export class FileSink implements ByteSink {
   buf: Buffer;
   /** The file that exists after close(). */
@@ -69,10 +74,14 @@ export class FileSink implements ByteSink {
   private fd: number;
   private state: 'open' | 'closed' | 'aborted' = 'open';
 
+  /** The size the buffer grows to. */
+  private readonly bufferSize: number;
+
   constructor(path: string, bufferSize = FILE_SINK_BUFFER_SIZE) {
     this.path = path;
     this.tempPath = `${path}.${process.pid}.tmp`;
-    this.buf = Buffer.allocUnsafe(bufferSize);
+    this.bufferSize = bufferSize;
+    this.buf = Buffer.allocUnsafe(Math.min(bufferSize, FILE_SINK_INITIAL_SIZE));
     this.fd = openSync(this.tempPath, 'w');
   }
 
@@ -87,6 +96,14 @@ export class FileSink implements ByteSink {
 
   reserve(n: number): number {
     if (this.state !== 'open') this.assertOpen();
+    if (this.fill + n > this.buf.length && this.buf.length < this.bufferSize && this.fill + n <= this.bufferSize) {
+      // Still growing: double (the bytes so far move along).
+      let size = this.buf.length * 2;
+      while (size < this.fill + n) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.min(size, this.bufferSize));
+      this.buf.copy(grown, 0, 0, this.fill);
+      this.buf = grown;
+    }
     if (this.fill + n > this.buf.length) {
       this.flush();
       // Only a single record larger than the whole buffer gets here (a huge comment); grow once for it.
@@ -99,7 +116,7 @@ export class FileSink implements ByteSink {
 
   write(bytes: Uint8Array, start = 0, end = bytes.length): void {
     const n = end - start;
-    if (n > this.buf.length >>> 1) {
+    if (n > this.bufferSize >>> 1) {
       // Big ranges skip the copy: flush what is buffered and hand the caller's bytes to the kernel directly.
       this.flush();
       this.writeAll(bytes, start, n);

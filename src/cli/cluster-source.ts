@@ -4,13 +4,14 @@
  */
 
 import { builtinClusterDocuments } from '../cluster/builtin.js';
-import { buildCluster, buildFromSources } from '../cluster/build.js';
-import { readClusterFile, readClusterObjects } from '../cluster/load.js';
+import { buildCluster } from '../cluster/build.js';
+import { loadClusterFile, readClusterFile, readClusterObjects } from '../cluster/load.js';
 import type { Cluster } from '../cluster/types.js';
 
 /** A cluster's documents as read, the file they came from, and the cluster built from them. */
 export interface ClusterSource {
-  docs: object[];
+  /** The file's objects as parsed (what scenarios edit); for a file, read again on first use (see clusterSource). */
+  readonly docs: object[];
   file: string;
   /** The documents built and validated (built once: a big file takes seconds). */
   cluster: Cluster;
@@ -22,7 +23,16 @@ export function clusterSource(file: string | undefined): ClusterSource {
     const docs = builtinClusterDocuments();
     return { docs, file: '<builtin>', cluster: buildCluster(docs, '<builtin>') };
   }
-  const sources = readClusterObjects(readClusterFile(file), file);
-  const cluster = buildFromSources(sources, file); // validate now (errors name document positions), before anything runs
-  return { docs: sources.map((o) => o.doc as object), file, cluster };
+  // Validate now (errors name document positions), before anything runs. The parsed documents are not kept: a big
+  // file's take several times the memory of its Cluster, and only scenarios that edit them (and replays, and
+  // `cluster --output`) need them, so those read the file again.
+  const cluster = loadClusterFile(file);
+  let docs: object[] | undefined;
+  return {
+    get docs(): object[] {
+      return (docs ??= readClusterObjects(readClusterFile(file), file).map((o) => o.doc as object));
+    },
+    file,
+    cluster,
+  };
 }

@@ -18,7 +18,7 @@ function emulationFor(src: ClusterSource, scenarioName: string | undefined, seed
   if (!scenarioName) return { emu: new Emulation(src.cluster, { seed, fastPath: createFastPath }), cluster: src.cluster };
   const s = findScenario(scenarioName);
   if (!s) throw new UsageError(`unknown scenario ${JSON.stringify(scenarioName)} (see 'packetwalk scenarios')`);
-  const r = runScenario(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed });
+  const r = runScenario(s, { get baseDocuments() { return src.docs; }, baseCluster: src.cluster, clusterFile: src.file, seed });
   return { emu: r.emulation, cluster: r.cluster };
 }
 

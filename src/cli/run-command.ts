@@ -115,7 +115,7 @@ export async function cmdRun(args: string[]): Promise<number> {
       const bar = new ProgressBar(s.name);
       let r: ScenarioResult;
       try {
-        r = await driveSteps(runScenarioSteps(s, { baseDocuments: src.docs, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
+        r = await driveSteps(runScenarioSteps(s, { get baseDocuments() { return src.docs; }, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
       } catch (e) {
         // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
         if (!(e instanceof ScenarioUnavailable)) throw e;

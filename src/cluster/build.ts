@@ -104,7 +104,11 @@ function ofKind<K extends Kind>(objs: AnyDoc[], kind: K): Extract<AnyDoc, { kind
 
 /** Builds a Cluster from the objects of one file. */
 export function buildFromSources(sources: readonly SourceObject[], file: string): Cluster {
-  const objs = sources.map((s) => readObject(file, s.position, s.doc));
+  return buildFromObjects(sources.map((s) => readObject(file, s.position, s.doc)), file);
+}
+
+/** Builds a Cluster from objects already read (readObject), in file order. */
+export function buildFromObjects(objs: AnyDoc[], file: string): Cluster {
 
   // Duplicate names: two objects of one kind with the same namespace/name.
   const byKey = new Map<string, ObjectBase>();

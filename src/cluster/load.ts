@@ -6,20 +6,22 @@
 
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isMap, isPair, isSeq, LineCounter, parseAllDocuments } from 'yaml';
-import { buildFromSources, type SourceObject } from './build.js';
+import { buildFromObjects, type SourceObject } from './build.js';
 import { ConfigError } from './errors.js';
 import { Fields } from './fields.js';
-import { FALLBACK, parseBlockDocument, splitDocuments } from './yaml-block.js';
+import { readObject, type AnyDoc } from './objects.js';
+import { FALLBACK, parseBlockDocument, splitDocuments, StringTable } from './yaml-block.js';
 import type { Cluster } from './types.js';
 
 /** Parses and validates the text of a cluster file. `fileName` is used in error messages only. */
 export function parseClusterDocuments(text: string, fileName: string): Cluster {
-  return buildFromSources(readClusterObjects(text, fileName), fileName);
+  return buildFromObjects(readClusterFileObjects(text, fileName), fileName);
 }
 
 /** Reads, parses and validates a cluster file. */
 export function loadClusterFile(path: string): Cluster {
-  return parseClusterDocuments(readClusterFile(path), path);
+  const objs = readClusterFileObjects(readClusterFile(path), path); // the text is garbage from here on
+  return buildFromObjects(objs, path);
 }
 
 /**
@@ -171,27 +173,65 @@ function firstInvalidUtf8(b: Uint8Array, from: number): number {
  * validation of the objects themselves. YAML syntax errors are reported with line and column.
  */
 export function readClusterObjects(text: string, fileName: string): SourceObject[] {
-  const values = yamlValues(text, fileName);
-  const single = values.length === 1;
+  const values: unknown[] = [];
+  yamlValues(text, fileName, (v) => values.push(v));
   const out: SourceObject[] = [];
-  values.forEach((value, d) => {
-    const docName = `document ${d + 1}`;
-    const prefix = single ? '' : `${docName} `;
-    if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
-    if (Array.isArray(value)) {
-      value.forEach((doc, i) => out.push({ doc, position: `${prefix}[${i}]` }));
-      return;
-    }
-    if (typeof value === 'object' && (value as { kind?: unknown }).kind === 'List') {
-      const f = Fields.of({ file: fileName, object: `${docName} (List)` }, '', value);
-      f.allow(['apiVersion', 'kind', 'items', 'metadata']);
-      f.list('items').forEach(({ value: doc }, i) => out.push({ doc, position: `${prefix}items[${i}]` }));
-      return;
-    }
-    out.push({ doc: value, position: docName });
-  });
-  if (out.length === 0) throw new ConfigError(fileName, '', '', 'the file holds no objects (expected Kubernetes objects such as HostSubnet and Pod, as `---` documents or a kind: List)');
+  values.forEach((value, d) => documentObjects(value, d, values.length === 1, fileName, (doc, position) => out.push({ doc, position })));
+  if (out.length === 0) throw noObjects(fileName);
   return out;
+}
+
+/**
+ * The objects of a file read (objects.ts readObject) as each document is parsed, so that no more than one parsed
+ * document is held at a time: what a big file needs. Errors come as readClusterObjects and buildFromSources give
+ * them: YAML syntax errors first, then a bad `kind: List`, then an empty file, then the first bad object.
+ */
+export function readClusterFileObjects(text: string, fileName: string): AnyDoc[] {
+  const objs: AnyDoc[] = [];
+  let found = 0;
+  let listError: unknown, objectError: unknown;
+  yamlValues(text, fileName, (value, d, count) => {
+    if (listError !== undefined) return;
+    try {
+      documentObjects(value, d, count === 1, fileName, (doc, position) => {
+        found++;
+        if (objectError !== undefined) return;
+        try {
+          objs.push(readObject(fileName, position, doc));
+        } catch (e) {
+          objectError = e;
+        }
+      });
+    } catch (e) {
+      listError = e;
+    }
+  });
+  if (listError !== undefined) throw listError;
+  if (found === 0) throw noObjects(fileName);
+  if (objectError !== undefined) throw objectError;
+  return objs;
+}
+
+function noObjects(fileName: string): ConfigError {
+  return new ConfigError(fileName, '', '', 'the file holds no objects (expected Kubernetes objects such as HostSubnet and Pod, as `---` documents or a kind: List)');
+}
+
+/** The objects of document `d` (0-based; `single` when the file has one): itself, a List's items or an array's. */
+function documentObjects(value: unknown, d: number, single: boolean, fileName: string, out: (doc: unknown, position: string) => void): void {
+  const docName = `document ${d + 1}`;
+  const prefix = single ? '' : `${docName} `;
+  if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
+  if (Array.isArray(value)) {
+    value.forEach((doc, i) => out(doc, `${prefix}[${i}]`));
+    return;
+  }
+  if (typeof value === 'object' && (value as { kind?: unknown }).kind === 'List') {
+    const f = Fields.of({ file: fileName, object: `${docName} (List)` }, '', value);
+    f.allow(['apiVersion', 'kind', 'items', 'metadata']);
+    f.list('items').forEach(({ value: doc }, i) => out(doc, `${prefix}items[${i}]`));
+    return;
+  }
+  out(value, docName);
 }
 
 /**
@@ -200,16 +240,71 @@ export function readClusterObjects(text: string, fileName: string): SourceObject
  * document it does not take on, and any file it cannot split, is parsed by the `yaml` package (whose errors then
  * carry the line in the whole file).
  */
-function yamlValues(text: string, fileName: string): unknown[] {
+function yamlValues(text: string, fileName: string, each: (value: unknown, d: number, count: number) => void): void {
+  const json = jsonValue(text);
+  if (json !== NOT_JSON) return each(json, 0, 1);
   const docs = splitDocuments(text);
-  if (!docs) return yamlPackageValues(text, fileName, 0);
-  const values: unknown[] = [];
-  for (const d of docs) {
-    const v = parseBlockDocument(d.text);
-    if (v !== FALLBACK) values.push(v);
-    else values.push(yamlPackageValues(d.text, fileName, d.line)[0] ?? null);
+  if (!docs) {
+    const values = yamlPackageValues(text, fileName, 0);
+    values.forEach((v, d) => each(v, d, values.length));
+    return;
   }
-  return values;
+  const strings = new StringTable();
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i]!;
+    const v = parseBlockDocument(d.text, strings);
+    each(v !== FALLBACK ? v : yamlPackageValues(d.text, fileName, d.line)[0] ?? null, i, docs.length);
+  }
+}
+
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/**
+ * The value of a JSON file (`oc get -o json`, a JSON array of objects) by JSON.parse, which reads a 50 MB file in
+ * a second where the `yaml` package takes minutes and gigabytes. JSON is YAML, and JSON.parse gives the values the
+ * `yaml` package gives for it, except where the `yaml` package refuses the file: duplicate keys, nesting deeper
+ * than MAX_NESTING (and a `__proto__` key is left to it too). Such a file, and any text JSON.parse refuses, is
+ * NOT_JSON: the `yaml` package reads it and reports the error with its line and column, as before.
+ */
+function jsonValue(text: string): unknown {
+  let i = 0;
+  while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09)) i++;
+  if (text.charCodeAt(i) !== 0x7b /* { */ && text.charCodeAt(i) !== 0x5b /* [ */) return NOT_JSON;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+  // Keys in the value against `:` outside strings in the text (each separates one key from its value): fewer
+  // keys than separators means a key was given twice.
+  let keys = 0;
+  const values: unknown[] = [value], depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop(), depth = depths.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_NESTING) return NOT_JSON;
+    if (Array.isArray(v)) {
+      for (const x of v) values.push(x), depths.push(depth + 1);
+      continue;
+    }
+    for (const k in v) {
+      if (k === '__proto__') return NOT_JSON;
+      keys++;
+      values.push((v as Record<string, unknown>)[k]), depths.push(depth + 1);
+    }
+  }
+  let separators = 0;
+  let inString = false;
+  for (let j = i; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (inString) {
+      if (c === 0x5c /* \ */) j++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a /* : */) separators++;
+  }
+  return keys === separators ? value : NOT_JSON;
 }
 
 /** Documents parsed by the `yaml` package; `lineOffset` is the line `text` starts on in the file (0-based). */

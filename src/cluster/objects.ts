@@ -102,7 +102,7 @@ export interface NetNamespaceDoc extends ObjectBase {
 export interface ContainerDoc {
   path: string;
   ports: { protocol: Protocol; port: number }[];
-  env: Map<string, { value: string; path: string }>;
+  env: ReadonlyMap<string, { value: string; path: string }>;
 }
 
 export interface PodDoc extends ObjectBase {
@@ -213,7 +213,9 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
   const where: Where = { file, object: objectLabel(k, namespace, name) };
   const f = new Fields(where, '', early.value);
   const m = meta ? new Fields(where, 'metadata', meta.value) : undefined;
-  const base: ObjectBase = { kind: k, name, namespace, labels: m?.labels('labels') ?? {}, annotations: m?.annotations('annotations') ?? {}, uid, position, f };
+  // `f` reads the document; the object keeps a Fields without it (for errors only), so the parsed document is
+  // garbage once read.
+  const base: ObjectBase = { kind: k, name, namespace, labels: m?.labels('labels') ?? {}, annotations: m?.annotations('annotations') ?? {}, uid, position, f: new Fields(where, '', DETACHED) };
   const envelope = ['apiVersion', 'kind', 'metadata'];
 
   switch (k) {
@@ -246,6 +248,9 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
       return { ...base, kind: k, ip: f.unicastIp('ip'), mac: f.optMac('mac') };
   }
 }
+
+/** The value of an object's Fields once read: failing is all such a Fields does. */
+const DETACHED: Record<string, unknown> = Object.freeze({});
 
 /** VNID range (openshift/sdn `pkg/network/common/netid.go`): 0 is global, 1..9 reserved, 10..2^24-1 allocatable. */
 export const MAX_VNID = 0xffffff;
@@ -317,6 +322,8 @@ function readHostSubnet(f: Fields, base: ObjectBase): HostSubnetDoc {
   };
 }
 
+const NO_ENV: ReadonlyMap<string, { value: string; path: string }> = new Map();
+
 function readContainer(c: Fields): ContainerDoc {
   c.allow(['name', 'ports', 'env'], CONTAINER_IGNORED);
   c.name('name');
@@ -324,8 +331,11 @@ function readContainer(c: Fields): ContainerDoc {
     p.allow(['containerPort', 'protocol'], ['name', 'hostPort', 'hostIP']);
     return { protocol: p.oneOf('protocol', PROTOCOLS, 'TCP'), port: p.int('containerPort', 1, 65535) };
   });
+  const list = c.objList('env');
+  // Most containers have no env (or none packetwalk reads): one empty map for all of them.
+  if (list.length === 0) return { path: c.path, ports, env: NO_ENV };
   const env = new Map<string, { value: string; path: string }>();
-  for (const e of c.objList('env')) {
+  for (const e of list) {
     e.allow(['name', 'value'], ['valueFrom']);
     const name = e.str('name');
     if (name.startsWith('EGRESS_') && e.has('valueFrom')) e.fail('valueFrom', `${name} from a ConfigMap or Secret is not supported (expected an inline value)`);

@@ -77,20 +77,58 @@ function unsupported(): never {
   throw new Unsupported();
 }
 
-/** The value of one document, or FALLBACK. */
-export function parseBlockDocument(text: string): unknown {
+/**
+ * String values as kept: one copy of each value, not tied to the file's text. A substring of a big string is a
+ * view of it in V8 (a sliced string), so a pod's node name read from a 50 MB file would keep all 50 MB alive for
+ * as long as the Cluster lives; a value seen before (a node or namespace name, an image) is also shared. Give the
+ * same instance to every document of a file; it may be dropped once the file is read.
+ */
+export class StringTable {
+  private readonly strings = new Map<string, string>();
+
+  /** The kept copy of `s`. */
+  get(s: string): string {
+    // V8 copies substrings shorter than 13 characters; longer ones are views of the text.
+    if (s.length < 13) return s;
+    let t = this.strings.get(s);
+    if (t === undefined) {
+      const copy = Buffer.from(s, 'latin1').toString('latin1');
+      t = copy === s ? copy : s; // only Latin-1 text goes through latin1 unchanged
+      this.strings.set(t, t);
+    }
+    return t;
+  }
+}
+
+/** The value of one document, or FALLBACK. String values go through `strings` when given. */
+export function parseBlockDocument(text: string, strings?: StringTable): unknown {
+  // Lines without their `\r`, indentation and trailing white space: one substring each (a big file has millions).
   const lines: Line[] = [];
-  for (const raw of text.split('\n')) {
-    const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    let i = 0;
-    while (l.charCodeAt(i) === 0x20) i++;
-    if (i === l.length || l.charCodeAt(i) === 0x23 /* # */) continue;
-    if (l.charCodeAt(i) === 0x09) return FALLBACK; // a tab in the indentation
-    lines.push({ indent: i, content: l.slice(i).trimEnd() });
+  const n = text.length;
+  for (let pos = 0; pos <= n; ) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    const next = end + 1;
+    if (end > pos && text.charCodeAt(end - 1) === 0x0d /* \r */) end--;
+    let i = pos;
+    while (i < end && text.charCodeAt(i) === 0x20) i++;
+    if (i === end || text.charCodeAt(i) === 0x23 /* # */) {
+      pos = next;
+      continue;
+    }
+    if (text.charCodeAt(i) === 0x09) return FALLBACK; // a tab in the indentation
+    let e = end;
+    while (e > i && (text.charCodeAt(e - 1) === 0x20 || text.charCodeAt(e - 1) === 0x09)) e--;
+    const content = text.slice(i, e);
+    // YAML's white space is space and tab only; a carriage return inside a line is a line break to YAML, and other
+    // characters JavaScript counts as white space (\v, \f, Unicode spaces) are content: left to the yaml package.
+    if (content.indexOf('\r') >= 0 || content.indexOf('\v') >= 0 || content.indexOf('\f') >= 0) return FALLBACK;
+    lines.push({ indent: i - pos, content });
+    pos = next;
   }
   if (lines.length === 0) return null;
   try {
-    const r = new BlockReader(lines);
+    const r = new BlockReader(lines, strings);
     const v = r.node(lines[0]!.indent, 0);
     if (r.at < lines.length) unsupported(); // a line less indented than the document's first
     return v;
@@ -102,7 +140,12 @@ export function parseBlockDocument(text: string): unknown {
 
 class BlockReader {
   at = 0;
-  constructor(private readonly lines: Line[]) {}
+  constructor(private readonly lines: Line[], private readonly strings: StringTable | undefined) {}
+
+  private value(s: string): unknown {
+    const v = scalar(s);
+    return typeof v === 'string' && this.strings ? this.strings.get(v) : v;
+  }
 
   /** The block node whose first line is the current one, at `indent`. */
   node(indent: number, depth: number): unknown {
@@ -119,10 +162,10 @@ class BlockReader {
       if (!l || l.indent < indent) return out;
       if (l.indent > indent) unsupported();
       if (!isSequenceItem(l.content)) return out; // a key of the mapping this sequence is the value of
-      const rest = l.content.slice(1);
-      let skip = 0;
-      while (rest.charCodeAt(skip) === 0x20) skip++;
-      const item = rest.slice(skip);
+      let v = 1;
+      while (l.content.charCodeAt(v) === 0x20) v++;
+      const skip = v - 1;
+      const item = l.content.slice(v);
       if (item === '' || item.startsWith('#')) {
         // `-` alone: the item is the block below, or null.
         this.at++;
@@ -137,7 +180,7 @@ class BlockReader {
         out.push(this.mapping(mapIndent, depth + 1));
       } else {
         this.at++;
-        out.push(scalar(item));
+        out.push(this.value(item));
         this.noContinuation(indent);
       }
     }
@@ -156,12 +199,11 @@ class BlockReader {
       const c = l.content;
       const keyEnd = mappingKeyEnd(c);
       if (keyEnd < 0) unsupported();
-      const key = mappingKey(c.slice(0, keyEnd).trimEnd());
+      const key = mappingKey(trimWhite(c.slice(0, keyEnd)));
       if (Object.prototype.hasOwnProperty.call(out, key)) unsupported(); // duplicate: the yaml package reports it
-      let rest = c.slice(keyEnd + 1);
-      let skip = 0;
-      while (rest.charCodeAt(skip) === 0x20) skip++;
-      rest = rest.slice(skip);
+      let v = keyEnd + 1;
+      while (c.charCodeAt(v) === 0x20) v++;
+      const rest = c.slice(v);
       this.at++;
       if (rest === '' || rest.startsWith('#')) {
         const next = this.lines[this.at];
@@ -169,7 +211,7 @@ class BlockReader {
         else if (next && next.indent === indent && isSequenceItem(next.content)) out[key] = this.sequence(indent, depth + 1);
         else out[key] = null;
       } else {
-        out[key] = scalar(rest);
+        out[key] = this.value(rest);
         this.noContinuation(indent);
       }
     }
@@ -224,6 +266,13 @@ function mappingKey(k: string): string {
   return v;
 }
 
+/** `s` without trailing YAML white space (spaces and tabs; String#trimEnd would also take Unicode spaces). */
+function trimWhite(s: string): string {
+  let e = s.length;
+  while (e > 0 && (s.charCodeAt(e - 1) === 0x20 || s.charCodeAt(e - 1) === 0x09)) e--;
+  return e === s.length ? s : s.slice(0, e);
+}
+
 const JSON_ESCAPES = /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/;
 
 /** A one-line scalar (with an optional trailing comment) as the core schema resolves it. */
@@ -232,7 +281,9 @@ function scalar(s: string): unknown {
   if (c === 0x27 /* ' */ || c === 0x22 /* " */) {
     const end = quotedEnd(s);
     if (end < 0) unsupported(); // continues on the next line
-    const after = s.slice(end).trimStart();
+    let a = end;
+    while (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09) a++;
+    const after = s.slice(a);
     if (after !== '' && !after.startsWith('#')) unsupported();
     if (after !== '' && s.charCodeAt(end) !== 0x20) unsupported();
     const body = s.slice(1, end - 1);
@@ -248,7 +299,7 @@ function scalar(s: string): unknown {
   // A plain scalar ends before ` #`.
   let v = s;
   const hash = s.indexOf(' #');
-  if (hash >= 0) v = s.slice(0, hash).trimEnd();
+  if (hash >= 0) v = trimWhite(s.slice(0, hash));
   if (v === '[]') return [];
   if (v === '{}') return {};
   // Indicators a plain scalar cannot start with, and `: ` inside one (a nested mapping: an error in YAML).

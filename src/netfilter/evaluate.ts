@@ -60,6 +60,8 @@ export interface NetfilterOptions {
   config?: ConfigVersion;
   /** The emulation's path watch (also given to a conntrack table made here); default: a watch of its own. */
   watch?: PathWatch;
+  /** User chains compiled once for many netfilters (kube-proxy's, the same on every node): see SharedChains. */
+  shared?: SharedChains;
 }
 
 /** OVS `ct()` arguments the bridge passes (structurally compatible with ovs/bridge.ts CtRequest). */
@@ -134,6 +136,9 @@ class CRule implements Counted {
   range: NatRange | null = null;
   natIp = 0;
   markValue = 0; markMask = 0;
+  /** In a SharedChains chain: that chain and the rule's index in it (its counters are each netfilter's own). */
+  owner: CChain | null = null;
+  index = 0;
   private textCache: string | undefined;
 
   /** The rule matched a packet of `bytes` bytes (its iptables -v counters): a fast-path replay's count. */
@@ -236,6 +241,35 @@ class CTable {
   constructor(readonly name: TableName) {}
 }
 
+/**
+ * User chains compiled once and evaluated by many netfilters: kube-proxy's chains are the same on every node of a
+ * cluster (hundreds of thousands of rules on a big one), so each node's Ruleset holds the very same Chain objects
+ * and each Netfilter reuses these compiled chains instead of compiling its own. Counters stay per netfilter: the
+ * first match in a shared chain gives that netfilter's Ruleset its own copy of the chain (Netfilter.ownRule), so
+ * the shared Rule objects always read [0:0]. A chain here may only jump to chains here.
+ */
+export class SharedChains {
+  /** Compiled chains by table and name. */
+  readonly tables = new Map<TableName, Map<string, CChain>>();
+
+  constructor(readonly ruleset: Ruleset) {
+    for (const [name, t] of ruleset.tables) {
+      const chains = new Map<string, CChain>();
+      for (const c of t.chains.values()) if (c.policy === undefined) chains.set(c.name, new CChain(c, false, name));
+      for (const c of chains.values()) {
+        c.rules = c.chain.rules.map((r, i) => {
+          const cr = new CRule(c.chain.name, name, r, chains);
+          cr.owner = c;
+          cr.index = i;
+          return cr;
+        });
+        c.buildIndex();
+      }
+      this.tables.set(name, chains);
+    }
+  }
+}
+
 /** Slot of a built-in chain in Netfilter.builtins: table index * 5 + hook index (no string-keyed Map per packet). */
 function builtinSlot(table: string, chain: string): number {
   const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : table === 'filter' ? 3 : -1;
@@ -262,6 +296,9 @@ export class Netfilter implements NetfilterHooks {
   /** LOCAL addresses as int32. */
   private local = new Set<number>();
   private last: CRule | null = null;
+  private readonly shared: SharedChains | undefined;
+  /** This netfilter's copies of the shared chains it has counted a match in (see SharedChains). */
+  private owned = new Map<CChain, OwnedRule[]>();
   private lastReason: string | undefined;
   // Per-traversal packet fields (read once per table walk); addresses as int32: a uint32 >= 2^31 in a field is a
   // double, boxed whenever it is passed on (Map/Set keys included).
@@ -283,6 +320,7 @@ export class Netfilter implements NetfilterHooks {
     this.now = opts.now ?? (clock ? () => clock.now : () => 0);
     if (clock && !this.conntrack.clock) this.conntrack.clock = clock;
     this.node = opts.node;
+    this.shared = opts.shared;
     this.setInterfaces(opts.interfaces ?? {});
     this.load(ruleset);
   }
@@ -294,11 +332,26 @@ export class Netfilter implements NetfilterHooks {
   load(rs: Ruleset): void {
     this.config.changed();
     this.ruleset = rs;
+    this.owned = new Map();
     const tables = new Map<TableName, CTable>();
     for (const [name, t] of rs.tables) {
       const ct = new CTable(name);
-      for (const c of t.chains.values()) ct.chains.set(c.name, new CChain(c, c.policy !== undefined, name));
+      // Shared chains are reused only when the table holds every one of them (their jumps stay among them).
+      const shared = this.shared?.tables.get(name);
+      let reused = 0;
+      if (shared) for (const [n, s] of shared) if (t.chains.get(n) === s.chain) reused++;
+      const reuse = shared !== undefined && reused === shared.size;
+      for (const c of t.chains.values()) {
+        if (reuse) ct.chains.set(c.name, shared!.get(c.name) ?? new CChain(c, c.policy !== undefined, name));
+        else if (shared?.get(c.name)?.chain === c) {
+          // A shared chain compiled as this netfilter's own: it counts into its own copy, never the shared rules.
+          const copy = copyChain(c);
+          t.chains.set(c.name, copy);
+          ct.chains.set(c.name, new CChain(copy, false, name));
+        } else ct.chains.set(c.name, new CChain(c, c.policy !== undefined, name));
+      }
       for (const c of ct.chains.values()) {
+        if (reuse && shared!.get(c.chain.name) === c) continue;
         c.rules = c.chain.rules.map((r) => new CRule(c.chain.name, name, r, ct.chains));
         c.buildIndex();
       }
@@ -575,9 +628,15 @@ export class Netfilter implements NetfilterHooks {
       if (!this.matches(r, pkt, fragment)) continue;
       // Counted here rather than through countPacket, which only fast-path replays call: its inline caches then
       // see the few rule shapes of recorded paths, not every rule the slow path evaluates (megamorphic, ~30% slower).
-      r.rule.packets++;
-      r.rule.bytes += this.pLen;
-      if (rec !== null) rec.ruleCounted(r, this.pLen);
+      if (r.owner === null) {
+        r.rule.packets++;
+        r.rule.bytes += this.pLen;
+        if (rec !== null) rec.ruleCounted(r, this.pLen);
+      } else {
+        const own = this.ownRule(r);
+        own.countPacket(this.pLen);
+        if (rec !== null) rec.ruleCounted(own, this.pLen);
+      }
       const t = r.target;
       if (t === T_NONE) continue;
       if (trace && t !== T_RETURN) trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
@@ -629,6 +688,19 @@ export class Netfilter implements NetfilterHooks {
           return NF_ACCEPT;
       }
     }
+  }
+
+  /** The rule of a shared chain whose counters are this netfilter's: its copy of the chain, made on first use. */
+  private ownRule(r: CRule): OwnedRule {
+    const owner = r.owner!;
+    let rules = this.owned.get(owner);
+    if (rules === undefined) {
+      const c = owner.chain;
+      const copy = copyChain(c);
+      this.ruleset.tables.get(r.table)!.chains.set(c.name, copy);
+      this.owned.set(owner, (rules = copy.rules.map((x) => new OwnedRule(x))));
+    }
+    return rules[r.index]!;
   }
 
   private candidates(c: CChain): CRule[] {
@@ -712,7 +784,20 @@ export class Netfilter implements NetfilterHooks {
   }
 }
 
+/** A chain with its own rule objects (their counters), sharing their matches and targets. */
+function copyChain(c: Chain): Chain {
+  return { ...c, rules: c.rules.map((r) => ({ ...r })) };
+}
 
+/** A netfilter's own copy of a shared rule: its iptables -v counters (see SharedChains). */
+class OwnedRule implements Counted {
+  constructor(readonly rule: Rule) {}
+
+  countPacket(bytes: number): void {
+    this.rule.packets++;
+    this.rule.bytes += bytes;
+  }
+}
 
 /** The big-endian 32-bit word at `o` as an int32. */
 function readI32(b: Uint8Array, o: number): number {

@@ -22,7 +22,7 @@
 
 import { cidrToString, ipv4ToString } from '../../codecs/bytes.js';
 import type { Cluster, HostSubnet } from '../cluster/types.js';
-import { Netfilter, type NetfilterOptions } from './evaluate.js';
+import { Netfilter, SharedChains, type NetfilterOptions } from './evaluate.js';
 import { ruleFromArgs } from './iptables-restore.js';
 import { addKubeProxyRules, type KubeProxyOptions } from './kube-proxy.js';
 import { appendRule, emptyRuleset, ensureChain, ensureTable, insertRule, type Ruleset, type TableName } from './rules.js';
@@ -41,6 +41,54 @@ export interface NodeRulesOptions {
   localDetector?: KubeProxyOptions['localDetector'];
   /** Leave kube-proxy's rules out (only openshift-sdn's). */
   withoutKubeProxy?: boolean;
+  /**
+   * kube-proxy's rules built once for the whole cluster (sharedKubeProxy, with the same options): the node's
+   * Ruleset holds its user chains as they are instead of a copy, and its netfilter evaluates them compiled once.
+   */
+  kubeProxy?: SharedKubeProxy;
+}
+
+/** kube-proxy's rules of a cluster, the same on every node, and their chains compiled once (see SharedChains). */
+export interface SharedKubeProxy {
+  rules: Ruleset;
+  chains: SharedChains;
+}
+
+/** kube-proxy's rules for every node of `cluster` (they depend on the cluster, not the node), built and compiled once. */
+export function sharedKubeProxy(cluster: Cluster, opts: NodeRulesOptions = {}): SharedKubeProxy {
+  const rules = emptyRuleset();
+  addKubeProxyRules(rules, cluster, kubeProxyOptions(cluster, opts));
+  return { rules, chains: new SharedChains(rules) };
+}
+
+function kubeProxyOptions(cluster: Cluster, opts: NodeRulesOptions): KubeProxyOptions {
+  return {
+    clusterCIDR: cluster.network.clusterNetwork,
+    masqueradeBit: opts.masqueradeBit ?? 0,
+    randomFully: opts.randomFully ?? true,
+    localDetector: opts.localDetector ?? 'cidr',
+  };
+}
+
+/**
+ * Add kube-proxy's rules built beforehand to a node's openshift-sdn rules, ending as addKubeProxyRules on the
+ * node's Ruleset would: its jumps first in the built-in chains (copied: their counters are the node's), its user
+ * chains after the node's own in each table (shared, never copied here).
+ */
+function mergeKubeProxy(rs: Ruleset, kp: Ruleset): void {
+  for (const [name, kt] of kp.tables) {
+    const t = ensureTable(rs, name);
+    for (const c of kt.chains.values()) {
+      if (c.policy !== undefined) {
+        // A built-in chain (only those have a policy).
+        const own = t.chains.get(c.name)!;
+        own.rules = [...c.rules.map((r) => ({ ...r })), ...own.rules];
+      } else {
+        if (t.chains.has(c.name)) throw new Error(`iptables: chain ${c.name} of table ${name} is both openshift-sdn's and kube-proxy's`);
+        t.chains.set(c.name, c);
+      }
+    }
+  }
 }
 
 /** getMarkForVNID (SDN egressip.go): the pkt_mark that selects a namespace's egress IP SNAT rule. */
@@ -129,14 +177,8 @@ export function buildNodeRules(cluster: Cluster, node: string, opts: NodeRulesOp
   }
   for (const e of egress) add('filter', 'OPENSHIFT-FIREWALL-ALLOW', ['-d', ipv4ToString(e.ip), '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'REJECT']);
 
-  if (!opts.withoutKubeProxy) {
-    addKubeProxyRules(rs, cluster, {
-      clusterCIDR: net.clusterNetwork,
-      masqueradeBit: opts.masqueradeBit ?? 0,
-      randomFully: opts.randomFully ?? true,
-      localDetector: opts.localDetector ?? 'cidr',
-    });
-  }
+  if (opts.kubeProxy) mergeKubeProxy(rs, opts.kubeProxy.rules);
+  else if (!opts.withoutKubeProxy) addKubeProxyRules(rs, cluster, kubeProxyOptions(cluster, opts));
   return rs;
 }
 
@@ -149,5 +191,7 @@ export function nodeInterfaces(cluster: Cluster, node: string): Record<string, n
 
 /** A node's netfilter: its rules, interface addresses and a seeded random source. */
 export function createNodeNetfilter(cluster: Cluster, node: string, opts: NetfilterOptions & NodeRulesOptions = {}): Netfilter {
-  return new Netfilter(buildNodeRules(cluster, node, opts), { ...opts, node: opts.node ?? node, interfaces: opts.interfaces ?? nodeInterfaces(cluster, node) });
+  return new Netfilter(buildNodeRules(cluster, node, opts), {
+    ...opts, node: opts.node ?? node, interfaces: opts.interfaces ?? nodeInterfaces(cluster, node), shared: opts.shared ?? opts.kubeProxy?.chains,
+  });
 }

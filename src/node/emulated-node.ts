@@ -22,7 +22,7 @@ import { Vxlan0Port } from '../ports/vxlan0.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { CT_INV, CT_TRK } from '../buffer/packet-buffer.js';
-import { createNodeNetfilter } from '../netfilter/node-rules.js';
+import { createNodeNetfilter, type SharedKubeProxy } from '../netfilter/node-rules.js';
 import { createEgressRouterNetfilter } from '../netfilter/egress-router.js';
 import { MacvlanLink } from '../ports/macvlan.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
@@ -56,6 +56,8 @@ export interface NodeSite {
   podsOf(node: string): readonly Pod[];
   /** Services listening in the node kernel besides hostNetwork pods (Endpoints on the node's own address). */
   kernelListeners(node: string): readonly { protocol: 'TCP' | 'UDP'; port: number; serverName: string }[];
+  /** kube-proxy's rules, the same on every node: built and compiled once for the cluster, shared by the nodes. */
+  kubeProxy(): SharedKubeProxy;
   /** Called once, right after the node's data path is built. */
   built(node: EmulatedNode): void;
 }
@@ -167,7 +169,7 @@ export class EmulatedNode implements BridgeHost {
     // br0 and its ports.
     const { config, watch } = runtime;
     const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6, config, watch }); // ms, for dump-flows durations
-    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock, config, watch });
+    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock, config, watch, kubeProxy: this.site.kubeProxy() });
     k.netfilter = netfilter;
     const vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, bridge, net.vxlanPort);
     const tun0Port = new Tun0Port(runtime, this.name, bridge);

@@ -13,6 +13,7 @@ import { NetInterface } from '../ports/net-interface.js';
 import { Segment } from '../ports/segment.js';
 import { appFor } from './apps.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
+import { sharedKubeProxy, type SharedKubeProxy } from '../netfilter/node-rules.js';
 import { EmulatedNode, type NodeSite } from './emulated-node.js';
 import { Runtime, type PathCacheFactory } from '../runtime/runtime.js';
 import { Stack } from './stack.js';
@@ -64,10 +65,12 @@ export class Emulation {
         for (const p of ep.ports) l.push({ protocol: p.protocol, port: p.port, serverName: `${ep.namespace}/${ep.name} on ${node.name}` });
       }
     }
+    let kubeProxy: SharedKubeProxy | undefined;
     const site: NodeSite = {
       underlay: this.underlay,
       podsOf: (node) => index.podsByNode.get(node) ?? [],
       kernelListeners: (node) => listeners.get(node) ?? [],
+      kubeProxy: () => (kubeProxy ??= sharedKubeProxy(cluster)),
       built: (node) => {
         this.builtNodes.push(node);
         this.allStacks = undefined;

@@ -13,14 +13,17 @@ function fillFrame(frame: Buffer, i: number): void {
 }
 
 describe('FileSink', () => {
-  it('streams 200k packets through one fixed buffer and renames into place on close', () => {
+  it('streams 200k packets through one buffer, grown to its size and then fixed, and renames into place on close', () => {
     const path = scratchPath('stream.pcap');
     const sink = new FileSink(path, 64 * 1024);
-    const buffer = sink.buf;
+    expect(sink.buf.length).toBe(4096); // a file that gets one frame costs 4 KiB
     const w = new PcapWriter(sink);
     const frame = Buffer.alloc(64);
     const N = 200_000;
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < 1000; i++) w.writePacket(i * 1000, (fillFrame(frame, i), frame));
+    const buffer = sink.buf;
+    expect(buffer.length).toBe(64 * 1024);
+    for (let i = 1000; i < N; i++) {
       fillFrame(frame, i);
       w.writePacket(i * 1000, frame);
       if (i % 10_000 === 0) {

@@ -121,6 +121,21 @@ describe('a user cluster file shaped like `oc get -o yaml` output', () => {
     expect(parseClusterDocuments(json, 'cluster.json')).toEqual(cluster);
   });
 
+  it('reads JSON with JSON.parse and leaves what the yaml package refuses to it, errors as before', () => {
+    const docs = readClusterObjects(readFixture(), 'x').map((o) => o.doc);
+    const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }, null, 2);
+    expect(parseClusterDocuments(list, 'cluster.json')).toEqual(cluster);
+    expect(parseClusterDocuments(`\n  ${list}\n`, 'cluster.json')).toEqual(cluster);
+    // A key twice: the yaml package's error with its line, not JSON.parse's last-one-wins.
+    const twice = list.replace('"kind": "List",', '"kind": "List",\n  "kind": "List",');
+    expect(() => parseClusterDocuments(twice, 'c.json')).toThrow(/^c\.json:4:3: YAML syntax error: Map keys must be unique$/);
+    // Strings holding `:` and escaped quotes do not count as keys.
+    const colons = JSON.stringify([{ ...(docs[0] as object), metadata: { name: 'default', annotations: { 'a.io/x': 'k: \\" v: "w":' } } }]);
+    expect(parseClusterDocuments(colons, 'c.json').network.name).toBe('default');
+    // Not JSON after all (a YAML flow mapping): the yaml package's reading.
+    expect(() => parseClusterDocuments('{kind: Pod', 'c.json')).toThrow(ConfigError);
+  });
+
   it('names objects in errors by kind and name, or by document and item before the name is known', () => {
     const nameless = readFixture().replace('  metadata:\n    name: node-b\n', '  metadata: {}\n');
     expect(() => parseClusterDocuments(nameless, 'c.yaml')).toThrow('c.yaml: document 2 items[1] (HostSubnet): metadata.name: required field is missing (expected a DNS-1123 name like sqlapi-1-8jgx8)');

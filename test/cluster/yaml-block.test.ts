@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
-import { FALLBACK, parseBlockDocument, splitDocuments } from '../../src/cluster/yaml-block.js';
+import { FALLBACK, parseBlockDocument, splitDocuments, StringTable } from '../../src/cluster/yaml-block.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'user-cluster.yaml');
 
@@ -54,6 +54,7 @@ describe('the block YAML reader', () => {
     ['duplicate keys (an error, from the yaml package)', 'a: 1\na: 2\n'],
     ['a document separator with a trailing empty document', '---\na: 1\n---\n'],
     ['comments before the first document', '# head\n\n---\na: 1\n'],
+    ['trailing white space, CRLF and stray carriage returns', 'a: x \t\r\nb:\r\n  - y\t\r\n  -  z\u00a0\u3000\nc: w\r\r\nd: \x0b\n  \r\ne: v\u2003 # c \r\n'],
   ])('%s', (_name, text) => {
     const r = fast(text);
     let ref: unknown[] | Error;
@@ -94,5 +95,17 @@ describe('the block YAML reader', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('StringTable', () => {
+  it('gives one instance per value, equal to the text read, non-Latin-1 included', () => {
+    const strings = new StringTable();
+    const text = 'a: aro2-p8bjm-worker-big-0001\nb: aro2-p8bjm-worker-big-0001\nc: short\nd: ünïcödé-välüé-ıś-kept\ne: 😀-emoji-value-kept-too\n';
+    const v = parseBlockDocument(text, strings) as Record<string, string>;
+    expect(v).toEqual(parseBlockDocument(text));
+    expect(v.a).toBe('aro2-p8bjm-worker-big-0001');
+    expect(Object.is(v.a, v.b)).toBe(true);
+    expect(strings.get(`aro2-p8bjm-worker-big-${'0001'}`)).toBe(v.a);
   });
 });

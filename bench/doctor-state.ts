@@ -105,7 +105,9 @@ function writeState(): void {
         const j = next() % (i + 1);
         [moved[i], moved[j]] = [moved[j]!, moved[i]!];
       }
-      at.forEach((i, k) => (lines[i] = moved[k]!));
+      at.forEach((i, k) => {
+        lines[i] = moved[k]!;
+      });
       ipt = lines.join('\n');
     }
     ruleLines += ipt.split('\n').length;

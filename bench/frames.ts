@@ -14,7 +14,7 @@ import { emitIpv4, IPPROTO_UDP, IPV4_HEADER_LEN, type Ipv4Header } from '../code
 import { emitUdp, UDP_HEADER_LEN, type UdpHeader } from '../codecs/udp.js';
 import { flowHash5Int32, flowSourcePort, type VxlanTunnelConfig } from '../codecs/vxlan-encap.js';
 import { emitVxlan, VXLAN_HEADER_LEN, VXLAN_OVERHEAD, VXLAN_PORT, type VxlanHeader } from '../codecs/vxlan.js';
-import { HEADROOM, PacketBuffer, type BufferPool } from '../src/buffer/packet-buffer.js';
+import { HEADROOM, type PacketBuffer, type BufferPool } from '../src/buffer/packet-buffer.js';
 
 /** Ethernet + IPv4 + UDP headers of an inner frame. */
 export const INNER_HEADERS_LEN = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN; // 42

@@ -16,7 +16,7 @@ export interface BenchCase {
   /** Prepare pools, files and templates; throws when the codec under test produces wrong bytes. */
   setup?(): void;
   /** Process `iterations` packets. The return value is folded into a sink so the work cannot be optimized away. */
-  run(iterations: number): number | void;
+  run(iterations: number): number | undefined;
   /** Release files and buffers. Always called after setup, also when setup or the run failed. */
   teardown?(): void;
   /** Key of the matching measurement of bench/scapy_ref.py (undefined: scapy has no equivalent). */

@@ -86,7 +86,7 @@ export class PcapWriter {
     const sec = Math.floor(tsNs / 1e9);
     if (!(tsNs >= 0 && sec + this.epochSeconds <= 0xffffffff)) throw new EncodeError('pcap', `timestamp ${tsNs} ns out of range`);
     const ns = Math.floor(tsNs - sec * 1e9);
-    const capLen = len > this.snaplen ? this.snaplen : len;
+    const capLen = Math.min(len, this.snaplen);
     const sink = this.sink;
     const o = sink.reserve(PCAP_RECORD_HEADER_LEN);
     const b = sink.buf;

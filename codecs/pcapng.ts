@@ -252,7 +252,7 @@ export class PcapngWriter {
     const origLen = opts?.origLen ?? len;
     if (!(tsNs >= 0 && tsNs <= Number.MAX_SAFE_INTEGER)) throw new EncodeError('pcapng', `timestamp ${tsNs} ns out of range`);
     if (len < 0 || origLen < len || origLen > 0xffffffff) throw new EncodeError('pcapng', `captured ${len} bytes but original length ${origLen}`);
-    const capLen = len > snaplen ? snaplen : len;
+    const capLen = Math.min(len, snaplen);
     const comment = opts?.comment;
     const commentOpt = comment ? this.commentOption(comment) : undefined;
     const flags = opts?.direction === 'inbound' ? EPB_DIRECTION_INBOUND : opts?.direction === 'outbound' ? EPB_DIRECTION_OUTBOUND : 0;

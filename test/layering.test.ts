@@ -132,6 +132,7 @@ describe('the import reader', () => {
     const src = [
       "// import { x } from './comment.js';",
       "/* export * from './block.js'; */",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: source text holding a template literal, on purpose
       "const code = `import(${JSON.stringify('./template.js')}) ${'`'} import x from './t.js'`;",
       "const quote = /['\"`]/g;",
       "const text = \"import y from './string.js'\";",

@@ -81,7 +81,7 @@ function sharedNames(emu: Emulation, short: Map<string, string>): Map<string, nu
     add(pod.name, 'eth0', n * NODE_STRIDE + podSlot(j, 1));
     if (pod.egressRouter) add(pod.name, 'macvlan0', n * NODE_STRIDE + podSlot(j, 2));
   });
-  emu.gateway.interfaces.forEach((iface, k) => add('gateway', iface.name, gatewayOrder + k));
+  for (const [k, iface] of emu.gateway.interfaces.entries()) add('gateway', iface.name, gatewayOrder + k);
   let k = emu.gateway.interfaces.length;
   for (const [name, s] of emu.externals) for (const iface of s.interfaces) add(name, iface.name, gatewayOrder + k++);
   for (const [name, orders] of all) {

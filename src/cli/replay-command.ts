@@ -64,7 +64,7 @@ export function cmdReplay(args: string[], clusterSource: (file: string | undefin
   const outDir = resolve(a.str('out') ?? `pcaps/out/replay-${basename(file, extname(file)).replace(/[^A-Za-z0-9._-]+/g, '_')}`);
   ensureOutputDir(dirname(outDir));
   for (const dir of removeStaleTempDirs(dirname(outDir), new Set([basename(outDir)]))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
-  let r;
+  let r: ReturnType<typeof runReplay>;
   try {
     r = runReplay({ file, at, baseDocuments: src.docs, clusterFile: src.file, seed, outDir, traceLimit });
   } catch (e) {

@@ -91,7 +91,7 @@ Examples:
     target = m[1]!;
     port = intOption('port in --to', m[2], 1, 65535);
   }
-  let resolved;
+  let resolved: ReturnType<typeof resolveTarget>;
   try {
     resolved = resolveTarget(cluster, target);
   } catch (e) {

@@ -14,11 +14,11 @@ type Doc = Record<string, unknown>;
 /** `Kind namespace/name` of a document, or undefined when it has no kind or name. */
 export function documentKey(doc: object): string | undefined {
   const d = doc as Doc;
-  const kind = d['kind'];
-  const meta = (d['metadata'] ?? {}) as Doc;
-  const name = meta['name'] ?? (kind === 'Underlay' ? 'underlay' : undefined);
+  const kind = d.kind;
+  const meta = (d.metadata ?? {}) as Doc;
+  const name = meta.name ?? (kind === 'Underlay' ? 'underlay' : undefined);
   if (typeof kind !== 'string' || typeof name !== 'string') return undefined;
-  const ns = typeof meta['namespace'] === 'string' ? `${meta['namespace']}/` : '';
+  const ns = typeof meta.namespace === 'string' ? `${meta.namespace}/` : '';
   return `${kind} ${ns}${name}`;
 }
 

@@ -176,7 +176,7 @@ export function readClusterObjects(text: string, fileName: string): SourceObject
   const values: unknown[] = [];
   yamlValues(text, fileName, (v) => values.push(v));
   const out: SourceObject[] = [];
-  values.forEach((value, d) => documentObjects(value, d, values.length === 1, fileName, (doc, position) => out.push({ doc, position })));
+  for (const [d, value] of values.entries()) documentObjects(value, d, values.length === 1, fileName, (doc, position) => out.push({ doc, position }));
   if (out.length === 0) throw noObjects(fileName);
   return out;
 }
@@ -222,13 +222,13 @@ function documentObjects(value: unknown, d: number, single: boolean, fileName: s
   const prefix = single ? '' : `${docName} `;
   if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
   if (Array.isArray(value)) {
-    value.forEach((doc, i) => out(doc, `${prefix}[${i}]`));
+    for (const [i, doc] of value.entries()) out(doc, `${prefix}[${i}]`);
     return;
   }
   if (typeof value === 'object' && (value as { kind?: unknown }).kind === 'List') {
     const f = Fields.of({ file: fileName, object: `${docName} (List)` }, '', value);
     f.allow(['apiVersion', 'kind', 'items', 'metadata']);
-    f.list('items').forEach(({ value: doc }, i) => out(doc, `${prefix}items[${i}]`));
+    for (const [i, { value: doc }] of f.list('items').entries()) out(doc, `${prefix}items[${i}]`);
     return;
   }
   out(value, docName);
@@ -246,7 +246,7 @@ function yamlValues(text: string, fileName: string, each: (value: unknown, d: nu
   const docs = splitDocuments(text);
   if (!docs) {
     const values = yamlPackageValues(text, fileName, 0);
-    values.forEach((v, d) => each(v, d, values.length));
+    for (const [d, v] of values.entries()) each(v, d, values.length);
     return;
   }
   const strings = new StringTable();
@@ -285,13 +285,17 @@ function jsonValue(text: string): unknown {
     if (typeof v !== 'object' || v === null) continue;
     if (depth > MAX_NESTING) return NOT_JSON;
     if (Array.isArray(v)) {
-      for (const x of v) values.push(x), depths.push(depth + 1);
+      for (const x of v) {
+        values.push(x);
+        depths.push(depth + 1);
+      }
       continue;
     }
     for (const k in v) {
       if (k === '__proto__') return NOT_JSON;
       keys++;
-      values.push((v as Record<string, unknown>)[k]), depths.push(depth + 1);
+      values.push((v as Record<string, unknown>)[k]);
+      depths.push(depth + 1);
     }
   }
   let separators = 0;

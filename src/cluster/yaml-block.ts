@@ -200,7 +200,7 @@ class BlockReader {
       const keyEnd = mappingKeyEnd(c);
       if (keyEnd < 0) unsupported();
       const key = mappingKey(trimWhite(c.slice(0, keyEnd)));
-      if (Object.prototype.hasOwnProperty.call(out, key)) unsupported(); // duplicate: the yaml package reports it
+      if (Object.hasOwn(out, key)) unsupported(); // duplicate: the yaml package reports it
       let v = keyEnd + 1;
       while (c.charCodeAt(v) === 0x20) v++;
       const rest = c.slice(v);

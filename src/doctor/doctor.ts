@@ -11,7 +11,7 @@ import { parseFlow, type FlowSpec } from '../ovs/flow-text.js';
 import { parseGroup } from '../ovs/groups.js';
 import { generateNodeFlows } from '../ovs/openshift-flows.js';
 import { buildNodeRules } from '../netfilter/node-rules.js';
-import { Emulation } from '../node/emulation.js';
+import type { Emulation } from '../node/emulation.js';
 import { runFlow } from '../walk/flow.js';
 import type { WalkPacket } from '../runtime/runtime.js';
 import { nicName } from '../state/apply.js';

@@ -36,7 +36,7 @@ import type { ConfigVersion } from '../path-observer/config-version.js';
 import type { PathCache, PathCacheStats } from '../path-observer/path-cache.js';
 import type { IpIdSource } from '../path-observer/path-observer.js';
 import type { PathWatch } from '../path-observer/path-watch.js';
-import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe } from './recipe.js';
+import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, type PathRecipe } from './recipe.js';
 import { divergence, recipeDifference } from './recipe-diff.js';
 import { PathRecorder, type RecipeStore } from './recorder.js';
 

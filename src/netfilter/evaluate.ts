@@ -25,7 +25,7 @@ import type { TraceRecorder } from '../trace/types.js';
 import { ConfigVersion } from '../path-observer/config-version.js';
 import type { Counted } from '../path-observer/counted.js';
 import { PathWatch } from '../path-observer/path-watch.js';
-import { Conntrack, ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT, natFlags, TRACK_DROP, UNTRACKED, type ConntrackOptions } from './conntrack.js';
+import { Conntrack, type ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT, natFlags, TRACK_DROP, UNTRACKED, type ConntrackOptions } from './conntrack.js';
 import { ruleText } from './iptables-save.js';
 import {
   icmpErrorTranslate, MANIP_DST, MANIP_SRC, natInitialized, natPacket, setNullBinding, setupNat, type ManipType, type NatRange,

@@ -132,7 +132,7 @@ export function parseIptablesSave(text: string): Ruleset {
     if (r.target && r.target.kind === 'jump') pendingJumps.push({ line: lineNo, table: t, chain: r.target.chain });
     if (r.target && r.target.kind === 'goto') pendingJumps.push({ line: lineNo, table: t, chain: r.target.chain });
     if (cmd === '-A' || cmd === '--append') chain!.rules.push(r);
-    else chain!.rules.splice(pos < 0 ? 0 : pos, 0, r);
+    else chain!.rules.splice(Math.max(pos, 0), 0, r);
   }
   if (table) throw new IptablesParseError(tableLine, `table ${table} has no COMMIT`);
   return rs;

@@ -488,10 +488,11 @@ export class SocketLayer {
         this.sendSegment(c, TCP_ACK, null, 'TCP ACK (handshake)');
         if (c.request) this.sendSegment(c, TCP_PSH | TCP_ACK, c.request, `TCP request (${c.request.length} bytes)`);
         return;
+      // biome-ignore lint/suspicious/noFallthroughSwitchClause: data on the handshake ACK is handled as ESTABLISHED
       case 'SYN_RECEIVED':
         if (flags & TCP_ACK) c.state = 'ESTABLISHED';
         if (!payload) return;
-      // falls through: data on the handshake ACK
+      // falls through
       case 'ESTABLISHED':
         if (payload) {
           c.received.push(payload);

@@ -273,7 +273,7 @@ export class Stack implements InterfaceOwner {
     const v = this.view.reset(pkt.data, l3);
     const proto = v.protocol;
     const l4 = l3 + v.headerLength;
-    if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REQUEST) return this.answerEcho(iface, pkt, l3);
+    if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REQUEST) return this.answerEcho(pkt, l3);
     if (proto === IPPROTO_ICMP && pkt.data[l4] === ICMP_ECHO_REPLY) {
       const ping = this.pings.get(readU16(pkt.data, l4 + 4));
       if (ping) {
@@ -588,7 +588,7 @@ export class Stack implements InterfaceOwner {
     return state;
   }
 
-  private answerEcho(iface: NetInterface, req: PacketBuffer, l3: number): void {
+  private answerEcho(req: PacketBuffer, l3: number): void {
     const rt = this.runtime;
     const v = this.view.reset(req.data, l3);
     const src = v.src, dst = v.dst, hl = v.headerLength, total = v.totalLength;

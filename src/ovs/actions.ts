@@ -184,7 +184,7 @@ function parseCt(args: string, at: number): Action {
       ct.exec = parseActionList(m[1]!, pos + 5);
       for (const a of ct.exec) {
         const f = a.type === 'set_field' ? a.field : a.type === 'load' ? a.dst.field : undefined;
-        if (!f || f.name !== 'ct_mark') throw new ActionError(`ct(exec(...)) supports only setting ct_mark here`, pos, p);
+        if (f?.name !== 'ct_mark') throw new ActionError(`ct(exec(...)) supports only setting ct_mark here`, pos, p);
       }
     } else {
       throw new ActionError(`${p}: unsupported ct argument (expected commit, table=N, zone=N, nat[(...)] or exec(...))`, pos, p);

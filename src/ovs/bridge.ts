@@ -67,7 +67,7 @@ export interface BridgeHost {
    * reason when conntrack dropped the packet (table full, insert clash): the datapath then drops it, as the kernel's
    * ovs_ct_execute frees the skb when nf_conntrack_in refuses it (OVS_DROP_CONNTRACK).
    */
-  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): string | undefined | void;
+  conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): string | undefined;
   portName(port: number): string;
 }
 

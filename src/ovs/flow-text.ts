@@ -70,9 +70,8 @@ const IGNORED_FLAGS = new Set(['reset_counts', 'send_flow_rem', 'check_overlap',
 
 /** Index of ` actions=` / `actions=` outside parentheses, or -1. */
 function findActions(line: string): number {
-  const re = /(^|[\s,])actions=/g;
-  for (let m = re.exec(line); m; m = re.exec(line)) return m.index + m[1]!.length;
-  return -1;
+  const m = /(^|[\s,])actions=/.exec(line);
+  return m ? m.index + m[1]!.length : -1;
 }
 
 interface Token {

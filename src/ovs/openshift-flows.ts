@@ -286,7 +286,9 @@ function supportsVnids(ctx: SdnNodeContext): boolean {
 export function generateNodeFlows(cluster: Cluster, node: string, ports: NodePorts, podsOfNode?: readonly Pod[]): { flows: string[]; groups: string[] } {
   const ctx = buildNodeContext(cluster, node, ports, podsOfNode);
   const set = new FlowSet();
-  const add = (flows: FlowSpec[]): void => flows.forEach((f) => set.add(f));
+  const add = (flows: FlowSpec[]): void => {
+    for (const f of flows) set.add(f);
+  };
   add(setupFlows(ctx));
   add(isolationFlows(ctx));
   add(podFlows(ctx));

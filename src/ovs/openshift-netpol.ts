@@ -125,7 +125,9 @@ class PolicyCompiler {
   peers(ns: NetNamespace, peers: readonly NetworkPolicyPeer[], dir: Direction): MatchSpec[] {
     if (peers.length === 0) return [{}];
     const out: MatchSpec[] = [];
-    const pods = (ips: Ipv4Address[]): void => ips.forEach((ip) => out.push(this.podMatch(dir, ip)));
+    const pods = (ips: Ipv4Address[]): void => {
+      for (const ip of ips) out.push(this.podMatch(dir, ip));
+    };
     for (const peer of peers) {
       const { podSelector, namespaceSelector, ipBlock } = peer;
       if (podSelector && !namespaceSelector) {
@@ -133,7 +135,7 @@ class PolicyCompiler {
         else pods(this.podIPs(ns.name, podSelector));
       } else if (namespaceSelector && !podSelector) {
         if (isEmpty(namespaceSelector)) out.push({});
-        else if (dir === 'ingress') this.namespaces(namespaceSelector).forEach((n) => out.push({ reg0: n.vnid }));
+        else if (dir === 'ingress') for (const n of this.namespaces(namespaceSelector)) out.push({ reg0: n.vnid });
         else pods(this.podsOfNamespaces(namespaceSelector, {}));
       } else if (namespaceSelector && podSelector) {
         pods(this.podsOfNamespaces(namespaceSelector, podSelector));

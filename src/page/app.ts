@@ -514,14 +514,14 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const v = visible[cur.p]!;
     if (!v.length) return;
     const at = v.indexOf(cur.h);
-    const next = delta === 'first' ? 0 : delta === 'last' ? v.length - 1 : Math.min(v.length - 1, Math.max(0, (at < 0 ? 0 : at) + delta));
+    const next = delta === 'first' ? 0 : delta === 'last' ? v.length - 1 : Math.min(v.length - 1, Math.max(0, Math.max(at, 0) + delta));
     select(cur.p, v[next]!, focus);
   }
 
   function movePacket(delta: number, focus: boolean | 'packet'): void {
     const order = visible.map((v, i) => (v.length ? i : -1)).filter((i) => i >= 0);
     const at = order.indexOf(cur.p);
-    const next = order[Math.min(order.length - 1, Math.max(0, (at < 0 ? 0 : at) + delta))];
+    const next = order[Math.min(order.length - 1, Math.max(0, Math.max(at, 0) + delta))];
     if (next === undefined) return;
     select(next, visible[next]![0]!, focus);
   }

@@ -63,7 +63,7 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
         continue;
       }
       if (c === '=') throw new FilterError('"=" is not an operator (use "==")', i);
-      const m = /^[A-Za-z0-9_.:/\-]+/.exec(s.slice(i));
+      const m = /^[A-Za-z0-9_.:/-]+/.exec(s.slice(i));
       if (!m) throw new FilterError(`unexpected character "${c}"`, i);
       const w = m[0];
       const lower = w.toLowerCase();

@@ -160,7 +160,7 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
     const width = GUTTER + cols.length * COL_W + NODE_PAD;
     const colX = new Map<string, number>();
     const first = x + (mirrored ? NODE_PAD : GUTTER);
-    cols.forEach((c, j) => colX.set(columnKey(c), first + j * COL_W + COL_W / 2));
+    for (const [j, c] of cols.entries()) colX.set(columnKey(c), first + j * COL_W + COL_W / 2);
     layouts.push({ name, x, width, mirrored, columns: cols, colX });
     x += width + NODE_GAP;
   });

@@ -20,7 +20,7 @@ export interface Direction {
   why?: string;
 }
 
-const ARP_OP = 6, ARP_SHA = 8, ARP_SPA = 14, ARP_THA = 18, ARP_TPA = 24;
+const ARP_OP = 6, ARP_SPA = 14, ARP_THA = 18, ARP_TPA = 24;
 
 /** Addresses of the network layer, read once per record (IPv4 src/dst, or ARP sender/target), -1 when absent. */
 function l3Addresses(d: Uint8Array, p: number, ethertype: number): { src: number; dst: number } {

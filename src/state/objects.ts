@@ -60,7 +60,7 @@ function expandTypedLists(objs: SourceObject[]): SourceObject[] {
   for (const o of objs) {
     const d = o.doc as { kind?: unknown; items?: unknown } | null;
     if (d && typeof d === 'object' && typeof d.kind === 'string' && /.List$/.test(d.kind) && Array.isArray(d.items)) {
-      d.items.forEach((doc, i) => out.push({ doc, position: `${o.position ? `${o.position} ` : ''}items[${i}]` }));
+      for (const [i, doc] of d.items.entries()) out.push({ doc, position: `${o.position ? `${o.position} ` : ''}items[${i}]` });
     } else out.push(o);
   }
   return out;

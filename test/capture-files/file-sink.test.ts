@@ -20,7 +20,10 @@ describe('FileSink', () => {
     const w = new PcapWriter(sink);
     const frame = Buffer.alloc(64);
     const N = 200_000;
-    for (let i = 0; i < 1000; i++) w.writePacket(i * 1000, (fillFrame(frame, i), frame));
+    for (let i = 0; i < 1000; i++) {
+      fillFrame(frame, i);
+      w.writePacket(i * 1000, frame);
+    }
     const buffer = sink.buf;
     expect(buffer.length).toBe(64 * 1024);
     for (let i = 1000; i < N; i++) {

@@ -78,7 +78,9 @@ describe('pcap round trips', () => {
 
   for (const resolution of ['ns', 'us'] as const) {
     it(`writer -> reader gives the same packets (${resolution})`, () => {
-      const bytes = write({ resolution }, (w) => frames.forEach((f, i) => w.writePacket(stamps[i]!, f)));
+      const bytes = write({ resolution }, (w) => {
+        for (const [i, f] of frames.entries()) w.writePacket(stamps[i]!, f);
+      });
       const { header, packets } = readPcap(bytes);
       expect(header).toEqual({
         byteOrder: 'little', resolution, versionMajor: 2, versionMinor: 4, thiszone: 0, sigfigs: 0, snaplen: 262144, linktype: 1,

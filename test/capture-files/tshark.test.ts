@@ -10,7 +10,6 @@ import { fromHex, ipv4, mac, writeMac, writeU16, writeU32 } from '../../codecs/b
 import { finishChecksum, internetChecksum, pseudoHeaderSum, sum16 } from '../../codecs/checksum.js';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_UDP } from '../../codecs/ipv4.js';
 import { writeFileWithSink } from '../../codecs/file-sink.js';
-import { PcapWriter } from '../../codecs/pcap.js';
 import { PcapngWriter } from '../../codecs/pcapng.js';
 import { scratchPath, writeTempPcap } from '../helpers/pcap-inline.js';
 import { capinfos, hasCapinfos, hasTshark, TSHARK_MISSING, tsharkFields, tsharkProblems } from '../helpers/tshark.js';

@@ -48,7 +48,7 @@ export function tsharkFields(frames: Uint8Array[], fields: string[], extra: stri
     return out.split('\n').filter((l) => l !== '').map((line) => {
       const cols = line.split('\t');
       const rec: Record<string, string> = {};
-      fields.forEach((f, i) => (rec[f] = cols[i] ?? ''));
+      for (const [i, f] of fields.entries()) rec[f] = cols[i] ?? '';
       return rec;
     });
   } finally {

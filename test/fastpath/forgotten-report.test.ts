@@ -13,14 +13,10 @@
 import { describe, expect, it } from 'vitest';
 import { inject, type WarmPath } from '../../bench/walk-setup.js';
 import { warmScenario } from '../../bench/walk.bench.js';
-import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import { createAuditingFastPath, type FastPath } from '../../src/fastpath/fast-path.js';
-import { Emulation } from '../../src/node/emulation.js';
 import type { Stack } from '../../src/node/stack.js';
 import type { NetInterface } from '../../src/ports/net-interface.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
-import { runFlow } from '../../src/walk/flow.js';
-import { scenarioCluster, scenarioFlows } from '../../src/scenarios/run-scenario.js';
 import { diffState } from '../helpers/state-diff.js';
 
 const SKIP_KEYS: ReadonlySet<string> = new Set(['Runtime.fastPath', 'Bridge.frames', 'Bridge.passCache', 'Conntrack.t', 'MemorySink.buf']);

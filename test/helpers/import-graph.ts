@@ -95,8 +95,14 @@ export function blankNonCode(src: string, blankStrings = false): string {
       while (i < n && src[i] !== '\n') {
         const r = src[i];
         if (r === '\\') i += 2;
-        else if (r === '[') (inClass = true), i++;
-        else if (r === ']') (inClass = false), i++;
+        else if (r === '[') {
+          inClass = true;
+          i++;
+        }
+        else if (r === ']') {
+          inClass = false;
+          i++;
+        }
         else if (r === '/' && !inClass) break;
         else i++;
       }

@@ -35,7 +35,7 @@ export function scratchPath(name: string): string {
 export function pcapBytes(frames: readonly Uint8Array[], opts: PcapWriterOptions & { tsNs?: readonly number[] } = {}): Buffer {
   const sink = new MemorySink();
   const w = new PcapWriter(sink, opts);
-  frames.forEach((f, i) => w.writePacket(opts.tsNs?.[i] ?? i * 1000, f));
+  for (const [i, f] of frames.entries()) w.writePacket(opts.tsNs?.[i] ?? i * 1000, f);
   return Buffer.from(sink.bytes());
 }
 
@@ -44,7 +44,7 @@ export function writeTempPcap(frames: readonly Uint8Array[], opts: PcapWriterOpt
   const path = scratchPath(opts.name ?? 'frames.pcap');
   writeFileWithSink(path, (sink) => {
     const w = new PcapWriter(sink, opts);
-    frames.forEach((f, i) => w.writePacket(opts.tsNs?.[i] ?? i * 1000, f));
+    for (const [i, f] of frames.entries()) w.writePacket(opts.tsNs?.[i] ?? i * 1000, f);
   });
   return path;
 }

@@ -159,13 +159,13 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
       const ka = Object.keys(x);
       let shared = 0;
       for (const k of ka) {
-        if (Object.prototype.hasOwnProperty.call(y, k)) shared++;
+        if (Object.hasOwn(y, k)) shared++;
         if (skip.has(k)) continue;
         visit(x[k], y[k], s, Seg.Prop, k, '');
       }
       const kb = Object.keys(y);
       if (shared !== kb.length) {
-        for (const k of kb) if (!Object.prototype.hasOwnProperty.call(x, k) && !skip.has(k)) visit(undefined, y[k], s, Seg.Prop, k, '');
+        for (const k of kb) if (!Object.hasOwn(x, k) && !skip.has(k)) visit(undefined, y[k], s, Seg.Prop, k, '');
       }
     }
   }

@@ -123,7 +123,8 @@ async function pressKeys(page: Page, keys: readonly string[]): Promise<void> {
 async function stepThrough(page: Page, packets: readonly WalkPacket[], frames: readonly CapturedFrame[], pcapPackets: readonly { data: Uint8Array }[]): Promise<Spot[]> {
   const expected: Spot[] = [];
   for (const p of packets) {
-    frames.filter((f) => f.walkIndex === p.index).forEach((f, k) => expected.push({ packet: p.index + 1, hop: k + 1, frame: f.number, bytes: toHex(pcapPackets[f.number - 1]!.data) }));
+    frames.filter((f) => f.walkIndex === p.index)
+      .forEach((f, k) => void expected.push({ packet: p.index + 1, hop: k + 1, frame: f.number, bytes: toHex(pcapPackets[f.number - 1]!.data) }));
   }
   await page.locator('#hop-list button.hop').first().focus();
   expect(await spot(page)).toEqual(expected[0]);

@@ -39,7 +39,7 @@ function badgeNumbers(svg: string, cls: string): number[] {
   return [...svg.matchAll(new RegExp(`<g class="${cls}">.*?<text[^>]*>(\\d+)</text></g>`, 'g'))].map((m) => Number(m[1]));
 }
 
-function unescape(s: string): string {
+function unescapeXml(s: string): string {
   return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
 
@@ -78,7 +78,7 @@ describe('renderPathSvg', () => {
       it('names every capture point the request crossed', () => {
         const points = framesOf(r, picks[0]!).map((f) => r.recorder.points[f.point]!.name);
         expect(points.length).toBeGreaterThan(1);
-        const text = unescape(svg);
+        const text = unescapeXml(svg);
         for (const p of points) expect(text).toContain(p);
       });
 
@@ -113,7 +113,7 @@ describe('renderPathSvg', () => {
     const frames = framesOf(r, conversation(r)[0]!);
     const outer = frames.map((f) => summarize(f.bytes!)).find((s) => s.includes('VXLAN'))!;
     const [src, dst] = /IPv4, (\S+) > (\S+):/.exec(outer)!.slice(1).map((a) => a.replace(/\.(\d+)$/, ':$1'));
-    expect(unescape(renderPathSvg(r))).toContain(`${src} > ${dst} VNI ${vni}`);
+    expect(unescapeXml(renderPathSvg(r))).toContain(`${src} > ${dst} VNI ${vni}`);
   });
 
   it('shows the DNAT of a service walk and its undoing on the reply', () => {
@@ -122,7 +122,7 @@ describe('renderPathSvg', () => {
     const [, serviceAddr] = endpoints(req![0]!);
     const [, podAddr] = endpoints(req![req!.length - 1]!);
     expect(serviceAddr).not.toBe(podAddr);
-    const text = unescape(renderPathSvg(r));
+    const text = unescapeXml(renderPathSvg(r));
     expect(text).toContain(`DNAT ${serviceAddr} → ${podAddr}`);
     expect(text).toContain(`un-DNAT ${podAddr} → ${serviceAddr}`);
     expect(endpoints(rep![rep!.length - 1]!)[0]).toBe(serviceAddr);
@@ -132,7 +132,7 @@ describe('renderPathSvg', () => {
     const r = runs.get('networkpolicy-deny')!;
     const first = r.packets[conversation(r)[0]!]!;
     expect(first.outcome?.kind).toBe('dropped');
-    expect(unescape(renderPathSvg(r))).toContain(`dropped: ${first.outcome!.reason}`);
+    expect(unescapeXml(renderPathSvg(r))).toContain(`dropped: ${first.outcome!.reason}`);
   });
 
   it('escapes < and & in text', () => {

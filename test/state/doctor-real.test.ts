@@ -26,7 +26,9 @@ const SQLAPI = { kind: 'pod', namespace: 'project1', name: 'sqlapi-1-8jgx8' } as
 const SERVER = { kind: 'pod', namespace: 'project1', name: 'server-1-ppl25' } as const;
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A copy of the fixture with one file edited. */
 function broken(node: string, file: string, edit: (text: string) => string): string {

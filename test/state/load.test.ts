@@ -10,7 +10,9 @@ import { parseDumpFlows, parseDumpGroups, parseIpAddrs, parseIpRoutes } from '..
 import { loadStateDir } from '../../src/state/state-dir.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'pw-state-'));
   dirs.push(d);

@@ -43,7 +43,10 @@ describe('rulesBytes (iptables-save rules without counters and comments)', () =>
   it('shares one parsed ruleset between files differing only in counters and comments, not in rules', () => {
     const cache = new RulesetCache();
     let parsed = 0;
-    const parse = (t: string) => (parsed++, parseIptablesSave(t));
+    const parse = (t: string) => {
+      parsed++;
+      return parseIptablesSave(t);
+    };
     const files = [SAVE, SAVE.replace('[12:720]', '[99:5940]').replace('[3:180]', '[7:420]').replace('08:00:00', '09:00:00'), SAVE.replace('172.30.0.1', '172.30.0.2')];
     const got = files.map((t, i) => {
       writeFileSync(join(dir, `f${i}`), t);

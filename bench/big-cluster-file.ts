@@ -84,7 +84,8 @@ export function bigPodNode(i: number, shape: BigClusterShape): number {
 function builtinDocuments(): object[] {
   return builtinClusterDocuments().map((d) => {
     const o = d as Record<string, unknown>;
-    if (o.kind === 'ClusterNetwork') return { ...o, clusterNetworks: [{ CIDR: CLUSTER_NETWORK, hostSubnetLength: 9 }], network: CLUSTER_NETWORK };
+    if (o.kind === 'ClusterNetwork')
+      return { ...o, clusterNetworks: [{ CIDR: CLUSTER_NETWORK, hostSubnetLength: 9 }], network: CLUSTER_NETWORK };
     if (o.kind === 'Underlay') return { ...o, cidr: UNDERLAY };
     return o;
   });
@@ -118,7 +119,8 @@ export function writeBigClusterFile(path: string, shape: BigClusterShape): numbe
   const extraPods = Math.max(0, shape.pods - builtinPods);
   if (extraNodes < 1) throw new RangeError(`a big cluster needs more than the ${BUILTIN_NODES} built-in nodes`);
   const subnets = freeSubnets(builtin);
-  if (extraNodes > subnets.length) throw new RangeError(`${shape.nodes} nodes do not fit ${CLUSTER_NETWORK} with /23 node subnets`);
+  if (extraNodes > subnets.length)
+    throw new RangeError(`${shape.nodes} nodes do not fit ${CLUSTER_NETWORK} with /23 node subnets`);
   if (extraNodes > 15 * 250) throw new RangeError(`${shape.nodes} nodes do not fit the ${UNDERLAY} underlay`);
   const perNode = Math.ceil(extraPods / extraNodes);
   if (perNode > SUBNET_SIZE - 3) throw new RangeError(`${perNode} pods per node do not fit a /23`);
@@ -140,12 +142,16 @@ export function writeBigClusterFile(path: string, shape: BigClusterShape): numbe
     for (let n = 0; n < extraNodes; n++) {
       const name = bigNodeName(n);
       const hostIP = `192.168.${1 + Math.floor(n / 250)}.${1 + (n % 250)}`;
-      out(`---\napiVersion: network.openshift.io/v1\nkind: HostSubnet\nmetadata:\n  name: ${name}\nhost: ${name}\nhostIP: ${hostIP}\nsubnet: ${quad(subnets[n]!)}/23\n`);
+      out(
+        `---\napiVersion: network.openshift.io/v1\nkind: HostSubnet\nmetadata:\n  name: ${name}\nhost: ${name}\nhostIP: ${hostIP}\nsubnet: ${quad(subnets[n]!)}/23\n`,
+      );
     }
     const namespaces = Math.ceil(extraPods / PODS_PER_NAMESPACE);
     for (let k = 0; k < namespaces; k++) {
       const ns = bigNamespace(k * PODS_PER_NAMESPACE);
-      out(`---\napiVersion: network.openshift.io/v1\nkind: NetNamespace\nmetadata:\n  name: ${ns}\nnetname: ${ns}\nnetid: ${0x100000 + k}\n`);
+      out(
+        `---\napiVersion: network.openshift.io/v1\nkind: NetNamespace\nmetadata:\n  name: ${ns}\nnetname: ${ns}\nnetid: ${0x100000 + k}\n`,
+      );
     }
     const podsOnNode = new Int32Array(extraNodes);
     for (let i = 0; i < extraPods; i++) {

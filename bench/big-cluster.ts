@@ -38,21 +38,31 @@ try {
   const file = join(dir, 'big-cluster.yaml');
   let t = performance.now();
   writeBigClusterFile(file, shape);
-  console.log(`${shape.nodes} nodes, ${shape.pods} pods: ${file}, ${(statSync(file).size / 1e6).toFixed(1)} MB, written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `${shape.nodes} nodes, ${shape.pods} pods: ${file}, ${(statSync(file).size / 1e6).toFixed(1)} MB, written in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   const client = `${bigNamespace(0)}/${bigPodName(0)}`;
   const commands: [string, string[]][] = [
     ['cluster clusternetwork', ['cluster', 'clusternetwork', '--cluster', file]],
     ['cluster netnamespaces', ['cluster', 'netnamespaces', '--cluster', file]],
-    [`trace ${client} -> svc/${bigNamespace(150)}/app-1`, ['trace', '--cluster', file, '--from', client, '--to', `svc/${bigNamespace(150)}/app-1`]],
+    [
+      `trace ${client} -> svc/${bigNamespace(150)}/app-1`,
+      ['trace', '--cluster', file, '--from', client, '--to', `svc/${bigNamespace(150)}/app-1`],
+    ],
     ['run pod-to-pod-cross-node', ['run', 'pod-to-pod-cross-node', '--cluster', file, '--out', join(dir, 'out')]],
   ];
   console.log('command'.padEnd(60) + 'exit  wall s  CPU s  peak RSS MB  output');
   for (const [label, args] of commands) {
     const rssFile = join(dir, 'rss');
     t = performance.now();
-    const r = spawnSync(process.execPath, ['--import', PRELOAD, CLI, ...args], { env: { ...process.env, PACKETWALK_PEAK_RSS_FILE: rssFile, NO_COLOR: '1' }, maxBuffer: 1 << 30, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', PRELOAD, CLI, ...args], {
+      env: { ...process.env, PACKETWALK_PEAK_RSS_FILE: rssFile, NO_COLOR: '1' },
+      maxBuffer: 1 << 30,
+      encoding: 'utf8',
+    });
     const wall = (performance.now() - t) / 1000;
-    let rss = NaN, cpu = NaN;
+    let rss = NaN,
+      cpu = NaN;
     try {
       const [bytes, us] = readFileSync(rssFile, 'utf8').split('\n');
       rss = Number(bytes) / 1e6;
@@ -61,8 +71,13 @@ try {
       // the child died before exit handlers ran
     }
     const out = (r.stdout ?? '').split('\n');
-    const note = r.status === 0 || r.status === 1 ? `${out.length} lines; ${(out[0] ?? '').slice(0, 90)}` : (r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '';
-    console.log(`${label.padEnd(60)}${String(r.status).padEnd(6)}${wall.toFixed(1).padStart(6)}  ${cpu.toFixed(1).padStart(5)}  ${rss.toFixed(0).padStart(11)}  ${note}`);
+    const note =
+      r.status === 0 || r.status === 1
+        ? `${out.length} lines; ${(out[0] ?? '').slice(0, 90)}`
+        : ((r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '');
+    console.log(
+      `${label.padEnd(60)}${String(r.status).padEnd(6)}${wall.toFixed(1).padStart(6)}  ${cpu.toFixed(1).padStart(5)}  ${rss.toFixed(0).padStart(11)}  ${note}`,
+    );
   }
 } finally {
   if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -53,7 +53,8 @@ function main(): void {
   const step = Math.max(1, Math.floor(count / 10));
   let lastDone = 0;
   let lastCpu = cpuMs();
-  const startCpu = lastCpu, startWall = performance.now();
+  const startCpu = lastCpu,
+    startWall = performance.now();
   const r = runScenario(s, {
     baseDocuments: builtinClusterDocuments(),
     clusterFile: '<builtin>',
@@ -63,19 +64,31 @@ function main(): void {
       if (done % 1000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
       if (done % step !== 0 && done !== count) return;
       const now = cpuMs();
-      windows.push({ upTo: done, rate: ((done - lastDone) / (now - lastCpu)) * 1000, rssMb: process.memoryUsage().rss / 2 ** 20 });
+      windows.push({
+        upTo: done,
+        rate: ((done - lastDone) / (now - lastCpu)) * 1000,
+        rssMb: process.memoryUsage().rss / 2 ** 20,
+      });
       lastDone = done;
       lastCpu = now;
     },
   });
-  const cpu = cpuMs() - startCpu, wall = performance.now() - startWall;
+  const cpu = cpuMs() - startCpu,
+    wall = performance.now() - startWall;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const t = r.tally;
   console.log(`${name}, ${count} conversations: ${JSON.stringify(t.outcomes)}, ${t.portWaits} waits for a free port`);
-  console.log(`frames ${r.recorder.counts.reduce((a, b) => a + b, 0)}, ${(r.recorder.bytesWritten / 1e9).toFixed(2)} GB written to ${out}`);
+  console.log(
+    `frames ${r.recorder.counts.reduce((a, b) => a + b, 0)}, ${(r.recorder.bytesWritten / 1e9).toFixed(2)} GB written to ${out}`,
+  );
   console.log('conversations/s of CPU time per tenth of the run (flat = cost per conversation does not grow):');
-  for (const w of windows) console.log(`  up to ${String(w.upTo).padStart(8)}: ${w.rate.toFixed(0).padStart(6)}/s   rss ${w.rssMb.toFixed(0)} MB`);
-  console.log(`whole run: ${((count / cpu) * 1000).toFixed(0)} conversations/s of CPU time (${(cpu / 1000).toFixed(1)} s CPU, ${(wall / 1000).toFixed(1)} s wall), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB`);
+  for (const w of windows)
+    console.log(
+      `  up to ${String(w.upTo).padStart(8)}: ${w.rate.toFixed(0).padStart(6)}/s   rss ${w.rssMb.toFixed(0)} MB`,
+    );
+  console.log(
+    `whole run: ${((count / cpu) * 1000).toFixed(0)} conversations/s of CPU time (${(cpu / 1000).toFixed(1)} s CPU, ${(wall / 1000).toFixed(1)} s wall), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB`,
+  );
   if (!keep) rmSync(out, { recursive: true, force: true });
 }
 

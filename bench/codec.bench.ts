@@ -32,10 +32,19 @@ function encapCase(innerLength: number): BenchCase {
       for (let k = 0; k < vnis.length; k++) vnis[k] = flowVni(k);
       // Self-check: one round, then the tunnel's own decapsulation must accept the frame and find the inner one.
       const b = bufs[3]!;
-      const start = template.encapsulate(b.data, b.start, b.end, vnis[3]!, vxlanSourcePort(innerFlowHash(b.data, b.start)), 1);
+      const start = template.encapsulate(
+        b.data,
+        b.start,
+        b.end,
+        vnis[3]!,
+        vxlanSourcePort(innerFlowHash(b.data, b.start)),
+        1,
+      );
       const r = new VxlanDecapResult();
       if (decapsulate(b.data, start, b.end, r) !== HEADROOM || r.vni !== vnis[3]) {
-        throw new Error(`encap-${innerLength}: decapsulate rejected the encapsulated frame (${r.code ?? `vni ${r.vni}`})`);
+        throw new Error(
+          `encap-${innerLength}: decapsulate rejected the encapsulated frame (${r.code ?? `vni ${r.vni}`})`,
+        );
       }
     },
     run(n) {
@@ -75,7 +84,14 @@ function dissectCase(innerLength: number, verify: boolean): BenchCase {
       const template = new VxlanEncapTemplate(TUNNEL);
       bufs = fillPool(new BufferPool(), (b, k) => {
         builder.buildInnerFrame(b, k);
-        b.start = template.encapsulate(b.data, b.start, b.end, flowVni(k), vxlanSourcePort(innerFlowHash(b.data, b.start)), k);
+        b.start = template.encapsulate(
+          b.data,
+          b.start,
+          b.end,
+          flowVni(k),
+          vxlanSourcePort(innerFlowHash(b.data, b.start)),
+          k,
+        );
       });
       const b = bufs[5]!;
       dissect(b.data, b.start, b.end, out, { verifyChecksums: true });
@@ -115,8 +131,15 @@ function buildCase(innerLength: number): BenchCase {
       bufs = fillPool(new BufferPool(), (b, k) => builder.buildVxlanFrame(b, k));
       const b = bufs[7]!;
       dissect(b.data, b.start, b.end, out, { verifyChecksums: true });
-      if (out.fault || out.protocols !== VXLAN_LAYERS || out.vni !== flowVni(7) || b.length !== innerLength + VXLAN_OVERHEAD) {
-        throw new Error(`build-${innerLength}: built ${b.length} bytes dissected as ${out.protocols}, fault ${JSON.stringify(out.fault)}`);
+      if (
+        out.fault ||
+        out.protocols !== VXLAN_LAYERS ||
+        out.vni !== flowVni(7) ||
+        b.length !== innerLength + VXLAN_OVERHEAD
+      ) {
+        throw new Error(
+          `build-${innerLength}: built ${b.length} bytes dissected as ${out.protocols}, fault ${JSON.stringify(out.fault)}`,
+        );
       }
     },
     run(n) {

@@ -59,16 +59,31 @@ export function payloadPattern(length: number): Uint8Array {
 export class FrameBuilder {
   readonly payload: Uint8Array;
   readonly innerEth: EthernetHeader = { dst: POD_B_MAC, src: POD_A_MAC, ethertype: ETHERTYPE_IPV4 };
-  readonly innerIp: Ipv4Header = { protocol: IPPROTO_UDP, src: POD_A_IP, dst: POD_B_IP, ttl: 64, dontFragment: true, identification: 0 };
+  readonly innerIp: Ipv4Header = {
+    protocol: IPPROTO_UDP,
+    src: POD_A_IP,
+    dst: POD_B_IP,
+    ttl: 64,
+    dontFragment: true,
+    identification: 0,
+  };
   readonly innerUdp: UdpHeader = { srcPort: 40000, dstPort: 9 };
   readonly vxlan: VxlanHeader = { vni: 1 };
   readonly outerUdp: UdpHeader = { srcPort: 0, dstPort: VXLAN_PORT, checksum: 0 };
-  readonly outerIp: Ipv4Header = { protocol: IPPROTO_UDP, src: NODE1_IP, dst: NODE2_IP, ttl: 64, dontFragment: true, identification: 0 };
+  readonly outerIp: Ipv4Header = {
+    protocol: IPPROTO_UDP,
+    src: NODE1_IP,
+    dst: NODE2_IP,
+    ttl: 64,
+    dontFragment: true,
+    identification: 0,
+  };
   readonly outerEth: EthernetHeader = { dst: NODE2_MAC, src: NODE1_MAC, ethertype: ETHERTYPE_IPV4 };
 
   /** `innerFrameLength` counts Ethernet through payload; at least 42. */
   constructor(readonly innerFrameLength: number) {
-    if (innerFrameLength < INNER_HEADERS_LEN) throw new RangeError(`an inner frame needs at least ${INNER_HEADERS_LEN} bytes`);
+    if (innerFrameLength < INNER_HEADERS_LEN)
+      throw new RangeError(`an inner frame needs at least ${INNER_HEADERS_LEN} bytes`);
     this.payload = payloadPattern(innerFrameLength - INNER_HEADERS_LEN);
   }
 

@@ -66,7 +66,9 @@ function main(): number {
   const args = parseArgs(process.argv.slice(2));
   if (typeof globalThis.gc !== 'function') {
     // Re-run with --expose-gc (same loader flags, same arguments) rather than guess at allocation.
-    const r = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', ...process.argv.slice(1)], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', ...process.argv.slice(1)], {
+      stdio: 'inherit',
+    });
     if (r.error) throw r.error;
     return r.status ?? 1;
   }
@@ -78,7 +80,9 @@ function main(): number {
   const skipped = selected.filter((c) => !cases.includes(c)).map((c) => c.name);
 
   console.log(`# ${machineLine()}`);
-  console.log(`# ${args.quick ? 'quick run: rough numbers, for smoke testing only' : `${opts.timeMs} ms per case after ${opts.warmupMs} ms warm-up`}; packets/s is the median of batched calls (~${opts.callMs} ms each)`);
+  console.log(
+    `# ${args.quick ? 'quick run: rough numbers, for smoke testing only' : `${opts.timeMs} ms per case after ${opts.warmupMs} ms warm-up`}; packets/s is the median of batched calls (~${opts.callMs} ms each)`,
+  );
 
   let scapy: ScapyRun | undefined;
   const keys = [...new Set(cases.flatMap((c) => (c.scapy ? [c.scapy] : [])))];
@@ -89,7 +93,9 @@ function main(): number {
       const seconds = args.quick ? 0.05 : 1;
       try {
         scapy = runScapy(keys, seconds, captureDir().dir);
-        console.log(`# scapy ${scapy.scapyVersion} (Python ${scapy.pythonVersion}) measured in this run, ${seconds} s per operation`);
+        console.log(
+          `# scapy ${scapy.scapyVersion} (Python ${scapy.pythonVersion}) measured in this run, ${seconds} s per operation`,
+        );
       } catch (e) {
         console.log(`# scapy failed, vs scapy left empty: ${(e as Error).message}`);
       }
@@ -136,7 +142,10 @@ function main(): number {
     } else {
       mkdirSync(args.plot, { recursive: true });
       const file = join(args.plot, 'scale.svg');
-      writeFileSync(file, scaleChartSvg(plotPoints, `${machineLine().replace(/^machine: /, '')}${args.quick ? ' (quick run)' : ''}`));
+      writeFileSync(
+        file,
+        scaleChartSvg(plotPoints, `${machineLine().replace(/^machine: /, '')}${args.quick ? ' (quick run)' : ''}`),
+      );
       console.log(`# --plot: wrote ${file}`);
     }
   }

@@ -79,7 +79,8 @@ function allocatedDuring(c: BenchCase, calls: number, batch: number): number {
   const after = usedHeap();
   const stats = profiler.stop();
   let freed = 0;
-  for (const s of stats.statistics) freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+  for (const s of stats.statistics)
+    freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
   return after - before + freed;
 }
 

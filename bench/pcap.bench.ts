@@ -97,7 +97,9 @@ function writeCase(format: Format, frameLength: number): BenchCase {
       write(bufs[0]!, clock);
       const written = sink!.position - before;
       if (written !== format.recordBytes(frameLength)) {
-        throw new Error(`${name}: one ${frameLength}-byte frame took ${written} bytes, expected ${format.recordBytes(frameLength)}`);
+        throw new Error(
+          `${name}: one ${frameLength}-byte frame took ${written} bytes, expected ${format.recordBytes(frameLength)}`,
+        );
       }
     },
     run(n) {

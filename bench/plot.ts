@@ -44,15 +44,20 @@ export function scaleChartSvg(points: readonly PlotPoint[], title: string): stri
   const x1 = Math.max(x0 + 1, Math.ceil(Math.log10(Math.max(1, maxSize))));
   const yStep = niceStep(Math.max(1, ...points.map((p) => p.nsPerPacket)), 5);
   const yMax = yStep * Math.ceil(Math.max(1, ...points.map((p) => p.nsPerPacket)) / yStep);
-  const plotW = WIDTH - M.left - M.right, plotH = HEIGHT - M.top - M.bottom;
+  const plotW = WIDTH - M.left - M.right,
+    plotH = HEIGHT - M.top - M.bottom;
   const px = (size: number): number => M.left + ((Math.log10(size) - x0) / (x1 - x0)) * plotW;
   const py = (ns: number): number => M.top + plotH - (ns / yMax) * plotH;
   const f = (v: number): string => v.toFixed(1);
 
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`);
-  out.push(`<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">Cost per packet as the cluster grows (pod-to-pod cross-node walk, slow path: every hop)</text>`);
+  out.push(
+    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">Cost per packet as the cluster grows (pod-to-pod cross-node walk, slow path: every hop)</text>`,
+  );
   out.push(`<text x="${WIDTH / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(title)}</text>`);
   // Grid and ticks.
   for (let y = 0; y <= yMax + 1e-9; y += yStep) {
@@ -65,20 +70,34 @@ export function scaleChartSvg(points: readonly PlotPoint[], title: string): stri
     out.push(`<text x="${f(x)}" y="${M.top + plotH + 18}" text-anchor="middle">${sizeLabel(10 ** e)}</text>`);
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${M.left + plotW / 2}" y="${HEIGHT - 18}" text-anchor="middle">size (nodes, pods, conntrack entries or flows; log scale)</text>`);
-  out.push(`<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">ns per packet</text>`);
+  out.push(
+    `<text x="${M.left + plotW / 2}" y="${HEIGHT - 18}" text-anchor="middle">size (nodes, pods, conntrack entries or flows; log scale)</text>`,
+  );
+  out.push(
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">ns per packet</text>`,
+  );
   // One polyline per axis, points labelled with their value.
   axes.forEach((axis, i) => {
     const color = COLORS[i % COLORS.length]!;
     const pts = points.filter((p) => p.axis === axis).sort((a, b) => a.size - b.size);
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${f(px(p.size))},${f(py(p.nsPerPacket))}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${f(px(p.size))},${f(py(p.nsPerPacket))}`).join(' ')}"/>`,
+    );
     for (const p of pts) {
-      out.push(`<circle cx="${f(px(p.size))}" cy="${f(py(p.nsPerPacket))}" r="3.5" fill="${color}"><title>${escapeXml(`${axis} ${sizeLabel(p.size)}: ${Math.round(p.nsPerPacket)} ns/packet`)}</title></circle>`);
+      out.push(
+        `<circle cx="${f(px(p.size))}" cy="${f(py(p.nsPerPacket))}" r="3.5" fill="${color}"><title>${escapeXml(`${axis} ${sizeLabel(p.size)}: ${Math.round(p.nsPerPacket)} ns/packet`)}</title></circle>`,
+      );
     }
     const ly = M.top + 10 + i * 22;
-    out.push(`<line x1="${M.left + plotW + 16}" y1="${ly}" x2="${M.left + plotW + 40}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
-    const first = pts[0]!, last = pts[pts.length - 1]!;
-    const growth = first.nsPerPacket > 0 ? `${last.nsPerPacket >= first.nsPerPacket ? '+' : ''}${Math.round((last.nsPerPacket / first.nsPerPacket - 1) * 100)}%` : '';
+    out.push(
+      `<line x1="${M.left + plotW + 16}" y1="${ly}" x2="${M.left + plotW + 40}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    );
+    const first = pts[0]!,
+      last = pts[pts.length - 1]!;
+    const growth =
+      first.nsPerPacket > 0
+        ? `${last.nsPerPacket >= first.nsPerPacket ? '+' : ''}${Math.round((last.nsPerPacket / first.nsPerPacket - 1) * 100)}%`
+        : '';
     out.push(`<text x="${M.left + plotW + 46}" y="${ly + 4}">${escapeXml(axis)} ${growth}</text>`);
   });
   out.push('</svg>');

@@ -27,7 +27,9 @@ interface Profile {
 }
 
 function post<T>(s: Session, method: string, params: object = {}): Promise<T> {
-  return new Promise((resolve, reject) => s.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))));
+  return new Promise((resolve, reject) =>
+    s.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))),
+  );
 }
 
 function option(args: string[], flag: string): string | undefined {
@@ -76,7 +78,9 @@ async function main(): Promise<void> {
       self.set(key, (self.get(key) ?? 0) + (n.hitCount ?? 0));
     }
     const nsPerPacket = (seconds * 1e9) / packets;
-    console.log(`${name}: ${packets} packets in ${seconds} s = ${(packets / seconds / 1e3).toFixed(1)} k/s, ${nsPerPacket.toFixed(0)} ns/packet (under the profiler)`);
+    console.log(
+      `${name}: ${packets} packets in ${seconds} s = ${(packets / seconds / 1e3).toFixed(1)} k/s, ${nsPerPacket.toFixed(0)} ns/packet (under the profiler)`,
+    );
     console.log('  self %   ns/packet  function');
     for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
       const share = hits / total;

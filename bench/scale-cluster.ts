@@ -56,9 +56,28 @@ export function scaleClusterDocuments(shape: ScaleShape): object[] {
       vxlanPort: 4789,
       mtu: 1450,
     },
-    { apiVersion: 'packetwalk/v1', kind: 'Underlay', cidr: '192.168.0.0/16', gateway: '192.168.0.1', gatewayMac: '12:34:56:78:9a:bc', mtu: 1500 },
-    { apiVersion: 'network.openshift.io/v1', kind: 'NetNamespace', metadata: { name: 'default' }, netname: 'default', netid: 0 },
-    { apiVersion: 'network.openshift.io/v1', kind: 'NetNamespace', metadata: { name: 'project1' }, netname: 'project1', netid: 5999645 },
+    {
+      apiVersion: 'packetwalk/v1',
+      kind: 'Underlay',
+      cidr: '192.168.0.0/16',
+      gateway: '192.168.0.1',
+      gatewayMac: '12:34:56:78:9a:bc',
+      mtu: 1500,
+    },
+    {
+      apiVersion: 'network.openshift.io/v1',
+      kind: 'NetNamespace',
+      metadata: { name: 'default' },
+      netname: 'default',
+      netid: 0,
+    },
+    {
+      apiVersion: 'network.openshift.io/v1',
+      kind: 'NetNamespace',
+      metadata: { name: 'project1' },
+      netname: 'project1',
+      netid: 5999645,
+    },
   ];
   for (let i = 0; i < nodes; i++) {
     const name = nodeName(i);
@@ -68,8 +87,15 @@ export function scaleClusterDocuments(shape: ScaleShape): object[] {
   const pod = (name: string, node: number, port?: number): object => ({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { namespace: 'project1', name, labels: { app: name === CLIENT.name || name === SERVER.name ? name : 'filler' } },
-    spec: { nodeName: nodeName(node), containers: [{ name: 'c', ...(port ? { ports: [{ containerPort: port, protocol: 'TCP' }] } : {}) }] },
+    metadata: {
+      namespace: 'project1',
+      name,
+      labels: { app: name === CLIENT.name || name === SERVER.name ? name : 'filler' },
+    },
+    spec: {
+      nodeName: nodeName(node),
+      containers: [{ name: 'c', ...(port ? { ports: [{ containerPort: port, protocol: 'TCP' }] } : {}) }],
+    },
     status: { phase: 'Running' },
   });
   docs.push(pod(CLIENT.name, 0), pod(SERVER.name, 1, SERVER_PORT));
@@ -84,5 +110,10 @@ export function scaleCluster(shape: ScaleShape): Cluster {
 /** The measured conversation: client -> server:1433 over TCP. */
 export function scaleFlow(cluster: Cluster): FlowSpec {
   const server = cluster.pods.find((p) => p.namespace === SERVER.namespace && p.name === SERVER.name)!;
-  return { from: { kind: 'pod', ...CLIENT }, to: { ip: server.ip, port: SERVER_PORT }, proto: 'tcp', toLabel: 'project1/server' };
+  return {
+    from: { kind: 'pod', ...CLIENT },
+    to: { ip: server.ip, port: SERVER_PORT },
+    proto: 'tcp',
+    toLabel: 'project1/server',
+  };
 }

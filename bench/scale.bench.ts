@@ -37,7 +37,11 @@ function pathOnly(full: Cluster, spec: ReturnType<typeof scaleFlow>): Cluster {
   const client = full.pods.find((p) => from && p.namespace === from.namespace && p.name === from.name)!;
   const server = full.pods.find((p) => p.ip === spec.to.ip)!;
   const on = new Set([client.node, server.node]);
-  return { ...full, hostSubnets: full.hostSubnets.filter((h) => on.has(h.name)), pods: full.pods.filter((p) => on.has(p.node)) };
+  return {
+    ...full,
+    hostSubnets: full.hostSubnets.filter((h) => on.has(h.name)),
+    pods: full.pods.filter((p) => on.has(p.node)),
+  };
 }
 
 /**
@@ -48,7 +52,8 @@ function installFullFlows(full: Cluster, reduced: Cluster, emu: Emulation): void
   for (const node of emu.nodes.values()) {
     const had = generateNodeFlows(reduced, node.name, assignPodPorts(reduced, node.name));
     const { flows, groups } = generateNodeFlows(full, node.name, assignPodPorts(full, node.name));
-    const hadGroups = new Set(had.groups), hadFlows = new Set(had.flows);
+    const hadGroups = new Set(had.groups),
+      hadFlows = new Set(had.flows);
     for (const g of groups) if (!hadGroups.has(g)) node.bridge.addGroup(g);
     node.bridge.addFlows(flows.filter((f) => !hadFlows.has(f)).join('\n'));
   }
@@ -61,7 +66,8 @@ function fillConntrack(emu: Emulation, n: number): void {
     const ct = node.netfilter.conntrack;
     ct.max = Math.max(ct.max, 2 * n + 1024);
     // 172.16.0.0/12 clients to 100.64.0.0/10 servers: outside the cluster, service and underlay networks.
-    for (let i = 0; i < n; i++) ct.insert(6, (0xac100000 + (i >>> 8)) >>> 0, (0x64400000 + (i & 0xff)) >>> 0, 10000 + (i % 50000), 443, now);
+    for (let i = 0; i < n; i++)
+      ct.insert(6, (0xac100000 + (i >>> 8)) >>> 0, (0x64400000 + (i & 0xff)) >>> 0, 10000 + (i % 50000), 443, now);
   }
 }
 
@@ -71,16 +77,26 @@ function addFlows(emu: Emulation, total: number): void {
     const missing = total - node.bridge.flowCount();
     const lines: string[] = [];
     for (let i = 0; i < missing; i++) {
-      const src = ipv4ToString((0x64400000 + i) >>> 0), dst = ipv4ToString((0x64800000 + (i * 7919 & 0x3fffff)) >>> 0);
-      lines.push(`table=80, priority=150, ip, reg1=0x5b8c1d, nw_src=${src}, nw_dst=${dst} actions=output:NXM_NX_REG2[]`);
+      const src = ipv4ToString((0x64400000 + i) >>> 0),
+        dst = ipv4ToString((0x64800000 + ((i * 7919) & 0x3fffff)) >>> 0);
+      lines.push(
+        `table=80, priority=150, ip, reg1=0x5b8c1d, nw_src=${src}, nw_dst=${dst} actions=output:NXM_NX_REG2[]`,
+      );
     }
     node.bridge.addFlows(lines.join('\n'));
-    if (node.bridge.flowCount() < total) throw new Error(`br0 on ${node.name}: ${node.bridge.flowCount()} flows, wanted ${total}`);
+    if (node.bridge.flowCount() < total)
+      throw new Error(`br0 on ${node.name}: ${node.bridge.flowCount()} flows, wanted ${total}`);
   }
 }
 
 /** `scale-<axis>-<label>`: the stable names of issue 6 (`scale-nodes-1000`, `scale-conntrack-1M`, ...). */
-function scaleCase(label: string, point: ScalePoint, shape: ScaleShape, heavy: boolean, prepare?: (emu: Emulation) => void): BenchCase {
+function scaleCase(
+  label: string,
+  point: ScalePoint,
+  shape: ScaleShape,
+  heavy: boolean,
+  prepare?: (emu: Emulation) => void,
+): BenchCase {
   const name = `scale-${point.axis}-${label}`;
   let w: WarmPath | undefined;
   return {
@@ -94,10 +110,15 @@ function scaleCase(label: string, point: ScalePoint, shape: ScaleShape, heavy: b
       const full = scaleCluster(shape);
       const spec = scaleFlow(full);
       const reduced = pathOnly(full, spec);
-      w = warmPath(reduced, spec, (emu) => {
-        installFullFlows(full, reduced, emu);
-        prepare?.(emu);
-      }, { fastPath: false });
+      w = warmPath(
+        reduced,
+        spec,
+        (emu) => {
+          installFullFlows(full, reduced, emu);
+          prepare?.(emu);
+        },
+        { fastPath: false },
+      );
       checkOnePacket(w, 'project1/server');
     },
     run(n) {

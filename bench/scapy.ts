@@ -45,5 +45,10 @@ export function runScapy(keys: readonly string[], seconds: number, dir: string):
     throw new Error(`scapy_ref.py exited ${r.status} without JSON: ${r.stderr.trim().slice(-500)}`);
   }
   if (parsed.error || !parsed.pps) throw new Error(`scapy_ref.py: ${parsed.error ?? 'no measurements'}`);
-  return { scapyVersion: parsed.scapy ?? '?', pythonVersion: parsed.python ?? '?', secondsPerOp: parsed.seconds ?? seconds, pps: parsed.pps };
+  return {
+    scapyVersion: parsed.scapy ?? '?',
+    pythonVersion: parsed.python ?? '?',
+    secondsPerOp: parsed.seconds ?? seconds,
+    pps: parsed.pps,
+  };
 }

@@ -55,7 +55,8 @@ function packetsPerFlow(flows: FlowSet): number {
   for (const i of client.interfaces) if (i.tap >= 0) counter.watched.add(i.tap);
   if (!runFlow(emu, flows.spec(0)).ok) throw new Error(`${SCENARIO}: flow 0 did not complete`);
   counter.count = 0;
-  if (!runFlow(emu, flows.spec(flows.base.length)).ok) throw new Error(`${SCENARIO}: flow ${flows.base.length} did not complete`);
+  if (!runFlow(emu, flows.spec(flows.base.length)).ok)
+    throw new Error(`${SCENARIO}: flow ${flows.base.length} did not complete`);
   if (counter.count === 0) throw new Error(`${SCENARIO}: no frame at the client's interfaces`);
   return counter.count;
 }
@@ -88,7 +89,8 @@ function windowRate(r: Runner, ms: number): number {
     p.waitBacklog(backlog);
   };
   while (p.handedOut - p.finished < backlog) feed();
-  const t0 = performance.now(), done0 = p.finished;
+  const t0 = performance.now(),
+    done0 = p.finished;
   while (performance.now() - t0 < ms) feed();
   const rate = (p.finished - done0) / ((performance.now() - t0) / 1000);
   p.drain();
@@ -113,13 +115,16 @@ function interleavedSpeedup(two: ShardPool): void {
     // The one-worker pool is new: its workers' code is not compiled yet. Warm both before measuring.
     windowRate(one, 4 * AB_WINDOW_MS);
     windowRate(pair, AB_WINDOW_MS);
-    const r1: number[] = [], r2: number[] = [];
+    const r1: number[] = [],
+      r2: number[] = [];
     for (let i = 0; i < AB_ROUNDS; i++) {
       r1.push(windowRate(one, AB_WINDOW_MS));
       r2.push(windowRate(pair, AB_WINDOW_MS));
     }
     const k = (xs: number[]): string => xs.map((x) => (x / 1000).toFixed(1)).join(' ');
-    console.log(`# walk-sharded A/B, ${AB_ROUNDS} alternating ${AB_WINDOW_MS} ms windows: 1 worker ${(median(r1) / 1000).toFixed(2)} k flows/s [${k(r1)}], 2 workers ${(median(r2) / 1000).toFixed(2)} k flows/s [${k(r2)}]: speedup ${(median(r2) / median(r1)).toFixed(2)}x`);
+    console.log(
+      `# walk-sharded A/B, ${AB_ROUNDS} alternating ${AB_WINDOW_MS} ms windows: 1 worker ${(median(r1) / 1000).toFixed(2)} k flows/s [${k(r1)}], 2 workers ${(median(r2) / 1000).toFixed(2)} k flows/s [${k(r2)}]: speedup ${(median(r2) / median(r1)).toFixed(2)}x`,
+    );
   } finally {
     void one.pool.close();
   }
@@ -157,7 +162,8 @@ function shardedCase(workers: number): BenchCase {
         firstSubmit = performance.now();
         cpuAtFirstSubmit = process.cpuUsage();
       }
-      const t0 = performance.now(), done0 = p.finished;
+      const t0 = performance.now(),
+        done0 = p.finished;
       const backlog = BACKLOG_PER_WORKER * workers;
       const blocks = p.handedOut + flows - done0 > backlog;
       p.submit(next, next + flows);
@@ -177,7 +183,8 @@ function shardedCase(workers: number): BenchCase {
         p.drain();
         const wallMs = performance.now() - firstSubmit;
         const cpu = process.cpuUsage(cpuAtFirstSubmit);
-        if (steadyMs > 0) report(workers, p, steadyFlows / (steadyMs / 1000), perFlow, (cpu.user + cpu.system) / 1000 / wallMs);
+        if (steadyMs > 0)
+          report(workers, p, steadyFlows / (steadyMs / 1000), perFlow, (cpu.user + cpu.system) / 1000 / wallMs);
         if (workers === 2 && !RUN_MODE.quick) interleavedSpeedup(p);
       } finally {
         void p.close();
@@ -196,8 +203,11 @@ function report(workers: number, pool: ShardPool, flowsPerSecond: number, perFlo
   const s = pool.stats();
   const perWorker = s.cpuMs.map((ms, w) => (ms > 0 ? `w${w} ${(s.flows[w]! / ms).toFixed(2)}` : `w${w} ?`)).join(', ');
   const base = steadyFlowRate.get(1);
-  const speedup = workers > 1 && base ? `; speedup over walk-sharded-1 in this run: ${(flowsPerSecond / base).toFixed(2)}x` : '';
-  console.log(`# walk-sharded-${workers}: ${(flowsPerSecond / 1000).toFixed(2)} k flows/s (${perFlow} packets/flow) with the pipeline full, process on ${cores.toFixed(2)} cores, flows per worker CPU-ms: ${perWorker}${speedup}`);
+  const speedup =
+    workers > 1 && base ? `; speedup over walk-sharded-1 in this run: ${(flowsPerSecond / base).toFixed(2)}x` : '';
+  console.log(
+    `# walk-sharded-${workers}: ${(flowsPerSecond / 1000).toFixed(2)} k flows/s (${perFlow} packets/flow) with the pipeline full, process on ${cores.toFixed(2)} cores, flows per worker CPU-ms: ${perWorker}${speedup}`,
+  );
 }
 
 export const shardSuite: BenchSuite = {

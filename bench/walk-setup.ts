@@ -80,8 +80,14 @@ class WarmupCapture implements CaptureSink {
 }
 
 function isPureAck(f: Uint8Array): boolean {
-  if (f.length < ETHERNET_HEADER_LEN + 40 || readU16(f, 12) !== ETHERTYPE_IPV4 || f[ETHERNET_HEADER_LEN + 9] !== IPPROTO_TCP) return false;
-  const ip = ETHERNET_HEADER_LEN, l4 = ip + ((f[ip]! & 0x0f) << 2);
+  if (
+    f.length < ETHERNET_HEADER_LEN + 40 ||
+    readU16(f, 12) !== ETHERTYPE_IPV4 ||
+    f[ETHERNET_HEADER_LEN + 9] !== IPPROTO_TCP
+  )
+    return false;
+  const ip = ETHERNET_HEADER_LEN,
+    l4 = ip + ((f[ip]! & 0x0f) << 2);
   const payload = readU16(f, ip + 2) - (l4 - ip) - ((f[l4 + 12]! >>> 4) << 2);
   return f[l4 + 13] === TCP_ACK && payload === 0;
 }
@@ -92,8 +98,14 @@ function isPureAck(f: Uint8Array): boolean {
  * null): the fast path. With `opts.fastPath: false` every injection walks hop by hop (src/fastpath is off); a
  * function is the fast path to inject instead of `createFastPath` (the auditing one, in tests).
  */
-export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emulation) => void, opts: { fastPath?: boolean | PathCacheFactory } = {}): WarmPath {
-  const fastPath = opts.fastPath === false ? undefined : typeof opts.fastPath === 'function' ? opts.fastPath : createFastPath;
+export function warmPath(
+  cluster: Cluster,
+  spec: FlowSpec,
+  prepare?: (emu: Emulation) => void,
+  opts: { fastPath?: boolean | PathCacheFactory } = {},
+): WarmPath {
+  const fastPath =
+    opts.fastPath === false ? undefined : typeof opts.fastPath === 'function' ? opts.fastPath : createFastPath;
   const emu = new Emulation(cluster, { seed: 1, fastPath });
   prepare?.(emu);
   const rt = emu.runtime;
@@ -103,10 +115,12 @@ export function warmPath(cluster: Cluster, spec: FlowSpec, prepare?: (emu: Emula
   const result = runFlow(emu, spec);
   if (!result.ok) throw new Error(`warm-up flow failed: ${result.detail}`);
   let frame: Uint8Array | undefined;
-  for (const f of rec.frames) if (f.point === source.eth0.tap && f.direction === 'outbound' && isPureAck(f.bytes!)) frame = f.bytes;
+  for (const f of rec.frames)
+    if (f.point === source.eth0.tap && f.direction === 'outbound' && isPureAck(f.bytes!)) frame = f.bytes;
   if (!frame) throw new Error(`the warm-up flow from ${source.pod.name} sent no pure ACK`);
   // One more injection, recorded in memory: how many capture points one walk packet crosses, and its pcapng bytes.
-  const framesBefore = rec.frames.length, bytesBefore = rec.bytes;
+  const framesBefore = rec.frames.length,
+    bytesBefore = rec.bytes;
   inject({ runtime: rt, source, frame });
   const hops = rec.frames.length - framesBefore;
   const pcapngBytes = rec.bytes - bytesBefore;
@@ -139,13 +153,21 @@ export function checkOnePacket(w: WarmPath, expectHost: string): void {
   const walked = rt.packets.slice(created);
   const outcome = walked[0]?.outcome;
   const problems: string[] = [];
-  if (walked.length !== 1) problems.push(`${walked.length} packets instead of 1 (${walked.map((p) => p.label).join(', ')})`);
-  if (outcome?.kind !== 'delivered' || outcome.host !== expectHost) problems.push(`outcome ${JSON.stringify(outcome)}, expected delivery to ${expectHost}`);
-  if ([...rt.drops.values()].reduce((a, b) => a + b, 0) !== drops) problems.push(`drops: ${JSON.stringify([...rt.drops])}`);
+  if (walked.length !== 1)
+    problems.push(`${walked.length} packets instead of 1 (${walked.map((p) => p.label).join(', ')})`);
+  if (outcome?.kind !== 'delivered' || outcome.host !== expectHost)
+    problems.push(`outcome ${JSON.stringify(outcome)}, expected delivery to ${expectHost}`);
+  if ([...rt.drops.values()].reduce((a, b) => a + b, 0) !== drops)
+    problems.push(`drops: ${JSON.stringify([...rt.drops])}`);
   if (rt.pool.available !== free) problems.push(`buffer pool: ${free} free before, ${rt.pool.available} after`);
   if (problems.length > 0) {
-    const tail = (walked[0]?.trace.root ?? []).slice(-6).map((n) => `  ${n.node ?? ''}: ${n.text}`).join('\n');
-    throw new Error(`frame injected at ${w.source.pod.name} eth0 to ${ipv4ToString(readU16(w.frame, 30) * 65536 + readU16(w.frame, 32))}: ${problems.join('; ')}\n${tail}`);
+    const tail = (walked[0]?.trace.root ?? [])
+      .slice(-6)
+      .map((n) => `  ${n.node ?? ''}: ${n.text}`)
+      .join('\n');
+    throw new Error(
+      `frame injected at ${w.source.pod.name} eth0 to ${ipv4ToString(readU16(w.frame, 30) * 65536 + readU16(w.frame, 32))}: ${problems.join('; ')}\n${tail}`,
+    );
   }
   // The traced copy's record is no longer needed; keep the runtime's list from growing across checks.
   rt.packets.length = created;

@@ -47,7 +47,8 @@ function deliveryHost(w: WarmPath, scenarioName: string): string {
   for (const node of w.emulation.nodes.values()) {
     for (const p of node.pods.values()) {
       if (p === w.source) continue;
-      if (p.stack.sockets.connections().some((c) => c.role === 'server' && c.remoteIp === w.source.pod.ip)) return p.stack.name;
+      if (p.stack.sockets.connections().some((c) => c.role === 'server' && c.remoteIp === w.source.pod.ip))
+        return p.stack.name;
     }
   }
   throw new Error(`cannot tell where ${scenarioName} delivers`);

@@ -31,7 +31,15 @@ export const ARP_REPLY = 2;
 /** Hardware type Ethernet (RFC 826 / IANA ar$hrd = 1). */
 export const ARP_HTYPE_ETHERNET = 1;
 
-const HTYPE = 0, PTYPE = 2, HLEN = 4, PLEN = 5, OPER = 6, SHA = 8, SPA = 14, THA = 18, TPA = 24;
+const HTYPE = 0,
+  PTYPE = 2,
+  HLEN = 4,
+  PLEN = 5,
+  OPER = 6,
+  SHA = 8,
+  SPA = 14,
+  THA = 18,
+  TPA = 24;
 const PTYPE_IPV4 = 0x0800;
 
 /** A decoded or to-be-emitted Ethernet/IPv4 ARP packet. */
@@ -47,28 +55,58 @@ export interface ArpHeader {
 export class ArpView extends ByteView {
   /** Verify 28 bytes before `end` and Ethernet/IPv4 address types and sizes ('bad-hardware' otherwise). */
   check(end = this.bytes.length): Fault | undefined {
-    const o = this.offset, b = this.bytes;
+    const o = this.offset,
+      b = this.bytes;
     if (end - o < ARP_LEN) return fault('arp', 'truncated', o, `have ${Math.max(0, end - o)} of 28 bytes`);
-    if (readU16(b, o + HTYPE) !== ARP_HTYPE_ETHERNET) return fault('arp', 'bad-hardware', o + HTYPE, `htype=${readU16(b, o + HTYPE)}`);
-    if (readU16(b, o + PTYPE) !== PTYPE_IPV4) return fault('arp', 'bad-hardware', o + PTYPE, `ptype=0x${readU16(b, o + PTYPE).toString(16)}`);
-    if (b[o + HLEN] !== 6 || b[o + PLEN] !== 4) return fault('arp', 'bad-hardware', o + HLEN, `hlen=${b[o + HLEN]} plen=${b[o + PLEN]}`);
+    if (readU16(b, o + HTYPE) !== ARP_HTYPE_ETHERNET)
+      return fault('arp', 'bad-hardware', o + HTYPE, `htype=${readU16(b, o + HTYPE)}`);
+    if (readU16(b, o + PTYPE) !== PTYPE_IPV4)
+      return fault('arp', 'bad-hardware', o + PTYPE, `ptype=0x${readU16(b, o + PTYPE).toString(16)}`);
+    if (b[o + HLEN] !== 6 || b[o + PLEN] !== 4)
+      return fault('arp', 'bad-hardware', o + HLEN, `hlen=${b[o + HLEN]} plen=${b[o + PLEN]}`);
     return undefined;
   }
 
-  get op(): number { return readU16(this.bytes, this.offset + OPER); }
-  set op(v: number) { writeU16(this.bytes, this.offset + OPER, v); }
-  get senderMac(): MacAddress { return readMac(this.bytes, this.offset + SHA); }
-  set senderMac(v: MacAddress) { writeMac(this.bytes, this.offset + SHA, v); }
-  get senderIp(): Ipv4Address { return readU32(this.bytes, this.offset + SPA); }
-  set senderIp(v: Ipv4Address) { writeU32(this.bytes, this.offset + SPA, v); }
-  get targetMac(): MacAddress { return readMac(this.bytes, this.offset + THA); }
-  set targetMac(v: MacAddress) { writeMac(this.bytes, this.offset + THA, v); }
-  get targetIp(): Ipv4Address { return readU32(this.bytes, this.offset + TPA); }
-  set targetIp(v: Ipv4Address) { writeU32(this.bytes, this.offset + TPA, v); }
+  get op(): number {
+    return readU16(this.bytes, this.offset + OPER);
+  }
+  set op(v: number) {
+    writeU16(this.bytes, this.offset + OPER, v);
+  }
+  get senderMac(): MacAddress {
+    return readMac(this.bytes, this.offset + SHA);
+  }
+  set senderMac(v: MacAddress) {
+    writeMac(this.bytes, this.offset + SHA, v);
+  }
+  get senderIp(): Ipv4Address {
+    return readU32(this.bytes, this.offset + SPA);
+  }
+  set senderIp(v: Ipv4Address) {
+    writeU32(this.bytes, this.offset + SPA, v);
+  }
+  get targetMac(): MacAddress {
+    return readMac(this.bytes, this.offset + THA);
+  }
+  set targetMac(v: MacAddress) {
+    writeMac(this.bytes, this.offset + THA, v);
+  }
+  get targetIp(): Ipv4Address {
+    return readU32(this.bytes, this.offset + TPA);
+  }
+  set targetIp(v: Ipv4Address) {
+    writeU32(this.bytes, this.offset + TPA, v);
+  }
 
   /** Copy out a plain header object (allocates; cold path). */
   toHeader(): ArpHeader {
-    return { op: this.op, senderMac: this.senderMac, senderIp: this.senderIp, targetMac: this.targetMac, targetIp: this.targetIp };
+    return {
+      op: this.op,
+      senderMac: this.senderMac,
+      senderIp: this.senderIp,
+      targetMac: this.targetMac,
+      targetIp: this.targetIp,
+    };
   }
 }
 
@@ -79,7 +117,8 @@ export function arpEncodingLength(_h?: ArpHeader): number {
 
 /** Write an Ethernet/IPv4 ARP packet at `offset`. Never allocates. Returns 28. */
 export function emitArp(h: ArpHeader, buf: Uint8Array, offset: number): number {
-  if (offset < 0 || offset + ARP_LEN > buf.length) throw new EncodeError('arp', `packet of 28 bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + ARP_LEN > buf.length)
+    throw new EncodeError('arp', `packet of 28 bytes does not fit at ${offset}`);
   const o = offset;
   writeU16(buf, o + HTYPE, ARP_HTYPE_ETHERNET);
   writeU16(buf, o + PTYPE, PTYPE_IPV4);

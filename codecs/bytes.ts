@@ -45,7 +45,8 @@ export function writeMac(b: Uint8Array, o: number, mac: MacAddress): void {
   writeU32(b, o + 2, mac >>> 0);
 }
 
-const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const DOTTED_QUAD =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** Strict dotted-quad to integer; returns undefined for anything else (no octal, hex or short forms). */
 export function tryParseIpv4(s: string): Ipv4Address | undefined {
@@ -89,7 +90,7 @@ export function tryParseCidr(s: string, allowHostBits = false): Ipv4Cidr | undef
     prefix = +p;
   }
   const mask = prefixMask(prefix);
-  if (!allowHostBits && ((addr & ~mask) >>> 0) !== 0) return undefined;
+  if (!allowHostBits && (addr & ~mask) >>> 0 !== 0) return undefined;
   return { network: (addr & mask) >>> 0, prefix, mask };
 }
 
@@ -104,10 +105,11 @@ export function cidrToString(c: Ipv4Cidr): string {
 }
 
 export function cidrContains(c: Ipv4Cidr, a: Ipv4Address): boolean {
-  return ((a & c.mask) >>> 0) === c.network;
+  return (a & c.mask) >>> 0 === c.network;
 }
 
-const MAC_TEXT = /^([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$/;
+const MAC_TEXT =
+  /^([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$/;
 
 export function tryParseMac(s: string): MacAddress | undefined {
   const m = MAC_TEXT.exec(s);

@@ -21,7 +21,16 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { DecodeError, fault } from './errors.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap.js';
-import { BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BLOCK_SPB, BYTE_ORDER_MAGIC, EPB_FLAGS, IF_TSOFFSET, IF_TSRESOL } from './pcapng.js';
+import {
+  BLOCK_EPB,
+  BLOCK_IDB,
+  BLOCK_SHB,
+  BLOCK_SPB,
+  BYTE_ORDER_MAGIC,
+  EPB_FLAGS,
+  IF_TSOFFSET,
+  IF_TSRESOL,
+} from './pcapng.js';
 
 /** Largest record the reader accepts (libpcap's MAXIMUM_SNAPLEN, 256 KiB): anything longer is a broken file. */
 export const MAX_RECORD_BYTES = 256 * 1024;
@@ -141,7 +150,8 @@ export class CaptureReader {
     if (size === 0) throw new DecodeError(fault('capture', 'truncated', 0, 'empty file'));
     if (size < 4) throw new DecodeError(fault('capture', 'truncated', 0, `file header: have ${size} bytes`));
     const o = this.at(0, 4);
-    const magicLe = this.win.readUInt32LE(o), magicBe = this.win.readUInt32BE(o);
+    const magicLe = this.win.readUInt32LE(o),
+      magicBe = this.win.readUInt32BE(o);
     if (magicLe === BLOCK_SHB) {
       this.format = 'pcapng';
       this.layer = 'pcapng';
@@ -157,7 +167,15 @@ export class CaptureReader {
     this.layer = 'pcap';
     if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) this.le = true;
     else if (magicBe === PCAP_MAGIC_US || magicBe === PCAP_MAGIC_NS) this.le = false;
-    else throw new DecodeError(fault('capture', 'bad-magic', 0, `magic 0x${magicBe.toString(16).padStart(8, '0')} is neither pcap (a1b2c3d4, a1b23c4d) nor pcapng (0a0d0d0a)`));
+    else
+      throw new DecodeError(
+        fault(
+          'capture',
+          'bad-magic',
+          0,
+          `magic 0x${magicBe.toString(16).padStart(8, '0')} is neither pcap (a1b2c3d4, a1b23c4d) nor pcapng (0a0d0d0a)`,
+        ),
+      );
     this.byteOrder = this.le ? 'little' : 'big';
     this.resolution = (this.le ? magicLe : magicBe) === PCAP_MAGIC_NS ? 'ns' : 'us';
     if (size < 24) throw new DecodeError(fault('pcap', 'truncated', 0, `file header: have ${size} of 24 bytes`));
@@ -186,7 +204,8 @@ export class CaptureReader {
     const want = Math.min(WINDOW, this.source.size - position);
     this.winStart = position;
     this.winLen = this.source.read(position, this.win, 0, want);
-    if (this.winLen < length) throw new DecodeError(fault(this.layer, 'truncated', position, `could read ${this.winLen} of ${length} bytes`));
+    if (this.winLen < length)
+      throw new DecodeError(fault(this.layer, 'truncated', position, `could read ${this.winLen} of ${length} bytes`));
     return 0;
   }
 
@@ -201,14 +220,22 @@ export class CaptureReader {
   // ---------------------------------------------------------------- pcap
 
   private nextPcap(): CaptureRecord | null {
-    const size = this.source.size, o = this.pos;
+    const size = this.source.size,
+      o = this.pos;
     if (o >= size) return null;
-    if (size - o < 16) throw new DecodeError(fault('pcap', 'truncated', o, `record header: have ${size - o} of 16 bytes`));
+    if (size - o < 16)
+      throw new DecodeError(fault('pcap', 'truncated', o, `record header: have ${size - o} of 16 bytes`));
     const h = this.at(o, 16);
-    const tsSec = this.u32(h), frac = this.u32(h + 4), capLen = this.u32(h + 8), origLen = this.u32(h + 12);
-    if (capLen > MAX_RECORD_BYTES) throw new DecodeError(fault('pcap', 'bad-length', o + 8, `incl_len ${capLen} > ${MAX_RECORD_BYTES} (256 KiB)`));
-    if (this.snaplen > 0 && capLen > this.snaplen) throw new DecodeError(fault('pcap', 'bad-length', o + 8, `incl_len ${capLen} > snaplen ${this.snaplen}`));
-    if (size - o - 16 < capLen) throw new DecodeError(fault('pcap', 'truncated', o, `record data: have ${size - o - 16} of ${capLen} bytes`));
+    const tsSec = this.u32(h),
+      frac = this.u32(h + 4),
+      capLen = this.u32(h + 8),
+      origLen = this.u32(h + 12);
+    if (capLen > MAX_RECORD_BYTES)
+      throw new DecodeError(fault('pcap', 'bad-length', o + 8, `incl_len ${capLen} > ${MAX_RECORD_BYTES} (256 KiB)`));
+    if (this.snaplen > 0 && capLen > this.snaplen)
+      throw new DecodeError(fault('pcap', 'bad-length', o + 8, `incl_len ${capLen} > snaplen ${this.snaplen}`));
+    if (size - o - 16 < capLen)
+      throw new DecodeError(fault('pcap', 'truncated', o, `record data: have ${size - o - 16} of ${capLen} bytes`));
     if (this.resolution === 'us' ? frac >= 1_000_000 : frac >= 1_000_000_000) {
       throw new DecodeError(fault('pcap', 'bad-length', o + 4, `fraction ${frac} is not below one second`));
     }
@@ -234,7 +261,8 @@ export class CaptureReader {
     for (;;) {
       const o = this.pos;
       if (o >= size) return null;
-      if (size - o < 12) throw new DecodeError(fault('pcapng', 'truncated', o, `block header: have ${size - o} of 12 bytes`));
+      if (size - o < 12)
+        throw new DecodeError(fault('pcapng', 'truncated', o, `block header: have ${size - o} of 12 bytes`));
       let h = this.at(o, 12);
       // The SHB type reads the same in both byte orders; its magic says which order the section uses.
       if (this.win.readUInt32LE(h) === BLOCK_SHB) {
@@ -245,42 +273,81 @@ export class CaptureReader {
       } else if (this.sections === 0) {
         throw new DecodeError(fault('pcapng', 'bad-block', o, 'the file does not start with a section header block'));
       }
-      const type = this.u32(h), total = this.u32(h + 4);
-      if (total < 12 || total % 4 !== 0) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, `block total length ${total} (must be a multiple of 4, at least 12)`));
-      if (total > size - o) throw new DecodeError(fault('pcapng', 'truncated', o, `block type 0x${type.toString(16)} says ${total} bytes, ${size - o} left in the file`));
+      const type = this.u32(h),
+        total = this.u32(h + 4);
+      if (total < 12 || total % 4 !== 0)
+        throw new DecodeError(
+          fault('pcapng', 'bad-block', o + 4, `block total length ${total} (must be a multiple of 4, at least 12)`),
+        );
+      if (total > size - o)
+        throw new DecodeError(
+          fault(
+            'pcapng',
+            'truncated',
+            o,
+            `block type 0x${type.toString(16)} says ${total} bytes, ${size - o} left in the file`,
+          ),
+        );
       const trailer = this.u32(this.at(o + total - 4, 4));
-      if (trailer !== total) throw new DecodeError(fault('pcapng', 'bad-block', o, `block total length ${total} disagrees with its trailing copy ${trailer} at byte ${o + total - 4}`));
-      const body = o + 8, bodyLen = total - 12;
+      if (trailer !== total)
+        throw new DecodeError(
+          fault(
+            'pcapng',
+            'bad-block',
+            o,
+            `block total length ${total} disagrees with its trailing copy ${trailer} at byte ${o + total - 4}`,
+          ),
+        );
+      const body = o + 8,
+        bodyLen = total - 12;
       this.pos = o + total;
       switch (type) {
         case BLOCK_SHB: {
-          if (bodyLen < 16) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'section header shorter than 28 bytes'));
+          if (bodyLen < 16)
+            throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'section header shorter than 28 bytes'));
           h = this.at(body, 16);
           const major = this.u16(h + 4);
-          if (major !== 1) throw new DecodeError(fault('pcapng', 'unsupported', body + 4, `version ${major}.${this.u16(h + 6)}`));
+          if (major !== 1)
+            throw new DecodeError(fault('pcapng', 'unsupported', body + 4, `version ${major}.${this.u16(h + 6)}`));
           this.ifBase += this.interfaces.length;
           this.interfaces = [];
           this.sections++;
           continue;
         }
         case BLOCK_IDB: {
-          if (bodyLen < 8) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'interface description shorter than 20 bytes'));
-          if (this.interfaces.length >= MAX_INTERFACES) throw new DecodeError(fault('pcapng', 'unsupported', o, `more than ${MAX_INTERFACES} interfaces in one section`));
+          if (bodyLen < 8)
+            throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'interface description shorter than 20 bytes'));
+          if (this.interfaces.length >= MAX_INTERFACES)
+            throw new DecodeError(
+              fault('pcapng', 'unsupported', o, `more than ${MAX_INTERFACES} interfaces in one section`),
+            );
           h = this.at(body, 8);
           const intf: Interface = { linktype: this.u16(h), snaplen: this.u32(h + 4), tsresol: 6, tsOffsetSec: 0 };
           this.options(body + 8, o + total - 4, (code, vo, vl) => {
             if (code === IF_TSRESOL && vl >= 1) intf.tsresol = this.win[vo]!;
-            else if (code === IF_TSOFFSET && vl >= 8) intf.tsOffsetSec = Number(this.le ? this.win.readBigInt64LE(vo) : this.win.readBigInt64BE(vo));
+            else if (code === IF_TSOFFSET && vl >= 8)
+              intf.tsOffsetSec = Number(this.le ? this.win.readBigInt64LE(vo) : this.win.readBigInt64BE(vo));
           });
           this.interfaces.push(intf);
           continue;
         }
         case BLOCK_EPB:
         case BLOCK_PB: {
-          if (bodyLen < 20) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, `${type === BLOCK_EPB ? 'enhanced packet' : 'packet'} block shorter than 32 bytes`));
+          if (bodyLen < 20)
+            throw new DecodeError(
+              fault(
+                'pcapng',
+                'bad-block',
+                o + 4,
+                `${type === BLOCK_EPB ? 'enhanced packet' : 'packet'} block shorter than 32 bytes`,
+              ),
+            );
           h = this.at(body, 20);
           const id = type === BLOCK_EPB ? this.u32(h) : this.u16(h);
-          const high = this.u32(h + 4), low = this.u32(h + 8), capLen = this.u32(h + 12), origLen = this.u32(h + 16);
+          const high = this.u32(h + 4),
+            low = this.u32(h + 8),
+            capLen = this.u32(h + 12),
+            origLen = this.u32(h + 16);
           const intf = this.packetInterface(id, body);
           this.checkCapLen(capLen, intf, body + 12, bodyLen - 20, o);
           const dataPos = body + 20;
@@ -301,7 +368,8 @@ export class CaptureReader {
           return rec;
         }
         case BLOCK_SPB: {
-          if (bodyLen < 4) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'simple packet block shorter than 16 bytes'));
+          if (bodyLen < 4)
+            throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'simple packet block shorter than 16 bytes'));
           const intf = this.packetInterface(0, o);
           const origLen = this.u32(this.at(body, 4));
           // The captured length of an SPB is implied: the original length cut at the interface's snaplen.
@@ -322,17 +390,44 @@ export class CaptureReader {
 
   private packetInterface(localId: number, at: number): Interface {
     const intf = this.interfaces[localId];
-    if (!intf) throw new DecodeError(fault('pcapng', 'bad-block', at, `interface ${localId} is not described in this section (${this.interfaces.length} interfaces)`));
+    if (!intf)
+      throw new DecodeError(
+        fault(
+          'pcapng',
+          'bad-block',
+          at,
+          `interface ${localId} is not described in this section (${this.interfaces.length} interfaces)`,
+        ),
+      );
     return intf;
   }
 
   private checkCapLen(capLen: number, intf: Interface, at: number, room: number, blockStart: number): void {
-    if (capLen > MAX_RECORD_BYTES) throw new DecodeError(fault('pcapng', 'bad-length', at, `captured length ${capLen} > ${MAX_RECORD_BYTES} (256 KiB)`));
-    if (intf.snaplen > 0 && capLen > intf.snaplen) throw new DecodeError(fault('pcapng', 'bad-length', at, `captured length ${capLen} > snaplen ${intf.snaplen}`));
-    if (capLen > room) throw new DecodeError(fault('pcapng', 'bad-block', at, `captured length ${capLen} does not fit the block at ${blockStart} (${room} bytes for data)`));
+    if (capLen > MAX_RECORD_BYTES)
+      throw new DecodeError(
+        fault('pcapng', 'bad-length', at, `captured length ${capLen} > ${MAX_RECORD_BYTES} (256 KiB)`),
+      );
+    if (intf.snaplen > 0 && capLen > intf.snaplen)
+      throw new DecodeError(fault('pcapng', 'bad-length', at, `captured length ${capLen} > snaplen ${intf.snaplen}`));
+    if (capLen > room)
+      throw new DecodeError(
+        fault(
+          'pcapng',
+          'bad-block',
+          at,
+          `captured length ${capLen} does not fit the block at ${blockStart} (${room} bytes for data)`,
+        ),
+      );
   }
 
-  private record(o: number, localId: number, intf: Interface, capLen: number, origLen: number, d: number): CaptureRecord {
+  private record(
+    o: number,
+    localId: number,
+    intf: Interface,
+    capLen: number,
+    origLen: number,
+    d: number,
+  ): CaptureRecord {
     return {
       number: ++this.count,
       offset: o,
@@ -370,9 +465,13 @@ export class CaptureReader {
     if (end - o < 4 || end - o > MAX_OPTIONS_READ) return;
     const base = this.at(o, end - o) - o;
     while (end - o >= 4) {
-      const code = this.u16(base + o), len = this.u16(base + o + 2);
+      const code = this.u16(base + o),
+        len = this.u16(base + o + 2);
       if (code === 0) return;
-      if (o + 4 + ((len + 3) & ~3) > end) throw new DecodeError(fault('pcapng', 'bad-block', o + 2, `option ${code} of ${len} bytes runs past its block`));
+      if (o + 4 + ((len + 3) & ~3) > end)
+        throw new DecodeError(
+          fault('pcapng', 'bad-block', o + 2, `option ${code} of ${len} bytes runs past its block`),
+        );
       fn(code, base + o + 4, len);
       o += 4 + ((len + 3) & ~3);
     }

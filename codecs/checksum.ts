@@ -14,7 +14,8 @@ import type { Ipv4Address } from './bytes.js';
  * 1.5x the word-at-a-time loop on 1400-byte frames; the result is identical, an unfolded sum as before.
  */
 export function sum16(b: Uint8Array, off: number, len: number, initial = 0): number {
-  let hi = 0, lo = 0;
+  let hi = 0,
+    lo = 0;
   let i = off;
   const end = off + len;
   const end16 = off + (len & ~15);

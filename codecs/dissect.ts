@@ -46,7 +46,11 @@ export interface DissectOptions {
 /** A reusable dissection result. All offsets are absolute in the dissected buffer; -1 means absent. */
 export class Dissection {
   /** MAX_LAYERS preallocated entries; only the first `count` are meaningful. */
-  readonly layers: Layer[] = Array.from({ length: MAX_LAYERS }, () => ({ kind: 'payload' as LayerKind, offset: 0, length: 0 }));
+  readonly layers: Layer[] = Array.from({ length: MAX_LAYERS }, () => ({
+    kind: 'payload' as LayerKind,
+    offset: 0,
+    length: 0,
+  }));
   count = 0;
   start = 0;
   end = 0;
@@ -125,13 +129,18 @@ const tcpView = new TcpView(new Uint8Array(0));
 const vxlanView = new VxlanView(new Uint8Array(0));
 
 // The fields the walk reads itself (offsets within each header, as in the views' RFC diagrams).
-const ETH_TYPE = 12, ETH_INNER_TYPE = 16;
-const IP_TOTAL_LEN = 2, IP_FLAGS_FRAG = 6, IP_PROTO = 9;
+const ETH_TYPE = 12,
+  ETH_INNER_TYPE = 16;
+const IP_TOTAL_LEN = 2,
+  IP_FLAGS_FRAG = 6,
+  IP_PROTO = 9;
 /** MF and the fragment offset: any of them set makes a fragment. */
 const IP_FRAGMENT_BITS = 0x3fff;
 const TCP_DATA_OFFSET = 12;
-const UDP_DST_PORT = 2, UDP_LENGTH = 4;
-const VXLAN_VNI = 4, VXLAN_RESERVED2 = 7;
+const UDP_DST_PORT = 2,
+  UDP_LENGTH = 4;
+const VXLAN_VNI = 4,
+  VXLAN_RESERVED2 = 7;
 
 // Padding found at each Ethernet nesting level, pushed as layers when the walk ends (innermost first).
 const padStart = new Int32Array(MAX_LAYERS);
@@ -187,7 +196,13 @@ function notePadding(out: Dissection, l3End: number, limit: number, depth: numbe
 /**
  * Dissect buf[start, end) into `out` (cleared first) and return it. Never throws.
  */
-export function dissect(buf: Uint8Array, start: number, end: number, out: Dissection, opts?: DissectOptions): Dissection {
+export function dissect(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: Dissection,
+  opts?: DissectOptions,
+): Dissection {
   out.clear(start, end);
   padCount = 0;
   walk(buf, start, end, out);
@@ -262,7 +277,8 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection): voi
     const l3End = clamped ? limit : l3 + total;
     notePadding(out, l3End, limit, depth);
     const l4 = l3 + ihl;
-    const l4Kind = (readU16(buf, l3 + IP_FLAGS_FRAG) & IP_FRAGMENT_BITS) !== 0 ? undefined : layerForIpProtocol(buf[l3 + IP_PROTO]!);
+    const l4Kind =
+      (readU16(buf, l3 + IP_FLAGS_FRAG) & IP_FRAGMENT_BITS) !== 0 ? undefined : layerForIpProtocol(buf[l3 + IP_PROTO]!);
     if (l4Kind === undefined) {
       payloadStart = l4;
       payloadEnd = l3End;
@@ -317,7 +333,14 @@ function walk(buf: Uint8Array, start: number, end: number, out: Dissection): voi
 
     // ---- VXLAN, then the inner frame ----
     // Flags exactly I and every reserved byte zero, or the view says what is wrong.
-    if (udpEnd - vx < VXLAN_HEADER_LEN || buf[vx] !== VXLAN_FLAG_I || buf[vx + 1] !== 0 || buf[vx + 2] !== 0 || buf[vx + 3] !== 0 || buf[vx + VXLAN_RESERVED2] !== 0) {
+    if (
+      udpEnd - vx < VXLAN_HEADER_LEN ||
+      buf[vx] !== VXLAN_FLAG_I ||
+      buf[vx + 1] !== 0 ||
+      buf[vx + 2] !== 0 ||
+      buf[vx + 3] !== 0 ||
+      buf[vx + VXLAN_RESERVED2] !== 0
+    ) {
       if (!vxlanFault(out, buf, vx, udpEnd)) return;
     }
     if (!push(out, 'vxlan', vx, VXLAN_HEADER_LEN)) return;
@@ -402,19 +425,27 @@ function checksumFault(buf: Uint8Array, out: Dissection, i: number): Fault | und
   const kind = layer.kind;
   if (kind === 'ipv4') {
     const ip = ipView.reset(buf, o);
-    return ip.checksumValid() ? undefined : fault('ipv4', 'bad-checksum', o + 10, `checksum 0x${ip.checksum.toString(16)}`);
+    return ip.checksumValid()
+      ? undefined
+      : fault('ipv4', 'bad-checksum', o + 10, `checksum 0x${ip.checksum.toString(16)}`);
   }
   if (kind !== 'icmp' && kind !== 'tcp' && kind !== 'udp') return undefined;
   const ip = ipView.reset(buf, out.layers[i - 1]!.offset);
   const l3End = ip.offset + ip.totalLength;
   if (kind === 'icmp') {
     const icmp = icmpView.reset(buf, o);
-    return icmp.checksumValid(l3End - o) ? undefined : fault('icmp', 'bad-checksum', o + 2, `checksum 0x${icmp.checksum.toString(16)}`);
+    return icmp.checksumValid(l3End - o)
+      ? undefined
+      : fault('icmp', 'bad-checksum', o + 2, `checksum 0x${icmp.checksum.toString(16)}`);
   }
   if (kind === 'tcp') {
     const tcp = tcpView.reset(buf, o);
-    return tcp.checksumValidFromAddressSum(ip.addressSum(), l3End - o) ? undefined : fault('tcp', 'bad-checksum', o + 16, `checksum 0x${tcp.checksum.toString(16)}`);
+    return tcp.checksumValidFromAddressSum(ip.addressSum(), l3End - o)
+      ? undefined
+      : fault('tcp', 'bad-checksum', o + 16, `checksum 0x${tcp.checksum.toString(16)}`);
   }
   const udp = udpView.reset(buf, o);
-  return udp.checksumValidFromAddressSum(ip.addressSum()) ? undefined : fault('udp', 'bad-checksum', o + 6, `checksum 0x${udp.checksum.toString(16)}`);
+  return udp.checksumValidFromAddressSum(ip.addressSum())
+    ? undefined
+    : fault('udp', 'bad-checksum', o + 6, `checksum 0x${udp.checksum.toString(16)}`);
 }

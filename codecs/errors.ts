@@ -31,7 +31,9 @@ export interface Fault {
 export class DecodeError extends Error {
   readonly fault: Fault;
   constructor(fault: Fault) {
-    super(`${fault.layer}: cannot decode (${fault.code}) at byte ${fault.offset}${fault.detail ? `: ${fault.detail}` : ''}`);
+    super(
+      `${fault.layer}: cannot decode (${fault.code}) at byte ${fault.offset}${fault.detail ? `: ${fault.detail}` : ''}`,
+    );
     this.name = 'DecodeError';
     this.fault = fault;
   }

@@ -31,7 +31,11 @@ export const ETHERTYPE_VLAN = 0x8100;
 /** Bytes an 802.1Q tag adds. */
 export const VLAN_TAG_LEN = 4;
 
-const DST = 0, SRC = 6, TYPE = 12, TCI = 14, INNER_TYPE = 16;
+const DST = 0,
+  SRC = 6,
+  TYPE = 12,
+  TCI = 14,
+  INNER_TYPE = 16;
 
 /** A decoded or to-be-emitted Ethernet header. `ethertype` is the one after any 802.1Q tag. */
 export interface EthernetHeader {
@@ -53,25 +57,49 @@ export class EthernetView extends ByteView {
     return undefined;
   }
 
-  get dst(): MacAddress { return readMac(this.bytes, this.offset + DST); }
-  set dst(v: MacAddress) { writeMac(this.bytes, this.offset + DST, v); }
-  get src(): MacAddress { return readMac(this.bytes, this.offset + SRC); }
-  set src(v: MacAddress) { writeMac(this.bytes, this.offset + SRC, v); }
+  get dst(): MacAddress {
+    return readMac(this.bytes, this.offset + DST);
+  }
+  set dst(v: MacAddress) {
+    writeMac(this.bytes, this.offset + DST, v);
+  }
+  get src(): MacAddress {
+    return readMac(this.bytes, this.offset + SRC);
+  }
+  set src(v: MacAddress) {
+    writeMac(this.bytes, this.offset + SRC, v);
+  }
   /** True when an 802.1Q tag follows the source address. */
-  get tagged(): boolean { return readU16(this.bytes, this.offset + TYPE) === ETHERTYPE_VLAN; }
+  get tagged(): boolean {
+    return readU16(this.bytes, this.offset + TYPE) === ETHERTYPE_VLAN;
+  }
   /** The EtherType of the payload (after the tag, when tagged). */
-  get ethertype(): number { return readU16(this.bytes, this.offset + (this.tagged ? INNER_TYPE : TYPE)); }
-  set ethertype(v: number) { writeU16(this.bytes, this.offset + (this.tagged ? INNER_TYPE : TYPE), v); }
+  get ethertype(): number {
+    return readU16(this.bytes, this.offset + (this.tagged ? INNER_TYPE : TYPE));
+  }
+  set ethertype(v: number) {
+    writeU16(this.bytes, this.offset + (this.tagged ? INNER_TYPE : TYPE), v);
+  }
   /** 802.1Q VLAN ID, or -1 when untagged. */
-  get vlanId(): number { return this.tagged ? readU16(this.bytes, this.offset + TCI) & 0x0fff : -1; }
+  get vlanId(): number {
+    return this.tagged ? readU16(this.bytes, this.offset + TCI) & 0x0fff : -1;
+  }
   /** 802.1Q priority code point (0 when untagged). */
-  get vlanPcp(): number { return this.tagged ? this.bytes[this.offset + TCI]! >>> 5 : 0; }
+  get vlanPcp(): number {
+    return this.tagged ? this.bytes[this.offset + TCI]! >>> 5 : 0;
+  }
   /** 802.1Q drop eligible indicator (false when untagged). */
-  get vlanDei(): boolean { return this.tagged && (this.bytes[this.offset + TCI]! & 0x10) !== 0; }
+  get vlanDei(): boolean {
+    return this.tagged && (this.bytes[this.offset + TCI]! & 0x10) !== 0;
+  }
   /** 14, or 18 with a tag. */
-  get headerLength(): number { return this.tagged ? ETHERNET_HEADER_LEN + VLAN_TAG_LEN : ETHERNET_HEADER_LEN; }
+  get headerLength(): number {
+    return this.tagged ? ETHERNET_HEADER_LEN + VLAN_TAG_LEN : ETHERNET_HEADER_LEN;
+  }
   /** Absolute offset of the payload. */
-  get payloadOffset(): number { return this.offset + this.headerLength; }
+  get payloadOffset(): number {
+    return this.offset + this.headerLength;
+  }
 
   /** Copy out a plain header object (allocates; cold path). */
   toHeader(): EthernetHeader {
@@ -89,10 +117,13 @@ export function ethernetEncodingLength(h: EthernetHeader): number {
 /** Write the header at `offset`. Never allocates, never pads (see `padEthernetFrame`). Returns bytes written. */
 export function emitEthernet(h: EthernetHeader, buf: Uint8Array, offset: number): number {
   const len = ethernetEncodingLength(h);
-  if (offset < 0 || offset + len > buf.length) throw new EncodeError('eth', `header of ${len} bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + len > buf.length)
+    throw new EncodeError('eth', `header of ${len} bytes does not fit at ${offset}`);
   // The MACs' halves written here: a 48-bit number handed to writeMac when it is not inlined is a heap number.
-  const dst = h.dst, src = h.src;
-  const dstHi = Math.floor(dst / 0x100000000), srcHi = Math.floor(src / 0x100000000);
+  const dst = h.dst,
+    src = h.src;
+  const dstHi = Math.floor(dst / 0x100000000),
+    srcHi = Math.floor(src / 0x100000000);
   writeU16(buf, offset + DST, dstHi);
   writeU32(buf, offset + DST + 2, dst - dstHi * 0x100000000);
   writeU16(buf, offset + SRC, srcHi);
@@ -122,7 +153,11 @@ export function ethernetL3Length(buf: Uint8Array, l3Offset: number, ethertype: n
  * Decode the header. `padding` counts the bytes after the L3 datagram (IPv4 total length or the 28-byte ARP
  * packet): the zeros a sender adds to reach the 60-byte minimum, or any trailer. Throws DecodeError.
  */
-export function parseEthernet(buf: Uint8Array, offset = 0, end = buf.length): { header: EthernetHeader; payloadOffset: number; padding: number } {
+export function parseEthernet(
+  buf: Uint8Array,
+  offset = 0,
+  end = buf.length,
+): { header: EthernetHeader; payloadOffset: number; padding: number } {
   const v = new EthernetView(buf, offset);
   const f = v.check(end);
   if (f) throw new DecodeError(f);
@@ -139,7 +174,8 @@ export function parseEthernet(buf: Uint8Array, offset = 0, end = buf.length): { 
 export function padEthernetFrame(buf: Uint8Array, frameStart: number, frameEnd: number): number {
   const minEnd = frameStart + ETHERNET_MIN_FRAME;
   if (frameEnd >= minEnd) return frameEnd;
-  if (minEnd > buf.length) throw new EncodeError('eth', `no room to pad the frame at ${frameStart} to ${ETHERNET_MIN_FRAME} bytes`);
+  if (minEnd > buf.length)
+    throw new EncodeError('eth', `no room to pad the frame at ${frameStart} to ${ETHERNET_MIN_FRAME} bytes`);
   buf.fill(0, frameEnd, minEnd);
   return minEnd;
 }

@@ -34,7 +34,13 @@ export const ICMP_PROT_UNREACH = 2;
 export const ICMP_PORT_UNREACH = 3;
 export const ICMP_FRAG_NEEDED = 4;
 
-const TYPE = 0, CODE = 1, CHECKSUM = 2, REST = 4, IDENT = 4, SEQ = 6, MTU = 6;
+const TYPE = 0,
+  CODE = 1,
+  CHECKSUM = 2,
+  REST = 4,
+  IDENT = 4,
+  SEQ = 6,
+  MTU = 6;
 
 /** A decoded or to-be-emitted ICMP header. Fields left undefined on emit are computed or zero. */
 export interface IcmpHeader {
@@ -59,7 +65,13 @@ export function icmpIsEcho(type: number): boolean {
 
 /** True for the error types that quote the offending IPv4 header (RFC 792: 3, 4, 5, 11, 12). */
 export function icmpIsError(type: number): boolean {
-  return type === ICMP_DEST_UNREACH || type === ICMP_TIME_EXCEEDED || type === ICMP_PARAMETER_PROBLEM || type === 4 || type === 5;
+  return (
+    type === ICMP_DEST_UNREACH ||
+    type === ICMP_TIME_EXCEEDED ||
+    type === ICMP_PARAMETER_PROBLEM ||
+    type === 4 ||
+    type === 5
+  );
 }
 
 function isFragNeeded(type: number, code: number): boolean {
@@ -75,24 +87,52 @@ export class IcmpView extends ByteView {
     return undefined;
   }
 
-  get type(): number { return this.bytes[this.offset + TYPE]!; }
-  set type(v: number) { this.bytes[this.offset + TYPE] = v; }
-  get code(): number { return this.bytes[this.offset + CODE]!; }
-  set code(v: number) { this.bytes[this.offset + CODE] = v; }
-  get checksum(): number { return readU16(this.bytes, this.offset + CHECKSUM); }
-  set checksum(v: number) { writeU16(this.bytes, this.offset + CHECKSUM, v); }
+  get type(): number {
+    return this.bytes[this.offset + TYPE]!;
+  }
+  set type(v: number) {
+    this.bytes[this.offset + TYPE] = v;
+  }
+  get code(): number {
+    return this.bytes[this.offset + CODE]!;
+  }
+  set code(v: number) {
+    this.bytes[this.offset + CODE] = v;
+  }
+  get checksum(): number {
+    return readU16(this.bytes, this.offset + CHECKSUM);
+  }
+  set checksum(v: number) {
+    writeU16(this.bytes, this.offset + CHECKSUM, v);
+  }
   /** Echo identifier (meaningful for echo only; NAT rewrites it like a port). */
-  get identifier(): number { return readU16(this.bytes, this.offset + IDENT); }
-  set identifier(v: number) { writeU16(this.bytes, this.offset + IDENT, v); }
-  get sequence(): number { return readU16(this.bytes, this.offset + SEQ); }
-  set sequence(v: number) { writeU16(this.bytes, this.offset + SEQ, v); }
+  get identifier(): number {
+    return readU16(this.bytes, this.offset + IDENT);
+  }
+  set identifier(v: number) {
+    writeU16(this.bytes, this.offset + IDENT, v);
+  }
+  get sequence(): number {
+    return readU16(this.bytes, this.offset + SEQ);
+  }
+  set sequence(v: number) {
+    writeU16(this.bytes, this.offset + SEQ, v);
+  }
   /** RFC 1191 next-hop MTU (meaningful for dest-unreach code 4 only). */
-  get nextHopMtu(): number { return readU16(this.bytes, this.offset + MTU); }
+  get nextHopMtu(): number {
+    return readU16(this.bytes, this.offset + MTU);
+  }
   /** The 4 rest-of-header bytes as an unsigned 32-bit number. */
-  get rest(): number { return readU32(this.bytes, this.offset + REST); }
+  get rest(): number {
+    return readU32(this.bytes, this.offset + REST);
+  }
   /** Absolute offset of the data (echo payload, or the quoted IPv4 header of an error). */
-  get payloadOffset(): number { return this.offset + ICMP_HEADER_LEN; }
-  get isError(): boolean { return icmpIsError(this.type); }
+  get payloadOffset(): number {
+    return this.offset + ICMP_HEADER_LEN;
+  }
+  get isError(): boolean {
+    return icmpIsError(this.type);
+  }
 
   /** True when the checksum over the `length`-byte message (header + data) verifies. */
   checksumValid(length: number): boolean {
@@ -131,7 +171,8 @@ export function icmpEncodingLength(_h?: IcmpHeader): number {
  */
 export function emitIcmp(h: IcmpHeader, buf: Uint8Array, offset: number, payloadLength: number): number {
   const len = ICMP_HEADER_LEN + payloadLength;
-  if (offset < 0 || offset + len > buf.length) throw new EncodeError('icmp', `message of ${len} bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + len > buf.length)
+    throw new EncodeError('icmp', `message of ${len} bytes does not fit at ${offset}`);
   const o = offset;
   buf[o + TYPE] = h.type;
   buf[o + CODE] = h.code;
@@ -154,6 +195,7 @@ export function parseIcmp(buf: Uint8Array, offset = 0, end = buf.length): IcmpHe
   const v = new IcmpView(buf, offset);
   const f = v.check(end);
   if (f) throw new DecodeError(f);
-  if (!v.checksumValid(end - offset)) throw new DecodeError(fault('icmp', 'bad-checksum', offset + CHECKSUM, `checksum 0x${v.checksum.toString(16)}`));
+  if (!v.checksumValid(end - offset))
+    throw new DecodeError(fault('icmp', 'bad-checksum', offset + CHECKSUM, `checksum 0x${v.checksum.toString(16)}`));
   return v.toHeader();
 }

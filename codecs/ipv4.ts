@@ -28,8 +28,19 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
-const VER_IHL = 0, TOS = 1, TOTAL_LEN = 2, IDENT = 4, FLAGS_FRAG = 6, TTL = 8, PROTO = 9, CHECKSUM = 10, SRC = 12, DST = 16;
-const FLAG_DF = 0x4000, FLAG_MF = 0x2000, FRAG_MASK = 0x1fff;
+const VER_IHL = 0,
+  TOS = 1,
+  TOTAL_LEN = 2,
+  IDENT = 4,
+  FLAGS_FRAG = 6,
+  TTL = 8,
+  PROTO = 9,
+  CHECKSUM = 10,
+  SRC = 12,
+  DST = 16;
+const FLAG_DF = 0x4000,
+  FLAG_MF = 0x2000,
+  FRAG_MASK = 0x1fff;
 
 /** A decoded or to-be-emitted IPv4 header. Fields left undefined on emit are computed or defaulted. */
 export interface Ipv4Header {
@@ -68,42 +79,97 @@ export class Ipv4View extends ByteView {
     if (end - o < ihl) return fault('ipv4', 'truncated', o, `ihl=${ihl >>> 2} needs ${ihl} bytes, have ${end - o}`);
     const total = this.totalLength;
     if (total < ihl) return fault('ipv4', 'bad-length', o + TOTAL_LEN, `total length ${total} < header ${ihl}`);
-    if (total > end - o) return fault('ipv4', 'bad-length', o + TOTAL_LEN, `total length ${total} > ${end - o} bytes present`);
+    if (total > end - o)
+      return fault('ipv4', 'bad-length', o + TOTAL_LEN, `total length ${total} > ${end - o} bytes present`);
     return undefined;
   }
 
-  get version(): number { return this.bytes[this.offset + VER_IHL]! >>> 4; }
+  get version(): number {
+    return this.bytes[this.offset + VER_IHL]! >>> 4;
+  }
   /** Header length in bytes (IHL * 4). */
-  get headerLength(): number { return (this.bytes[this.offset + VER_IHL]! & 0x0f) << 2; }
-  get dscp(): number { return this.bytes[this.offset + TOS]! >>> 2; }
-  get ecn(): number { return this.bytes[this.offset + TOS]! & 3; }
-  get totalLength(): number { return readU16(this.bytes, this.offset + TOTAL_LEN); }
-  set totalLength(v: number) { writeU16(this.bytes, this.offset + TOTAL_LEN, v); }
-  get identification(): number { return readU16(this.bytes, this.offset + IDENT); }
-  set identification(v: number) { writeU16(this.bytes, this.offset + IDENT, v); }
-  get dontFragment(): boolean { return (readU16(this.bytes, this.offset + FLAGS_FRAG) & FLAG_DF) !== 0; }
-  get moreFragments(): boolean { return (readU16(this.bytes, this.offset + FLAGS_FRAG) & FLAG_MF) !== 0; }
-  get fragmentOffset(): number { return readU16(this.bytes, this.offset + FLAGS_FRAG) & FRAG_MASK; }
+  get headerLength(): number {
+    return (this.bytes[this.offset + VER_IHL]! & 0x0f) << 2;
+  }
+  get dscp(): number {
+    return this.bytes[this.offset + TOS]! >>> 2;
+  }
+  get ecn(): number {
+    return this.bytes[this.offset + TOS]! & 3;
+  }
+  get totalLength(): number {
+    return readU16(this.bytes, this.offset + TOTAL_LEN);
+  }
+  set totalLength(v: number) {
+    writeU16(this.bytes, this.offset + TOTAL_LEN, v);
+  }
+  get identification(): number {
+    return readU16(this.bytes, this.offset + IDENT);
+  }
+  set identification(v: number) {
+    writeU16(this.bytes, this.offset + IDENT, v);
+  }
+  get dontFragment(): boolean {
+    return (readU16(this.bytes, this.offset + FLAGS_FRAG) & FLAG_DF) !== 0;
+  }
+  get moreFragments(): boolean {
+    return (readU16(this.bytes, this.offset + FLAGS_FRAG) & FLAG_MF) !== 0;
+  }
+  get fragmentOffset(): number {
+    return readU16(this.bytes, this.offset + FLAGS_FRAG) & FRAG_MASK;
+  }
   /** True for any fragment (MF set or nonzero offset). */
-  get isFragment(): boolean { return (readU16(this.bytes, this.offset + FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0; }
-  get ttl(): number { return this.bytes[this.offset + TTL]!; }
-  set ttl(v: number) { this.bytes[this.offset + TTL] = v; }
-  get protocol(): number { return this.bytes[this.offset + PROTO]!; }
-  get checksum(): number { return readU16(this.bytes, this.offset + CHECKSUM); }
-  set checksum(v: number) { writeU16(this.bytes, this.offset + CHECKSUM, v); }
-  get src(): Ipv4Address { return readU32(this.bytes, this.offset + SRC); }
-  set src(v: Ipv4Address) { writeU32(this.bytes, this.offset + SRC, v); }
-  get dst(): Ipv4Address { return readU32(this.bytes, this.offset + DST); }
-  set dst(v: Ipv4Address) { writeU32(this.bytes, this.offset + DST, v); }
+  get isFragment(): boolean {
+    return (readU16(this.bytes, this.offset + FLAGS_FRAG) & (FLAG_MF | FRAG_MASK)) !== 0;
+  }
+  get ttl(): number {
+    return this.bytes[this.offset + TTL]!;
+  }
+  set ttl(v: number) {
+    this.bytes[this.offset + TTL] = v;
+  }
+  get protocol(): number {
+    return this.bytes[this.offset + PROTO]!;
+  }
+  get checksum(): number {
+    return readU16(this.bytes, this.offset + CHECKSUM);
+  }
+  set checksum(v: number) {
+    writeU16(this.bytes, this.offset + CHECKSUM, v);
+  }
+  get src(): Ipv4Address {
+    return readU32(this.bytes, this.offset + SRC);
+  }
+  set src(v: Ipv4Address) {
+    writeU32(this.bytes, this.offset + SRC, v);
+  }
+  get dst(): Ipv4Address {
+    return readU32(this.bytes, this.offset + DST);
+  }
+  set dst(v: Ipv4Address) {
+    writeU32(this.bytes, this.offset + DST, v);
+  }
   /**
    * The addresses as int32 (same 32 bits): for hot paths, where a uint32 >= 2^31 returned from a getter that is
    * not inlined is a heap number per call. Compare with `ip | 0`; `>>> 0` turns them back into Ipv4Address.
    */
-  get srcI32(): number { const b = this.bytes, o = this.offset + SRC; return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!; }
-  get dstI32(): number { const b = this.bytes, o = this.offset + DST; return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!; }
+  get srcI32(): number {
+    const b = this.bytes,
+      o = this.offset + SRC;
+    return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  }
+  get dstI32(): number {
+    const b = this.bytes,
+      o = this.offset + DST;
+    return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  }
   /** Offset of the payload (absolute, in `bytes`). */
-  get payloadOffset(): number { return this.offset + this.headerLength; }
-  get payloadLength(): number { return this.totalLength - this.headerLength; }
+  get payloadOffset(): number {
+    return this.offset + this.headerLength;
+  }
+  get payloadLength(): number {
+    return this.totalLength - this.headerLength;
+  }
 
   /**
    * Ones'-complement partial sum (unfolded) of the source and destination address words: the address part of
@@ -140,9 +206,18 @@ export class Ipv4View extends ByteView {
   /** Copy out a plain header object (allocates; cold path). */
   toHeader(): Ipv4Header {
     const h: Ipv4Header = {
-      dscp: this.dscp, ecn: this.ecn, totalLength: this.totalLength, identification: this.identification,
-      dontFragment: this.dontFragment, moreFragments: this.moreFragments, fragmentOffset: this.fragmentOffset,
-      ttl: this.ttl, protocol: this.protocol, checksum: this.checksum, src: this.src, dst: this.dst,
+      dscp: this.dscp,
+      ecn: this.ecn,
+      totalLength: this.totalLength,
+      identification: this.identification,
+      dontFragment: this.dontFragment,
+      moreFragments: this.moreFragments,
+      fragmentOffset: this.fragmentOffset,
+      ttl: this.ttl,
+      protocol: this.protocol,
+      checksum: this.checksum,
+      src: this.src,
+      dst: this.dst,
     };
     if (this.headerLength > IPV4_HEADER_LEN) {
       h.options = this.bytes.slice(this.offset + IPV4_HEADER_LEN, this.offset + this.headerLength);
@@ -162,13 +237,18 @@ export function ipv4EncodingLength(h: Ipv4Header): number {
  */
 export function emitIpv4(h: Ipv4Header, buf: Uint8Array, offset: number, payloadLength: number): number {
   const len = ipv4EncodingLength(h);
-  if (offset < 0 || offset + len > buf.length) throw new EncodeError('ipv4', `header of ${len} bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + len > buf.length)
+    throw new EncodeError('ipv4', `header of ${len} bytes does not fit at ${offset}`);
   const o = offset;
   buf[o + VER_IHL] = 0x40 | (len >>> 2);
   buf[o + TOS] = (((h.dscp ?? 0) & 0x3f) << 2) | ((h.ecn ?? 0) & 3);
   writeU16(buf, o + TOTAL_LEN, h.totalLength ?? len + payloadLength);
   writeU16(buf, o + IDENT, h.identification ?? 0);
-  writeU16(buf, o + FLAGS_FRAG, (h.dontFragment ? FLAG_DF : 0) | (h.moreFragments ? FLAG_MF : 0) | ((h.fragmentOffset ?? 0) & FRAG_MASK));
+  writeU16(
+    buf,
+    o + FLAGS_FRAG,
+    (h.dontFragment ? FLAG_DF : 0) | (h.moreFragments ? FLAG_MF : 0) | ((h.fragmentOffset ?? 0) & FRAG_MASK),
+  );
   buf[o + TTL] = h.ttl ?? 64;
   buf[o + PROTO] = h.protocol;
   writeU32(buf, o + SRC, h.src);
@@ -189,7 +269,8 @@ export function parseIpv4(buf: Uint8Array, offset = 0, end = buf.length): Ipv4He
   const v = new Ipv4View(buf, offset);
   const f = v.check(end);
   if (f) throw new DecodeError(f);
-  if (!v.checksumValid()) throw new DecodeError(fault('ipv4', 'bad-checksum', offset + CHECKSUM, `checksum 0x${v.checksum.toString(16)}`));
+  if (!v.checksumValid())
+    throw new DecodeError(fault('ipv4', 'bad-checksum', offset + CHECKSUM, `checksum 0x${v.checksum.toString(16)}`));
   return v.toHeader();
 }
 

@@ -63,18 +63,28 @@ export function newLinkLayerInfo(): LinkLayerInfo {
 }
 
 function readMac48(d: Uint8Array, o: number): number {
-  return (d[o]! * 0x10000 + ((d[o + 1]! << 8) | d[o + 2]!)) * 0x1000000 + ((d[o + 3]! << 16) | (d[o + 4]! << 8) | d[o + 5]!);
+  return (
+    (d[o]! * 0x10000 + ((d[o + 1]! << 8) | d[o + 2]!)) * 0x1000000 + ((d[o + 3]! << 16) | (d[o + 4]! << 8) | d[o + 5]!)
+  );
 }
 
 /** Human name of a link type, for summaries. */
 export function linktypeName(lt: number): string {
   switch (lt) {
-    case LINKTYPE_ETHERNET: return 'Ethernet';
-    case LINKTYPE_LINUX_SLL: return 'Linux cooked v1';
-    case LINKTYPE_LINUX_SLL2: return 'Linux cooked v2';
-    case LINKTYPE_RAW: case DLT_RAW_12: case DLT_RAW_14: return 'raw IP';
-    case LINKTYPE_IPV4: return 'raw IPv4';
-    default: return `link type ${lt}`;
+    case LINKTYPE_ETHERNET:
+      return 'Ethernet';
+    case LINKTYPE_LINUX_SLL:
+      return 'Linux cooked v1';
+    case LINKTYPE_LINUX_SLL2:
+      return 'Linux cooked v2';
+    case LINKTYPE_RAW:
+    case DLT_RAW_12:
+    case DLT_RAW_14:
+      return 'raw IP';
+    case LINKTYPE_IPV4:
+      return 'raw IPv4';
+    default:
+      return `link type ${lt}`;
   }
 }
 
@@ -97,14 +107,16 @@ export function decodeLinkLayer(linktype: number, d: Uint8Array, out: LinkLayerI
       out.payloadOffset = 14;
       return null;
     case LINKTYPE_LINUX_SLL: {
-      if (d.length < SLL_HEADER_LEN) return { layer: 'sll', code: 'truncated', offset: 0, detail: `${d.length} of 16 bytes` };
+      if (d.length < SLL_HEADER_LEN)
+        return { layer: 'sll', code: 'truncated', offset: 0, detail: `${d.length} of 16 bytes` };
       out.packetType = readU16(d, 0);
       out.arphrd = readU16(d, 2);
       if (out.arphrd === ARPHRD_ETHER && readU16(d, 4) === 6) out.senderMac = readMac48(d, 6);
       return cookedProtocol(readU16(d, 14), 14, SLL_HEADER_LEN, 'sll', out);
     }
     case LINKTYPE_LINUX_SLL2: {
-      if (d.length < SLL2_HEADER_LEN) return { layer: 'sll2', code: 'truncated', offset: 0, detail: `${d.length} of 20 bytes` };
+      if (d.length < SLL2_HEADER_LEN)
+        return { layer: 'sll2', code: 'truncated', offset: 0, detail: `${d.length} of 20 bytes` };
       out.arphrd = readU16(d, 8);
       out.packetType = d[10]!;
       if (out.arphrd === ARPHRD_ETHER && d[11] === 6) out.senderMac = readMac48(d, 12);
@@ -127,9 +139,21 @@ export function decodeLinkLayer(linktype: number, d: Uint8Array, out: LinkLayerI
   }
 }
 
-function cookedProtocol(protocol: number, at: number, headerLen: number, layer: string, out: LinkLayerInfo): Fault | null {
+function cookedProtocol(
+  protocol: number,
+  at: number,
+  headerLen: number,
+  layer: string,
+  out: LinkLayerInfo,
+): Fault | null {
   // Values below 0x0600 are not EtherTypes: 802.2 LLC frames, CAN, and other non-Ethernet payloads.
-  if (protocol < 0x0600) return { layer, code: 'unsupported', offset: at, detail: `protocol 0x${protocol.toString(16).padStart(4, '0')} is not an EtherType` };
+  if (protocol < 0x0600)
+    return {
+      layer,
+      code: 'unsupported',
+      offset: at,
+      detail: `protocol 0x${protocol.toString(16).padStart(4, '0')} is not an EtherType`,
+    };
   out.ethertype = protocol;
   out.payloadOffset = headerLen;
   return null;

@@ -29,8 +29,17 @@ export const LINKTYPE_ETHERNET = 1;
 /** tcpdump's default snap length, and the largest libpcap accepts for Ethernet. */
 export const DEFAULT_SNAPLEN = 262144;
 
-const MAGIC = 0, VERSION_MAJOR = 4, VERSION_MINOR = 6, THISZONE = 8, SIGFIGS = 12, SNAPLEN = 16, LINKTYPE = 20;
-const TS_SEC = 0, TS_FRAC = 4, INCL_LEN = 8, ORIG_LEN = 12;
+const MAGIC = 0,
+  VERSION_MAJOR = 4,
+  VERSION_MINOR = 6,
+  THISZONE = 8,
+  SIGFIGS = 12,
+  SNAPLEN = 16,
+  LINKTYPE = 20;
+const TS_SEC = 0,
+  TS_FRAC = 4,
+  INCL_LEN = 8,
+  ORIG_LEN = 12;
 
 export interface PcapWriterOptions {
   /** Timestamp resolution: 'ns' (magic a1b23c4d, default, lossless for the virtual clock) or 'us' (a1b2c3d4). */
@@ -55,12 +64,16 @@ export class PcapWriter {
   /** Packets written so far. */
   packetCount = 0;
 
-  constructor(readonly sink: ByteSink, opts: PcapWriterOptions = {}) {
+  constructor(
+    readonly sink: ByteSink,
+    opts: PcapWriterOptions = {},
+  ) {
     this.resolution = opts.resolution ?? 'ns';
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     this.linktype = opts.linktype ?? LINKTYPE_ETHERNET;
     this.epochSeconds = opts.epochSeconds ?? 0;
-    if (!(this.snaplen > 0 && this.snaplen <= 0xffffffff)) throw new EncodeError('pcap', `snaplen ${this.snaplen} out of range`);
+    if (!(this.snaplen > 0 && this.snaplen <= 0xffffffff))
+      throw new EncodeError('pcap', `snaplen ${this.snaplen} out of range`);
     if (!(Number.isInteger(this.epochSeconds) && this.epochSeconds >= 0 && this.epochSeconds <= 0xffffffff)) {
       throw new EncodeError('pcap', `epochSeconds ${this.epochSeconds} is not a whole number of seconds in 0..2^32-1`);
     }
@@ -82,9 +95,11 @@ export class PcapWriter {
    */
   writePacket(tsNs: number, bytes: Uint8Array, start = 0, end = bytes.length, origLen = end - start): void {
     const len = end - start;
-    if (len < 0 || origLen < len || origLen > 0xffffffff) throw new EncodeError('pcap', `captured ${len} bytes but original length ${origLen}`);
+    if (len < 0 || origLen < len || origLen > 0xffffffff)
+      throw new EncodeError('pcap', `captured ${len} bytes but original length ${origLen}`);
     const sec = Math.floor(tsNs / 1e9);
-    if (!(tsNs >= 0 && sec + this.epochSeconds <= 0xffffffff)) throw new EncodeError('pcap', `timestamp ${tsNs} ns out of range`);
+    if (!(tsNs >= 0 && sec + this.epochSeconds <= 0xffffffff))
+      throw new EncodeError('pcap', `timestamp ${tsNs} ns out of range`);
     const ns = Math.floor(tsNs - sec * 1e9);
     const capLen = Math.min(len, this.snaplen);
     const sink = this.sink;
@@ -132,7 +147,8 @@ export class PcapReader implements Iterable<PcapPacket> {
 
   constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length < 4) throw new DecodeError(fault('pcap', 'truncated', 0, `file header: have ${bytes.length} of 24 bytes`));
+    if (bytes.length < 4)
+      throw new DecodeError(fault('pcap', 'truncated', 0, `file header: have ${bytes.length} of 24 bytes`));
     const magicLe = this.view.getUint32(MAGIC, true);
     const magicBe = this.view.getUint32(MAGIC, false);
     let resolution: 'ns' | 'us';
@@ -145,8 +161,10 @@ export class PcapReader implements Iterable<PcapPacket> {
     } else {
       throw new DecodeError(fault('pcap', 'bad-magic', 0, `magic 0x${magicBe.toString(16).padStart(8, '0')}`));
     }
-    if (bytes.length < PCAP_HEADER_LEN) throw new DecodeError(fault('pcap', 'truncated', 0, `file header: have ${bytes.length} of 24 bytes`));
-    const v = this.view, le = this.le;
+    if (bytes.length < PCAP_HEADER_LEN)
+      throw new DecodeError(fault('pcap', 'truncated', 0, `file header: have ${bytes.length} of 24 bytes`));
+    const v = this.view,
+      le = this.le;
     this.header = {
       byteOrder: le ? 'little' : 'big',
       resolution,
@@ -160,19 +178,27 @@ export class PcapReader implements Iterable<PcapPacket> {
   }
 
   *[Symbol.iterator](): Iterator<PcapPacket> {
-    const v = this.view, le = this.le, size = this.bytes.length;
+    const v = this.view,
+      le = this.le,
+      size = this.bytes.length;
     const fracToNs = this.header.resolution === 'ns' ? 1 : 1000;
     // libpcap rejects records larger than the bigger of the file's snaplen and its own maximum.
     const maxCapLen = Math.max(this.header.snaplen, DEFAULT_SNAPLEN);
     let o = PCAP_HEADER_LEN;
     while (o < size) {
-      if (size - o < PCAP_RECORD_HEADER_LEN) throw new DecodeError(fault('pcap', 'truncated', o, `record header: have ${size - o} of 16 bytes`));
+      if (size - o < PCAP_RECORD_HEADER_LEN)
+        throw new DecodeError(fault('pcap', 'truncated', o, `record header: have ${size - o} of 16 bytes`));
       const capLen = v.getUint32(o + INCL_LEN, le);
       const origLen = v.getUint32(o + ORIG_LEN, le);
-      if (capLen > maxCapLen) throw new DecodeError(fault('pcap', 'bad-length', o + INCL_LEN, `incl_len ${capLen} > snaplen ${maxCapLen}`));
-      if (capLen > origLen) throw new DecodeError(fault('pcap', 'bad-length', o + INCL_LEN, `incl_len ${capLen} > orig_len ${origLen}`));
+      if (capLen > maxCapLen)
+        throw new DecodeError(fault('pcap', 'bad-length', o + INCL_LEN, `incl_len ${capLen} > snaplen ${maxCapLen}`));
+      if (capLen > origLen)
+        throw new DecodeError(fault('pcap', 'bad-length', o + INCL_LEN, `incl_len ${capLen} > orig_len ${origLen}`));
       const dataStart = o + PCAP_RECORD_HEADER_LEN;
-      if (size - dataStart < capLen) throw new DecodeError(fault('pcap', 'truncated', o, `record data: have ${size - dataStart} of ${capLen} bytes`));
+      if (size - dataStart < capLen)
+        throw new DecodeError(
+          fault('pcap', 'truncated', o, `record data: have ${size - dataStart} of ${capLen} bytes`),
+        );
       const tsNs = v.getUint32(o + TS_SEC, le) * 1e9 + v.getUint32(o + TS_FRAC, le) * fracToNs;
       yield { tsNs, data: this.bytes.subarray(dataStart, dataStart + capLen), origLen };
       o = dataStart + capLen;

@@ -116,7 +116,8 @@ const COMMENT_CACHE_MAX = 4096;
 
 function stringOptionLength(what: string, s: string): number {
   const n = Buffer.byteLength(s, 'utf8');
-  if (n > MAX_OPTION_LEN) throw new EncodeError('pcapng', `${what} is ${n} bytes; an option holds at most ${MAX_OPTION_LEN}`);
+  if (n > MAX_OPTION_LEN)
+    throw new EncodeError('pcapng', `${what} is ${n} bytes; an option holds at most ${MAX_OPTION_LEN}`);
   return n;
 }
 
@@ -133,7 +134,10 @@ export class PcapngWriter {
    */
   private readonly comments = new Map<string, Uint8Array>();
 
-  constructor(readonly sink: ByteSink, opts: PcapngWriterOptions = {}) {
+  constructor(
+    readonly sink: ByteSink,
+    opts: PcapngWriterOptions = {},
+  ) {
     const appl = opts.userAppl ?? 'packetwalk';
     const applLen = appl === '' ? 0 : stringOptionLength('shb_userappl', appl);
     const optsLen = applLen === 0 ? 0 : optionSize(applLen) + 4;
@@ -212,7 +216,14 @@ export class PcapngWriter {
    * nanoseconds). Bytes past the interface snaplen are cut and the original length kept. Allocates nothing
    * (a comment is encoded straight into the sink's buffer).
    */
-  writePacket(ifId: number, tsNs: number, bytes: Uint8Array, start = 0, end = bytes.length, opts?: PcapngPacketOptions): void {
+  writePacket(
+    ifId: number,
+    tsNs: number,
+    bytes: Uint8Array,
+    start = 0,
+    end = bytes.length,
+    opts?: PcapngPacketOptions,
+  ): void {
     this.timeNs = tsNs;
     this.writeAtTime(ifId, bytes, start, end, opts);
   }
@@ -221,7 +232,14 @@ export class PcapngWriter {
    * `writePacket` at `clock.now` ns. The hot path of a capture: a timestamp above 2^31 passed as an argument to
    * a call that is not inlined is a heap number per record, a clock object is not.
    */
-  writePacketNow(ifId: number, clock: { readonly now: number }, bytes: Uint8Array, start: number, end: number, opts?: PcapngPacketOptions): void {
+  writePacketNow(
+    ifId: number,
+    clock: { readonly now: number },
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    opts?: PcapngPacketOptions,
+  ): void {
     this.timeNs = clock.now;
     this.writeAtTime(ifId, bytes, start, end, opts);
   }
@@ -234,7 +252,11 @@ export class PcapngWriter {
     let c = this.comments.get(comment);
     if (c === undefined) {
       const utf8 = Buffer.from(comment, 'utf8');
-      if (utf8.length > MAX_OPTION_LEN) throw new EncodeError('pcapng', `opt_comment is ${utf8.length} bytes; an option holds at most ${MAX_OPTION_LEN}`);
+      if (utf8.length > MAX_OPTION_LEN)
+        throw new EncodeError(
+          'pcapng',
+          `opt_comment is ${utf8.length} bytes; an option holds at most ${MAX_OPTION_LEN}`,
+        );
       c = new Uint8Array(optionSize(utf8.length)); // zero padding included
       putU32LE(c, 0, OPT_COMMENT | (utf8.length << 16));
       c.set(utf8, 4);
@@ -244,18 +266,31 @@ export class PcapngWriter {
     return c;
   }
 
-  private writeAtTime(ifId: number, bytes: Uint8Array, start: number, end: number, opts: PcapngPacketOptions | undefined): void {
+  private writeAtTime(
+    ifId: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    opts: PcapngPacketOptions | undefined,
+  ): void {
     const tsNs = this.timeNs;
     const snaplen = this.snaplens[ifId];
     if (snaplen === undefined) throw new EncodeError('pcapng', `interface ${ifId} was not added`);
     const len = end - start;
     const origLen = opts?.origLen ?? len;
-    if (!(tsNs >= 0 && tsNs <= Number.MAX_SAFE_INTEGER)) throw new EncodeError('pcapng', `timestamp ${tsNs} ns out of range`);
-    if (len < 0 || origLen < len || origLen > 0xffffffff) throw new EncodeError('pcapng', `captured ${len} bytes but original length ${origLen}`);
+    if (!(tsNs >= 0 && tsNs <= Number.MAX_SAFE_INTEGER))
+      throw new EncodeError('pcapng', `timestamp ${tsNs} ns out of range`);
+    if (len < 0 || origLen < len || origLen > 0xffffffff)
+      throw new EncodeError('pcapng', `captured ${len} bytes but original length ${origLen}`);
     const capLen = Math.min(len, snaplen);
     const comment = opts?.comment;
     const commentOpt = comment ? this.commentOption(comment) : undefined;
-    const flags = opts?.direction === 'inbound' ? EPB_DIRECTION_INBOUND : opts?.direction === 'outbound' ? EPB_DIRECTION_OUTBOUND : 0;
+    const flags =
+      opts?.direction === 'inbound'
+        ? EPB_DIRECTION_INBOUND
+        : opts?.direction === 'outbound'
+          ? EPB_DIRECTION_OUTBOUND
+          : 0;
     let optsLen = 0;
     if (commentOpt !== undefined) optsLen += commentOpt.length;
     if (flags !== 0) optsLen += 8;
@@ -356,17 +391,26 @@ export class PcapngReader implements Iterable<PcapngPacket> {
   }
 
   *[Symbol.iterator](): Iterator<PcapngPacket> {
-    const v = this.view, size = this.bytes.length;
+    const v = this.view,
+      size = this.bytes.length;
     let le = true;
     let sectionBase = 0; // interfaces of earlier sections
     let section = -1;
     let o = 0;
     if (size >= 4 && v.getUint32(0, true) !== BLOCK_SHB) {
-      throw new DecodeError(fault('pcapng', 'bad-magic', 0, `first block type 0x${v.getUint32(0, false).toString(16)} is not a section header`));
+      throw new DecodeError(
+        fault(
+          'pcapng',
+          'bad-magic',
+          0,
+          `first block type 0x${v.getUint32(0, false).toString(16)} is not a section header`,
+        ),
+      );
     }
     if (size < BLOCK_OVERHEAD) throw new DecodeError(fault('pcapng', 'truncated', 0, `have ${size} bytes`));
     while (o < size) {
-      if (size - o < 8) throw new DecodeError(fault('pcapng', 'truncated', o, `block header: have ${size - o} of 8 bytes`));
+      if (size - o < 8)
+        throw new DecodeError(fault('pcapng', 'truncated', o, `block header: have ${size - o} of 8 bytes`));
       // The SHB type reads the same in both byte orders; its magic says which order the section uses.
       if (v.getUint32(o, true) === BLOCK_SHB) {
         if (size - o < BLOCK_OVERHEAD) throw new DecodeError(fault('pcapng', 'truncated', o, 'section header'));
@@ -383,21 +427,31 @@ export class PcapngReader implements Iterable<PcapngPacket> {
       if (total < BLOCK_OVERHEAD || total % 4 !== 0) {
         throw new DecodeError(fault('pcapng', 'bad-block', o + 4, `block total length ${total}`));
       }
-      if (size - o < total) throw new DecodeError(fault('pcapng', 'truncated', o, `block of ${total} bytes, ${size - o} present`));
+      if (size - o < total)
+        throw new DecodeError(fault('pcapng', 'truncated', o, `block of ${total} bytes, ${size - o} present`));
       const trailer = v.getUint32(o + total - 4, le);
-      if (trailer !== total) throw new DecodeError(fault('pcapng', 'bad-block', o + total - 4, `trailing length ${trailer} != ${total}`));
-      const body = o + 8, bodyEnd = o + total - 4;
+      if (trailer !== total)
+        throw new DecodeError(fault('pcapng', 'bad-block', o + total - 4, `trailing length ${trailer} != ${total}`));
+      const body = o + 8,
+        bodyEnd = o + total - 4;
 
       if (type === BLOCK_SHB) {
-        if (bodyEnd - body < 16) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'section header shorter than 28 bytes'));
+        if (bodyEnd - body < 16)
+          throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'section header shorter than 28 bytes'));
         const major = v.getUint16(body + 4, le);
         if (major !== 1) throw new DecodeError(fault('pcapng', 'unsupported', body + 4, `version ${major}`));
         this.forEachOption(body + 16, bodyEnd, le, (code, vo, vl) => {
           if (code === SHB_USERAPPL && section === 0) this.userAppl = this.str(vo, vl);
         });
       } else if (type === BLOCK_IDB) {
-        if (bodyEnd - body < 8) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'interface description shorter than 20 bytes'));
-        const intf: PcapngInterface = { linktype: v.getUint16(body, le), snaplen: v.getUint32(body + 4, le), tsresol: 6, tsOffsetSec: 0 };
+        if (bodyEnd - body < 8)
+          throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'interface description shorter than 20 bytes'));
+        const intf: PcapngInterface = {
+          linktype: v.getUint16(body, le),
+          snaplen: v.getUint32(body + 4, le),
+          tsresol: 6,
+          tsOffsetSec: 0,
+        };
         this.forEachOption(body + 8, bodyEnd, le, (code, vo, vl) => {
           if (code === IF_NAME) intf.name = this.str(vo, vl);
           else if (code === IF_DESCRIPTION) intf.description = this.str(vo, vl);
@@ -406,7 +460,8 @@ export class PcapngReader implements Iterable<PcapngPacket> {
         });
         this.interfaces.push(intf);
       } else if (type === BLOCK_EPB) {
-        if (bodyEnd - body < EPB_FIXED) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'enhanced packet block shorter than 32 bytes'));
+        if (bodyEnd - body < EPB_FIXED)
+          throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'enhanced packet block shorter than 32 bytes'));
         const localId = v.getUint32(body, le);
         const intf = this.interfaces[sectionBase + localId];
         if (localId >= this.interfaces.length - sectionBase || !intf) {
@@ -415,7 +470,8 @@ export class PcapngReader implements Iterable<PcapngPacket> {
         const capLen = v.getUint32(body + 12, le);
         const origLen = v.getUint32(body + 16, le);
         const dataStart = body + EPB_FIXED;
-        if (capLen > bodyEnd - dataStart) throw new DecodeError(fault('pcapng', 'bad-block', body + 12, `captured length ${capLen} > block`));
+        if (capLen > bodyEnd - dataStart)
+          throw new DecodeError(fault('pcapng', 'bad-block', body + 12, `captured length ${capLen} > block`));
         const p: PcapngPacket = {
           interfaceId: sectionBase + localId,
           tsNs: unitsToNs(v.getUint32(body + 4, le), v.getUint32(body + 8, le), intf.tsresol),
@@ -434,11 +490,14 @@ export class PcapngReader implements Iterable<PcapngPacket> {
         yield p;
       } else if (type === BLOCK_SPB) {
         const intf = this.interfaces[sectionBase];
-        if (!intf || this.interfaces.length === sectionBase) throw new DecodeError(fault('pcapng', 'bad-block', o, 'simple packet block before any interface'));
-        if (bodyEnd - body < 4) throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'simple packet block shorter than 16 bytes'));
+        if (!intf || this.interfaces.length === sectionBase)
+          throw new DecodeError(fault('pcapng', 'bad-block', o, 'simple packet block before any interface'));
+        if (bodyEnd - body < 4)
+          throw new DecodeError(fault('pcapng', 'bad-block', o + 4, 'simple packet block shorter than 16 bytes'));
         const origLen = v.getUint32(body, le);
         const capLen = intf.snaplen === 0 ? origLen : Math.min(origLen, intf.snaplen);
-        if (capLen > bodyEnd - body - 4) throw new DecodeError(fault('pcapng', 'bad-block', body, `original length ${origLen} > block`));
+        if (capLen > bodyEnd - body - 4)
+          throw new DecodeError(fault('pcapng', 'bad-block', body, `original length ${origLen} > block`));
         yield { interfaceId: sectionBase, tsNs: 0, data: this.bytes.subarray(body + 4, body + 4 + capLen), origLen };
       }
       // Any other block type (name resolution, statistics, custom, ...) is skipped.
@@ -451,13 +510,21 @@ export class PcapngReader implements Iterable<PcapngPacket> {
   }
 
   /** Walk options in [o, end) until opt_endofopt; an option running past `end` is a bad block. */
-  private forEachOption(o: number, end: number, le: boolean, fn: (code: number, valueOffset: number, valueLen: number) => void): void {
+  private forEachOption(
+    o: number,
+    end: number,
+    le: boolean,
+    fn: (code: number, valueOffset: number, valueLen: number) => void,
+  ): void {
     const v = this.view;
     while (end - o >= 4) {
       const code = v.getUint16(o, le);
       const len = v.getUint16(o + 2, le);
       if (code === OPT_ENDOFOPT) return;
-      if (o + 4 + pad4(len) > end) throw new DecodeError(fault('pcapng', 'bad-block', o + 2, `option ${code} of ${len} bytes runs past its block`));
+      if (o + 4 + pad4(len) > end)
+        throw new DecodeError(
+          fault('pcapng', 'bad-block', o + 2, `option ${code} of ${len} bytes runs past its block`),
+        );
       fn(code, o + 4, len);
       o += 4 + pad4(len);
     }
@@ -473,7 +540,11 @@ export function readPcapng(bytes: Uint8Array): {
 } {
   const reader = new PcapngReader(bytes);
   const packets = [...reader];
-  const result: ReturnType<typeof readPcapng> = { byteOrder: reader.byteOrder ?? 'little', interfaces: reader.interfaces, packets };
+  const result: ReturnType<typeof readPcapng> = {
+    byteOrder: reader.byteOrder ?? 'little',
+    interfaces: reader.interfaces,
+    packets,
+  };
   if (reader.userAppl !== undefined) result.userAppl = reader.userAppl;
   return result;
 }

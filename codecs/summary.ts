@@ -9,7 +9,15 @@ import { ipv4ToString, macToString, readU16 } from './bytes.js';
 import { ArpView, ARP_REPLY, ARP_REQUEST } from './arp.js';
 import { dissect, Dissection } from './dissect.js';
 import { EthernetView } from './ethernet.js';
-import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_TIME_EXCEEDED, IcmpView } from './icmp.js';
+import {
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_FRAG_NEEDED,
+  ICMP_PORT_UNREACH,
+  ICMP_TIME_EXCEEDED,
+  IcmpView,
+} from './icmp.js';
 import { Ipv4View } from './ipv4.js';
 import { TCP_ACK, TcpView, tcpFlagsToString } from './tcp.js';
 import { UdpView } from './udp.js';
@@ -22,7 +30,8 @@ const UNREACH_TEXT = ['net', 'host', 'protocol', 'port'];
 /** Text for the `length`-byte ICMP message at `off` (quoted header read only below `end`). */
 function icmpText(buf: Uint8Array, off: number, length: number, end: number): string {
   const v = new IcmpView(buf, off);
-  const t = v.type, c = v.code;
+  const t = v.type,
+    c = v.code;
   if (t === ICMP_ECHO_REQUEST || t === ICMP_ECHO_REPLY) {
     return `ICMP echo ${t === ICMP_ECHO_REQUEST ? 'request' : 'reply'}, id ${v.identifier}, seq ${v.sequence}, length ${length}`;
   }
@@ -30,12 +39,14 @@ function icmpText(buf: Uint8Array, off: number, length: number, end: number): st
   const quoted = end - q >= 20 ? new Ipv4View(buf, q) : undefined;
   if (t === ICMP_DEST_UNREACH && quoted) {
     const qdst = ipv4ToString(quoted.dst);
-    if (c === ICMP_FRAG_NEEDED) return `ICMP ${qdst} unreachable - need to frag (mtu ${v.nextHopMtu}), length ${length}`;
+    if (c === ICMP_FRAG_NEEDED)
+      return `ICMP ${qdst} unreachable - need to frag (mtu ${v.nextHopMtu}), length ${length}`;
     if (c === ICMP_PORT_UNREACH && end - q >= quoted.headerLength + 4) {
       const proto = quoted.protocol === 6 ? 'tcp' : quoted.protocol === 17 ? 'udp' : `proto-${quoted.protocol}`;
       return `ICMP ${qdst} ${proto} port ${readU16(buf, q + quoted.headerLength + 2)} unreachable, length ${length}`;
     }
-    if (c < 3) return `ICMP ${c === 2 ? `${qdst} protocol ${quoted.protocol}` : `${UNREACH_TEXT[c]} ${qdst}`} unreachable, length ${length}`;
+    if (c < 3)
+      return `ICMP ${c === 2 ? `${qdst} protocol ${quoted.protocol}` : `${UNREACH_TEXT[c]} ${qdst}`} unreachable, length ${length}`;
   }
   if (t === ICMP_TIME_EXCEEDED) return `ICMP time exceeded in-${c === 0 ? 'transit' : 'reassembly'}, length ${length}`;
   return `ICMP type ${t}, code ${c}, length ${length}`;
@@ -45,7 +56,9 @@ function icmpText(buf: Uint8Array, off: number, length: number, end: number): st
 export function summarize(buf: Uint8Array, start = 0, end = buf.length): string {
   const d = dissect(buf, start, end, scratch);
   let s = '';
-  let ipSrc = '', ipDst = '', ipPayloadLength = 0;
+  let ipSrc = '',
+    ipDst = '',
+    ipPayloadLength = 0;
   for (let i = 0; i < d.count; i++) {
     const l = d.layers[i]!;
     const next = i + 1 < d.count ? d.layers[i + 1]!.kind : undefined;
@@ -63,8 +76,10 @@ export function summarize(buf: Uint8Array, start = 0, end = buf.length): string 
       }
       case 'arp': {
         const a = new ArpView(buf, l.offset);
-        if (a.op === ARP_REQUEST) s += `ARP, Request who-has ${ipv4ToString(a.targetIp)}${a.targetMac !== 0 ? ` (${macToString(a.targetMac)})` : ''} tell ${ipv4ToString(a.senderIp)}, length 28`;
-        else if (a.op === ARP_REPLY) s += `ARP, Reply ${ipv4ToString(a.senderIp)} is-at ${macToString(a.senderMac)}, length 28`;
+        if (a.op === ARP_REQUEST)
+          s += `ARP, Request who-has ${ipv4ToString(a.targetIp)}${a.targetMac !== 0 ? ` (${macToString(a.targetMac)})` : ''} tell ${ipv4ToString(a.senderIp)}, length 28`;
+        else if (a.op === ARP_REPLY)
+          s += `ARP, Reply ${ipv4ToString(a.senderIp)} is-at ${macToString(a.senderMac)}, length 28`;
         else s += `ARP, opcode ${a.op}, length 28`;
         break;
       }
@@ -75,7 +90,9 @@ export function summarize(buf: Uint8Array, start = 0, end = buf.length): string 
         ipPayloadLength = Math.min(ip.totalLength, end - l.offset) - ip.headerLength;
         if (next === 'icmp' || (next === undefined && d.stopped)) s += `${ipSrc} > ${ipDst}: `;
         else if (next !== 'tcp' && next !== 'udp') {
-          const frag = ip.isFragment ? ` (frag id ${ip.identification}, offset ${ip.fragmentOffset * 8}${ip.moreFragments ? ', more' : ''})` : '';
+          const frag = ip.isFragment
+            ? ` (frag id ${ip.identification}, offset ${ip.fragmentOffset * 8}${ip.moreFragments ? ', more' : ''})`
+            : '';
           s += `${ipSrc} > ${ipDst}: ip-proto-${ip.protocol}${frag}, length ${ipPayloadLength}`;
         }
         break;

@@ -39,7 +39,15 @@ export const TCP_CWR = 0x80;
 /** RFC 3540 nonce sum: the low bit of the data-offset byte, reported here as flag bit 8. */
 export const TCP_NS = 0x100;
 
-const SRC_PORT = 0, DST_PORT = 2, SEQ = 4, ACK = 8, DATA_OFFSET = 12, FLAGS = 13, WINDOW = 14, CHECKSUM = 16, URGENT = 18;
+const SRC_PORT = 0,
+  DST_PORT = 2,
+  SEQ = 4,
+  ACK = 8,
+  DATA_OFFSET = 12,
+  FLAGS = 13,
+  WINDOW = 14,
+  CHECKSUM = 16,
+  URGENT = 18;
 const IPPROTO_TCP = 6;
 
 /** A decoded or to-be-emitted TCP header. Fields left undefined on emit are computed or zero. */
@@ -71,60 +79,115 @@ export class TcpView extends ByteView {
     if (end - o < TCP_HEADER_LEN) return fault('tcp', 'truncated', o, `have ${Math.max(0, end - o)} of 20 bytes`);
     const hl = this.headerLength;
     if (hl < TCP_HEADER_LEN) return fault('tcp', 'bad-data-offset', o + DATA_OFFSET, `data offset ${hl >>> 2} < 5`);
-    if (hl > end - o) return fault('tcp', 'bad-data-offset', o + DATA_OFFSET, `header of ${hl} bytes > ${end - o} bytes of segment`);
+    if (hl > end - o)
+      return fault('tcp', 'bad-data-offset', o + DATA_OFFSET, `header of ${hl} bytes > ${end - o} bytes of segment`);
     return undefined;
   }
 
-  get srcPort(): number { return readU16(this.bytes, this.offset + SRC_PORT); }
-  set srcPort(v: number) { writeU16(this.bytes, this.offset + SRC_PORT, v); }
-  get dstPort(): number { return readU16(this.bytes, this.offset + DST_PORT); }
-  set dstPort(v: number) { writeU16(this.bytes, this.offset + DST_PORT, v); }
-  get seq(): number { return readU32(this.bytes, this.offset + SEQ); }
-  set seq(v: number) { writeU32(this.bytes, this.offset + SEQ, v); }
-  get ack(): number { return readU32(this.bytes, this.offset + ACK); }
-  set ack(v: number) { writeU32(this.bytes, this.offset + ACK, v); }
+  get srcPort(): number {
+    return readU16(this.bytes, this.offset + SRC_PORT);
+  }
+  set srcPort(v: number) {
+    writeU16(this.bytes, this.offset + SRC_PORT, v);
+  }
+  get dstPort(): number {
+    return readU16(this.bytes, this.offset + DST_PORT);
+  }
+  set dstPort(v: number) {
+    writeU16(this.bytes, this.offset + DST_PORT, v);
+  }
+  get seq(): number {
+    return readU32(this.bytes, this.offset + SEQ);
+  }
+  set seq(v: number) {
+    writeU32(this.bytes, this.offset + SEQ, v);
+  }
+  get ack(): number {
+    return readU32(this.bytes, this.offset + ACK);
+  }
+  set ack(v: number) {
+    writeU32(this.bytes, this.offset + ACK, v);
+  }
   /** Data offset in 32-bit words. */
-  get dataOffset(): number { return this.bytes[this.offset + DATA_OFFSET]! >>> 4; }
+  get dataOffset(): number {
+    return this.bytes[this.offset + DATA_OFFSET]! >>> 4;
+  }
   /** Header length in bytes (data offset * 4). */
-  get headerLength(): number { return (this.bytes[this.offset + DATA_OFFSET]! >>> 4) << 2; }
+  get headerLength(): number {
+    return (this.bytes[this.offset + DATA_OFFSET]! >>> 4) << 2;
+  }
   /** The nine flag bits: TCP_FIN..TCP_CWR from byte 13, TCP_NS from byte 12. */
-  get flags(): number { return ((this.bytes[this.offset + DATA_OFFSET]! & 1) << 8) | this.bytes[this.offset + FLAGS]!; }
+  get flags(): number {
+    return ((this.bytes[this.offset + DATA_OFFSET]! & 1) << 8) | this.bytes[this.offset + FLAGS]!;
+  }
   set flags(v: number) {
     const o = this.offset + DATA_OFFSET;
     this.bytes[o] = (this.bytes[o]! & 0xfe) | ((v >>> 8) & 1);
     this.bytes[o + 1] = v & 0xff;
   }
-  get window(): number { return readU16(this.bytes, this.offset + WINDOW); }
-  set window(v: number) { writeU16(this.bytes, this.offset + WINDOW, v); }
-  get checksum(): number { return readU16(this.bytes, this.offset + CHECKSUM); }
-  set checksum(v: number) { writeU16(this.bytes, this.offset + CHECKSUM, v); }
-  get urgentPointer(): number { return readU16(this.bytes, this.offset + URGENT); }
+  get window(): number {
+    return readU16(this.bytes, this.offset + WINDOW);
+  }
+  set window(v: number) {
+    writeU16(this.bytes, this.offset + WINDOW, v);
+  }
+  get checksum(): number {
+    return readU16(this.bytes, this.offset + CHECKSUM);
+  }
+  set checksum(v: number) {
+    writeU16(this.bytes, this.offset + CHECKSUM, v);
+  }
+  get urgentPointer(): number {
+    return readU16(this.bytes, this.offset + URGENT);
+  }
   /** Absolute offset of the data. */
-  get payloadOffset(): number { return this.offset + this.headerLength; }
+  get payloadOffset(): number {
+    return this.offset + this.headerLength;
+  }
 
   /** True when the checksum over the `segmentLength`-byte segment (IP payload length) verifies. */
   checksumValid(ipSrc: Ipv4Address, ipDst: Ipv4Address, segmentLength: number): boolean {
-    return finishChecksum(sum16(this.bytes, this.offset, segmentLength, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segmentLength))) === 0;
+    return (
+      finishChecksum(
+        sum16(this.bytes, this.offset, segmentLength, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segmentLength)),
+      ) === 0
+    );
   }
 
   /** `checksumValid` given the addresses as `Ipv4View.addressSum()` (no uint32 crosses a call). */
   checksumValidFromAddressSum(addressSum: number, segmentLength: number): boolean {
-    return finishChecksum(sum16(this.bytes, this.offset, segmentLength, addressSum + IPPROTO_TCP + segmentLength)) === 0;
+    return (
+      finishChecksum(sum16(this.bytes, this.offset, segmentLength, addressSum + IPPROTO_TCP + segmentLength)) === 0
+    );
   }
 
   /** Recompute and write the checksum over the `segmentLength`-byte segment. */
   fillChecksum(ipSrc: Ipv4Address, ipDst: Ipv4Address, segmentLength: number): void {
     writeU16(this.bytes, this.offset + CHECKSUM, 0);
-    writeU16(this.bytes, this.offset + CHECKSUM, finishChecksum(sum16(this.bytes, this.offset, segmentLength, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segmentLength))));
+    writeU16(
+      this.bytes,
+      this.offset + CHECKSUM,
+      finishChecksum(
+        sum16(this.bytes, this.offset, segmentLength, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segmentLength)),
+      ),
+    );
   }
 
   /** Copy out a plain header object (allocates; cold path). */
   toHeader(): TcpHeader {
     const h: TcpHeader = {
-      srcPort: this.srcPort, dstPort: this.dstPort, seq: this.seq, ack: this.ack, dataOffset: this.dataOffset,
-      flags: this.flags, window: this.window, checksum: this.checksum, urgentPointer: this.urgentPointer,
+      srcPort: this.srcPort,
+      dstPort: this.dstPort,
+      seq: this.seq,
+      ack: this.ack,
+      dataOffset: this.dataOffset,
+      flags: this.flags,
+      window: this.window,
+      checksum: this.checksum,
+      urgentPointer: this.urgentPointer,
     };
-    if (this.headerLength > TCP_HEADER_LEN) h.options = this.bytes.slice(this.offset + TCP_HEADER_LEN, this.offset + this.headerLength);
+    if (this.headerLength > TCP_HEADER_LEN)
+      h.options = this.bytes.slice(this.offset + TCP_HEADER_LEN, this.offset + this.headerLength);
     return h;
   }
 }
@@ -138,10 +201,18 @@ export function tcpEncodingLength(h: TcpHeader): number {
  * Write the header at `offset`; the `payloadLength` data bytes must already be in place after the header
  * (at `offset + tcpEncodingLength(h)`), since the checksum covers them. Never allocates. Returns the header length.
  */
-export function emitTcp(h: TcpHeader, buf: Uint8Array, offset: number, payloadLength: number, ipSrc: Ipv4Address, ipDst: Ipv4Address): number {
+export function emitTcp(
+  h: TcpHeader,
+  buf: Uint8Array,
+  offset: number,
+  payloadLength: number,
+  ipSrc: Ipv4Address,
+  ipDst: Ipv4Address,
+): number {
   const len = tcpEncodingLength(h);
   const segment = len + payloadLength;
-  if (offset < 0 || offset + segment > buf.length) throw new EncodeError('tcp', `segment of ${segment} bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + segment > buf.length)
+    throw new EncodeError('tcp', `segment of ${segment} bytes does not fit at ${offset}`);
   const o = offset;
   writeU16(buf, o + SRC_PORT, h.srcPort);
   writeU16(buf, o + DST_PORT, h.dstPort);
@@ -156,18 +227,29 @@ export function emitTcp(h: TcpHeader, buf: Uint8Array, offset: number, payloadLe
     buf.fill(0, o + TCP_HEADER_LEN + h.options.length, o + len);
   }
   writeU16(buf, o + CHECKSUM, 0);
-  writeU16(buf, o + CHECKSUM, h.checksum ?? finishChecksum(sum16(buf, o, segment, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segment))));
+  writeU16(
+    buf,
+    o + CHECKSUM,
+    h.checksum ?? finishChecksum(sum16(buf, o, segment, pseudoHeaderSum(ipSrc, ipDst, IPPROTO_TCP, segment))),
+  );
   return len;
 }
 
 /**
  * Decode the segment in [offset, end) and verify its checksum against the given addresses. Throws DecodeError.
  */
-export function parseTcp(buf: Uint8Array, offset: number, end: number, ipSrc: Ipv4Address, ipDst: Ipv4Address): TcpHeader {
+export function parseTcp(
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+  ipSrc: Ipv4Address,
+  ipDst: Ipv4Address,
+): TcpHeader {
   const v = new TcpView(buf, offset);
   const f = v.check(end);
   if (f) throw new DecodeError(f);
-  if (!v.checksumValid(ipSrc, ipDst, end - offset)) throw new DecodeError(fault('tcp', 'bad-checksum', offset + CHECKSUM, `checksum 0x${v.checksum.toString(16)}`));
+  if (!v.checksumValid(ipSrc, ipDst, end - offset))
+    throw new DecodeError(fault('tcp', 'bad-checksum', offset + CHECKSUM, `checksum 0x${v.checksum.toString(16)}`));
   return v.toHeader();
 }
 

@@ -20,7 +20,10 @@ import { ByteView } from './view.js';
 
 export const UDP_HEADER_LEN = 8;
 
-const SRC_PORT = 0, DST_PORT = 2, LENGTH = 4, CHECKSUM = 6;
+const SRC_PORT = 0,
+  DST_PORT = 2,
+  LENGTH = 4,
+  CHECKSUM = 6;
 const IPPROTO_UDP = 17;
 
 /** A decoded or to-be-emitted UDP header. */
@@ -56,18 +59,38 @@ export class UdpView extends ByteView {
     return undefined;
   }
 
-  get srcPort(): number { return readU16(this.bytes, this.offset + SRC_PORT); }
-  set srcPort(v: number) { writeU16(this.bytes, this.offset + SRC_PORT, v); }
-  get dstPort(): number { return readU16(this.bytes, this.offset + DST_PORT); }
-  set dstPort(v: number) { writeU16(this.bytes, this.offset + DST_PORT, v); }
+  get srcPort(): number {
+    return readU16(this.bytes, this.offset + SRC_PORT);
+  }
+  set srcPort(v: number) {
+    writeU16(this.bytes, this.offset + SRC_PORT, v);
+  }
+  get dstPort(): number {
+    return readU16(this.bytes, this.offset + DST_PORT);
+  }
+  set dstPort(v: number) {
+    writeU16(this.bytes, this.offset + DST_PORT, v);
+  }
   /** Header + data, as the length field says. */
-  get length(): number { return readU16(this.bytes, this.offset + LENGTH); }
-  set length(v: number) { writeU16(this.bytes, this.offset + LENGTH, v); }
-  get checksum(): number { return readU16(this.bytes, this.offset + CHECKSUM); }
-  set checksum(v: number) { writeU16(this.bytes, this.offset + CHECKSUM, v); }
+  get length(): number {
+    return readU16(this.bytes, this.offset + LENGTH);
+  }
+  set length(v: number) {
+    writeU16(this.bytes, this.offset + LENGTH, v);
+  }
+  get checksum(): number {
+    return readU16(this.bytes, this.offset + CHECKSUM);
+  }
+  set checksum(v: number) {
+    writeU16(this.bytes, this.offset + CHECKSUM, v);
+  }
   /** Absolute offset of the data. */
-  get payloadOffset(): number { return this.offset + UDP_HEADER_LEN; }
-  get payloadLength(): number { return this.length - UDP_HEADER_LEN; }
+  get payloadOffset(): number {
+    return this.offset + UDP_HEADER_LEN;
+  }
+  get payloadLength(): number {
+    return this.length - UDP_HEADER_LEN;
+  }
 
   /** True when the checksum verifies, or is 0 ("not present", RFC 768). Uses the length field. */
   checksumValid(ipSrc: Ipv4Address, ipDst: Ipv4Address): boolean {
@@ -104,9 +127,17 @@ export function udpEncodingLength(_h?: UdpHeader): number {
  * Checksum: as given when defined (0 = none); else computed when `ipSrc` and `ipDst` are given; else 0.
  * Never allocates. Returns 8.
  */
-export function emitUdp(h: UdpHeader, buf: Uint8Array, offset: number, payloadLength: number, ipSrc?: Ipv4Address, ipDst?: Ipv4Address): number {
+export function emitUdp(
+  h: UdpHeader,
+  buf: Uint8Array,
+  offset: number,
+  payloadLength: number,
+  ipSrc?: Ipv4Address,
+  ipDst?: Ipv4Address,
+): number {
   const len = UDP_HEADER_LEN + payloadLength;
-  if (offset < 0 || offset + len > buf.length) throw new EncodeError('udp', `datagram of ${len} bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + len > buf.length)
+    throw new EncodeError('udp', `datagram of ${len} bytes does not fit at ${offset}`);
   const o = offset;
   writeU16(buf, o + SRC_PORT, h.srcPort);
   writeU16(buf, o + DST_PORT, h.dstPort);
@@ -126,7 +157,13 @@ export function emitUdp(h: UdpHeader, buf: Uint8Array, offset: number, payloadLe
  * Decode and validate the datagram at `offset` within `end`; verifies the checksum when the addresses are given.
  * Throws DecodeError.
  */
-export function parseUdp(buf: Uint8Array, offset = 0, end = buf.length, ipSrc?: Ipv4Address, ipDst?: Ipv4Address): UdpHeader {
+export function parseUdp(
+  buf: Uint8Array,
+  offset = 0,
+  end = buf.length,
+  ipSrc?: Ipv4Address,
+  ipDst?: Ipv4Address,
+): UdpHeader {
   const v = new UdpView(buf, offset);
   const f = v.check(end);
   if (f) throw new DecodeError(f);

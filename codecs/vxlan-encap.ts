@@ -8,7 +8,17 @@
  * `options:csum` unset), DF set (`df_default=true`), TTL 64, DSCP 0.
  */
 
-import { readU16, readU24, readU32, writeMac, writeU16, writeU24, writeU32, type Ipv4Address, type MacAddress } from './bytes.js';
+import {
+  readU16,
+  readU24,
+  readU32,
+  writeMac,
+  writeU16,
+  writeU24,
+  writeU32,
+  type Ipv4Address,
+  type MacAddress,
+} from './bytes.js';
 import { finishChecksum, sum16 } from './checksum.js';
 import { EncodeError, fault, type Fault, type FaultCode } from './errors.js';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from './ethernet.js';
@@ -18,9 +28,12 @@ import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, VXLAN_OVERHEAD, VXLAN_PORT } from './vx
 
 // Offsets inside the 50-byte outer header.
 const IP = ETHERNET_HEADER_LEN; // 14
-const IP_TOTAL_LEN = IP + 2, IP_ID = IP + 4, IP_CHECKSUM = IP + 10;
+const IP_TOTAL_LEN = IP + 2,
+  IP_ID = IP + 4,
+  IP_CHECKSUM = IP + 10;
 const UDP = IP + IPV4_HEADER_LEN; // 34
-const UDP_SRC_PORT = UDP, UDP_LENGTH = UDP + 4;
+const UDP_SRC_PORT = UDP,
+  UDP_LENGTH = UDP + 4;
 const VX = UDP + UDP_HEADER_LEN; // 42
 const VX_VNI = VX + 4;
 /** Outer IP total length and UDP length exceed the inner frame length by these amounts. */
@@ -73,7 +86,14 @@ export class VxlanEncapTemplate {
    * innerStart - 50 (the caller guarantees the headroom) and returns that new start. Never allocates or copies
    * the inner frame. The outer UDP checksum is 0.
    */
-  encapsulate(buf: Uint8Array, innerStart: number, innerEnd: number, vni: number, srcPort: number, ipId: number): number {
+  encapsulate(
+    buf: Uint8Array,
+    innerStart: number,
+    innerEnd: number,
+    vni: number,
+    srcPort: number,
+    ipId: number,
+  ): number {
     const start = innerStart - VXLAN_OVERHEAD;
     if (start < 0) throw new EncodeError('vxlan', `needs ${VXLAN_OVERHEAD} bytes of headroom, have ${innerStart}`);
     const inner = innerEnd - innerStart;
@@ -97,7 +117,7 @@ export class VxlanEncapTemplate {
  * `hash32` may be given as uint32 or as its int32 form: only its 32 bits count.
  */
 export function vxlanSourcePort(hash32: number, min = 32768, max = 61000): number {
-  const h = ((hash32 ^ (hash32 << 16)) >>> 0);
+  const h = (hash32 ^ (hash32 << 16)) >>> 0;
   // h < 2^32 and (max - min) < 2^16, so the product is exact in a double and dividing by 2^32 is the shift.
   return Math.floor((h * (max - min)) / 4294967296) + min;
 }
@@ -117,12 +137,27 @@ function mixBlock(h: number, k: number): number {
  * an untagged register value, while a uint32 >= 2^31 returned from a call that is not inlined is a heap number.
  * The endpoints are ordered by their int32 forms flipped at the sign bit, which is the unsigned order.
  */
-export function flowHash5Int32(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0): number {
-  let a = srcIp | 0, b = dstIp | 0, pa = srcPort & 0xffff, pb = dstPort & 0xffff;
-  const ua = a ^ 0x80000000, ub = b ^ 0x80000000; // signed compare of these == unsigned compare of a, b
+export function flowHash5Int32(
+  srcIp: Ipv4Address,
+  dstIp: Ipv4Address,
+  proto: number,
+  srcPort: number,
+  dstPort: number,
+  seed = 0,
+): number {
+  let a = srcIp | 0,
+    b = dstIp | 0,
+    pa = srcPort & 0xffff,
+    pb = dstPort & 0xffff;
+  const ua = a ^ 0x80000000,
+    ub = b ^ 0x80000000; // signed compare of these == unsigned compare of a, b
   if (ua > ub || (ua === ub && pa > pb)) {
-    const t = a; a = b; b = t;
-    const tp = pa; pa = pb; pb = tp;
+    const t = a;
+    a = b;
+    b = t;
+    const tp = pa;
+    pa = pb;
+    pb = tp;
   }
   let h = seed | 0;
   h = mixBlock(h, a);
@@ -145,7 +180,14 @@ export function flowHash5Int32(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: nu
  * Deterministic for a given `seed` (the kernel's is random per boot). Never allocates; returns a uint32
  * (see flowHash5Int32 and flowSourcePort for the forms hot paths should call).
  */
-export function flowHash5(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0): number {
+export function flowHash5(
+  srcIp: Ipv4Address,
+  dstIp: Ipv4Address,
+  proto: number,
+  srcPort: number,
+  dstPort: number,
+  seed = 0,
+): number {
   return flowHash5Int32(srcIp, dstIp, proto, srcPort, dstPort, seed) >>> 0;
 }
 
@@ -153,7 +195,16 @@ export function flowHash5(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number,
  * The outer VXLAN source port of a flow in one call: `vxlanSourcePort(flowHash5(...), min, max)`, with the
  * hash kept as an int32 in between so nothing is boxed.
  */
-export function flowSourcePort(srcIp: Ipv4Address, dstIp: Ipv4Address, proto: number, srcPort: number, dstPort: number, seed = 0, min = 32768, max = 61000): number {
+export function flowSourcePort(
+  srcIp: Ipv4Address,
+  dstIp: Ipv4Address,
+  proto: number,
+  srcPort: number,
+  dstPort: number,
+  seed = 0,
+  min = 32768,
+  max = 61000,
+): number {
   return vxlanSourcePort(flowHash5Int32(srcIp, dstIp, proto, srcPort, dstPort, seed), min, max);
 }
 
@@ -192,7 +243,13 @@ function reject(out: VxlanDecapResult, layer: string, code: FaultCode, offset: n
  * as 'unsupported', no reassembly) and fill `out`. Returns the inner frame's start, or -1 with `out.code` set.
  * Never allocates.
  */
-export function decapsulate(buf: Uint8Array, start: number, end: number, out: VxlanDecapResult, dstPort = VXLAN_PORT): number {
+export function decapsulate(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: VxlanDecapResult,
+  dstPort = VXLAN_PORT,
+): number {
   out.code = undefined;
   out.faultLayer = '';
   out.faultOffset = -1;
@@ -210,9 +267,11 @@ export function decapsulate(buf: Uint8Array, start: number, end: number, out: Vx
   if ((readU16(buf, ip + 6) & 0x3fff) !== 0) return reject(out, 'ipv4', 'unsupported', ip + 6);
   if (buf[ip + 9] !== IPPROTO_UDP) return reject(out, 'ipv4', 'unsupported', ip + 9);
   if (finishChecksum(sum16(buf, ip, ihl)) !== 0) return reject(out, 'ipv4', 'bad-checksum', ip + 10);
-  const src = readU32(buf, ip + 12), dst = readU32(buf, ip + 16);
+  const src = readU32(buf, ip + 12),
+    dst = readU32(buf, ip + 16);
 
-  const udp = ip + ihl, ipEnd = ip + total;
+  const udp = ip + ihl,
+    ipEnd = ip + total;
   if (ipEnd - udp < UDP_HEADER_LEN) return reject(out, 'udp', 'truncated', udp);
   if (readU16(buf, udp + 2) !== dstPort) return reject(out, 'udp', 'unsupported', udp + 2);
   const udpLen = readU16(buf, udp + 4);
@@ -222,12 +281,22 @@ export function decapsulate(buf: Uint8Array, start: number, end: number, out: Vx
     if (finishChecksum(sum16(buf, udp, udpLen, pseudo)) !== 0) return reject(out, 'udp', 'bad-checksum', udp + 6);
   }
 
-  const vx = udp + UDP_HEADER_LEN, udpEnd = udp + udpLen;
+  const vx = udp + UDP_HEADER_LEN,
+    udpEnd = udp + udpLen;
   if (udpEnd - vx < VXLAN_HEADER_LEN) return reject(out, 'vxlan', 'truncated', vx);
   const flags = buf[vx]!;
   if ((flags & VXLAN_FLAG_I) === 0) return reject(out, 'vxlan', 'bad-flags', vx);
   if (flags !== VXLAN_FLAG_I) return reject(out, 'vxlan', 'reserved-nonzero', vx);
-  const reserved = buf[vx + 1] !== 0 ? vx + 1 : buf[vx + 2] !== 0 ? vx + 2 : buf[vx + 3] !== 0 ? vx + 3 : buf[vx + 7] !== 0 ? vx + 7 : -1;
+  const reserved =
+    buf[vx + 1] !== 0
+      ? vx + 1
+      : buf[vx + 2] !== 0
+        ? vx + 2
+        : buf[vx + 3] !== 0
+          ? vx + 3
+          : buf[vx + 7] !== 0
+            ? vx + 7
+            : -1;
   if (reserved >= 0) return reject(out, 'vxlan', 'reserved-nonzero', reserved);
 
   const inner = vx + VXLAN_HEADER_LEN;

@@ -22,7 +22,10 @@ export const VXLAN_OVERHEAD = 50;
 /** The I flag: "VNI is valid", the only flag RFC 7348 defines. */
 export const VXLAN_FLAG_I = 0x08;
 
-const FLAGS = 0, RESERVED1 = 1, VNI = 4, RESERVED2 = 7;
+const FLAGS = 0,
+  RESERVED1 = 1,
+  VNI = 4,
+  RESERVED2 = 7;
 
 /** A decoded or to-be-emitted VXLAN header. */
 export interface VxlanHeader {
@@ -39,22 +42,35 @@ export class VxlanView extends ByteView {
    * offset of the first offending byte). Linux drops both; a dissector may record them and go on.
    */
   check(end = this.bytes.length): Fault | undefined {
-    const o = this.offset, b = this.bytes;
+    const o = this.offset,
+      b = this.bytes;
     if (end - o < VXLAN_HEADER_LEN) return fault('vxlan', 'truncated', o, `have ${Math.max(0, end - o)} of 8 bytes`);
     const flags = b[o + FLAGS]!;
-    if ((flags & VXLAN_FLAG_I) === 0) return fault('vxlan', 'bad-flags', o + FLAGS, `flags=0x${flags.toString(16).padStart(2, '0')}`);
-    if ((flags & ~VXLAN_FLAG_I) !== 0) return fault('vxlan', 'reserved-nonzero', o + FLAGS, `flags=0x${flags.toString(16).padStart(2, '0')}`);
+    if ((flags & VXLAN_FLAG_I) === 0)
+      return fault('vxlan', 'bad-flags', o + FLAGS, `flags=0x${flags.toString(16).padStart(2, '0')}`);
+    if ((flags & ~VXLAN_FLAG_I) !== 0)
+      return fault('vxlan', 'reserved-nonzero', o + FLAGS, `flags=0x${flags.toString(16).padStart(2, '0')}`);
     for (let i = RESERVED1; i < VNI; i++) if (b[o + i] !== 0) return fault('vxlan', 'reserved-nonzero', o + i);
     if (b[o + RESERVED2] !== 0) return fault('vxlan', 'reserved-nonzero', o + RESERVED2);
     return undefined;
   }
 
-  get flags(): number { return this.bytes[this.offset + FLAGS]!; }
-  set flags(v: number) { this.bytes[this.offset + FLAGS] = v; }
-  get vni(): number { return readU24(this.bytes, this.offset + VNI); }
-  set vni(v: number) { writeU24(this.bytes, this.offset + VNI, v); }
+  get flags(): number {
+    return this.bytes[this.offset + FLAGS]!;
+  }
+  set flags(v: number) {
+    this.bytes[this.offset + FLAGS] = v;
+  }
+  get vni(): number {
+    return readU24(this.bytes, this.offset + VNI);
+  }
+  set vni(v: number) {
+    writeU24(this.bytes, this.offset + VNI, v);
+  }
   /** Absolute offset of the inner Ethernet frame. */
-  get payloadOffset(): number { return this.offset + VXLAN_HEADER_LEN; }
+  get payloadOffset(): number {
+    return this.offset + VXLAN_HEADER_LEN;
+  }
 
   /** Copy out a plain header object (allocates; cold path). */
   toHeader(): VxlanHeader {
@@ -69,7 +85,8 @@ export function vxlanEncodingLength(_h?: VxlanHeader): number {
 
 /** Write the header at `offset` with reserved bytes zero. Never allocates. Returns 8. */
 export function emitVxlan(h: VxlanHeader, buf: Uint8Array, offset: number): number {
-  if (offset < 0 || offset + VXLAN_HEADER_LEN > buf.length) throw new EncodeError('vxlan', `header of 8 bytes does not fit at ${offset}`);
+  if (offset < 0 || offset + VXLAN_HEADER_LEN > buf.length)
+    throw new EncodeError('vxlan', `header of 8 bytes does not fit at ${offset}`);
   buf[offset + FLAGS] = h.flags ?? VXLAN_FLAG_I;
   buf[offset + RESERVED1] = buf[offset + RESERVED1 + 1] = buf[offset + RESERVED1 + 2] = 0;
   writeU24(buf, offset + VNI, h.vni);

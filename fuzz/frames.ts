@@ -54,9 +54,19 @@ const mac48 = fc.integer({ min: 0, max: 2 ** 48 - 1 });
 
 function partsArb(v: Vocabulary, depth: number): fc.Arbitrary<FrameParts> {
   const ip = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...v.ips) }, { weight: 1, arbitrary: u32 });
-  const mac = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...v.macs) }, { weight: 1, arbitrary: fc.constant(MAC_BROADCAST) }, { weight: 1, arbitrary: mac48 });
-  const port = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...v.ports, 4789) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 65535 }) });
-  const kinds = depth > 0 ? (['arp', 'tcp', 'udp', 'icmp', 'vxlan', 'ip-other'] as const) : (['arp', 'tcp', 'udp', 'icmp', 'ip-other'] as const);
+  const mac = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...v.macs) },
+    { weight: 1, arbitrary: fc.constant(MAC_BROADCAST) },
+    { weight: 1, arbitrary: mac48 },
+  );
+  const port = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...v.ports, 4789) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 65535 }) },
+  );
+  const kinds =
+    depth > 0
+      ? (['arp', 'tcp', 'udp', 'icmp', 'vxlan', 'ip-other'] as const)
+      : (['arp', 'tcp', 'udp', 'icmp', 'ip-other'] as const);
   return fc.record({
     dstMac: mac,
     srcMac: mac,
@@ -68,14 +78,26 @@ function partsArb(v: Vocabulary, depth: number): fc.Arbitrary<FrameParts> {
     dport: port,
     ttl: fc.oneof(fc.constant(64), fc.integer({ min: 0, max: 255 })),
     df: fc.boolean(),
-    fragment: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 0x3fff }) }),
-    ipOptions: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) }),
+    fragment: fc.oneof(
+      { weight: 5, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 0x3fff }) },
+    ),
+    ipOptions: fc.oneof(
+      { weight: 5, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) },
+    ),
     tcpFlags: fc.oneof(fc.constantFrom(0x02, 0x10, 0x12, 0x18, 0x11, 0x04, 0x14), fc.integer({ min: 0, max: 0x1ff })),
-    tcpOptions: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) }),
+    tcpOptions: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) },
+    ),
     icmpType: fc.oneof(fc.constantFrom(0, 3, 8, 11), fc.integer({ min: 0, max: 255 })),
     icmpCode: fc.oneof(fc.constantFrom(0, 1, 3, 4), fc.integer({ min: 0, max: 255 })),
     badChecksum: rarely,
-    payload: fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ maxLength: 64 }) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 1300, maxLength: 1600 }) }),
+    payload: fc.oneof(
+      { weight: 4, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+      { weight: 1, arbitrary: fc.uint8Array({ minLength: 1300, maxLength: 1600 }) },
+    ),
     inner: depth > 0 ? fc.option(partsArb(v, depth - 1), { nil: null, freq: 2 }) : fc.constant(null),
   });
 }
@@ -88,10 +110,23 @@ export function buildFrame(p: FrameParts): Uint8Array {
 }
 
 function writeFrame(p: FrameParts, buf: Uint8Array, o: number): number {
-  const ethLen = emitEthernet({ dst: p.dstMac, src: p.srcMac, ethertype: p.kind === 'arp' ? ETHERTYPE_ARP : ETHERTYPE_IPV4, vlan: p.vlan ? { pcp: 0, dei: false, vid: 5 } : undefined }, buf, o);
+  const ethLen = emitEthernet(
+    {
+      dst: p.dstMac,
+      src: p.srcMac,
+      ethertype: p.kind === 'arp' ? ETHERTYPE_ARP : ETHERTYPE_IPV4,
+      vlan: p.vlan ? { pcp: 0, dei: false, vid: 5 } : undefined,
+    },
+    buf,
+    o,
+  );
   const l3 = o + ethLen;
   if (p.kind === 'arp') {
-    emitArp({ op: p.icmpType & 1 ? 1 : 2, senderMac: p.srcMac, senderIp: p.src, targetMac: 0, targetIp: p.dst }, buf, l3);
+    emitArp(
+      { op: p.icmpType & 1 ? 1 : 2, senderMac: p.srcMac, senderIp: p.src, targetMac: 0, targetIp: p.dst },
+      buf,
+      l3,
+    );
     return l3 + 28 - o;
   }
   const options = p.ipOptions ? optionBytes(p.ipOptions, 0x01) : undefined;
@@ -105,7 +140,23 @@ function writeFrame(p: FrameParts, buf: Uint8Array, o: number): number {
       const opts = p.tcpOptions ? optionBytes(p.tcpOptions, 0x01) : undefined;
       const hl = 20 + (opts ? (opts.length + 3) & ~3 : 0);
       buf.set(p.payload, l4 + hl);
-      emitTcp({ srcPort: p.sport, dstPort: p.dport, seq: p.src ^ p.dst, ack: p.dst, flags: p.tcpFlags, window: 502, options: opts, checksum: p.badChecksum ? 0x1234 : undefined }, buf, l4, p.payload.length, p.src, p.dst);
+      emitTcp(
+        {
+          srcPort: p.sport,
+          dstPort: p.dport,
+          seq: p.src ^ p.dst,
+          ack: p.dst,
+          flags: p.tcpFlags,
+          window: 502,
+          options: opts,
+          checksum: p.badChecksum ? 0x1234 : undefined,
+        },
+        buf,
+        l4,
+        p.payload.length,
+        p.src,
+        p.dst,
+      );
       l4Len = hl + p.payload.length;
       break;
     }
@@ -118,7 +169,14 @@ function writeFrame(p: FrameParts, buf: Uint8Array, o: number): number {
         payLen = 8 + (p.inner ? writeFrame(p.inner, buf, l4 + 16) : 0);
       } else buf.set(p.payload, l4 + 8);
       const dport = p.kind === 'vxlan' ? 4789 : p.dport;
-      emitUdp({ srcPort: p.sport, dstPort: dport, checksum: p.kind === 'vxlan' ? 0 : p.badChecksum ? 0x1234 : undefined }, buf, l4, payLen, p.src, p.dst);
+      emitUdp(
+        { srcPort: p.sport, dstPort: dport, checksum: p.kind === 'vxlan' ? 0 : p.badChecksum ? 0x1234 : undefined },
+        buf,
+        l4,
+        payLen,
+        p.src,
+        p.dst,
+      );
       l4Len = 8 + payLen;
       break;
     }
@@ -130,7 +188,18 @@ function writeFrame(p: FrameParts, buf: Uint8Array, o: number): number {
         const innerLen = writeFrame(p.inner, buf, l4 + 8 - 14) - 14; // write the inner frame so its IPv4 header lands at l4+8
         payLen = Math.min(innerLen, 28 + (p.inner.ipOptions ? 40 : 0));
       } else buf.set(p.payload, l4 + 8);
-      emitIcmp({ type: p.icmpType, code: p.icmpCode, identifier: p.sport, sequence: 1, checksum: p.badChecksum ? 0x1234 : undefined }, buf, l4, payLen);
+      emitIcmp(
+        {
+          type: p.icmpType,
+          code: p.icmpCode,
+          identifier: p.sport,
+          sequence: 1,
+          checksum: p.badChecksum ? 0x1234 : undefined,
+        },
+        buf,
+        l4,
+        payLen,
+      );
       l4Len = 8 + payLen;
       break;
     }
@@ -139,7 +208,22 @@ function writeFrame(p: FrameParts, buf: Uint8Array, o: number): number {
       buf.set(p.payload, l4);
       l4Len = p.payload.length;
   }
-  emitIpv4({ protocol: proto, src: p.src, dst: p.dst, ttl: p.ttl, dontFragment: p.df, moreFragments: p.fragment > 0 && (p.fragment & 1) === 1, fragmentOffset: p.fragment >> 1, identification: p.sport, options }, buf, l3, l4Len);
+  emitIpv4(
+    {
+      protocol: proto,
+      src: p.src,
+      dst: p.dst,
+      ttl: p.ttl,
+      dontFragment: p.df,
+      moreFragments: p.fragment > 0 && (p.fragment & 1) === 1,
+      fragmentOffset: p.fragment >> 1,
+      identification: p.sport,
+      options,
+    },
+    buf,
+    l3,
+    l4Len,
+  );
   return l4 + l4Len - o;
 }
 
@@ -151,13 +235,30 @@ function optionBytes(n: number, fill: number): Uint8Array {
 }
 
 /** One mutation of a frame. */
-type Mutation = { op: 'flip'; at: number; bit: number } | { op: 'set'; at: number; value: number } | { op: 'truncate'; at: number } | { op: 'extend'; bytes: Uint8Array };
+type Mutation =
+  | { op: 'flip'; at: number; bit: number }
+  | { op: 'set'; at: number; value: number }
+  | { op: 'truncate'; at: number }
+  | { op: 'extend'; bytes: Uint8Array };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.constantFrom(0, 0xff, 0x45, 0x46, 0x4f, 0x08, 0x06, 0x11, 0x12, 0x80) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('set' as const),
+      at: fc.nat(),
+      value: fc.constantFrom(0, 0xff, 0x45, 0x46, 0x4f, 0x08, 0x06, 0x11, 0x12, 0x80),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }) }),
+  },
 );
 
 /** Apply mutations to a copy of `frame` (offsets wrap around its length). */
@@ -188,7 +289,10 @@ export function fuzzFrame(v: Vocabulary): fc.Arbitrary<Uint8Array> {
   const wf = wellFormedFrame(v);
   return fc.oneof(
     { weight: 1, arbitrary: wf },
-    { weight: 2, arbitrary: fc.tuple(wf, fc.array(mutationArb, { minLength: 1, maxLength: 4 })).map(([f, m]) => mutate(f, m)) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(wf, fc.array(mutationArb, { minLength: 1, maxLength: 4 })).map(([f, m]) => mutate(f, m)),
+    },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
   );
 }

@@ -29,11 +29,15 @@ function main(): number {
   const problems = new Map<string, number>();
   const examples: string[] = [];
   const d = new Dissection();
-  let made = 0, done = 0;
+  let made = 0,
+    done = 0;
   const started = performance.now();
   const batch = 10_000;
   for (let b = 0; done < frames; b++) {
-    for (const [frame, at, traced] of fc.sample(arb, { numRuns: Math.min(batch, frames - done), seed: seed * 100_003 + b })) {
+    for (const [frame, at, traced] of fc.sample(arb, {
+      numRuns: Math.min(batch, frames - done),
+      seed: seed * 100_003 + b,
+    })) {
       const found: string[] = [];
       try {
         dissect(frame, 0, frame.length, d, { verifyChecksums: true });
@@ -48,7 +52,10 @@ function main(): number {
       for (const p of found) {
         const key = p.split('\n')[0]!;
         problems.set(key, (problems.get(key) ?? 0) + 1);
-        if (examples.length < 5) examples.push(`${w.points[at % w.points.length]!.name} (traced ${traced}): ${Buffer.from(frame).toString('hex')}\n  ${p}`);
+        if (examples.length < 5)
+          examples.push(
+            `${w.points[at % w.points.length]!.name} (traced ${traced}): ${Buffer.from(frame).toString('hex')}\n  ${p}`,
+          );
       }
       done++;
     }
@@ -57,14 +64,23 @@ function main(): number {
   if (process.stderr.isTTY) process.stderr.write('\n');
   const secs = (performance.now() - started) / 1000;
   const drops = [...w.emu.runtime.drops].sort((x, y) => y[1] - x[1]);
-  console.log(`${done} frames (seed ${seed}) at ${w.points.length} injection points in ${secs.toFixed(1)} s (${Math.round(done / secs)}/s)`);
-  console.log(`injected frames traced: ${[...fates].filter(([k]) => k !== 'untraced').map(([k, v]) => `${v} ${k}`).join(', ')}; untraced (fast path on, checked by counters): ${fates.get('untraced') ?? 0}`);
+  console.log(
+    `${done} frames (seed ${seed}) at ${w.points.length} injection points in ${secs.toFixed(1)} s (${Math.round(done / secs)}/s)`,
+  );
+  console.log(
+    `injected frames traced: ${[...fates]
+      .filter(([k]) => k !== 'untraced')
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}; untraced (fast path on, checked by counters): ${fates.get('untraced') ?? 0}`,
+  );
   console.log(`packets made in answer (ARP, ICMP errors, RST, replies, copies): ${made}`);
   console.log(`drops by reason (top 15 of ${drops.length}):`);
   for (const [k, v] of drops.slice(0, 15)) console.log(`  ${String(v).padStart(9)}  ${k}`);
   console.log(`fast path: ${JSON.stringify(w.emu.runtime.fastPath?.stats)}`);
   if (problems.size === 0) {
-    console.log('invariants: all held (no exception, no leaked or doubly released buffer, every frame delivered, dropped with a reason or consumed)');
+    console.log(
+      'invariants: all held (no exception, no leaked or doubly released buffer, every frame delivered, dropped with a reason or consumed)',
+    );
     return 0;
   }
   console.log('PROBLEMS:');

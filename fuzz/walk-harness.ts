@@ -51,7 +51,8 @@ class Ledger {
 
   constructor(rt: Runtime) {
     const pool: BufferPool = rt.pool;
-    const acquire = pool.acquire.bind(pool), release = pool.release.bind(pool);
+    const acquire = pool.acquire.bind(pool),
+      release = pool.release.bind(pool);
     pool.acquire = () => {
       this.acquired++;
       return acquire();
@@ -94,13 +95,19 @@ export class WalkFuzzer {
     for (const node of emu.nodes.values()) {
       this.points.push({ name: `${node.name}/eth0 (from the underlay)`, inject: (p) => node.nic.receiveFrame(p) });
       this.points.push({ name: `${node.name}/eth0 (onto the underlay)`, inject: (p) => node.nic.transmit(p) });
-      for (const pod of node.pods.values()) this.points.push({ name: `${pod.pod.namespace}/${pod.pod.name}/eth0`, inject: (p) => pod.eth0.transmit(p) });
+      for (const pod of node.pods.values())
+        this.points.push({ name: `${pod.pod.namespace}/${pod.pod.name}/eth0`, inject: (p) => pod.eth0.transmit(p) });
     }
     const gw = emu.gateway;
-    for (const iface of gw.interfaces) this.points.push({ name: `gateway/${iface.name}`, inject: (p) => iface.transmit(p) });
-    for (const [name, ext] of emu.externals) for (const iface of ext.interfaces) this.points.push({ name: `${name}/${iface.name}`, inject: (p) => iface.transmit(p) });
+    for (const iface of gw.interfaces)
+      this.points.push({ name: `gateway/${iface.name}`, inject: (p) => iface.transmit(p) });
+    for (const [name, ext] of emu.externals)
+      for (const iface of ext.interfaces)
+        this.points.push({ name: `${name}/${iface.name}`, inject: (p) => iface.transmit(p) });
 
-    const ips = new Set<number>(), macs = new Set<number>(), ports = new Set<number>([53, 80, 443, 8080, 1433, 30039]);
+    const ips = new Set<number>(),
+      macs = new Set<number>(),
+      ports = new Set<number>([53, 80, 443, 8080, 1433, 30039]);
     for (const st of emu.stacks()) {
       for (const i of st.interfaces) {
         macs.add(i.mac);
@@ -123,7 +130,9 @@ export class WalkFuzzer {
     const L = this.ledger;
     const point = this.points[at % this.points.length]!;
     const outstanding = rt.pool.allocated - rt.pool.available;
-    const acquired = L.acquired, released = L.released, events = L.events;
+    const acquired = L.acquired,
+      released = L.released,
+      events = L.events;
     const firstPacket = rt.packets.length;
     rt.tracing = traced;
     const problems: string[] = [];
@@ -139,9 +148,13 @@ export class WalkFuzzer {
       rt.tracing = false;
     }
     const nowOutstanding = rt.pool.allocated - rt.pool.available;
-    if (nowOutstanding !== outstanding) problems.push(`buffer pool: ${nowOutstanding - outstanding > 0 ? `${nowOutstanding - outstanding} leaked` : `${outstanding - nowOutstanding} released twice`}`);
+    if (nowOutstanding !== outstanding)
+      problems.push(
+        `buffer pool: ${nowOutstanding - outstanding > 0 ? `${nowOutstanding - outstanding} leaked` : `${outstanding - nowOutstanding} released twice`}`,
+      );
     const made = L.acquired - acquired - 1;
-    if (L.released - released !== L.acquired - acquired && problems.length === 0) problems.push(`acquired ${L.acquired - acquired} buffers, released ${L.released - released}`);
+    if (L.released - released !== L.acquired - acquired && problems.length === 0)
+      problems.push(`acquired ${L.acquired - acquired} buffers, released ${L.released - released}`);
     if (L.events === events) problems.push('the frame vanished: no delivery, drop or consumption');
     const silent = L.released - released - (L.events - events);
     if (silent !== 0) problems.push(`${silent} buffer(s) released without a delivery, drop or consumption`);

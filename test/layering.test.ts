@@ -19,7 +19,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { extractImports, fileEdges, findCycles, folderGraph, folderOf, listTsFiles, type FileEdge } from './helpers/import-graph.js';
+import {
+  extractImports,
+  fileEdges,
+  findCycles,
+  folderGraph,
+  folderOf,
+  listTsFiles,
+  type FileEdge,
+} from './helpers/import-graph.js';
 import { findModuleState, firstMutation, moduleDeclarations } from './helpers/module-state.js';
 
 /**
@@ -44,14 +52,26 @@ const ALLOWED_MODULE_STATE: readonly { state: string; why: string }[] = [
   { state: 'src/ovs/field-access.ts BY_NAME', why: 'filled once at load, read only after' },
   { state: 'src/ovs/bridge.ts FIELD_WORDS', why: 'memo of a pure function of a field' },
   { state: 'src/netfilter/nat.ts cand', why: 'scratch tuple of one NAT lookup' },
-  ...['byEthertype', 'byIpProtocol', 'byUdpPort', 'ethertypeOfKind', 'ipProtocolOfKind', 'udpPortOfKind'].map((name) => ({
-    state: `codecs/registry.ts ${name}`,
-    why: "the layer registry: process-wide by design, like scapy's bind_layers (a user's binding applies to every dissection)",
-  })),
+  ...['byEthertype', 'byIpProtocol', 'byUdpPort', 'ethertypeOfKind', 'ipProtocolOfKind', 'udpPortOfKind'].map(
+    (name) => ({
+      state: `codecs/registry.ts ${name}`,
+      why: "the layer registry: process-wide by design, like scapy's bind_layers (a user's binding applies to every dissection)",
+    }),
+  ),
 ];
 
 /** The data path of rule (b). */
-const DATA_PATH = ['codecs', 'src/buffer', 'src/ports', 'src/node', 'src/ovs', 'src/netfilter', 'src/capture', 'src/trace', 'src/cluster'];
+const DATA_PATH = [
+  'codecs',
+  'src/buffer',
+  'src/ports',
+  'src/node',
+  'src/ovs',
+  'src/netfilter',
+  'src/capture',
+  'src/trace',
+  'src/cluster',
+];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FILES = listTsFiles(ROOT, ['src', 'codecs']);
@@ -65,7 +85,15 @@ const MODULE_STATE = findModuleState(ROOT, FILES, ALL_EDGES);
 
 /** A folder cycle as text: the path, then the imports that make each of its steps. */
 function describeCycle(cycle: string[], graph: Map<string, Map<string, FileEdge[]>>): string {
-  const steps = cycle.slice(1).map((to, k) => `  ${cycle[k]} -> ${to}:\n` + graph.get(cycle[k]!)!.get(to)!.map((e) => `    ${where(e)}`).join('\n'));
+  const steps = cycle.slice(1).map(
+    (to, k) =>
+      `  ${cycle[k]} -> ${to}:\n` +
+      graph
+        .get(cycle[k]!)!
+        .get(to)!
+        .map((e) => `    ${where(e)}`)
+        .join('\n'),
+  );
   return `${cycle.join(' -> ')}\n${steps.join('\n')}`;
 }
 
@@ -124,8 +152,20 @@ describe('the import reader', () => {
       "const i = await import('./i.js');",
       "type J = typeof import('./j.js');",
     ].join('\n');
-    expect(extractImports(src).map((s) => `${s.line} ${s.specifier}`)).toEqual(['1 ./a.js', '2 ../b/b.js', '3 ./c.js', '7 ./f.js', '8 ./g.js', '9 ./h.js', '10 ./i.js', '11 ./j.js']);
-    expect([...extractImports(src)[2]!.names]).toEqual([['c', 'c'], ['D', 'E']]);
+    expect(extractImports(src).map((s) => `${s.line} ${s.specifier}`)).toEqual([
+      '1 ./a.js',
+      '2 ../b/b.js',
+      '3 ./c.js',
+      '7 ./f.js',
+      '8 ./g.js',
+      '9 ./h.js',
+      '10 ./i.js',
+      '11 ./j.js',
+    ]);
+    expect([...extractImports(src)[2]!.names]).toEqual([
+      ['c', 'c'],
+      ['D', 'E'],
+    ]);
   });
 
   it('ignores imports inside comments, templates and strings, and is not thrown by regular expressions', () => {
@@ -134,8 +174,8 @@ describe('the import reader', () => {
       "/* export * from './block.js'; */",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: source text holding a template literal, on purpose
       "const code = `import(${JSON.stringify('./template.js')}) ${'`'} import x from './t.js'`;",
-      "const quote = /['\"`]/g;",
-      "const text = \"import y from './string.js'\";",
+      'const quote = /[\'"`]/g;',
+      'const text = "import y from \'./string.js\'";',
       "import { real } from './real.js';",
     ].join('\n');
     expect(extractImports(src).map((s) => s.specifier)).toEqual(['./real.js']);
@@ -157,11 +197,18 @@ describe('the module-state reader', () => {
       '}',
       'export function bump(): void { GLOBAL.value++; }',
     ].join('\n');
-    expect(moduleDeclarations(src).map((d) => `${d.kind} ${d.name}`)).toEqual(['let counter', 'container GLOBAL', 'container TABLE', 'container cache']);
+    expect(moduleDeclarations(src).map((d) => `${d.kind} ${d.name}`)).toEqual([
+      'let counter',
+      'container GLOBAL',
+      'container TABLE',
+      'container cache',
+    ]);
     expect(firstMutation(src, 'GLOBAL')?.line).toBe(11);
     expect(firstMutation(src, 'cache')?.line).toBe(9);
     expect(firstMutation(src, 'TABLE')).toBeUndefined();
-    expect(firstMutation('const X = { a: 1 };\nif (X.a === 1 || X.a == 2) f(X);\nconst g = (x = X.a) => x;', 'X')).toBeUndefined();
+    expect(
+      firstMutation('const X = { a: 1 };\nif (X.a === 1 || X.a == 2) f(X);\nconst g = (x = X.a) => x;', 'X'),
+    ).toBeUndefined();
   });
 });
 
@@ -189,12 +236,16 @@ describe('layering', () => {
   });
 
   it('keeps the fast path out of the data path (b)', () => {
-    const bad = EDGES.filter((e) => DATA_PATH.includes(folderOf(e.from)) && folderOf(e.to) === 'src/fastpath').map(where);
+    const bad = EDGES.filter((e) => DATA_PATH.includes(folderOf(e.from)) && folderOf(e.to) === 'src/fastpath').map(
+      where,
+    );
     expect(bad).toEqual([]);
   });
 
   it('builds pictures and scenarios on walks, not walks on them (c)', () => {
-    const bad = EDGES.filter((e) => folderOf(e.from) === 'src/walk' && ['src/picture', 'src/scenarios'].includes(folderOf(e.to))).map(where);
+    const bad = EDGES.filter(
+      (e) => folderOf(e.from) === 'src/walk' && ['src/picture', 'src/scenarios'].includes(folderOf(e.to)),
+    ).map(where);
     expect(bad).toEqual([]);
   });
 
@@ -206,11 +257,21 @@ describe('layering', () => {
   it("matches README's layer picture: every folder once, every import downward (e)", () => {
     const picture = readLayerPicture();
     const pictured = picture.flat();
-    const folders = ['codecs', 'src', ...readdirSync(new URL('../src', import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `src/${d.name}`)].sort();
-    expect([...pictured].sort(), 'the picture names each folder of src/ (and codecs, index.ts) exactly once').toEqual(folders);
+    const folders = [
+      'codecs',
+      'src',
+      ...readdirSync(new URL('../src', import.meta.url), { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `src/${d.name}`),
+    ].sort();
+    expect([...pictured].sort(), 'the picture names each folder of src/ (and codecs, index.ts) exactly once').toEqual(
+      folders,
+    );
     // Lines are listed top first: a larger line number is a lower layer.
     const line = new Map(picture.flatMap((names, k) => names.map((n) => [n, k] as const)));
-    const upward = EDGES.filter((e) => folderOf(e.from) !== folderOf(e.to) && line.get(folderOf(e.to))! <= line.get(folderOf(e.from))!).map(where);
+    const upward = EDGES.filter(
+      (e) => folderOf(e.from) !== folderOf(e.to) && line.get(folderOf(e.to))! <= line.get(folderOf(e.from))!,
+    ).map(where);
     expect(upward, 'imports of a folder on the same line or a line above').toEqual([]);
   });
 
@@ -218,16 +279,25 @@ describe('layering', () => {
     const exceptedGlobals = new Set(KNOWN_EXCEPTIONS.flatMap((x) => (x.global ? [x.global] : [])));
     const allowed = new Set(ALLOWED_MODULE_STATE.map((a) => a.state));
     const found = MODULE_STATE;
-    const bad = found.filter((s) => !allowed.has(`${s.file} ${s.name}`) && !allowed.has(`${s.file} *`) && !exceptedGlobals.has(`${s.file} ${s.name}`));
+    const bad = found.filter(
+      (s) =>
+        !allowed.has(`${s.file} ${s.name}`) &&
+        !allowed.has(`${s.file} *`) &&
+        !exceptedGlobals.has(`${s.file} ${s.name}`),
+    );
     expect(bad.map((s) => `${s.file}:${s.line} ${s.name}: ${s.how}`)).toEqual([]);
-    const stale = ALLOWED_MODULE_STATE.filter((a) => !found.some((s) => a.state === `${s.file} ${s.name}` || a.state === `${s.file} *`)).map((a) => a.state);
+    const stale = ALLOWED_MODULE_STATE.filter(
+      (a) => !found.some((s) => a.state === `${s.file} ${s.name}` || a.state === `${s.file} *`),
+    ).map((a) => a.state);
     expect(stale, 'allowed module state that no longer exists: remove it from ALLOWED_MODULE_STATE').toEqual([]);
   });
 
   it('lists only known exceptions that still exist (empty the list as issue 13 lands)', () => {
     const edges = new Set(ALL_EDGES.map(edgeText));
     const globals = new Set(MODULE_STATE.map((s) => `${s.file} ${s.name}`));
-    const stale = KNOWN_EXCEPTIONS.filter((x) => (x.edge ? !edges.has(x.edge) : !globals.has(x.global!))).map((x) => x.edge ?? x.global);
+    const stale = KNOWN_EXCEPTIONS.filter((x) => (x.edge ? !edges.has(x.edge) : !globals.has(x.global!))).map(
+      (x) => x.edge ?? x.global,
+    );
     expect(stale, 'fixed: remove these from KNOWN_EXCEPTIONS').toEqual([]);
   });
 });

@@ -126,10 +126,21 @@ export class PacketBuffer {
     this.start = o.start;
     this.end = o.end;
     o.data.copy(this.data, o.start, o.start, o.end);
-    this.inPort = o.inPort; this.reg0 = o.reg0; this.reg1 = o.reg1; this.reg2 = o.reg2;
-    this.tunId = o.tunId; this.tunSrc = o.tunSrc; this.tunDst = o.tunDst;
-    this.pktMark = o.pktMark; this.ctState = o.ctState; this.ctZone = o.ctZone; this.ctMark = o.ctMark;
-    this.recirc = o.recirc; this.walkIndex = o.walkIndex; this.traced = o.traced; this.ctEntry = o.ctEntry;
+    this.inPort = o.inPort;
+    this.reg0 = o.reg0;
+    this.reg1 = o.reg1;
+    this.reg2 = o.reg2;
+    this.tunId = o.tunId;
+    this.tunSrc = o.tunSrc;
+    this.tunDst = o.tunDst;
+    this.pktMark = o.pktMark;
+    this.ctState = o.ctState;
+    this.ctZone = o.ctZone;
+    this.ctMark = o.ctMark;
+    this.recirc = o.recirc;
+    this.walkIndex = o.walkIndex;
+    this.traced = o.traced;
+    this.ctEntry = o.ctEntry;
     return this;
   }
 

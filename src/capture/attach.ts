@@ -32,7 +32,11 @@ function addrText(i: NetInterface): string {
  * one of a whole cluster built up front, and files list points in it (CaptureRecorder.pointIdsInOrder).
  */
 const NODE_STRIDE = 2 ** 24;
-const SLOT_NIC = 0, SLOT_TUN0 = 1, SLOT_VXLAN0 = 2, SLOT_PODS = 3, SLOTS_PER_POD = 8;
+const SLOT_NIC = 0,
+  SLOT_TUN0 = 1,
+  SLOT_VXLAN0 = 2,
+  SLOT_PODS = 3,
+  SLOTS_PER_POD = 8;
 
 function podSlot(j: number, k: number): number {
   return SLOT_PODS + j * SLOTS_PER_POD + k;
@@ -105,15 +109,42 @@ export function attachCapture(emu: Emulation, sink: CaptureSink): void {
     const host = node.name;
     const s = short.get(host)!;
     const base = nodeIndex.get(host)! * NODE_STRIDE;
-    node.vxlan0.tap = register({ name: `${s}/vxlan0`, description: `node ${host} vxlan0 (OVS port 1, inner frames)`, host, role: 'vxlan0' }, base + SLOT_VXLAN0);
+    node.vxlan0.tap = register(
+      { name: `${s}/vxlan0`, description: `node ${host} vxlan0 (OVS port 1, inner frames)`, host, role: 'vxlan0' },
+      base + SLOT_VXLAN0,
+    );
     let j = 0;
     for (const [key, p] of node.pods) {
-      p.veth.tap = register({ name: `${s}/${p.veth.name}`, description: `node ${host} ${p.veth.name} (OVS port ${p.veth.ofport}, host end of ${key} eth0)`, host, role: 'veth' }, base + podSlot(j, 0));
-      p.eth0.tap = register({ name: `${p.pod.name}/eth0`, description: `pod ${key} eth0 ${addrText(p.eth0)} on ${host}`, host, role: 'pod-eth0' }, base + podSlot(j, 1));
+      p.veth.tap = register(
+        {
+          name: `${s}/${p.veth.name}`,
+          description: `node ${host} ${p.veth.name} (OVS port ${p.veth.ofport}, host end of ${key} eth0)`,
+          host,
+          role: 'veth',
+        },
+        base + podSlot(j, 0),
+      );
+      p.eth0.tap = register(
+        {
+          name: `${p.pod.name}/eth0`,
+          description: `pod ${key} eth0 ${addrText(p.eth0)} on ${host}`,
+          host,
+          role: 'pod-eth0',
+        },
+        base + podSlot(j, 1),
+      );
       let k = 2;
       for (const i of p.stack.interfaces) {
         if (i === p.eth0) continue;
-        i.tap = register({ name: `${p.pod.name}/${i.name}`, description: `pod ${key} ${i.name} ${addrText(i)} on ${host}`, host, role: i.name.startsWith('macvlan') ? 'macvlan' : 'pod-if' }, base + podSlot(j, k++));
+        i.tap = register(
+          {
+            name: `${p.pod.name}/${i.name}`,
+            description: `pod ${key} ${i.name} ${addrText(i)} on ${host}`,
+            host,
+            role: i.name.startsWith('macvlan') ? 'macvlan' : 'pod-if',
+          },
+          base + podSlot(j, k++),
+        );
       }
       j++;
     }
@@ -123,8 +154,19 @@ export function attachCapture(emu: Emulation, sink: CaptureSink): void {
     const s = short.get(host)!;
     const base = nodeIndex.size * NODE_STRIDE;
     nodeIndex.set(host, nodeIndex.size);
-    node.nic.tap = register({ name: `${s}/eth0`, description: `node ${host} eth0 ${addrText(node.nic)} (underlay NIC)`, host, role: 'nic' }, base + SLOT_NIC);
-    node.tun0.tap = register({ name: `${s}/tun0`, description: `node ${host} tun0 ${addrText(node.tun0)} (OVS internal port 2)`, host, role: 'tun0' }, base + SLOT_TUN0);
+    node.nic.tap = register(
+      { name: `${s}/eth0`, description: `node ${host} eth0 ${addrText(node.nic)} (underlay NIC)`, host, role: 'nic' },
+      base + SLOT_NIC,
+    );
+    node.tun0.tap = register(
+      {
+        name: `${s}/tun0`,
+        description: `node ${host} tun0 ${addrText(node.tun0)} (OVS internal port 2)`,
+        host,
+        role: 'tun0',
+      },
+      base + SLOT_TUN0,
+    );
     if (node.built) dataPathPoints(node);
   }
   // Nodes built later (a walk reaching them) declare their OVS and pod points then.
@@ -133,10 +175,27 @@ export function attachCapture(emu: Emulation, sink: CaptureSink): void {
   });
   let order = emu.nodes.size * NODE_STRIDE;
   for (const i of emu.gateway.interfaces) {
-    i.tap = register({ name: `gateway/${i.name}`, description: `underlay gateway ${i.name} ${addrText(i)}`, host: emu.gateway.name, role: 'gateway' }, order++);
+    i.tap = register(
+      {
+        name: `gateway/${i.name}`,
+        description: `underlay gateway ${i.name} ${addrText(i)}`,
+        host: emu.gateway.name,
+        role: 'gateway',
+      },
+      order++,
+    );
   }
   for (const [name, s] of emu.externals) {
-    for (const i of s.interfaces) i.tap = register({ name: `${name}/${i.name}`, description: `external host ${name} ${i.name} ${addrText(i)}`, host: name, role: 'external' }, order++);
+    for (const i of s.interfaces)
+      i.tap = register(
+        {
+          name: `${name}/${i.name}`,
+          description: `external host ${name} ${i.name} ${addrText(i)}`,
+          host: name,
+          role: 'external',
+        },
+        order++,
+      );
   }
   emu.runtime.config.changed(); // taps are set: cached walks recorded without them are void
 }

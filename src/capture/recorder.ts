@@ -63,7 +63,10 @@ export class CaptureRecorder implements CaptureSink {
   /** Bytes written to every file (walk.pcapng and the per-point pcaps), known after close(). */
   bytesWritten = 0;
 
-  constructor(readonly clock: VirtualClock, readonly options: CaptureRecorderOptions = {}) {
+  constructor(
+    readonly clock: VirtualClock,
+    readonly options: CaptureRecorderOptions = {},
+  ) {
     this.pcapngSink = options.dir ? new FileSink(join(options.dir, 'walk.pcapng')) : new MemorySink(1 << 16);
     this.pcapng = new PcapngWriter(this.pcapngSink);
     this.indexing = options.index === true;
@@ -98,7 +101,11 @@ export class CaptureRecorder implements CaptureSink {
     let ifId = this.ifIds[id]!;
     if (ifId < 0) {
       const p = this.points[id]!;
-      ifId = this.ifIds[id] = this.pcapng.addInterface({ name: p.name, description: p.description, tsOffsetSec: this.clock.epochSeconds });
+      ifId = this.ifIds[id] = this.pcapng.addInterface({
+        name: p.name,
+        description: p.description,
+        tsOffsetSec: this.clock.epochSeconds,
+      });
     }
     const o = this.opts;
     o.comment = comment;
@@ -115,7 +122,14 @@ export class CaptureRecorder implements CaptureSink {
       w.writePacket(ts, pkt.data, pkt.start, pkt.end);
     }
     if (this.indexing) {
-      const f: CapturedFrame = { number: this.frameNumber, point: id, direction, timeNs: ts, walkIndex: pkt.walkIndex, length: pkt.length };
+      const f: CapturedFrame = {
+        number: this.frameNumber,
+        point: id,
+        direction,
+        timeNs: ts,
+        walkIndex: pkt.walkIndex,
+        length: pkt.length,
+      };
       if (comment !== undefined) f.comment = comment;
       if (this.options.keepBytes) f.bytes = Uint8Array.from(pkt.frame());
       this.frames.push(f);

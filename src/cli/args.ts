@@ -42,7 +42,12 @@ export function parse(args: string[], options: OptionSpec): Parsed {
     }
   }
   try {
-    const { values, positionals } = parseArgs({ args: words, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: words,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     const v = values as Record<string, string | boolean | undefined>;
     return {
       positionals,
@@ -57,6 +62,7 @@ export function parse(args: string[], options: OptionSpec): Parsed {
 
 export function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || +v < min || +v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || +v < min || +v > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return +v;
 }

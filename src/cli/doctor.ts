@@ -30,7 +30,13 @@ Example:
 `;
 
 export function cmdDoctor(args: string[]): number {
-  const a = parse(args, { state: { type: 'string' }, node: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' }, 'no-walks': { type: 'boolean' } });
+  const a = parse(args, {
+    state: { type: 'string' },
+    node: { type: 'string' },
+    json: { type: 'boolean' },
+    seed: { type: 'string' },
+    'no-walks': { type: 'boolean' },
+  });
   if (a.flag('help')) {
     process.stdout.write(DOCTOR_HELP);
     return 0;
@@ -39,8 +45,15 @@ export function cmdDoctor(args: string[]): number {
   if (!dir) throw new UsageError('doctor needs --state DIR');
   const state = loadStateDir(dir);
   const node = a.str('node');
-  if (node !== undefined && !state.cluster.hostSubnets.some((h) => h.name === node)) throw new UsageError(`unknown node ${JSON.stringify(node)}; nodes: ${state.cluster.hostSubnets.map((h) => h.name).join(', ')}`);
-  const report = doctor(state, { node, seed: intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1, noWalks: a.flag('no-walks') });
+  if (node !== undefined && !state.cluster.hostSubnets.some((h) => h.name === node))
+    throw new UsageError(
+      `unknown node ${JSON.stringify(node)}; nodes: ${state.cluster.hostSubnets.map((h) => h.name).join(', ')}`,
+    );
+  const report = doctor(state, {
+    node,
+    seed: intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1,
+    noWalks: a.flag('no-walks'),
+  });
   process.stdout.write(a.flag('json') ? JSON.stringify(report, null, 1) + '\n' : renderDoctorText(report));
   return hasProblems(report) ? 1 : 0;
 }
@@ -48,9 +61,13 @@ export function cmdDoctor(args: string[]): number {
 export function cmdCollect(args: string[]): number {
   const a = parse(args, { out: { type: 'string' }, namespaces: { type: 'string' } });
   if (a.flag('help')) {
-    process.stdout.write(`Usage: packetwalk collect [--out DIR] [--namespaces NS,NS...]\n\nPrints a shell script of read-only oc commands that fills a state directory (default ./sdn-state) from a\nlive OpenShift SDN cluster: 'oc adm inspect' / 'oc get -o yaml' for the objects, and per node\n'oc -n openshift-sdn exec' into the ovs and sdn pods for dump-flows, dump-groups, iptables-save -c,\nip -j route/addr and conntrack -L. Review it, then run it with cluster-reader (objects) and exec rights\nin openshift-sdn:\n\n  packetwalk collect > collect.sh && sh collect.sh && packetwalk doctor --state sdn-state\n`);
+    process.stdout.write(
+      `Usage: packetwalk collect [--out DIR] [--namespaces NS,NS...]\n\nPrints a shell script of read-only oc commands that fills a state directory (default ./sdn-state) from a\nlive OpenShift SDN cluster: 'oc adm inspect' / 'oc get -o yaml' for the objects, and per node\n'oc -n openshift-sdn exec' into the ovs and sdn pods for dump-flows, dump-groups, iptables-save -c,\nip -j route/addr and conntrack -L. Review it, then run it with cluster-reader (objects) and exec rights\nin openshift-sdn:\n\n  packetwalk collect > collect.sh && sh collect.sh && packetwalk doctor --state sdn-state\n`,
+    );
     return 0;
   }
-  process.stdout.write(collectScript({ out: a.str('out') ?? 'sdn-state', namespaces: a.str('namespaces')?.split(',').filter(Boolean) }));
+  process.stdout.write(
+    collectScript({ out: a.str('out') ?? 'sdn-state', namespaces: a.str('namespaces')?.split(',').filter(Boolean) }),
+  );
   return 0;
 }

@@ -5,7 +5,10 @@ export class ProgressBar {
   private lastDraw = 0;
   private shown = false;
 
-  constructor(private readonly label: string, private readonly enabled = process.stderr.isTTY === true) {}
+  constructor(
+    private readonly label: string,
+    private readonly enabled = process.stderr.isTTY === true,
+  ) {}
 
   update(done: number, total: number): void {
     if (!this.enabled) return;
@@ -17,7 +20,9 @@ export class ProgressBar {
     const width = 30;
     const filled = Math.round((done / total) * width);
     const rate = done / Math.max(0.001, (now - this.startMs) / 1000);
-    process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} flows, ${rate.toFixed(0)}/s `);
+    process.stderr.write(
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} flows, ${rate.toFixed(0)}/s `,
+    );
   }
 
   done(): void {

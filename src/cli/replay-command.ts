@@ -44,26 +44,42 @@ Examples:
 `;
 
 export function cmdReplay(args: string[], clusterSource: (file: string | undefined) => ClusterSource): number {
-  const a = parse(args, { at: { type: 'string' }, cluster: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, 'trace-limit': { type: 'string' }, json: { type: 'boolean' } });
+  const a = parse(args, {
+    at: { type: 'string' },
+    cluster: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    'trace-limit': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (a.flag('help')) {
     process.stdout.write(REPLAY_HELP);
     return 0;
   }
-  if (a.positionals.length !== 1) throw new UsageError(`replay takes one capture file, got ${a.positionals.length} (try 'packetwalk replay --help')`);
+  if (a.positionals.length !== 1)
+    throw new UsageError(`replay takes one capture file, got ${a.positionals.length} (try 'packetwalk replay --help')`);
   const file = a.positionals[0]!;
   const at = a.str('at');
-  if (!at) throw new UsageError(`replay needs --at POINT (NS/POD, NODE/eth0, gateway or external; see 'packetwalk replay --help')`);
+  if (!at)
+    throw new UsageError(
+      `replay needs --at POINT (NS/POD, NODE/eth0, gateway or external; see 'packetwalk replay --help')`,
+    );
   try {
     accessSync(file, constants.R_OK);
   } catch (e) {
-    throw new UsageError(`${file}: cannot read the capture: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `${file}: cannot read the capture: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const seed = intOption('seed', a.str('seed'), 0, 0xffffffff) ?? 1;
   const traceLimit = intOption('trace-limit', a.str('trace-limit'), 0, 10_000_000);
   const src = clusterSource(a.str('cluster'));
-  const outDir = resolve(a.str('out') ?? `pcaps/out/replay-${basename(file, extname(file)).replace(/[^A-Za-z0-9._-]+/g, '_')}`);
+  const outDir = resolve(
+    a.str('out') ?? `pcaps/out/replay-${basename(file, extname(file)).replace(/[^A-Za-z0-9._-]+/g, '_')}`,
+  );
   ensureOutputDir(dirname(outDir));
-  for (const dir of removeStaleTempDirs(dirname(outDir), new Set([basename(outDir)]))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
+  for (const dir of removeStaleTempDirs(dirname(outDir), new Set([basename(outDir)])))
+    process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
   let r: ReturnType<typeof runReplay>;
   try {
     r = runReplay({ file, at, baseDocuments: src.docs, clusterFile: src.file, seed, outDir, traceLimit });
@@ -71,9 +87,14 @@ export function cmdReplay(args: string[], clusterSource: (file: string | undefin
     if (e instanceof ReplayPointError) throw new UsageError(e.message);
     throw e;
   }
-  if (unaccounted(r.summary) !== 0) throw new Error(`replay accounting: ${unaccounted(r.summary)} records unaccounted for`);
-  if (a.flag('json')) process.stdout.write(JSON.stringify({ ...r.summary, dir: r.dir, files: r.files }, null, 2) + '\n');
-  else process.stdout.write(formatReplaySummary(r.summary) + `files in ${outDir} (walk.pcapng + ${r.files.length - 1} more)\n`);
+  if (unaccounted(r.summary) !== 0)
+    throw new Error(`replay accounting: ${unaccounted(r.summary)} records unaccounted for`);
+  if (a.flag('json'))
+    process.stdout.write(JSON.stringify({ ...r.summary, dir: r.dir, files: r.files }, null, 2) + '\n');
+  else
+    process.stdout.write(
+      formatReplaySummary(r.summary) + `files in ${outDir} (walk.pcapng + ${r.files.length - 1} more)\n`,
+    );
   if (r.error) throw new UsageError(r.error.message);
   return 0;
 }

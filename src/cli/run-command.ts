@@ -51,7 +51,10 @@ Examples:
  * Drive a scenario's steps, giving the event loop a turn every 50 ms so SIGINT/SIGTERM are seen during a long bulk
  * run; on a signal the steps are stopped (their temporary folder removed) and Interrupted is thrown.
  */
-async function driveSteps<T>(steps: Generator<void, T, void>, signal: () => 'SIGINT' | 'SIGTERM' | undefined): Promise<T> {
+async function driveSteps<T>(
+  steps: Generator<void, T, void>,
+  signal: () => 'SIGINT' | 'SIGTERM' | undefined,
+): Promise<T> {
   let turn = Date.now();
   for (;;) {
     const r = steps.next();
@@ -93,10 +96,13 @@ export async function cmdRun(args: string[]): Promise<number> {
   });
   if (a.str('state') && a.str('cluster')) throw new UsageError('give --cluster FILE or --state DIR, not both');
   const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
-  const src = state ? { docs: state.objects.sources.map((o) => o.doc as object), file: state.dir, cluster: state.cluster } : clusterSource(a.str('cluster'));
+  const src = state
+    ? { docs: state.objects.sources.map((o) => o.doc as object), file: state.dir, cluster: state.cluster }
+    : clusterSource(a.str('cluster'));
   const prepare = state ? (emu: Emulation) => reportApplied(applyStateDir(emu, state)) : undefined;
   const outDir = ensureOutputDir(a.str('out') ?? 'pcaps/out');
-  for (const dir of removeStaleTempDirs(outDir, new Set(SCENARIOS.map((s) => s.name)))) process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
+  for (const dir of removeStaleTempDirs(outDir, new Set(SCENARIOS.map((s) => s.name))))
+    process.stderr.write(`packetwalk: removed ${dir}, left by an interrupted run\n`);
   // Refuse before any work, not after it: a scenario folder or an index.html that packetwalk did not write.
   for (const s of scenarios) checkReplaceable(join(outDir, s.name));
   checkReplaceableFile(join(outDir, 'index.html'), INDEX_MARK);
@@ -115,7 +121,22 @@ export async function cmdRun(args: string[]): Promise<number> {
       const bar = new ProgressBar(s.name);
       let r: ScenarioResult;
       try {
-        r = await driveSteps(runScenarioSteps(s, { get baseDocuments() { return src.docs; }, baseCluster: src.cluster, clusterFile: src.file, seed, outDir, count, fastPath: !a.flag('no-fast-path'), prepare, onProgress: (d, t) => bar.update(d, t) }), () => signal);
+        r = await driveSteps(
+          runScenarioSteps(s, {
+            get baseDocuments() {
+              return src.docs;
+            },
+            baseCluster: src.cluster,
+            clusterFile: src.file,
+            seed,
+            outDir,
+            count,
+            fastPath: !a.flag('no-fast-path'),
+            prepare,
+            onProgress: (d, t) => bar.update(d, t),
+          }),
+          () => signal,
+        );
       } catch (e) {
         // A scenario asked for by name must run; with --all, one the cluster cannot host is skipped with a note.
         if (!(e instanceof ScenarioUnavailable)) throw e;
@@ -136,22 +157,49 @@ export async function cmdRun(args: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
   // index.html lists every scenario folder packetwalk wrote here, also when the run stopped early.
   try {
-    if (results.length > 0) writeIndex(outDir, results.map((r) => r.scenario.name), `${src.file}, seed ${seed}`);
+    if (results.length > 0)
+      writeIndex(
+        outDir,
+        results.map((r) => r.scenario.name),
+        `${src.file}, seed ${seed}`,
+      );
   } catch (e) {
     error ??= e;
   }
   if (error !== undefined) throw error;
-  if (results.length === 0) throw new UsageError(`none of the scenarios can run on ${src.file}; try 'packetwalk trace' for an ad-hoc walk`);
+  if (results.length === 0)
+    throw new UsageError(`none of the scenarios can run on ${src.file}; try 'packetwalk trace' for an ad-hoc walk`);
   if (a.flag('json')) {
-    process.stdout.write(JSON.stringify(results.map((r) => ({
-      scenario: r.scenario.name, passed: r.passed, dir: r.dir, files: r.files,
-      flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })),
-      ...(r.count > 1 ? { count: r.count, conversations: r.tally.toJSON(), drops: Object.fromEntries(r.emulation.runtime.drops), seconds: r.elapsedMs / 1000, conversationsPerSecond: Math.round(r.tally.total / Math.max(r.elapsedMs / 1000, 1e-3)), bytesWritten: r.recorder.bytesWritten } : {}),
-      packets: r.packets.length, frames: r.recorder.counts.reduce((a, b) => a + b, 0),
-    })), null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        results.map((r) => ({
+          scenario: r.scenario.name,
+          passed: r.passed,
+          dir: r.dir,
+          files: r.files,
+          flows: r.flows.map((f) => ({ ok: f.ok, clientPort: f.clientPort, detail: f.detail })),
+          ...(r.count > 1
+            ? {
+                count: r.count,
+                conversations: r.tally.toJSON(),
+                drops: Object.fromEntries(r.emulation.runtime.drops),
+                seconds: r.elapsedMs / 1000,
+                conversationsPerSecond: Math.round(r.tally.total / Math.max(r.elapsedMs / 1000, 1e-3)),
+                bytesWritten: r.recorder.bytesWritten,
+              }
+            : {}),
+          packets: r.packets.length,
+          frames: r.recorder.counts.reduce((a, b) => a + b, 0),
+        })),
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
     const failed = results.filter((r) => !r.passed);
-    process.stdout.write(`\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir} (open ${join(outDir, 'index.html')})\n`);
+    process.stdout.write(
+      `\n${results.length - failed.length}/${results.length} scenarios ended as expected; files in ${outDir} (open ${join(outDir, 'index.html')})\n`,
+    );
   }
   return results.every((r) => r.passed) ? 0 : 1;
 }

@@ -7,11 +7,19 @@ import { parse } from './args.js';
 export function cmdScenarios(args: string[]): number {
   const a = parse(args, { json: { type: 'boolean' } });
   if (a.flag('help')) {
-    process.stdout.write('Usage: packetwalk scenarios [--json]\n\nLists every scenario, the seed figure it reproduces and what it shows.\n');
+    process.stdout.write(
+      'Usage: packetwalk scenarios [--json]\n\nLists every scenario, the seed figure it reproduces and what it shows.\n',
+    );
     return 0;
   }
   if (a.flag('json')) {
-    process.stdout.write(JSON.stringify(SCENARIOS.map((s) => ({ name: s.name, figure: s.figure, summary: s.summary })), null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        SCENARIOS.map((s) => ({ name: s.name, figure: s.figure, summary: s.summary })),
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   const w = Math.max(...SCENARIOS.map((s) => s.name.length));

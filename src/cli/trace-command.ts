@@ -26,13 +26,16 @@ import { reportApplied } from './state-notes.js';
 function parseSource(cluster: Cluster, from: string): Source {
   if (from.includes('/')) {
     const [namespace, name] = from.split('/');
-    if (!cluster.pods.some((p) => p.namespace === namespace && p.name === name)) throw new UsageError(`unknown pod ${JSON.stringify(from)} (pods are namespace/name)`);
+    if (!cluster.pods.some((p) => p.namespace === namespace && p.name === name))
+      throw new UsageError(`unknown pod ${JSON.stringify(from)} (pods are namespace/name)`);
     return { kind: 'pod', namespace: namespace!, name: name! };
   }
   if (cluster.hostSubnets.some((h) => h.name === from)) return { kind: 'node', name: from };
   const ext = from === 'external' ? cluster.externalHosts[0] : cluster.externalHosts.find((e) => e.name === from);
   if (ext) return { kind: 'external', name: ext.name };
-  throw new UsageError(`unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`);
+  throw new UsageError(
+    `unknown source ${JSON.stringify(from)}: give a pod (namespace/name), a node name or 'external'`,
+  );
 }
 
 /**
@@ -43,16 +46,29 @@ function parseSource(cluster: Cluster, from: string): Source {
 function refusedDestination(ip: number): string | undefined {
   const first = ip >>> 24;
   if (ip === 0 || first === 127) return undefined;
-  if (first >= 224 && first <= 239) return 'multicast destinations are not modelled (packetwalk walks unicast conversations: expected a pod, a service, a node or a unicast IP)';
+  if (first >= 224 && first <= 239)
+    return 'multicast destinations are not modelled (packetwalk walks unicast conversations: expected a pod, a service, a node or a unicast IP)';
   const why = nonUnicastReason(ip);
-  return why === undefined ? undefined : `not a destination a packet can be sent to (${why}; expected a pod, a service, a node or a unicast IP)`;
+  return why === undefined
+    ? undefined
+    : `not a destination a packet can be sent to (${why}; expected a pod, a service, a node or a unicast IP)`;
 }
 
 /** `packetwalk trace --from A --to B`. */
 export function cmdTrace(args: string[], src: (file: string | undefined) => ClusterSource): number {
   const a = parse(args, {
-    from: { type: 'string' }, to: { type: 'string' }, proto: { type: 'string' }, dport: { type: 'string' }, sport: { type: 'string' },
-    cluster: { type: 'string' }, pcap: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' }, state: { type: 'string' }, size: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    proto: { type: 'string' },
+    dport: { type: 'string' },
+    sport: { type: 'string' },
+    cluster: { type: 'string' },
+    pcap: { type: 'string' },
+    html: { type: 'string' },
+    json: { type: 'boolean' },
+    seed: { type: 'string' },
+    state: { type: 'string' },
+    size: { type: 'string' },
   });
   if (a.flag('help')) {
     process.stdout.write(`Usage: packetwalk trace --from POD|NODE|external --to POD|SERVICE|IP[:PORT] [--proto tcp|udp|icmp]
@@ -74,18 +90,21 @@ Examples:
 `);
     return 0;
   }
-  const from = a.str('from'), to = a.str('to');
+  const from = a.str('from'),
+    to = a.str('to');
   if (!from || !to) throw new UsageError('trace needs --from and --to');
   // Refused before the walk when it can be seen now (a directory, a device, a missing folder, /proc).
   const pcap = a.str('pcap') === undefined ? undefined : checkOutputFile(a.str('pcap')!, '--pcap file');
   const html = a.str('html') === undefined ? undefined : checkOutputFile(a.str('html')!, '--html file');
   const proto = (a.str('proto') ?? 'tcp') as Protocol;
-  if (!['tcp', 'udp', 'icmp'].includes(proto)) throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
+  if (!['tcp', 'udp', 'icmp'].includes(proto))
+    throw new UsageError(`--proto must be tcp, udp or icmp, got ${JSON.stringify(proto)}`);
   if (a.str('state') && a.str('cluster')) throw new UsageError('give --cluster FILE or --state DIR, not both');
   const state = a.str('state') ? loadStateDir(a.str('state')!) : undefined;
   const cluster = state ? state.cluster : src(a.str('cluster')).cluster;
   const fromSrc = parseSource(cluster, from);
-  let target = to, port: number | undefined;
+  let target = to,
+    port: number | undefined;
   const m = /^(.*):(\d+)$/.exec(to); // TARGET[:PORT]
   if (m) {
     target = m[1]!;
@@ -106,7 +125,14 @@ Examples:
   const recorder = new CaptureRecorder(emu.runtime.clock, { index: true, keepBytes: html !== undefined });
   attachCapture(emu, recorder);
   emu.runtime.tracing = true;
-  const spec = { from: fromSrc, to: { ip: resolved.ip, port }, proto, toLabel: resolved.label, ...(a.str('size') ? { payloadSize: intOption('size', a.str('size'), 0, 65507)! } : {}), ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}) };
+  const spec = {
+    from: fromSrc,
+    to: { ip: resolved.ip, port },
+    proto,
+    toLabel: resolved.label,
+    ...(a.str('size') ? { payloadSize: intOption('size', a.str('size'), 0, 65507)! } : {}),
+    ...(a.str('sport') ? { sourcePort: intOption('sport', a.str('sport'), 1, 65535)! } : {}),
+  };
   const result = runFlow(emu, spec);
   recorder.close();
   const title = `trace ${sourceLabel(fromSrc)} -> ${resolved.label} (${ipv4ToString(resolved.ip)}) ${proto}${proto === 'icmp' ? '' : `/${port}`}: ${result.ok ? 'ok' : 'FAILED'} (${result.detail})`;
@@ -116,11 +142,35 @@ Examples:
     // An ad-hoc walk is a WalkResult with one flow and no scenario of its own.
     const run: WalkResult = {
       scenario: { name: heading, figure: 'packetwalk trace', summary },
-      cluster, emulation: emu, flows: [result], packets: emu.runtime.packets, recorder, passed: result.ok, files: [],
+      cluster,
+      emulation: emu,
+      flows: [result],
+      packets: emu.runtime.packets,
+      recorder,
+      passed: result.ok,
+      files: [],
     };
-    return renderWalkPage(walkResultPageInput(run, summary, [{ text: `${result.ok ? 'ok' : 'FAILED'}: ${result.detail}`, ok: result.ok }]));
+    return renderWalkPage(
+      walkResultPageInput(run, summary, [{ text: `${result.ok ? 'ok' : 'FAILED'}: ${result.detail}`, ok: result.ok }]),
+    );
   };
-  if (a.flag('json')) process.stdout.write(JSON.stringify({ from: sourceLabel(fromSrc), to: resolved.label, ip: ipv4ToString(resolved.ip), port, proto, ok: result.ok, detail: result.detail, packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+  if (a.flag('json'))
+    process.stdout.write(
+      JSON.stringify(
+        {
+          from: sourceLabel(fromSrc),
+          to: resolved.label,
+          ip: ipv4ToString(resolved.ip),
+          port,
+          proto,
+          ok: result.ok,
+          detail: result.detail,
+          packets: packetsToJson(emu.runtime.packets),
+        },
+        null,
+        1,
+      ) + '\n',
+    );
   else process.stdout.write(renderWalkTrace(title, emu.runtime.packets));
   // A failure only writing shows (disk full, quota): the trace is printed already; report the file, exit 2.
   const outputs: [string, string, () => Uint8Array | string][] = [];

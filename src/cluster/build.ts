@@ -22,7 +22,16 @@
  *    gateway MAC 12:34:56:78:9a:bc (Azure), MTU = ClusterNetwork mtu + 50, else 1500.
  */
 
-import { cidr, cidrContains, cidrToString, ipv4ToString, prefixMask, tryParseIpv4, type Ipv4Address, type Ipv4Cidr } from '../../codecs/bytes.js';
+import {
+  cidr,
+  cidrContains,
+  cidrToString,
+  ipv4ToString,
+  prefixMask,
+  tryParseIpv4,
+  type Ipv4Address,
+  type Ipv4Cidr,
+} from '../../codecs/bytes.js';
 import { HostLocalIpam, HostSubnetAllocator } from './allocate.js';
 import { AZURE_GATEWAY_MAC, hashedMac, hashedUid, podMac } from './derive.js';
 import { ConfigError } from './errors.js';
@@ -104,23 +113,30 @@ function ofKind<K extends Kind>(objs: AnyDoc[], kind: K): Extract<AnyDoc, { kind
 
 /** Builds a Cluster from the objects of one file. */
 export function buildFromSources(sources: readonly SourceObject[], file: string): Cluster {
-  return buildFromObjects(sources.map((s) => readObject(file, s.position, s.doc)), file);
+  return buildFromObjects(
+    sources.map((s) => readObject(file, s.position, s.doc)),
+    file,
+  );
 }
 
 /** Builds a Cluster from objects already read (readObject), in file order. */
 export function buildFromObjects(objs: AnyDoc[], file: string): Cluster {
-
   // Duplicate names: two objects of one kind with the same namespace/name.
   const byKey = new Map<string, ObjectBase>();
   for (const o of objs) {
     const key = objectLabel(o.kind, o.namespace, o.name);
     const other = byKey.get(key);
-    if (other) o.f.fail('metadata.name', `duplicate name: another ${o.kind} named ${JSON.stringify(o.name)} is at ${other.position}`);
+    if (other)
+      o.f.fail(
+        'metadata.name',
+        `duplicate name: another ${o.kind} named ${JSON.stringify(o.name)} is at ${other.position}`,
+      );
     byKey.set(key, o);
   }
   for (const kind of ['ClusterNetwork', 'Underlay'] as const) {
     const all = ofKind(objs, kind);
-    if (all.length > 1) all[1]!.f.fail(undefined, `a second ${kind} (the first is at ${all[0]!.position}; expected one)`);
+    if (all.length > 1)
+      all[1]!.f.fail(undefined, `a second ${kind} (the first is at ${all[0]!.position}; expected one)`);
   }
 
   const draft = buildNetwork(objs);
@@ -174,8 +190,15 @@ function buildNetwork(objs: AnyDoc[]): NetworkDraft {
   }
   const mode =
     (Object.keys(PLUGIN_NAMES) as PluginMode[]).find((m) => PLUGIN_NAMES[m] === d.pluginName) ??
-    d.f.fail('pluginName', `${JSON.stringify(d.pluginName)} is not an openshift-sdn plugin (expected one of ${Object.values(PLUGIN_NAMES).join(', ')})`);
-  if (overlaps(d.serviceNetwork, d.cidr)) d.f.fail('serviceNetwork', `${cidrToString(d.serviceNetwork)} overlaps the cluster network ${cidrToString(d.cidr)}`);
+    d.f.fail(
+      'pluginName',
+      `${JSON.stringify(d.pluginName)} is not an openshift-sdn plugin (expected one of ${Object.values(PLUGIN_NAMES).join(', ')})`,
+    );
+  if (overlaps(d.serviceNetwork, d.cidr))
+    d.f.fail(
+      'serviceNetwork',
+      `${cidrToString(d.serviceNetwork)} overlaps the cluster network ${cidrToString(d.cidr)}`,
+    );
   return {
     network: {
       name: d.name,
@@ -203,21 +226,32 @@ function buildHostSubnets(objs: AnyDoc[], network: Omit<ClusterNetwork, 'mtu'>):
   const hostIpOwner = new Map<number, string>();
   for (const d of docs) {
     const other = hostIpOwner.get(d.hostIP);
-    if (other !== undefined) d.f.fail('hostIP', `duplicate IP: ${ipv4ToString(d.hostIP)} is already the hostIP of HostSubnet ${other}`);
+    if (other !== undefined)
+      d.f.fail('hostIP', `duplicate IP: ${ipv4ToString(d.hostIP)} is already the hostIP of HostSubnet ${other}`);
     hostIpOwner.set(d.hostIP, d.name);
     if (!d.subnet) continue;
     const s = cidrToString(d.subnet);
     if (d.subnet.prefix !== prefix) {
-      d.f.fail('subnet', `hostSubnetLength inconsistent: ${s} is a /${d.subnet.prefix} but the ClusterNetwork's hostSubnetLength ${network.hostSubnetLength} gives /${prefix}`);
+      d.f.fail(
+        'subnet',
+        `hostSubnetLength inconsistent: ${s} is a /${d.subnet.prefix} but the ClusterNetwork's hostSubnetLength ${network.hostSubnetLength} gives /${prefix}`,
+      );
     }
-    if (!cidrContains(network.clusterNetwork, d.subnet.network)) d.f.fail('subnet', `${s} is not inside the cluster network ${cidrToString(network.clusterNetwork)}`);
+    if (!cidrContains(network.clusterNetwork, d.subnet.network))
+      d.f.fail('subnet', `${s} is not inside the cluster network ${cidrToString(network.clusterNetwork)}`);
     const owner = subnetOwner.get(d.subnet.network);
     if (owner !== undefined) d.f.fail('subnet', `${s} overlaps the subnet of HostSubnet ${owner}`);
     subnetOwner.set(d.subnet.network, d.name);
     allocator.markTaken(d.subnet);
   }
   return docs.map((d) => {
-    const subnet = d.subnet ?? allocator.allocate() ?? d.f.fail('subnet', `no free /${prefix} left in the cluster network ${cidrToString(network.clusterNetwork)} to allocate`);
+    const subnet =
+      d.subnet ??
+      allocator.allocate() ??
+      d.f.fail(
+        'subnet',
+        `no free /${prefix} left in the cluster network ${cidrToString(network.clusterNetwork)} to allocate`,
+      );
     return {
       doc: d,
       value: {
@@ -254,13 +288,19 @@ function buildUnderlay(objs: AnyDoc[], draft: NetworkDraft, hosts: BuiltHostSubn
   if (!cidrContains(net, gateway) || gateway === net.network || gateway === broadcastOf(net)) {
     fail('gateway', `${ipv4ToString(gateway)} is not a host address of the underlay network ${cidrToString(net)}`);
   }
-  for (const [field, other] of [['cluster network', network.clusterNetwork], ['service network', network.serviceNetwork]] as const) {
+  for (const [field, other] of [
+    ['cluster network', network.clusterNetwork],
+    ['service network', network.serviceNetwork],
+  ] as const) {
     if (overlaps(net, other)) fail('cidr', `${cidrToString(net)} overlaps the ${field} ${cidrToString(other)}`);
   }
   const overlay = draft.overlayMtu;
   const mtu = d?.mtu ?? (overlay !== undefined ? overlay + 50 : 1500);
   if (overlay !== undefined && overlay !== mtu - 50) {
-    draft.doc!.f.fail('mtu', `overlay MTU ${overlay} does not match the underlay MTU ${mtu} minus 50 bytes of VXLAN overhead (expected ${mtu - 50})`);
+    draft.doc!.f.fail(
+      'mtu',
+      `overlay MTU ${overlay} does not match the underlay MTU ${mtu} minus 50 bytes of VXLAN overhead (expected ${mtu - 50})`,
+    );
   }
 
   for (const h of hosts) {
@@ -294,7 +334,10 @@ function buildNetNamespaces(objs: AnyDoc[], network: ClusterNetwork): NetNamespa
   for (const d of explicit.values()) {
     const other = vnidOwner.get(d.netid);
     if (other !== undefined && network.mode !== 'multitenant') {
-      d.f.fail('netid', `VNID ${d.netid} is already the netid of NetNamespace ${other} (only the multitenant plugin lets namespaces share one)`);
+      d.f.fail(
+        'netid',
+        `VNID ${d.netid} is already the netid of NetNamespace ${other} (only the multitenant plugin lets namespaces share one)`,
+      );
     }
     vnidOwner.set(d.netid, d.name);
   }
@@ -331,19 +374,31 @@ function buildEgressRouter(d: PodDoc, underlay: Underlay): EgressRouterConfig {
   const fail = (path: string, detail: string): never => d.f.fail(path, detail);
   const need = (name: string): { value: string; path: string } =>
     findEnv(containers, name) ??
-    fail('spec.containers', `egress router pod (${ANNOTATION_MACVLAN}: "true") has no ${name} environment variable on any container`);
+    fail(
+      'spec.containers',
+      `egress router pod (${ANNOTATION_MACVLAN}: "true") has no ${name} environment variable on any container`,
+    );
 
   const src = need('EGRESS_SOURCE');
   const [srcIp, srcPrefix, ...rest] = src.value.trim().split('/');
   const source = parseIpIn(d, src.path, srcIp ?? '', 'EGRESS_SOURCE');
-  if (rest.length > 0 || (srcPrefix !== undefined && !/^(3[0-2]|[12]?\d)$/.test(srcPrefix))) fail(src.path, `EGRESS_SOURCE ${JSON.stringify(src.value)} is not an IP or IP/prefix`);
-  if (!cidrContains(underlay.cidr, source)) fail(src.path, `EGRESS_SOURCE ${ipv4ToString(source)} is not inside the underlay network ${cidrToString(underlay.cidr)}`);
+  if (rest.length > 0 || (srcPrefix !== undefined && !/^(3[0-2]|[12]?\d)$/.test(srcPrefix)))
+    fail(src.path, `EGRESS_SOURCE ${JSON.stringify(src.value)} is not an IP or IP/prefix`);
+  if (!cidrContains(underlay.cidr, source))
+    fail(
+      src.path,
+      `EGRESS_SOURCE ${ipv4ToString(source)} is not inside the underlay network ${cidrToString(underlay.cidr)}`,
+    );
   const gw = need('EGRESS_GATEWAY');
   const gateway = parseIpIn(d, gw.path, gw.value.trim(), 'EGRESS_GATEWAY');
 
   const dst = need('EGRESS_DESTINATION');
-  const lines = dst.value.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
-  if (lines.length === 0) fail(dst.path, 'EGRESS_DESTINATION is empty (expected "<ip>" or lines "<port> <tcp|udp> <ip> [<port>]")');
+  const lines = dst.value
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l !== '');
+  if (lines.length === 0)
+    fail(dst.path, 'EGRESS_DESTINATION is empty (expected "<ip>" or lines "<port> <tcp|udp> <ip> [<port>]")');
   const destinations: EgressRouterConfig['destinations'] = [];
   const localPorts = new Set<string>();
   lines.forEach((line, i) => {
@@ -358,18 +413,35 @@ function buildEgressRouter(d: PodDoc, underlay: Underlay): EgressRouterConfig {
     const port = Number(parts[0]);
     const target = parts[3] === undefined ? undefined : Number(parts[3]);
     const okPort = (p: number | undefined): boolean => p === undefined || (Number.isInteger(p) && p >= 1 && p <= 65535);
-    if ((parts.length !== 3 && parts.length !== 4) || (proto !== 'TCP' && proto !== 'UDP') || !okPort(port) || !okPort(target)) {
+    if (
+      (parts.length !== 3 && parts.length !== 4) ||
+      (proto !== 'TCP' && proto !== 'UDP') ||
+      !okPort(port) ||
+      !okPort(target)
+    ) {
       fail(dst.path, `${what} is not "<ip>", "<port> <tcp|udp> <ip>" or "<port> <tcp|udp> <ip> <port>"`);
     }
-    if (localPorts.has(`${proto}/${port}`)) fail(dst.path, `${what}: local port ${port}/${(proto as string).toLowerCase()} is already redirected by an earlier line`);
+    if (localPorts.has(`${proto}/${port}`))
+      fail(
+        dst.path,
+        `${what}: local port ${port}/${(proto as string).toLowerCase()} is already redirected by an earlier line`,
+      );
     localPorts.add(`${proto}/${port}`);
-    destinations.push({ port, protocol: proto as 'TCP' | 'UDP', ip: parseIpIn(d, dst.path, parts[2]!, what), ...(target !== undefined ? { targetPort: target } : {}) });
+    destinations.push({
+      port,
+      protocol: proto as 'TCP' | 'UDP',
+      ip: parseIpIn(d, dst.path, parts[2]!, what),
+      ...(target !== undefined ? { targetPort: target } : {}),
+    });
   });
   return { source, gateway, destinations, macvlanMac: hashedMac('macvlan', `${d.namespace}/${d.name}`) };
 }
 
 function parseIpIn(d: ObjectBase, path: string, s: string, what: string): Ipv4Address {
-  return tryParseIpv4(s) ?? d.f.fail(path, `${what}: ${JSON.stringify(s)} is not an IPv4 address (expected a dotted quad like 192.168.0.99)`);
+  return (
+    tryParseIpv4(s) ??
+    d.f.fail(path, `${what}: ${JSON.stringify(s)} is not an IPv4 address (expected a dotted quad like 192.168.0.99)`)
+  );
 }
 
 function buildPods(objs: AnyDoc[], hosts: BuiltHostSubnet[], underlay: Underlay): Pod[] {
@@ -379,7 +451,10 @@ function buildPods(objs: AnyDoc[], hosts: BuiltHostSubnet[], underlay: Underlay)
   const docs = ofKind(objs, 'Pod');
   const nodeOf = (d: PodDoc): HostSubnet =>
     nodes.get(d.nodeName) ??
-    d.f.fail('spec.nodeName', `node ${JSON.stringify(d.nodeName)} does not exist (expected the name of a HostSubnet${nodes.size > 0 ? `: ${[...nodes.keys()].join(', ')}` : '; the file has none'})`);
+    d.f.fail(
+      'spec.nodeName',
+      `node ${JSON.stringify(d.nodeName)} does not exist (expected the name of a HostSubnet${nodes.size > 0 ? `: ${[...nodes.keys()].join(', ')}` : '; the file has none'})`,
+    );
 
   // Explicit addresses first: validated and reserved, so allocation never hands them out again.
   for (const d of docs) {
@@ -387,14 +462,23 @@ function buildPods(objs: AnyDoc[], hosts: BuiltHostSubnet[], underlay: Underlay)
     if (d.podIP === undefined) continue;
     const s = ipv4ToString(d.podIP);
     if (d.hostNetwork) {
-      if (d.podIP !== node.hostIP) d.f.fail('status.podIP', `${s} is not node ${node.name}'s hostIP ${ipv4ToString(node.hostIP)} (a hostNetwork pod has its node's address)`);
+      if (d.podIP !== node.hostIP)
+        d.f.fail(
+          'status.podIP',
+          `${s} is not node ${node.name}'s hostIP ${ipv4ToString(node.hostIP)} (a hostNetwork pod has its node's address)`,
+        );
       continue;
     }
     const subnet = node.subnet;
-    if (!cidrContains(subnet, d.podIP)) d.f.fail('status.podIP', `${s} is not inside node ${node.name}'s subnet ${cidrToString(subnet)}`);
+    if (!cidrContains(subnet, d.podIP))
+      d.f.fail('status.podIP', `${s} is not inside node ${node.name}'s subnet ${cidrToString(subnet)}`);
     if (d.podIP === subnet.network || d.podIP === subnet.network + 1 || d.podIP === broadcastOf(subnet)) {
-      const what = d.podIP === subnet.network ? 'network' : d.podIP === subnet.network + 1 ? 'gateway (tun0)' : 'broadcast';
-      d.f.fail('status.podIP', `${s} is the ${what} address of node ${node.name}'s subnet ${cidrToString(subnet)} (expected .2 or above)`);
+      const what =
+        d.podIP === subnet.network ? 'network' : d.podIP === subnet.network + 1 ? 'gateway (tun0)' : 'broadcast';
+      d.f.fail(
+        'status.podIP',
+        `${s} is the ${what} address of node ${node.name}'s subnet ${cidrToString(subnet)} (expected .2 or above)`,
+      );
     }
     const other = ipOwner.get(d.podIP);
     if (other !== undefined) d.f.fail('status.podIP', `duplicate IP: ${s} is already the IP of Pod ${other}`);
@@ -412,7 +496,12 @@ function buildPods(objs: AnyDoc[], hosts: BuiltHostSubnet[], underlay: Underlay)
     else {
       let ipam = ipams.get(node.name);
       if (!ipam) ipams.set(node.name, (ipam = new HostLocalIpam(node.subnet)));
-      ip = ipam.allocate() ?? d.f.fail('status.podIP', `node ${node.name}'s subnet ${cidrToString(node.subnet)} has no free address left to allocate`);
+      ip =
+        ipam.allocate() ??
+        d.f.fail(
+          'status.podIP',
+          `node ${node.name}'s subnet ${cidrToString(node.subnet)} has no free address left to allocate`,
+        );
     }
     const ports: Pod['ports'] = [];
     for (const c of d.containers) {
@@ -429,7 +518,11 @@ function buildPods(objs: AnyDoc[], hosts: BuiltHostSubnet[], underlay: Underlay)
       ports,
     };
     if (d.annotations[ANNOTATION_MACVLAN] === 'true') {
-      if (d.hostNetwork) d.f.fail('spec.hostNetwork', `an egress router pod (${ANNOTATION_MACVLAN}: "true") cannot use the host network`);
+      if (d.hostNetwork)
+        d.f.fail(
+          'spec.hostNetwork',
+          `an egress router pod (${ANNOTATION_MACVLAN}: "true") cannot use the host network`,
+        );
       pod.egressRouter = buildEgressRouter(d, underlay);
     }
     return pod;
@@ -448,35 +541,47 @@ function buildServices(objs: AnyDoc[], network: ClusterNetwork): BuiltService[] 
     const key = `${d.namespace}/${d.name}`;
     const s = ipv4ToString(d.clusterIP);
     const sn = network.serviceNetwork;
-    if (!cidrContains(sn, d.clusterIP)) d.f.fail('spec.clusterIP', `${s} is not inside the service network ${cidrToString(sn)}`);
+    if (!cidrContains(sn, d.clusterIP))
+      d.f.fail('spec.clusterIP', `${s} is not inside the service network ${cidrToString(sn)}`);
     if (d.clusterIP === sn.network || d.clusterIP === broadcastOf(sn)) {
       const what = d.clusterIP === sn.network ? 'network' : 'broadcast';
       d.f.fail('spec.clusterIP', `${s} is the ${what} address of the service network (expected a host address)`);
     }
     const other = ipOwner.get(d.clusterIP);
-    if (other !== undefined) d.f.fail('spec.clusterIP', `duplicate IP: ${s} is already the clusterIP of Service ${other}`);
+    if (other !== undefined)
+      d.f.fail('spec.clusterIP', `duplicate IP: ${s} is already the clusterIP of Service ${other}`);
     ipOwner.set(d.clusterIP, key);
 
     const seenPorts = new Set<string>();
     const seenNames = new Set<string>();
     for (const p of d.ports) {
       const at = `${p.path}`;
-      if (seenPorts.has(`${p.protocol}/${p.port}`)) d.f.fail(`${at}.port`, `duplicate port ${p.port}/${p.protocol} in this service`);
+      if (seenPorts.has(`${p.protocol}/${p.port}`))
+        d.f.fail(`${at}.port`, `duplicate port ${p.port}/${p.protocol} in this service`);
       seenPorts.add(`${p.protocol}/${p.port}`);
-      if (d.ports.length > 1 && p.name === undefined) d.f.fail(`${at}.name`, 'required field is missing (expected a name: the service has more than one port)');
+      if (d.ports.length > 1 && p.name === undefined)
+        d.f.fail(`${at}.name`, 'required field is missing (expected a name: the service has more than one port)');
       if (p.name !== undefined) {
         if (seenNames.has(p.name)) d.f.fail(`${at}.name`, `duplicate port name ${JSON.stringify(p.name)}`);
         seenNames.add(p.name);
       }
       if (d.type === 'ClusterIP') {
-        if (p.nodePort !== undefined) d.f.fail(`${at}.nodePort`, 'a ClusterIP service has no node port (expected type NodePort or LoadBalancer)');
+        if (p.nodePort !== undefined)
+          d.f.fail(`${at}.nodePort`, 'a ClusterIP service has no node port (expected type NodePort or LoadBalancer)');
         continue;
       }
-      const nodePort = p.nodePort ?? d.f.fail(`${at}.nodePort`, `required field is missing (packetwalk does not allocate node ports; expected ${NODE_PORT_MIN}..${NODE_PORT_MAX})`);
-      if (nodePort < NODE_PORT_MIN || nodePort > NODE_PORT_MAX) d.f.fail(`${at}.nodePort`, `${nodePort} is out of range (expected ${NODE_PORT_MIN}..${NODE_PORT_MAX})`);
+      const nodePort =
+        p.nodePort ??
+        d.f.fail(
+          `${at}.nodePort`,
+          `required field is missing (packetwalk does not allocate node ports; expected ${NODE_PORT_MIN}..${NODE_PORT_MAX})`,
+        );
+      if (nodePort < NODE_PORT_MIN || nodePort > NODE_PORT_MAX)
+        d.f.fail(`${at}.nodePort`, `${nodePort} is out of range (expected ${NODE_PORT_MIN}..${NODE_PORT_MAX})`);
       const npKey = `${p.protocol}/${nodePort}`;
       const npOther = nodePortOwner.get(npKey);
-      if (npOther !== undefined) d.f.fail(`${at}.nodePort`, `node port ${nodePort}/${p.protocol} is already used by Service ${npOther}`);
+      if (npOther !== undefined)
+        d.f.fail(`${at}.nodePort`, `node port ${nodePort}/${p.protocol} is already used by Service ${npOther}`);
       nodePortOwner.set(npKey, key);
     }
     const externalIPs = [...d.ingressIPs];
@@ -509,26 +614,48 @@ function buildEndpoints(objs: AnyDoc[], services: BuiltService[], pods: Pod[], h
   const explicit = new Map<string, Endpoints>();
   for (const d of ofKind(objs, 'Endpoints')) {
     const key = `${d.namespace}/${d.name}`;
-    const svc = svcByKey.get(key) ?? d.f.fail('metadata.name', `no Service ${key} for these Endpoints (Endpoints are named after their Service)`);
+    const svc =
+      svcByKey.get(key) ??
+      d.f.fail('metadata.name', `no Service ${key} for these Endpoints (Endpoints are named after their Service)`);
     const addresses = d.addresses.map((a): EndpointAddress => {
       let node = a.nodeName;
-      if (node !== undefined && !nodeNames.has(node)) d.f.fail(`${a.path}.nodeName`, `node ${JSON.stringify(node)} does not exist (expected the name of a HostSubnet)`);
+      if (node !== undefined && !nodeNames.has(node))
+        d.f.fail(
+          `${a.path}.nodeName`,
+          `node ${JSON.stringify(node)} does not exist (expected the name of a HostSubnet)`,
+        );
       let pod: string | undefined;
       if (a.pod) {
         pod = `${a.pod.namespace}/${a.pod.name}`;
         const p = podByKey.get(pod) ?? d.f.fail(`${a.path}.targetRef.name`, `Pod ${pod} does not exist`);
-        if (p.ip !== a.ip) d.f.fail(`${a.path}.ip`, `${ipv4ToString(a.ip)} is not the IP of Pod ${pod} (${ipv4ToString(p.ip)})`);
+        if (p.ip !== a.ip)
+          d.f.fail(`${a.path}.ip`, `${ipv4ToString(a.ip)} is not the IP of Pod ${pod} (${ipv4ToString(p.ip)})`);
         node ??= p.node;
       }
       return { ip: a.ip, ...(pod !== undefined ? { pod } : {}), ...(node !== undefined ? { node } : {}) };
     });
     // kube-proxy pairs service ports with endpoint ports by name.
     for (const sp of svc.value.ports) {
-      if (addresses.length > 0 && !d.ports.some((p) => (p.name ?? '') === (sp.name ?? '') && p.protocol === sp.protocol)) {
-        d.f.fail('subsets', `no port named ${JSON.stringify(sp.name ?? '')} (${sp.protocol}) for service port ${sp.port} of Service ${key}`);
+      if (
+        addresses.length > 0 &&
+        !d.ports.some((p) => (p.name ?? '') === (sp.name ?? '') && p.protocol === sp.protocol)
+      ) {
+        d.f.fail(
+          'subsets',
+          `no port named ${JSON.stringify(sp.name ?? '')} (${sp.protocol}) for service port ${sp.port} of Service ${key}`,
+        );
       }
     }
-    explicit.set(key, { namespace: d.namespace, name: d.name, addresses, ports: d.ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), protocol: p.protocol, port: p.port })) });
+    explicit.set(key, {
+      namespace: d.namespace,
+      name: d.name,
+      addresses,
+      ports: d.ports.map((p) => ({
+        ...(p.name !== undefined ? { name: p.name } : {}),
+        protocol: p.protocol,
+        port: p.port,
+      })),
+    });
   }
   // Pods by namespace, so deriving each service's endpoints looks at its namespace only (not every pod).
   const podsByNamespace = new Map<string, Pod[]>();
@@ -554,13 +681,23 @@ function buildEndpoints(objs: AnyDoc[], services: BuiltService[], pods: Pod[], h
       namespace: svc.namespace,
       name: svc.name,
       addresses,
-      ports: svc.ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), protocol: p.protocol, port: p.targetPort })),
+      ports: svc.ports.map((p) => ({
+        ...(p.name !== undefined ? { name: p.name } : {}),
+        protocol: p.protocol,
+        port: p.targetPort,
+      })),
     });
   }
   return out;
 }
 
-function assignEgressIps(objs: AnyDoc[], hosts: BuiltHostSubnet[], netns: NetNamespace[], underlay: Underlay, pods: Pod[]): void {
+function assignEgressIps(
+  objs: AnyDoc[],
+  hosts: BuiltHostSubnet[],
+  netns: NetNamespace[],
+  underlay: Underlay,
+  pods: Pod[],
+): void {
   // Every address on the underlay has one owner.
   const owner = new Map<number, string>([[underlay.gateway, 'the underlay gateway']]);
   for (const h of hosts) owner.set(h.value.hostIP, `the hostIP of HostSubnet ${h.value.name}`);
@@ -572,12 +709,18 @@ function assignEgressIps(objs: AnyDoc[], hosts: BuiltHostSubnet[], netns: NetNam
   for (const h of hosts) {
     h.value.egressIPs.forEach((ip, i) => {
       const fail = (detail: string): never => h.doc.f.fail(`egressIPs[${i}]`, detail);
-      if (!cidrContains(underlay.cidr, ip)) fail(`${ipv4ToString(ip)} is not inside the underlay network ${cidrToString(underlay.cidr)} (egress IPs live on the node NIC)`);
+      if (!cidrContains(underlay.cidr, ip))
+        fail(
+          `${ipv4ToString(ip)} is not inside the underlay network ${cidrToString(underlay.cidr)} (egress IPs live on the node NIC)`,
+        );
       claim(ip, `an egress IP of HostSubnet ${h.value.name}`, fail);
     });
     h.value.egressCIDRs.forEach((c, i) => {
       if (!cidrContains(underlay.cidr, c.network) || c.prefix < underlay.cidr.prefix) {
-        h.doc.f.fail(`egressCIDRs[${i}]`, `${cidrToString(c)} is not inside the underlay network ${cidrToString(underlay.cidr)}`);
+        h.doc.f.fail(
+          `egressCIDRs[${i}]`,
+          `${cidrToString(c)} is not inside the underlay network ${cidrToString(underlay.cidr)}`,
+        );
       }
     });
   }
@@ -585,7 +728,9 @@ function assignEgressIps(objs: AnyDoc[], hosts: BuiltHostSubnet[], netns: NetNam
   for (const p of pods) {
     if (!p.egressRouter) continue;
     const d = podDocs.find((x) => x.namespace === p.namespace && x.name === p.name)!;
-    claim(p.egressRouter.source, `the EGRESS_SOURCE of Pod ${p.namespace}/${p.name}`, (detail) => d.f.fail('spec', `EGRESS_SOURCE: ${detail}`));
+    claim(p.egressRouter.source, `the EGRESS_SOURCE of Pod ${p.namespace}/${p.name}`, (detail) =>
+      d.f.fail('spec', `EGRESS_SOURCE: ${detail}`),
+    );
   }
   const netnsDocs = new Map(ofKind(objs, 'NetNamespace').map((d) => [d.name, d]));
   const hosted = new Set(hosts.flatMap((h) => h.value.egressIPs));
@@ -593,12 +738,21 @@ function assignEgressIps(objs: AnyDoc[], hosts: BuiltHostSubnet[], netns: NetNam
   for (const ns of netns) {
     ns.egressIPs.forEach((ip, i) => {
       const d = netnsDocs.get(ns.name)!;
-      if (!cidrContains(underlay.cidr, ip)) d.f.fail(`egressIPs[${i}]`, `${ipv4ToString(ip)} is not inside the underlay network ${cidrToString(underlay.cidr)} (egress IPs live on the node NIC)`);
+      if (!cidrContains(underlay.cidr, ip))
+        d.f.fail(
+          `egressIPs[${i}]`,
+          `${ipv4ToString(ip)} is not inside the underlay network ${cidrToString(underlay.cidr)} (egress IPs live on the node NIC)`,
+        );
       const other = requested.get(ip);
-      if (other !== undefined) d.f.fail(`egressIPs[${i}]`, `duplicate IP: ${ipv4ToString(ip)} is already an egress IP of NetNamespace ${other}`);
+      if (other !== undefined)
+        d.f.fail(
+          `egressIPs[${i}]`,
+          `duplicate IP: ${ipv4ToString(ip)} is already an egress IP of NetNamespace ${other}`,
+        );
       requested.set(ip, ns.name);
       const o = owner.get(ip);
-      if (o !== undefined && !o.startsWith('an egress IP of HostSubnet')) d.f.fail(`egressIPs[${i}]`, `duplicate IP: ${ipv4ToString(ip)} is already ${o}`);
+      if (o !== undefined && !o.startsWith('an egress IP of HostSubnet'))
+        d.f.fail(`egressIPs[${i}]`, `duplicate IP: ${ipv4ToString(ip)} is already ${o}`);
       if (hosted.has(ip)) return;
       // Automatic assignment: the node whose egressCIDRs hold it and that hosts the fewest egress IPs.
       let best: HostSubnet | undefined;
@@ -619,9 +773,17 @@ function buildEgressNetworkPolicies(objs: AnyDoc[], netns: NetNamespace[]): Egre
   const perNamespace = new Map<string, string>();
   return ofKind(objs, 'EgressNetworkPolicy').map((d) => {
     const other = perNamespace.get(d.namespace);
-    if (other !== undefined) d.f.fail('metadata.name', `namespace ${d.namespace} already has EgressNetworkPolicy ${other} (openshift-sdn allows one per namespace)`);
+    if (other !== undefined)
+      d.f.fail(
+        'metadata.name',
+        `namespace ${d.namespace} already has EgressNetworkPolicy ${other} (openshift-sdn allows one per namespace)`,
+      );
     perNamespace.set(d.namespace, d.name);
-    if (vnid.get(d.namespace) === 0) d.f.fail('metadata.namespace', `namespace ${d.namespace} has the global VNID 0, which openshift-sdn does not apply EgressNetworkPolicy to`);
+    if (vnid.get(d.namespace) === 0)
+      d.f.fail(
+        'metadata.namespace',
+        `namespace ${d.namespace} has the global VNID 0, which openshift-sdn does not apply EgressNetworkPolicy to`,
+      );
     return { namespace: d.namespace, name: d.name, rules: d.rules.map((r) => ({ ...r })) };
   });
 }
@@ -630,8 +792,16 @@ function buildExternalHosts(objs: AnyDoc[], network: ClusterNetwork, underlay: U
   const ipOwner = new Map<number, string>();
   return ofKind(objs, 'ExternalHost').map((d) => {
     const s = ipv4ToString(d.ip);
-    for (const [what, net] of [['cluster network', network.clusterNetwork], ['service network', network.serviceNetwork], ['underlay network', underlay.cidr]] as const) {
-      if (cidrContains(net, d.ip)) d.f.fail('ip', `${s} is inside the ${what} ${cidrToString(net)} (an external host is reached through the underlay gateway)`);
+    for (const [what, net] of [
+      ['cluster network', network.clusterNetwork],
+      ['service network', network.serviceNetwork],
+      ['underlay network', underlay.cidr],
+    ] as const) {
+      if (cidrContains(net, d.ip))
+        d.f.fail(
+          'ip',
+          `${s} is inside the ${what} ${cidrToString(net)} (an external host is reached through the underlay gateway)`,
+        );
     }
     const other = ipOwner.get(d.ip);
     if (other !== undefined) d.f.fail('ip', `duplicate IP: ${s} is already the ip of ExternalHost ${other}`);

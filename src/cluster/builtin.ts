@@ -49,7 +49,15 @@ interface ContainerSpec {
   ports?: { containerPort: number; protocol?: string; name?: string }[];
 }
 
-function pod(namespace: string, name: string, nodeName: string, podIP: string, labels: Record<string, string>, containers: ContainerSpec[], hostNetwork = false): object {
+function pod(
+  namespace: string,
+  name: string,
+  nodeName: string,
+  podIP: string,
+  labels: Record<string, string>,
+  containers: ContainerSpec[],
+  hostNetwork = false,
+): object {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -80,7 +88,14 @@ export function builtinClusterDocuments(): object[] {
       vxlanPort: 4789,
       mtu: 1450,
     },
-    { apiVersion: 'packetwalk/v1', kind: 'Underlay', cidr: '192.168.0.0/24', gateway: '192.168.0.1', gatewayMac: '12:34:56:78:9a:bc', mtu: 1500 },
+    {
+      apiVersion: 'packetwalk/v1',
+      kind: 'Underlay',
+      cidr: '192.168.0.0/24',
+      gateway: '192.168.0.1',
+      gatewayMac: '12:34:56:78:9a:bc',
+      mtu: 1500,
+    },
 
     // `oc get hostsubnets`, in the article's order.
     hostSubnet(MASTER_0, '192.168.0.40', '10.129.0.0/23', '00:0d:3a:ac:e8:a8'),
@@ -101,32 +116,104 @@ export function builtinClusterDocuments(): object[] {
     netNamespace('openshift-sdn', 10084532), // 0x99e0b4
 
     // project1: SQL Server, the API in front of it, and a hostNetwork copy of the API on worker 2.
-    pod('project1', 'server-1-ppl25', WORKER_3, '10.128.2.24', { app: 'server', deployment: 'server-1', deploymentconfig: 'server' }, [{ name: 'server', ports: [{ containerPort: 1433, protocol: 'TCP' }] }]),
-    pod('project1', 'sqlapi-1-8jgx8', WORKER_1, '10.131.0.40', sqlapiLabels, [{ name: 'sqlapi', ports: [{ containerPort: 8080, protocol: 'TCP' }] }]),
-    pod('project1', 'sqlapi-pod', WORKER_2, '192.168.0.6', { run: 'sqlapi-pod' }, [{ name: 'sqlapi-pod', ports: [{ containerPort: 8080, protocol: 'TCP' }] }], true),
+    pod(
+      'project1',
+      'server-1-ppl25',
+      WORKER_3,
+      '10.128.2.24',
+      { app: 'server', deployment: 'server-1', deploymentconfig: 'server' },
+      [{ name: 'server', ports: [{ containerPort: 1433, protocol: 'TCP' }] }],
+    ),
+    pod('project1', 'sqlapi-1-8jgx8', WORKER_1, '10.131.0.40', sqlapiLabels, [
+      { name: 'sqlapi', ports: [{ containerPort: 8080, protocol: 'TCP' }] },
+    ]),
+    pod(
+      'project1',
+      'sqlapi-pod',
+      WORKER_2,
+      '192.168.0.6',
+      { run: 'sqlapi-pod' },
+      [{ name: 'sqlapi-pod', ports: [{ containerPort: 8080, protocol: 'TCP' }] }],
+      true,
+    ),
 
-    pod('kuard1', 'kuard-amd64-1-qqdqm', WORKER_1, '10.131.0.20', kuardLabels, [{ name: 'kuard-amd64', ports: [{ containerPort: 8080, protocol: 'TCP' }] }]),
-    pod('kuard2', 'kuard-amd64-1-vvvlw', WORKER_1, '10.131.0.22', kuardLabels, [{ name: 'kuard-amd64', ports: [{ containerPort: 8080, protocol: 'TCP' }] }]),
+    pod('kuard1', 'kuard-amd64-1-qqdqm', WORKER_1, '10.131.0.20', kuardLabels, [
+      { name: 'kuard-amd64', ports: [{ containerPort: 8080, protocol: 'TCP' }] },
+    ]),
+    pod('kuard2', 'kuard-amd64-1-vvvlw', WORKER_1, '10.131.0.22', kuardLabels, [
+      { name: 'kuard-amd64', ports: [{ containerPort: 8080, protocol: 'TCP' }] },
+    ]),
 
     // Some of worker 1's system pods from the article's `oc get pod -A -o wide`.
-    pod('openshift-dns', 'dns-default-m5wkx', WORKER_1, '10.131.0.12', { 'dns.operator.openshift.io/daemonset-dns': 'default' }, [
-      { name: 'dns', ports: [{ name: 'dns', containerPort: 5353, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 5353, protocol: 'TCP' }, { name: 'metrics', containerPort: 9154, protocol: 'TCP' }] },
-      { name: 'dns-node-resolver' },
-    ]),
-    pod('openshift-image-registry', 'image-registry-599645fd69-shsgf', WORKER_1, '10.131.0.11', { 'docker-registry': 'default' }, [{ name: 'registry', ports: [{ containerPort: 5000, protocol: 'TCP' }] }]),
-    pod('openshift-ingress', 'router-default-cf4d7b6d5-xlkxx', WORKER_1, '10.131.0.18', { 'ingresscontroller.operator.openshift.io/deployment-ingresscontroller': 'default' }, [
-      { name: 'router', ports: [{ name: 'http', containerPort: 80 }, { name: 'https', containerPort: 443 }, { name: 'metrics', containerPort: 1936 }] },
-    ]),
+    pod(
+      'openshift-dns',
+      'dns-default-m5wkx',
+      WORKER_1,
+      '10.131.0.12',
+      { 'dns.operator.openshift.io/daemonset-dns': 'default' },
+      [
+        {
+          name: 'dns',
+          ports: [
+            { name: 'dns', containerPort: 5353, protocol: 'UDP' },
+            { name: 'dns-tcp', containerPort: 5353, protocol: 'TCP' },
+            { name: 'metrics', containerPort: 9154, protocol: 'TCP' },
+          ],
+        },
+        { name: 'dns-node-resolver' },
+      ],
+    ),
+    pod(
+      'openshift-image-registry',
+      'image-registry-599645fd69-shsgf',
+      WORKER_1,
+      '10.131.0.11',
+      { 'docker-registry': 'default' },
+      [{ name: 'registry', ports: [{ containerPort: 5000, protocol: 'TCP' }] }],
+    ),
+    pod(
+      'openshift-ingress',
+      'router-default-cf4d7b6d5-xlkxx',
+      WORKER_1,
+      '10.131.0.18',
+      { 'ingresscontroller.operator.openshift.io/deployment-ingresscontroller': 'default' },
+      [
+        {
+          name: 'router',
+          ports: [
+            { name: 'http', containerPort: 80 },
+            { name: 'https', containerPort: 443 },
+            { name: 'metrics', containerPort: 1936 },
+          ],
+        },
+      ],
+    ),
     pod('openshift-sdn', 'ovs-frcjl', WORKER_1, '192.168.0.4', { app: 'ovs' }, [{ name: 'openvswitch' }], true),
     pod('openshift-sdn', 'sdn-rlqgc', WORKER_1, '192.168.0.4', { app: 'sdn' }, [{ name: 'sdn' }], true),
 
     // `oc get svc` in project1.
-    service('project1', 'server', { type: 'ClusterIP', clusterIP: '172.30.72.7', selector: { deploymentconfig: 'server' }, ports: [{ name: '1433-tcp', protocol: 'TCP', port: 1433, targetPort: 1433 }] }),
-    service('project1', 'sqlapi', { type: 'ClusterIP', clusterIP: '172.30.82.94', selector: { deploymentconfig: 'sqlapi' }, ports: [{ name: '8080-tcp', protocol: 'TCP', port: 8080, targetPort: 8080 }] }),
+    service('project1', 'server', {
+      type: 'ClusterIP',
+      clusterIP: '172.30.72.7',
+      selector: { deploymentconfig: 'server' },
+      ports: [{ name: '1433-tcp', protocol: 'TCP', port: 1433, targetPort: 1433 }],
+    }),
+    service('project1', 'sqlapi', {
+      type: 'ClusterIP',
+      clusterIP: '172.30.82.94',
+      selector: { deploymentconfig: 'sqlapi' },
+      ports: [{ name: '8080-tcp', protocol: 'TCP', port: 8080, targetPort: 8080 }],
+    }),
     service(
       'project1',
       'sqlapilb',
-      { type: 'LoadBalancer', clusterIP: '172.30.226.18', selector: { deploymentconfig: 'sqlapi' }, ports: [{ protocol: 'TCP', port: 8080, targetPort: 8080, nodePort: 30039 }], externalTrafficPolicy: 'Cluster' },
+      {
+        type: 'LoadBalancer',
+        clusterIP: '172.30.226.18',
+        selector: { deploymentconfig: 'sqlapi' },
+        ports: [{ protocol: 'TCP', port: 8080, targetPort: 8080, nodePort: 30039 }],
+        externalTrafficPolicy: 'Cluster',
+      },
       { loadBalancer: { ingress: [{ ip: '192.168.0.11' }] } },
     ),
     // The cluster DNS service (always .10 of the service network) and the API service with its master endpoints.
@@ -139,12 +226,20 @@ export function builtinClusterDocuments(): object[] {
         { name: 'metrics', protocol: 'TCP', port: 9154, targetPort: 9154 },
       ],
     }),
-    service('default', 'kubernetes', { clusterIP: '172.30.0.1', ports: [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 6443 }] }),
+    service('default', 'kubernetes', {
+      clusterIP: '172.30.0.1',
+      ports: [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 6443 }],
+    }),
     {
       apiVersion: 'v1',
       kind: 'Endpoints',
       metadata: { namespace: 'default', name: 'kubernetes' },
-      subsets: [{ addresses: [{ ip: '192.168.0.38' }, { ip: '192.168.0.39' }, { ip: '192.168.0.40' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }],
+      subsets: [
+        {
+          addresses: [{ ip: '192.168.0.38' }, { ip: '192.168.0.39' }, { ip: '192.168.0.40' }],
+          ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+        },
+      ],
     },
 
     { apiVersion: 'packetwalk/v1', kind: 'ExternalHost', metadata: { name: 'external' }, ip: '203.0.113.10' },

@@ -55,7 +55,8 @@ export function withoutDocuments(base: readonly object[], keys: readonly string[
 /** RFC 7386 JSON merge patch: mappings merge key by key, null deletes a key, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return structuredClone(patch);
-  const out: Doc = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Doc) } : {};
+  const out: Doc =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Doc) } : {};
   for (const [k, v] of Object.entries(patch as Doc)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -73,7 +74,13 @@ export function patchDocuments(base: readonly object[], patches: readonly object
   for (const p of patches) {
     const k = documentKey(p);
     const at = k === undefined ? -1 : out.findIndex((d) => documentKey(d) === k);
-    if (at < 0) throw new ConfigError('<patch>', k ?? 'patch without kind or metadata.name', '', 'no document with this kind, namespace and name to patch');
+    if (at < 0)
+      throw new ConfigError(
+        '<patch>',
+        k ?? 'patch without kind or metadata.name',
+        '',
+        'no document with this kind, namespace and name to patch',
+      );
     out[at] = mergePatch(out[at], p) as object;
   }
   return out;

@@ -47,8 +47,10 @@ export const METADATA_IGNORED = [
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A label value or the name part of a label/annotation key (apimachinery validation.IsQualifiedName / IsValidLabelValue). */
 const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE_RULE = "at most 63 characters: letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
-const LABEL_KEY_RULE = "expected [prefix/]name: name at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit; prefix a DNS subdomain";
+const LABEL_VALUE_RULE =
+  "at most 63 characters: letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+const LABEL_KEY_RULE =
+  "expected [prefix/]name: name at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit; prefix a DNS subdomain";
 /** The API server's limit on all annotations of one object together (apimachinery TotalAnnotationSizeLimitB). */
 export const MAX_ANNOTATION_BYTES = 256 * 1024;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -74,7 +76,11 @@ function editDistance(a: string, b: string): number {
     prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev[j] = Math.min(
+        up + 1,
+        prev[j - 1]! + 1,
+        diag + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
       diag = up;
     }
   }
@@ -91,7 +97,8 @@ export class Fields {
 
   /** Wraps a value that must be a mapping (the top of a document or a list item). */
   static of(where: Where, path: string, v: unknown): Fields {
-    if (!isMapping(v)) throw new ConfigError(where.file, where.object, path, `expected a mapping, got ${describeValue(v)}`);
+    if (!isMapping(v))
+      throw new ConfigError(where.file, where.object, path, `expected a mapping, got ${describeValue(v)}`);
     return new Fields(where, path, v);
   }
 
@@ -153,14 +160,16 @@ export class Fields {
   /** One of a fixed set of strings. */
   oneOf<T extends string>(key: string, choices: readonly T[], fallback?: T): T {
     const v = fallback === undefined ? this.str(key, `one of ${choices.join(', ')}`) : (this.optStr(key) ?? fallback);
-    if (!(choices as readonly string[]).includes(v)) this.fail(key, `${JSON.stringify(v)} is not one of ${choices.join(', ')}`);
+    if (!(choices as readonly string[]).includes(v))
+      this.fail(key, `${JSON.stringify(v)} is not one of ${choices.join(', ')}`);
     return v as T;
   }
 
   optInt(key: string, min: number, max: number): number | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer ${min}..${max}, got ${describeValue(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      this.fail(key, `expected an integer ${min}..${max}, got ${describeValue(v)}`);
     if (v < min || v > max) this.fail(key, `${v} is out of range (expected ${min}..${max})`);
     return v;
   }
@@ -201,7 +210,8 @@ export class Fields {
     const s = this.optStr(key);
     if (s === undefined) return undefined;
     const m = tryParseMac(s);
-    if (m === undefined) this.fail(key, `${JSON.stringify(s)} is not a MAC address (expected six hex pairs like 0a:58:0a:83:00:28)`);
+    if (m === undefined)
+      this.fail(key, `${JSON.stringify(s)} is not a MAC address (expected six hex pairs like 0a:58:0a:83:00:28)`);
     return m;
   }
 
@@ -232,7 +242,13 @@ export class Fields {
   /** A list of strings (absent = empty). */
   strList(key: string): { value: string; path: string }[] {
     return this.list(key).map(({ value, path }) => {
-      if (typeof value !== 'string') throw new ConfigError(this.where.file, this.where.object, path, `expected a string, got ${describeValue(value)}`);
+      if (typeof value !== 'string')
+        throw new ConfigError(
+          this.where.file,
+          this.where.object,
+          path,
+          `expected a string, got ${describeValue(value)}`,
+        );
       return { value, path };
     });
   }
@@ -268,7 +284,8 @@ export class Fields {
     if (!f) return out;
     for (const [k, v] of Object.entries(out)) {
       if (!isQualifiedKey(k)) f.fail(k, `${JSON.stringify(k)} is not a valid label key (${LABEL_KEY_RULE})`);
-      if (v !== '' && !(v.length <= 63 && QUALIFIED_NAME.test(v))) f.fail(k, `${JSON.stringify(v)} is not a valid label value (${LABEL_VALUE_RULE})`);
+      if (v !== '' && !(v.length <= 63 && QUALIFIED_NAME.test(v)))
+        f.fail(k, `${JSON.stringify(v)} is not a valid label value (${LABEL_VALUE_RULE})`);
     }
     return out;
   }
@@ -278,10 +295,12 @@ export class Fields {
     const out = this.strMap(key);
     let bytes = 0;
     for (const [k, v] of Object.entries(out)) {
-      if (!isQualifiedKey(k)) this.obj(key).fail(k, `${JSON.stringify(k)} is not a valid annotation key (${LABEL_KEY_RULE})`);
+      if (!isQualifiedKey(k))
+        this.obj(key).fail(k, `${JSON.stringify(k)} is not a valid annotation key (${LABEL_KEY_RULE})`);
       bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
     }
-    if (bytes > MAX_ANNOTATION_BYTES) this.fail(key, `${bytes} bytes of annotations (expected at most ${MAX_ANNOTATION_BYTES}, the Kubernetes limit)`);
+    if (bytes > MAX_ANNOTATION_BYTES)
+      this.fail(key, `${bytes} bytes of annotations (expected at most ${MAX_ANNOTATION_BYTES}, the Kubernetes limit)`);
     return out;
   }
 
@@ -296,14 +315,20 @@ export class Fields {
   }
 
   unicastIpList(key: string): Ipv4Address[] {
-    return this.strList(key).map(({ value, path }) => checkUnicastAt(this.where, path, parseIpAt(this.where, path, value)));
+    return this.strList(key).map(({ value, path }) =>
+      checkUnicastAt(this.where, path, parseIpAt(this.where, path, value)),
+    );
   }
 
   /** An object name: a DNS-1123 subdomain (pods, nodes, services), or a DNS-1123 label (namespaces). */
   name(key: string, label = false): string {
     const s = this.str(key, label ? 'a DNS-1123 label like project1' : 'a DNS-1123 name like sqlapi-1-8jgx8');
     const ok = label ? s.length <= 63 && DNS1123_LABEL.test(s) : s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
-    if (!ok) this.fail(key, `${JSON.stringify(s)} is not a valid name (expected lowercase letters, digits and '-'${label ? ', at most 63 characters' : " and '.'"})`);
+    if (!ok)
+      this.fail(
+        key,
+        `${JSON.stringify(s)} is not a valid name (expected lowercase letters, digits and '-'${label ? ', at most 63 characters' : " and '.'"})`,
+      );
     return s;
   }
 }
@@ -331,13 +356,20 @@ export function nonUnicastReason(ip: Ipv4Address): string | undefined {
 
 export function checkUnicastAt(where: Where, path: string, ip: Ipv4Address): Ipv4Address {
   const why = nonUnicastReason(ip);
-  if (why !== undefined) throw new ConfigError(where.file, where.object, path, `${ipv4ToString(ip)} is not a unicast host address (${why})`);
+  if (why !== undefined)
+    throw new ConfigError(where.file, where.object, path, `${ipv4ToString(ip)} is not a unicast host address (${why})`);
   return ip;
 }
 
 export function parseIpAt(where: Where, path: string, s: string): Ipv4Address {
   const ip = tryParseIpv4(s);
-  if (ip === undefined) throw new ConfigError(where.file, where.object, path, `${JSON.stringify(s)} is not an IPv4 address (expected a dotted quad like 192.168.0.4)`);
+  if (ip === undefined)
+    throw new ConfigError(
+      where.file,
+      where.object,
+      path,
+      `${JSON.stringify(s)} is not an IPv4 address (expected a dotted quad like 192.168.0.4)`,
+    );
   return ip;
 }
 
@@ -346,7 +378,12 @@ export function parseCidrAt(where: Where, path: string, s: string): Ipv4Cidr {
   if (c === undefined || !s.includes('/')) {
     const hostBits = s.includes('/') && tryParseCidr(s, true) !== undefined;
     const why = hostBits ? 'host bits are set' : 'expected a.b.c.d/n';
-    throw new ConfigError(where.file, where.object, path, `${JSON.stringify(s)} is not an IPv4 CIDR (${why}, like 10.128.0.0/14)`);
+    throw new ConfigError(
+      where.file,
+      where.object,
+      path,
+      `${JSON.stringify(s)} is not an IPv4 CIDR (${why}, like 10.128.0.0/14)`,
+    );
   }
   return c;
 }

@@ -44,7 +44,10 @@ export function readClusterFile(path: string): string {
   };
   const check = (st: Stats): void => {
     if (!st.isFile()) fail(`not a regular file (${fileKind(st)}); expected a YAML or JSON file`);
-    if (st.size > MAX_CLUSTER_FILE_BYTES) fail(`the file is ${st.size} bytes; packetwalk reads cluster files of at most ${MAX_CLUSTER_FILE_BYTES} bytes (64 MiB)`);
+    if (st.size > MAX_CLUSTER_FILE_BYTES)
+      fail(
+        `the file is ${st.size} bytes; packetwalk reads cluster files of at most ${MAX_CLUSTER_FILE_BYTES} bytes (64 MiB)`,
+      );
   };
   let fd = -1;
   try {
@@ -79,13 +82,21 @@ function fileKind(st: Stats): string {
 
 function describeFsError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
-    case 'ELOOP': return 'too many symbolic links';
-    case 'ENAMETOOLONG': return 'the name is too long';
-    case 'EISDIR': return 'it is a directory';
-    default: return e.code ?? e.message;
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return e.code ?? e.message;
   }
 }
 
@@ -112,7 +123,8 @@ export function decodeClusterText(bytes: Uint8Array, file: string): string {
   if (nul >= 0) {
     // ASCII text in UTF-16 without a byte order mark: every other byte is 0.
     const sample = Math.min(b.length, 4096) & ~1;
-    let even = 0, odd = 0;
+    let even = 0,
+      odd = 0;
     for (let i = 0; i < sample; i += 2) {
       if (b[i] === 0) even++;
       if (b[i + 1] === 0) odd++;
@@ -122,13 +134,18 @@ export function decodeClusterText(bytes: Uint8Array, file: string): string {
     at(nul, `NUL byte at byte offset ${nul} (expected a UTF-8 text file)`);
   }
   const bad = firstInvalidUtf8(b, start);
-  if (bad >= 0) at(bad, `invalid UTF-8 at byte offset ${bad} (byte 0x${b[bad]!.toString(16).padStart(2, '0')}; save the file as UTF-8)`);
+  if (bad >= 0)
+    at(
+      bad,
+      `invalid UTF-8 at byte offset ${bad} (byte 0x${b[bad]!.toString(16).padStart(2, '0')}; save the file as UTF-8)`,
+    );
   return Buffer.from(b.buffer, b.byteOffset + start, b.length - start).toString('utf8');
 }
 
 /** 1-based line and byte column of a byte offset. */
 function byteLinePos(b: Uint8Array, offset: number): { line: number; column: number } {
-  let line = 1, lineStart = 0;
+  let line = 1,
+    lineStart = 0;
   for (let i = 0; i < offset; i++) {
     if (b[i] === 0x0a) {
       line++;
@@ -148,7 +165,9 @@ function firstInvalidUtf8(b: Uint8Array, from: number): number {
       i++;
       continue;
     }
-    let need: number, lo = 0x80, hi = 0xbf;
+    let need: number,
+      lo = 0x80,
+      hi = 0xbf;
     if (c >= 0xc2 && c <= 0xdf) need = 1;
     else if (c >= 0xe0 && c <= 0xef) {
       need = 2;
@@ -176,7 +195,8 @@ export function readClusterObjects(text: string, fileName: string): SourceObject
   const values: unknown[] = [];
   yamlValues(text, fileName, (v) => values.push(v));
   const out: SourceObject[] = [];
-  for (const [d, value] of values.entries()) documentObjects(value, d, values.length === 1, fileName, (doc, position) => out.push({ doc, position }));
+  for (const [d, value] of values.entries())
+    documentObjects(value, d, values.length === 1, fileName, (doc, position) => out.push({ doc, position }));
   if (out.length === 0) throw noObjects(fileName);
   return out;
 }
@@ -213,11 +233,22 @@ export function readClusterFileObjects(text: string, fileName: string): AnyDoc[]
 }
 
 function noObjects(fileName: string): ConfigError {
-  return new ConfigError(fileName, '', '', 'the file holds no objects (expected Kubernetes objects such as HostSubnet and Pod, as `---` documents or a kind: List)');
+  return new ConfigError(
+    fileName,
+    '',
+    '',
+    'the file holds no objects (expected Kubernetes objects such as HostSubnet and Pod, as `---` documents or a kind: List)',
+  );
 }
 
 /** The objects of document `d` (0-based; `single` when the file has one): itself, a List's items or an array's. */
-function documentObjects(value: unknown, d: number, single: boolean, fileName: string, out: (doc: unknown, position: string) => void): void {
+function documentObjects(
+  value: unknown,
+  d: number,
+  single: boolean,
+  fileName: string,
+  out: (doc: unknown, position: string) => void,
+): void {
   const docName = `document ${d + 1}`;
   const prefix = single ? '' : `${docName} `;
   if (value === null || value === undefined) return; // an empty document, e.g. after a trailing `---`
@@ -253,7 +284,7 @@ function yamlValues(text: string, fileName: string, each: (value: unknown, d: nu
   for (let i = 0; i < docs.length; i++) {
     const d = docs[i]!;
     const v = parseBlockDocument(d.text, strings);
-    each(v !== FALLBACK ? v : yamlPackageValues(d.text, fileName, d.line)[0] ?? null, i, docs.length);
+    each(v !== FALLBACK ? v : (yamlPackageValues(d.text, fileName, d.line)[0] ?? null), i, docs.length);
   }
 }
 
@@ -268,7 +299,14 @@ const NOT_JSON: unique symbol = Symbol('not JSON');
  */
 function jsonValue(text: string): unknown {
   let i = 0;
-  while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09)) i++;
+  while (
+    i < text.length &&
+    (text.charCodeAt(i) === 0x20 ||
+      text.charCodeAt(i) === 0x0a ||
+      text.charCodeAt(i) === 0x0d ||
+      text.charCodeAt(i) === 0x09)
+  )
+    i++;
   if (text.charCodeAt(i) !== 0x7b /* { */ && text.charCodeAt(i) !== 0x5b /* [ */) return NOT_JSON;
   let value: unknown;
   try {
@@ -279,9 +317,11 @@ function jsonValue(text: string): unknown {
   // Keys in the value against `:` outside strings in the text (each separates one key from its value): fewer
   // keys than separators means a key was given twice.
   let keys = 0;
-  const values: unknown[] = [value], depths: number[] = [1];
+  const values: unknown[] = [value],
+    depths: number[] = [1];
   while (values.length > 0) {
-    const v = values.pop(), depth = depths.pop()!;
+    const v = values.pop(),
+      depth = depths.pop()!;
     if (typeof v !== 'object' || v === null) continue;
     if (depth > MAX_NESTING) return NOT_JSON;
     if (Array.isArray(v)) {
@@ -317,7 +357,8 @@ function yamlPackageValues(text: string, fileName: string, lineOffset: number): 
   const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   const list = Array.isArray(docs) ? docs : [];
   const values: unknown[] = [];
-  const inFile = (pos: { line: number; col: number } | undefined): { line: number; col: number } | undefined => (pos ? { line: pos.line + lineOffset, col: pos.col } : undefined);
+  const inFile = (pos: { line: number; col: number } | undefined): { line: number; col: number } | undefined =>
+    pos ? { line: pos.line + lineOffset, col: pos.col } : undefined;
   for (const doc of list) {
     const err = doc.errors[0];
     if (err) {

@@ -28,7 +28,13 @@ export const KIND_API_VERSIONS = {
 
 export type Kind = keyof typeof KIND_API_VERSIONS;
 
-const NAMESPACED: ReadonlySet<Kind> = new Set<Kind>(['Pod', 'Service', 'Endpoints', 'EgressNetworkPolicy', 'NetworkPolicy']);
+const NAMESPACED: ReadonlySet<Kind> = new Set<Kind>([
+  'Pod',
+  'Service',
+  'Endpoints',
+  'EgressNetworkPolicy',
+  'NetworkPolicy',
+]);
 
 /** Annotations packetwalk reads. */
 export const ANNOTATION_MULTICAST = 'netnamespace.network.openshift.io/multicast-enabled';
@@ -39,23 +45,76 @@ export const ANNOTATION_TUN0_MAC = 'packetwalk.io/tun0-mac';
 
 /** PodSpec fields that do not change the data path (Kubernetes core/v1 PodSpec). */
 const POD_SPEC_IGNORED = [
-  'activeDeadlineSeconds', 'affinity', 'automountServiceAccountToken', 'dnsConfig', 'dnsPolicy', 'enableServiceLinks',
-  'ephemeralContainers', 'hostAliases', 'hostIPC', 'hostPID', 'hostUsers', 'hostname', 'imagePullSecrets',
-  'nodeSelector', 'os', 'overhead', 'preemptionPolicy', 'priority', 'priorityClassName', 'readinessGates',
-  'resourceClaims', 'resources', 'restartPolicy', 'runtimeClassName', 'schedulerName', 'schedulingGates',
-  'securityContext', 'serviceAccount', 'serviceAccountName', 'setHostnameAsFQDN', 'shareProcessNamespace',
-  'subdomain', 'terminationGracePeriodSeconds', 'tolerations', 'topologySpreadConstraints', 'volumes',
+  'activeDeadlineSeconds',
+  'affinity',
+  'automountServiceAccountToken',
+  'dnsConfig',
+  'dnsPolicy',
+  'enableServiceLinks',
+  'ephemeralContainers',
+  'hostAliases',
+  'hostIPC',
+  'hostPID',
+  'hostUsers',
+  'hostname',
+  'imagePullSecrets',
+  'nodeSelector',
+  'os',
+  'overhead',
+  'preemptionPolicy',
+  'priority',
+  'priorityClassName',
+  'readinessGates',
+  'resourceClaims',
+  'resources',
+  'restartPolicy',
+  'runtimeClassName',
+  'schedulerName',
+  'schedulingGates',
+  'securityContext',
+  'serviceAccount',
+  'serviceAccountName',
+  'setHostnameAsFQDN',
+  'shareProcessNamespace',
+  'subdomain',
+  'terminationGracePeriodSeconds',
+  'tolerations',
+  'topologySpreadConstraints',
+  'volumes',
 ];
 /** Container fields that do not change the data path (Kubernetes core/v1 Container). */
 const CONTAINER_IGNORED = [
-  'args', 'command', 'envFrom', 'image', 'imagePullPolicy', 'lifecycle', 'livenessProbe', 'readinessProbe',
-  'resizePolicy', 'resources', 'restartPolicy', 'securityContext', 'startupProbe', 'stdin', 'stdinOnce',
-  'terminationMessagePath', 'terminationMessagePolicy', 'tty', 'volumeDevices', 'volumeMounts', 'workingDir',
+  'args',
+  'command',
+  'envFrom',
+  'image',
+  'imagePullPolicy',
+  'lifecycle',
+  'livenessProbe',
+  'readinessProbe',
+  'resizePolicy',
+  'resources',
+  'restartPolicy',
+  'securityContext',
+  'startupProbe',
+  'stdin',
+  'stdinOnce',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+  'tty',
+  'volumeDevices',
+  'volumeMounts',
+  'workingDir',
 ];
 /** ServiceSpec fields that do not change the data path packetwalk models. */
 const SERVICE_SPEC_IGNORED = [
-  'allocateLoadBalancerNodePorts', 'healthCheckNodePort', 'loadBalancerClass', 'loadBalancerIP',
-  'publishNotReadyAddresses', 'sessionAffinityConfig', 'trafficDistribution',
+  'allocateLoadBalancerNodePorts',
+  'healthCheckNodePort',
+  'loadBalancerClass',
+  'loadBalancerIP',
+  'publishNotReadyAddresses',
+  'sessionAffinityConfig',
+  'trafficDistribution',
 ];
 
 const PROTOCOLS = ['TCP', 'UDP'] as const;
@@ -189,22 +248,34 @@ export function objectLabel(kind: string, namespace: string, name: string): stri
  * errors until its kind and name are known.
  */
 export function readObject(file: string, position: string, doc: unknown): AnyDoc {
-  const kindHint = typeof doc === 'object' && doc !== null && typeof (doc as { kind?: unknown }).kind === 'string' ? ` (${(doc as { kind: string }).kind})` : '';
+  const kindHint =
+    typeof doc === 'object' && doc !== null && typeof (doc as { kind?: unknown }).kind === 'string'
+      ? ` (${(doc as { kind: string }).kind})`
+      : '';
   const early = Fields.of({ file, object: `${position}${kindHint}` }, '', doc);
   const kind = early.str('kind', `one of ${Object.keys(KIND_API_VERSIONS).join(', ')}`);
   if (!(kind in KIND_API_VERSIONS)) {
-    early.fail('kind', `unknown kind ${JSON.stringify(kind)} (expected one of ${Object.keys(KIND_API_VERSIONS).join(', ')})`);
+    early.fail(
+      'kind',
+      `unknown kind ${JSON.stringify(kind)} (expected one of ${Object.keys(KIND_API_VERSIONS).join(', ')})`,
+    );
   }
   const k = kind as Kind;
   const apiVersion = early.optStr('apiVersion');
   if (apiVersion !== undefined && apiVersion !== KIND_API_VERSIONS[k]) {
-    early.fail('apiVersion', `${JSON.stringify(apiVersion)} is not the apiVersion of ${k} (expected ${KIND_API_VERSIONS[k]})`);
+    early.fail(
+      'apiVersion',
+      `${JSON.stringify(apiVersion)} is not the apiVersion of ${k} (expected ${KIND_API_VERSIONS[k]})`,
+    );
   }
 
   // Underlay is a singleton and may leave out metadata; every other kind needs a name.
   const meta = k === 'Underlay' ? early.optObj('metadata') : early.obj('metadata');
   meta?.allow(METADATA_READ, METADATA_IGNORED);
-  const name = meta === undefined || (k === 'Underlay' && !meta.has('name')) ? 'underlay' : meta.name('name', k === 'Namespace' || k === 'NetNamespace');
+  const name =
+    meta === undefined || (k === 'Underlay' && !meta.has('name'))
+      ? 'underlay'
+      : meta.name('name', k === 'Namespace' || k === 'NetNamespace');
   let namespace = '';
   if (NAMESPACED.has(k)) namespace = meta!.name('namespace', true);
   else if (meta?.has('namespace')) meta.fail('namespace', `${k} is cluster-scoped and has no namespace`);
@@ -215,17 +286,45 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
   const m = meta ? new Fields(where, 'metadata', meta.value) : undefined;
   // `f` reads the document; the object keeps a Fields without it (for errors only), so the parsed document is
   // garbage once read.
-  const base: ObjectBase = { kind: k, name, namespace, labels: m?.labels('labels') ?? {}, annotations: m?.annotations('annotations') ?? {}, uid, position, f: new Fields(where, '', DETACHED) };
+  const base: ObjectBase = {
+    kind: k,
+    name,
+    namespace,
+    labels: m?.labels('labels') ?? {},
+    annotations: m?.annotations('annotations') ?? {},
+    uid,
+    position,
+    f: new Fields(where, '', DETACHED),
+  };
   const envelope = ['apiVersion', 'kind', 'metadata'];
 
   switch (k) {
     case 'ClusterNetwork':
-      return { ...readClusterNetwork(f.allow([...envelope, 'network', 'hostsubnetlength', 'clusterNetworks', 'serviceNetwork', 'pluginName', 'vxlanPort', 'mtu']), base), kind: k };
+      return {
+        ...readClusterNetwork(
+          f.allow([
+            ...envelope,
+            'network',
+            'hostsubnetlength',
+            'clusterNetworks',
+            'serviceNetwork',
+            'pluginName',
+            'vxlanPort',
+            'mtu',
+          ]),
+          base,
+        ),
+        kind: k,
+      };
     case 'HostSubnet':
-      return { ...readHostSubnet(f.allow([...envelope, 'host', 'hostIP', 'subnet', 'egressIPs', 'egressCIDRs']), base), kind: k };
+      return {
+        ...readHostSubnet(f.allow([...envelope, 'host', 'hostIP', 'subnet', 'egressIPs', 'egressCIDRs']), base),
+        kind: k,
+      };
     case 'NetNamespace':
       f.allow([...envelope, 'netname', 'netid', 'egressIPs']);
-      if (f.str('netname') !== name) f.fail('netname', `${JSON.stringify(f.str('netname'))} must equal metadata.name ${JSON.stringify(name)}`);
+      if (f.str('netname') !== name)
+        f.fail('netname', `${JSON.stringify(f.str('netname'))} must equal metadata.name ${JSON.stringify(name)}`);
       return { ...base, kind: k, netid: readVnid(f), egressIPs: f.unicastIpList('egressIPs') };
     case 'Namespace':
       f.allow(envelope, ['spec', 'status']);
@@ -242,7 +341,14 @@ export function readObject(file: string, position: string, doc: unknown): AnyDoc
       return { ...readNetworkPolicy(f.allow([...envelope, 'spec']).obj('spec'), base), kind: k };
     case 'Underlay':
       f.allow([...envelope, 'cidr', 'gateway', 'gatewayMac', 'mtu']);
-      return { ...base, kind: k, cidr: f.cidr('cidr'), gateway: f.optUnicastIp('gateway'), gatewayMac: f.optMac('gatewayMac'), mtu: f.optInt('mtu', 576, 65535) };
+      return {
+        ...base,
+        kind: k,
+        cidr: f.cidr('cidr'),
+        gateway: f.optUnicastIp('gateway'),
+        gatewayMac: f.optMac('gatewayMac'),
+        mtu: f.optInt('mtu', 576, 65535),
+      };
     case 'ExternalHost':
       f.allow([...envelope, 'ip', 'mac']);
       return { ...base, kind: k, ip: f.unicastIp('ip'), mac: f.optMac('mac') };
@@ -258,14 +364,17 @@ export const MIN_ALLOCATED_VNID = 10;
 
 function readVnid(f: Fields): number {
   const netid = f.int('netid', 0, MAX_VNID);
-  if (netid !== 0 && netid < MIN_ALLOCATED_VNID) f.fail('netid', `${netid} is reserved (expected 0 for a global namespace or ${MIN_ALLOCATED_VNID}..${MAX_VNID})`);
+  if (netid !== 0 && netid < MIN_ALLOCATED_VNID)
+    f.fail('netid', `${netid} is reserved (expected 0 for a global namespace or ${MIN_ALLOCATED_VNID}..${MAX_VNID})`);
   return netid;
 }
 
 function readClusterNetwork(f: Fields, base: ObjectBase): ClusterNetworkDoc {
-  if (base.name !== 'default') f.fail('metadata.name', `${JSON.stringify(base.name)}: the ClusterNetwork must be named "default"`);
+  if (base.name !== 'default')
+    f.fail('metadata.name', `${JSON.stringify(base.name)}: the ClusterNetwork must be named "default"`);
   const entries = f.objList('clusterNetworks');
-  if (entries.length > 1) f.fail('clusterNetworks', `${entries.length} cluster networks given; packetwalk supports exactly one`);
+  if (entries.length > 1)
+    f.fail('clusterNetworks', `${entries.length} cluster networks given; packetwalk supports exactly one`);
   const legacyCidr = f.optCidr('network');
   const legacyLength = f.optInt('hostsubnetlength', 1, 31);
   let cidr: Ipv4Cidr;
@@ -274,21 +383,43 @@ function readClusterNetwork(f: Fields, base: ObjectBase): ClusterNetworkDoc {
     const e = entries[0]!.allow(['CIDR', 'hostSubnetLength']);
     cidr = e.cidr('CIDR');
     hostSubnetLength = e.int('hostSubnetLength', 1, 31);
-    if (legacyCidr && legacyCidr.network !== cidr.network) f.fail('network', `${f.str('network')} does not match clusterNetworks[0].CIDR ${e.str('CIDR')} (expected the same network)`);
-    if (legacyCidr && legacyCidr.prefix !== cidr.prefix) f.fail('network', `${f.str('network')} does not match clusterNetworks[0].CIDR ${e.str('CIDR')} (expected the same network)`);
+    if (legacyCidr && legacyCidr.network !== cidr.network)
+      f.fail(
+        'network',
+        `${f.str('network')} does not match clusterNetworks[0].CIDR ${e.str('CIDR')} (expected the same network)`,
+      );
+    if (legacyCidr && legacyCidr.prefix !== cidr.prefix)
+      f.fail(
+        'network',
+        `${f.str('network')} does not match clusterNetworks[0].CIDR ${e.str('CIDR')} (expected the same network)`,
+      );
     if (legacyLength !== undefined && legacyLength !== hostSubnetLength) {
-      f.fail('hostsubnetlength', `hostSubnetLength inconsistent: ${legacyLength} here but ${hostSubnetLength} in clusterNetworks[0].hostSubnetLength`);
+      f.fail(
+        'hostsubnetlength',
+        `hostSubnetLength inconsistent: ${legacyLength} here but ${hostSubnetLength} in clusterNetworks[0].hostSubnetLength`,
+      );
     }
   } else if (legacyCidr) {
     cidr = legacyCidr;
-    hostSubnetLength = legacyLength ?? f.fail('hostsubnetlength', 'required field is missing (expected the number of host bits per node subnet, e.g. 9 for /23)');
+    hostSubnetLength =
+      legacyLength ??
+      f.fail(
+        'hostsubnetlength',
+        'required field is missing (expected the number of host bits per node subnet, e.g. 9 for /23)',
+      );
   } else {
-    return f.fail('clusterNetworks', 'required field is missing (expected [{CIDR: 10.128.0.0/14, hostSubnetLength: 9}])');
+    return f.fail(
+      'clusterNetworks',
+      'required field is missing (expected [{CIDR: 10.128.0.0/14, hostSubnetLength: 9}])',
+    );
   }
   const hostRoom = 32 - cidr.prefix;
   if (hostSubnetLength < 2 || hostSubnetLength >= hostRoom) {
     const at = entries.length === 1 ? 'clusterNetworks[0].hostSubnetLength' : 'hostsubnetlength';
-    f.fail(at, `hostSubnetLength ${hostSubnetLength} does not fit cluster network /${cidr.prefix} (expected 2..${hostRoom - 1})`);
+    f.fail(
+      at,
+      `hostSubnetLength ${hostSubnetLength} does not fit cluster network /${cidr.prefix} (expected 2..${hostRoom - 1})`,
+    );
   }
   return {
     ...base,
@@ -310,7 +441,8 @@ function annotationMac(f: Fields, annotations: Record<string, string>, key: stri
 
 function readHostSubnet(f: Fields, base: ObjectBase): HostSubnetDoc {
   const host = f.str('host', 'the node name, equal to metadata.name');
-  if (host !== base.name) f.fail('host', `${JSON.stringify(host)} must equal metadata.name ${JSON.stringify(base.name)}`);
+  if (host !== base.name)
+    f.fail('host', `${JSON.stringify(host)} must equal metadata.name ${JSON.stringify(base.name)}`);
   return {
     ...base,
     hostIP: f.unicastIp('hostIP'),
@@ -338,7 +470,8 @@ function readContainer(c: Fields): ContainerDoc {
   for (const e of list) {
     e.allow(['name', 'value'], ['valueFrom']);
     const name = e.str('name');
-    if (name.startsWith('EGRESS_') && e.has('valueFrom')) e.fail('valueFrom', `${name} from a ConfigMap or Secret is not supported (expected an inline value)`);
+    if (name.startsWith('EGRESS_') && e.has('valueFrom'))
+      e.fail('valueFrom', `${name} from a ConfigMap or Secret is not supported (expected an inline value)`);
     env.set(name, { value: e.optStr('value') ?? '', path: e.at('value') });
   }
   return { path: c.path, ports, env };
@@ -362,24 +495,49 @@ function readPod(spec: Fields, f: Fields, base: ObjectBase): PodDoc {
 /** Rejects a field set to anything but the value whose behaviour packetwalk models. */
 function onlyDefault(f: Fields, key: string, supported: string): void {
   const v = f.optStr(key);
-  if (v !== undefined && v !== supported) f.fail(key, `${JSON.stringify(v)} is not supported by packetwalk (expected ${supported})`);
+  if (v !== undefined && v !== supported)
+    f.fail(key, `${JSON.stringify(v)} is not supported by packetwalk (expected ${supported})`);
 }
 
 function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
   spec.allow(
     [
-      'type', 'clusterIP', 'clusterIPs', 'ports', 'selector', 'externalIPs', 'sessionAffinity', 'externalTrafficPolicy',
-      'internalTrafficPolicy', 'ipFamilies', 'ipFamilyPolicy', 'loadBalancerSourceRanges', 'externalName',
+      'type',
+      'clusterIP',
+      'clusterIPs',
+      'ports',
+      'selector',
+      'externalIPs',
+      'sessionAffinity',
+      'externalTrafficPolicy',
+      'internalTrafficPolicy',
+      'ipFamilies',
+      'ipFamilyPolicy',
+      'loadBalancerSourceRanges',
+      'externalName',
     ],
     SERVICE_SPEC_IGNORED,
   );
-  if (spec.optStr('type') === 'ExternalName' || spec.has('externalName')) spec.fail('type', 'ExternalName services are not supported by packetwalk (expected ClusterIP, NodePort or LoadBalancer)');
+  if (spec.optStr('type') === 'ExternalName' || spec.has('externalName'))
+    spec.fail(
+      'type',
+      'ExternalName services are not supported by packetwalk (expected ClusterIP, NodePort or LoadBalancer)',
+    );
   const type = spec.oneOf('type', ['ClusterIP', 'NodePort', 'LoadBalancer'] as const, 'ClusterIP');
-  if (spec.optStr('clusterIP') === 'None') spec.fail('clusterIP', 'headless services (clusterIP: None) are not supported by packetwalk (expected an address in the service network)');
+  if (spec.optStr('clusterIP') === 'None')
+    spec.fail(
+      'clusterIP',
+      'headless services (clusterIP: None) are not supported by packetwalk (expected an address in the service network)',
+    );
   const clusterIP = spec.ip('clusterIP');
   for (const { value, path } of spec.strList('clusterIPs')) {
     if (parseIpAt(f.where, path, value) !== clusterIP) {
-      throw new ConfigError(f.where.file, f.where.object, path, `${value} differs from spec.clusterIP ${spec.str('clusterIP')} (packetwalk is single-stack IPv4)`);
+      throw new ConfigError(
+        f.where.file,
+        f.where.object,
+        path,
+        `${value} differs from spec.clusterIP ${spec.str('clusterIP')} (packetwalk is single-stack IPv4)`,
+      );
     }
   }
   onlyDefault(spec, 'sessionAffinity', 'None');
@@ -387,9 +545,16 @@ function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
   onlyDefault(spec, 'internalTrafficPolicy', 'Cluster');
   onlyDefault(spec, 'ipFamilyPolicy', 'SingleStack');
   for (const { value, path } of spec.strList('ipFamilies')) {
-    if (value !== 'IPv4') throw new ConfigError(f.where.file, f.where.object, path, `${JSON.stringify(value)} is not supported by packetwalk (expected IPv4)`);
+    if (value !== 'IPv4')
+      throw new ConfigError(
+        f.where.file,
+        f.where.object,
+        path,
+        `${JSON.stringify(value)} is not supported by packetwalk (expected IPv4)`,
+      );
   }
-  if (spec.list('loadBalancerSourceRanges').length > 0) spec.fail('loadBalancerSourceRanges', 'not supported by packetwalk (expected none)');
+  if (spec.list('loadBalancerSourceRanges').length > 0)
+    spec.fail('loadBalancerSourceRanges', 'not supported by packetwalk (expected none)');
 
   const ports = spec.objList('ports').map((p): ServicePortDoc => {
     p.allow(['name', 'protocol', 'port', 'targetPort', 'nodePort'], ['appProtocol']);
@@ -397,13 +562,25 @@ function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
     const raw = p.raw('targetPort');
     let targetPort = port;
     if (typeof raw === 'string') {
-      if (!/^\d+$/.test(raw)) p.fail('targetPort', `named target port ${JSON.stringify(raw)} is not supported by packetwalk (expected the container port number)`);
+      if (!/^\d+$/.test(raw))
+        p.fail(
+          'targetPort',
+          `named target port ${JSON.stringify(raw)} is not supported by packetwalk (expected the container port number)`,
+        );
       targetPort = +raw;
-      if (targetPort < 1 || targetPort > 65535) p.fail('targetPort', `${targetPort} is out of range (expected 1..65535)`);
+      if (targetPort < 1 || targetPort > 65535)
+        p.fail('targetPort', `${targetPort} is out of range (expected 1..65535)`);
     } else if (raw !== undefined) {
       targetPort = p.int('targetPort', 1, 65535);
     }
-    return { path: p.path, name: p.optStr('name'), protocol: p.oneOf('protocol', PROTOCOLS, 'TCP'), port, targetPort, nodePort: p.optInt('nodePort', 1, 65535) };
+    return {
+      path: p.path,
+      name: p.optStr('name'),
+      protocol: p.oneOf('protocol', PROTOCOLS, 'TCP'),
+      port,
+      targetPort,
+      nodePort: p.optInt('nodePort', 1, 65535),
+    };
   });
   if (ports.length === 0) spec.fail('ports', 'required field is missing (expected at least one port)');
 
@@ -414,7 +591,15 @@ function readService(spec: Fields, f: Fields, base: ObjectBase): ServiceDoc {
     const ip = Fields.of(f.where, path, value).optUnicastIp('ip');
     if (ip !== undefined) ingressIPs.push(ip);
   }
-  return { ...base, type, clusterIP, ports, selector: spec.has('selector') ? spec.labels('selector') : undefined, externalIPs: spec.unicastIpList('externalIPs'), ingressIPs };
+  return {
+    ...base,
+    type,
+    clusterIP,
+    ports,
+    selector: spec.has('selector') ? spec.labels('selector') : undefined,
+    externalIPs: spec.unicastIpList('externalIPs'),
+    ingressIPs,
+  };
 }
 
 function readEndpoints(f: Fields, base: ObjectBase): EndpointsDoc {
@@ -425,10 +610,13 @@ function readEndpoints(f: Fields, base: ObjectBase): EndpointsDoc {
     s.allow(['addresses', 'ports'], ['notReadyAddresses']);
     for (const a of s.objList('addresses')) {
       a.allow(['ip', 'nodeName', 'targetRef'], ['hostname']);
-      const ref = a.optObj('targetRef')?.allow(['kind', 'namespace', 'name'], ['uid', 'resourceVersion', 'apiVersion', 'fieldPath']);
+      const ref = a
+        .optObj('targetRef')
+        ?.allow(['kind', 'namespace', 'name'], ['uid', 'resourceVersion', 'apiVersion', 'fieldPath']);
       let pod: EndpointAddressDoc['pod'];
       if (ref) {
-        if (ref.str('kind') !== 'Pod') ref.fail('kind', `${JSON.stringify(ref.str('kind'))} is not supported (expected Pod)`);
+        if (ref.str('kind') !== 'Pod')
+          ref.fail('kind', `${JSON.stringify(ref.str('kind'))} is not supported (expected Pod)`);
         pod = { namespace: ref.optStr('namespace') ?? base.namespace, name: ref.str('name') };
       }
       addresses.push({ path: a.path, ip: a.unicastIp('ip'), nodeName: a.optStr('nodeName'), pod });
@@ -437,9 +625,13 @@ function readEndpoints(f: Fields, base: ObjectBase): EndpointsDoc {
       p.allow(['name', 'port', 'protocol'], ['appProtocol']);
       return { name: p.optStr('name'), protocol: p.oneOf('protocol', PROTOCOLS, 'TCP'), port: p.int('port', 1, 65535) };
     });
-    const key = (ps: EndpointsDoc['ports']): string => ps.map((p) => `${p.name ?? ''}/${p.protocol}/${p.port}`).join(',');
+    const key = (ps: EndpointsDoc['ports']): string =>
+      ps.map((p) => `${p.name ?? ''}/${p.protocol}/${p.port}`).join(',');
     if (ports !== undefined && key(ports) !== key(subsetPorts)) {
-      s.fail('ports', 'subsets with different ports are not supported by packetwalk (expected every subset to list the same ports)');
+      s.fail(
+        'ports',
+        'subsets with different ports are not supported by packetwalk (expected every subset to list the same ports)',
+      );
     }
     ports = subsetPorts;
   }
@@ -452,12 +644,17 @@ export const MAX_EGRESS_NETWORK_POLICY_RULES = 50;
 function readEgressNetworkPolicy(spec: Fields, base: ObjectBase): EgressNetworkPolicyDoc {
   spec.allow(['egress']);
   const egress = spec.objList('egress');
-  if (egress.length > MAX_EGRESS_NETWORK_POLICY_RULES) spec.fail('egress', `${egress.length} rules (expected at most ${MAX_EGRESS_NETWORK_POLICY_RULES})`);
+  if (egress.length > MAX_EGRESS_NETWORK_POLICY_RULES)
+    spec.fail('egress', `${egress.length} rules (expected at most ${MAX_EGRESS_NETWORK_POLICY_RULES})`);
   const rules = egress.map((r) => {
     r.allow(['type', 'to']);
     const type = r.oneOf('type', ['Allow', 'Deny'] as const);
     const to = r.obj('to').allow(['cidrSelector', 'dnsName']);
-    if (to.has('dnsName')) to.fail('dnsName', 'dnsName rules are not supported by packetwalk (it has no DNS resolver; expected cidrSelector)');
+    if (to.has('dnsName'))
+      to.fail(
+        'dnsName',
+        'dnsName rules are not supported by packetwalk (it has no DNS resolver; expected cidrSelector)',
+      );
     return { type, cidrSelector: to.cidr('cidrSelector') };
   });
   return { ...base, rules };
@@ -465,7 +662,8 @@ function readEgressNetworkPolicy(spec: Fields, base: ObjectBase): EgressNetworkP
 
 function readSelector(f: Fields, key: string): Record<string, string> {
   const s = f.obj(key).allow(['matchLabels', 'matchExpressions']);
-  if (s.list('matchExpressions').length > 0) s.fail('matchExpressions', 'not supported by packetwalk (expected matchLabels)');
+  if (s.list('matchExpressions').length > 0)
+    s.fail('matchExpressions', 'not supported by packetwalk (expected matchLabels)');
   return s.labels('matchLabels');
 }
 
@@ -481,21 +679,31 @@ function readPolicyRule(r: Fields, peersKey: 'from' | 'to'): NetworkPolicyRule {
       const cidr = block.cidr('cidr');
       const except = block.cidrList('except');
       except.forEach((e, i) => {
-        if (e.prefix < cidr.prefix || ((e.network & cidr.mask) >>> 0) !== cidr.network) {
-          block.fail(`except[${i}]`, `${block.strList('except')[i]!.value} is not inside ipBlock.cidr ${block.str('cidr')}`);
+        if (e.prefix < cidr.prefix || (e.network & cidr.mask) >>> 0 !== cidr.network) {
+          block.fail(
+            `except[${i}]`,
+            `${block.strList('except')[i]!.value} is not inside ipBlock.cidr ${block.str('cidr')}`,
+          );
         }
       });
       peer.ipBlock = { cidr, except };
     }
-    if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock) p.fail(undefined, 'empty peer (expected podSelector, namespaceSelector or ipBlock)');
-    if (peer.ipBlock && (peer.podSelector || peer.namespaceSelector)) p.fail('ipBlock', 'ipBlock cannot be combined with a selector in one peer');
+    if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock)
+      p.fail(undefined, 'empty peer (expected podSelector, namespaceSelector or ipBlock)');
+    if (peer.ipBlock && (peer.podSelector || peer.namespaceSelector))
+      p.fail('ipBlock', 'ipBlock cannot be combined with a selector in one peer');
     return peer;
   });
   const ports = r.objList('ports').map((p) => {
     p.allow(['protocol', 'port'], []);
     const raw = p.raw('port');
-    if (typeof raw === 'string') p.fail('port', `named port ${JSON.stringify(raw)} is not supported by packetwalk (expected a number)`);
-    if (raw === undefined) p.fail('port', 'required by packetwalk (a rule for every port of a protocol is not supported; expected a number)');
+    if (typeof raw === 'string')
+      p.fail('port', `named port ${JSON.stringify(raw)} is not supported by packetwalk (expected a number)`);
+    if (raw === undefined)
+      p.fail(
+        'port',
+        'required by packetwalk (a rule for every port of a protocol is not supported; expected a number)',
+      );
     return { protocol: p.oneOf('protocol', PROTOCOLS, 'TCP'), port: p.int('port', 1, 65535) };
   });
   return { peers, ports };
@@ -509,7 +717,13 @@ function readNetworkPolicy(spec: Fields, base: ObjectBase): NetworkPolicyDoc {
   let policyTypes: ('Ingress' | 'Egress')[];
   if (spec.has('policyTypes')) {
     policyTypes = spec.strList('policyTypes').map(({ value, path }) => {
-      if (value !== 'Ingress' && value !== 'Egress') throw new ConfigError(spec.where.file, spec.where.object, path, `${JSON.stringify(value)} is not one of Ingress, Egress`);
+      if (value !== 'Ingress' && value !== 'Egress')
+        throw new ConfigError(
+          spec.where.file,
+          spec.where.object,
+          path,
+          `${JSON.stringify(value)} is not one of Ingress, Egress`,
+        );
       return value;
     });
   } else {
@@ -518,4 +732,3 @@ function readNetworkPolicy(spec: Fields, base: ObjectBase): NetworkPolicyDoc {
   }
   return { ...base, podSelector, policyTypes, ingress, egress };
 }
-

@@ -33,7 +33,12 @@ export function tabulate(rows: readonly (readonly string[])[]): string {
     widths.push(Math.max(widest + PADDING, MIN_WIDTH));
   }
   return rows
-    .map((r) => r.map((cell, c) => (c < columns - 1 ? cell.padEnd(widths[c]!) : cell)).join('').trimEnd())
+    .map((r) =>
+      r
+        .map((cell, c) => (c < columns - 1 ? cell.padEnd(widths[c]!) : cell))
+        .join('')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -70,7 +75,14 @@ export function formatTable(cluster: Cluster, kind: TableKind, options: { namesp
     case 'hostsubnets':
       return tabulate([
         ['NAME', 'HOST', 'HOST IP', 'SUBNET', 'EGRESS CIDRS', 'EGRESS IPS'],
-        ...byName(cluster.hostSubnets).map((h) => [h.name, h.name, ip(h.hostIP), cidrToString(h.subnet), jsonList(h.egressCIDRs.map(cidrToString)), jsonList(h.egressIPs.map(ip))]),
+        ...byName(cluster.hostSubnets).map((h) => [
+          h.name,
+          h.name,
+          ip(h.hostIP),
+          cidrToString(h.subnet),
+          jsonList(h.egressCIDRs.map(cidrToString)),
+          jsonList(h.egressIPs.map(ip)),
+        ]),
       ]);
     case 'netnamespaces':
       return tabulate([
@@ -81,7 +93,18 @@ export function formatTable(cluster: Cluster, kind: TableKind, options: { namesp
       const pods = byName(cluster.pods).filter((p) => ns === undefined || p.namespace === ns);
       const rows = [
         ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'],
-        ...pods.map((p) => [p.namespace, p.name, '1/1', 'Running', '0', FIXED_AGE, ip(p.ip), p.node, '<none>', '<none>']),
+        ...pods.map((p) => [
+          p.namespace,
+          p.name,
+          '1/1',
+          'Running',
+          '0',
+          FIXED_AGE,
+          ip(p.ip),
+          p.node,
+          '<none>',
+          '<none>',
+        ]),
       ];
       return tabulate(ns === undefined ? rows : rows.map((r) => r.slice(1)));
     }
@@ -89,7 +112,15 @@ export function formatTable(cluster: Cluster, kind: TableKind, options: { namesp
       const services = byName(cluster.services).filter((s) => ns === undefined || s.namespace === ns);
       const rows = [
         ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE'],
-        ...services.map((s) => [s.namespace, s.name, s.type, ip(s.clusterIP), serviceExternalIp(s), servicePorts(s), FIXED_AGE]),
+        ...services.map((s) => [
+          s.namespace,
+          s.name,
+          s.type,
+          ip(s.clusterIP),
+          serviceExternalIp(s),
+          servicePorts(s),
+          FIXED_AGE,
+        ]),
       ];
       return tabulate(ns === undefined ? rows : rows.map((r) => r.slice(1)));
     }

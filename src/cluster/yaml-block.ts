@@ -33,7 +33,10 @@ export interface DocumentText {
 export function splitDocuments(text: string): DocumentText[] | undefined {
   if (text.charCodeAt(0) === 0xfeff) return undefined;
   const docs: DocumentText[] = [];
-  let start = 0, startLine = 0, line = 0, pos = 0;
+  let start = 0,
+    startLine = 0,
+    line = 0,
+    pos = 0;
   let sawSeparator = false;
   while (pos <= text.length) {
     let end = text.indexOf('\n', pos);
@@ -140,7 +143,10 @@ export function parseBlockDocument(text: string, strings?: StringTable): unknown
 
 class BlockReader {
   at = 0;
-  constructor(private readonly lines: Line[], private readonly strings: StringTable | undefined) {}
+  constructor(
+    private readonly lines: Line[],
+    private readonly strings: StringTable | undefined,
+  ) {}
 
   private value(s: string): unknown {
     const v = scalar(s);
@@ -208,7 +214,8 @@ class BlockReader {
       if (rest === '' || rest.startsWith('#')) {
         const next = this.lines[this.at];
         if (next && next.indent > indent) out[key] = this.node(next.indent, depth + 1);
-        else if (next && next.indent === indent && isSequenceItem(next.content)) out[key] = this.sequence(indent, depth + 1);
+        else if (next && next.indent === indent && isSequenceItem(next.content))
+          out[key] = this.sequence(indent, depth + 1);
         else out[key] = null;
       } else {
         out[key] = this.value(rest);

@@ -59,7 +59,14 @@ export interface DoctorReport {
   nodes: NodeReport[];
   unmodelled: string[];
   /** `walked` of `total` were walked; the rest were decided by equivalence (see walkMatrix). */
-  walks: { total: number; walked: number; passed: number; failedAsExpected: number; failed: FailedWalk[]; byKind: Record<string, number> };
+  walks: {
+    total: number;
+    walked: number;
+    passed: number;
+    failedAsExpected: number;
+    failed: FailedWalk[];
+    byKind: Record<string, number>;
+  };
   /** Seconds spent comparing and walking. */
   seconds: { compare: number; walks: number };
 }
@@ -89,7 +96,10 @@ export class CompareCache {
   private readonly flows: RecentMap<FlowSpec>;
   /** Those flows' match and actions text (flows.ts). */
   readonly flowTexts: FlowTexts = new WeakMap();
-  constructor(private readonly cluster: Cluster, flows: RecentMap<FlowSpec> = new RecentMap()) {
+  constructor(
+    private readonly cluster: Cluster,
+    flows: RecentMap<FlowSpec> = new RecentMap(),
+  ) {
     this.flows = flows;
   }
 
@@ -123,7 +133,12 @@ export class CompareCache {
    * nodes) get the same answer: it is computed once with a placeholder node name. (Rules that moved within a chain
    * are the same multiset; their differences are listed in the order of the first node that had them.)
    */
-  compareRules(node: string, actualKey: string, actual: () => Ruleset, terms: Terms): { differences: Difference[]; renamed: number } {
+  compareRules(
+    node: string,
+    actualKey: string,
+    actual: () => Ruleset,
+    terms: Terms,
+  ): { differences: Difference[]; renamed: number } {
     const sdn = buildNodeRules(this.cluster, node, { withoutKubeProxy: true });
     const key = iptablesSave(sdn);
     let byKey = this.results.get(actualKey);
@@ -131,19 +146,36 @@ export class CompareCache {
     let r = byKey.get(key);
     if (!r) {
       this.kubeProxy ??= canonicalize(this.kubeProxyRules());
-      r = compareIptables(NODE_PLACEHOLDER, this.actualRules(actualKey, actual), mergeCanonical(canonicalize(sdn), this.kubeProxy), terms);
+      r = compareIptables(
+        NODE_PLACEHOLDER,
+        this.actualRules(actualKey, actual),
+        mergeCanonical(canonicalize(sdn), this.kubeProxy),
+        terms,
+      );
       byKey.set(key, r);
     }
     const named = (t: string) => t.split(NODE_PLACEHOLDER).join(node);
-    return { renamed: r.renamed, differences: r.differences.map((d) => ({ ...d, node, message: named(d.message), subjects: d.subjects.map(named) })) };
+    return {
+      renamed: r.renamed,
+      differences: r.differences.map((d) => ({
+        ...d,
+        node,
+        message: named(d.message),
+        subjects: d.subjects.map(named),
+      })),
+    };
   }
 }
 
 const NODE_PLACEHOLDER = '\u0000node\u0000';
 
-
 /** Differences of one node's dumps against the expected state; files absent are not compared. */
-export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache = new CompareCache(state.cluster, state.flowSpecs)): NodeReport {
+export function diagnoseNode(
+  state: StateDir,
+  st: NodeState,
+  terms: Terms,
+  cache = new CompareCache(state.cluster, state.flowSpecs),
+): NodeReport {
   const cluster = state.cluster;
   const node = st.node;
   const differences: Difference[] = [];
@@ -153,16 +185,36 @@ export function diagnoseNode(state: StateDir, st: NodeState, terms: Terms, cache
     const gen = generateNodeFlows(cluster, node, ports);
     if (st.flows) {
       const expected = gen.flows.map((t) => cache.expectedFlow(t));
-      const r = compareFlows(node, st.flows.map((f) => f.spec), expected, terms, cache.flowTexts);
+      const r = compareFlows(
+        node,
+        st.flows.map((f) => f.spec),
+        expected,
+        terms,
+        cache.flowTexts,
+      );
       differences.push(...r.differences);
-      if (r.cookieOnly) variation.push(`${r.cookieOnly} flow(s) differ only in cookie (cookies are hashes of HostSubnet/NetNamespace UIDs; not compared)`);
+      if (r.cookieOnly)
+        variation.push(
+          `${r.cookieOnly} flow(s) differ only in cookie (cookies are hashes of HostSubnet/NetNamespace UIDs; not compared)`,
+        );
     }
-    if (st.groups) differences.push(...compareGroups(node, st.groups, gen.groups.map((t) => parseGroup(t)), terms));
+    if (st.groups)
+      differences.push(
+        ...compareGroups(
+          node,
+          st.groups,
+          gen.groups.map((t) => parseGroup(t)),
+          terms,
+        ),
+      );
   }
   if (st.iptablesKey !== undefined) {
     const r = cache.compareRules(node, st.iptablesKey, () => st.iptables!, terms);
     differences.push(...r.differences);
-    if (r.renamed) variation.push(`${r.renamed} kube-proxy chain(s) have other hashed names than packetwalk computes; compared by service and endpoint instead`);
+    if (r.renamed)
+      variation.push(
+        `${r.renamed} kube-proxy chain(s) have other hashed names than packetwalk computes; compared by service and endpoint instead`,
+      );
     variation.push('kube-proxy statistic probabilities and rule counters are not compared');
   }
   if (st.routes) {
@@ -185,9 +237,16 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
     nodes.push(diagnoseNode(state, st, terms, cache));
   }
   const t1 = performance.now();
-  const walks = opts.noWalks ? { total: 0, walked: 0, passed: 0, failedAsExpected: 0, failed: [], byKind: {} } : walkMatrix(state, nodes, unmodelled, opts, cache);
+  const walks = opts.noWalks
+    ? { total: 0, walked: 0, passed: 0, failedAsExpected: 0, failed: [], byKind: {} }
+    : walkMatrix(state, nodes, unmodelled, opts, cache);
   return {
-    dir: state.dir, found: foundText(state), notes: state.notes, nodes, unmodelled, walks,
+    dir: state.dir,
+    found: foundText(state),
+    notes: state.notes,
+    nodes,
+    unmodelled,
+    walks,
     seconds: { compare: (t1 - t0) / 1000, walks: (performance.now() - t1) / 1000 },
   };
 }
@@ -200,7 +259,13 @@ export function doctor(state: StateDir, opts: DoctorOptions = {}): DoctorReport 
  * walk stands for all walks that differ only in which plain node they use. Only the nodes the walked walks touch
  * are built (partial-emulation.ts).
  */
-function walkMatrix(state: StateDir, nodes: NodeReport[], unmodelled: string[], opts: DoctorOptions, cache: CompareCache): DoctorReport['walks'] {
+function walkMatrix(
+  state: StateDir,
+  nodes: NodeReport[],
+  unmodelled: string[],
+  opts: DoctorOptions,
+  cache: CompareCache,
+): DoctorReport['walks'] {
   const seed = opts.seed ?? 1;
   const diffs = nodes.flatMap((n) => n.differences);
   const budget = opts.walkBudget ?? 2000;
@@ -253,7 +318,12 @@ function specialNodes(state: StateDir, nodes: NodeReport[], unmodelled: string[]
 }
 
 /** The walks to walk: all of a whole matrix; else one per group of walks alike but for which plain nodes they use. */
-function representatives(matrix: MatrixWalk[], whole: boolean, special: ReadonlySet<string>, diffs: Difference[]): { rep: MatrixWalk; alike: number }[] {
+function representatives(
+  matrix: MatrixWalk[],
+  whole: boolean,
+  special: ReadonlySet<string>,
+  diffs: Difference[],
+): { rep: MatrixWalk; alike: number }[] {
   if (whole) return matrix.map((rep) => ({ rep, alike: 0 }));
   // Services no difference names and whose endpoints all sit on plain nodes are interchangeable too: the client
   // node's rules for them are as expected, and so is every node they lead to.
@@ -267,7 +337,9 @@ function representatives(matrix: MatrixWalk[], whole: boolean, special: Readonly
     // nodes do not count.
     const plain = new Map<string, number>();
     const shapeNodes = plainService ? w.nodes.slice(0, 1) : w.nodes;
-    const shape = shapeNodes.map((n) => (special.has(n) ? n : `plain${plain.get(n) ?? plain.set(n, plain.size).get(n)}`)).join(',');
+    const shape = shapeNodes
+      .map((n) => (special.has(n) ? n : `plain${plain.get(n) ?? plain.set(n, plain.size).get(n)}`))
+      .join(',');
     const key = `${w.kind}|${shape}|${plainService ? 'plain-service' : svc}`;
     const g = groups.get(key);
     if (g) g.alike++;
@@ -295,9 +367,18 @@ function locate(emu: Emulation, w: MatrixWalk, detail: string, diffs: Difference
  * (the cause), else one dropped on a node (e.g. its ARP over a dead tunnel), else the first. A conversation's
  * first packet often dies waiting for an ARP that was itself dropped further on; that ARP's drop is the cause.
  */
-export function walkStop(packets: readonly WalkPacket[], nodes: ReadonlyMap<string, unknown>): { host: string; reason?: string } | undefined {
-  const drops = packets.map((p) => p.outcome).filter((o): o is NonNullable<WalkPacket['outcome']> => o?.kind === 'dropped');
-  return drops.find((o) => /^br0: |^iptables |not modelled/.test(o.reason ?? '')) ?? drops.find((o) => nodes.has(o.host)) ?? drops[0];
+export function walkStop(
+  packets: readonly WalkPacket[],
+  nodes: ReadonlyMap<string, unknown>,
+): { host: string; reason?: string } | undefined {
+  const drops = packets
+    .map((p) => p.outcome)
+    .filter((o): o is NonNullable<WalkPacket['outcome']> => o?.kind === 'dropped');
+  return (
+    drops.find((o) => /^br0: |^iptables |not modelled/.test(o.reason ?? '')) ??
+    drops.find((o) => nodes.has(o.host)) ??
+    drops[0]
+  );
 }
 
 /** Differences at the place the walk stopped (same node, same table/priority or chain), else those about what it involves. */
@@ -305,14 +386,23 @@ function explain(fw: FailedWalk, w: MatrixWalk, diffs: Difference[]): Difference
   const at = fw.at ?? '';
   const tm = /table (\d+)(?: priority (\d+))?/.exec(at);
   if (tm && fw.node) {
-    const table = +tm[1]!, prio = tm[2] === undefined ? undefined : +tm[2];
-    const exact = diffs.filter((d) => d.node === fw.node && d.table === table && (prio === undefined || d.priority === undefined || d.priority === prio));
+    const table = +tm[1]!,
+      prio = tm[2] === undefined ? undefined : +tm[2];
+    const exact = diffs.filter(
+      (d) =>
+        d.node === fw.node &&
+        d.table === table &&
+        (prio === undefined || d.priority === undefined || d.priority === prio),
+    );
     const related = exact.filter((d) => d.subjects.some((s) => w.subjects.includes(s)));
     if (related.length) return related;
     if (exact.length) return exact;
   }
   if (fw.node && /^iptables /.test(at)) {
-    const inChain = diffs.filter((d) => d.node === fw.node && d.area === 'iptables' && d.chain !== undefined && at.includes(d.chain.split(' ')[1]!));
+    const inChain = diffs.filter(
+      (d) =>
+        d.node === fw.node && d.area === 'iptables' && d.chain !== undefined && at.includes(d.chain.split(' ')[1]!),
+    );
     if (inChain.length) return inChain;
   }
   const subj = new Set(w.subjects);

@@ -43,7 +43,13 @@ export interface FlowComparison {
   cookieOnly: number;
 }
 
-export function compareFlows(node: string, actual: readonly FlowSpec[], expected: readonly FlowSpec[], terms: Terms, texts?: FlowTexts): FlowComparison {
+export function compareFlows(
+  node: string,
+  actual: readonly FlowSpec[],
+  expected: readonly FlowSpec[],
+  terms: Terms,
+  texts?: FlowTexts,
+): FlowComparison {
   const a = new Map<string, Keyed>();
   for (const f of actual) {
     const k = keyed(f, texts);
@@ -75,7 +81,8 @@ export function compareFlows(node: string, actual: readonly FlowSpec[], expected
 
 /** The flow a packet that should have hit `missing` hits instead: the highest lower-priority flow covering it. */
 function fallTo(missing: Keyed, table: readonly Keyed[]): Keyed | undefined {
-  for (const f of table) if (f.spec.priority < missing.spec.priority && missing.spec.match.refines(f.spec.match)) return f;
+  for (const f of table)
+    if (f.spec.priority < missing.spec.priority && missing.spec.match.refines(f.spec.match)) return f;
   return undefined;
 }
 
@@ -100,28 +107,60 @@ function about(k: Keyed, terms: Terms): { what: string; subjects: string[]; effe
   if ((t === 90 || t === 50) && dst) {
     const h = subnetNode(dst);
     const what = `${dst}${h ? ` (${terms.nodeText(h)})` : ' (no HostSubnet has this subnet)'}`;
-    return { what, subjects: [dst, ...(h ? [h.name] : [])], effect: h ? (t === 90 ? `traffic from NODE's pods to ${h.name}'s pods` : `ARP from NODE's pods for ${h.name}'s pods (so they never resolve)`) : undefined };
+    return {
+      what,
+      subjects: [dst, ...(h ? [h.name] : [])],
+      effect: h
+        ? t === 90
+          ? `traffic from NODE's pods to ${h.name}'s pods`
+          : `ARP from NODE's pods for ${h.name}'s pods (so they never resolve)`
+        : undefined,
+    };
   }
   if (t === 10 && m.has('tun_src')) {
     const ip = m.get('tun_src')!;
     const h = terms.nodeByIp(ipOf(ip));
-    return { what: `tun_src=${ip}${h ? ` (${terms.nodeText(h)})` : ' (no HostSubnet has this hostIP)'}`, subjects: [ip, ...(h ? [h.name] : [])], effect: h ? `VXLAN traffic from ${h.name} (its pods and its tun0)` : undefined };
+    return {
+      what: `tun_src=${ip}${h ? ` (${terms.nodeText(h)})` : ' (no HostSubnet has this hostIP)'}`,
+      subjects: [ip, ...(h ? [h.name] : [])],
+      effect: h ? `VXLAN traffic from ${h.name} (its pods and its tun0)` : undefined,
+    };
   }
   if ((t === 20 || t === 25 || t === 40) && src && !src.includes('/')) {
     const p = terms.pod(ipOf(src));
-    return { what: terms.podText(src), subjects: [src, ...(p ? [`${p.namespace}/${p.name}`, p.namespace] : [])], effect: `everything ${p ? `${p.namespace}/${p.name}` : src} sends` };
+    return {
+      what: terms.podText(src),
+      subjects: [src, ...(p ? [`${p.namespace}/${p.name}`, p.namespace] : [])],
+      effect: `everything ${p ? `${p.namespace}/${p.name}` : src} sends`,
+    };
   }
   if ((t === 70 || t === 40) && dst && !dst.includes('/')) {
     const p = terms.pod(ipOf(dst));
-    return { what: terms.podText(dst), subjects: [dst, ...(p ? [`${p.namespace}/${p.name}`, p.namespace] : [])], effect: `traffic to ${p ? `${p.namespace}/${p.name}` : dst}` };
+    return {
+      what: terms.podText(dst),
+      subjects: [dst, ...(p ? [`${p.namespace}/${p.name}`, p.namespace] : [])],
+      effect: `traffic to ${p ? `${p.namespace}/${p.name}` : dst}`,
+    };
   }
   for (const r of ['reg0', 'reg1']) {
     const v = m.get(r);
     if (v !== undefined && (t === 27 || t === 80 || t === 100 || t === 101 || t === 110 || t === 120)) {
       const vnid = Number(v);
       const ns = terms.vnidText(vnid);
-      const purpose = t === 80 ? 'NetworkPolicy (ingress) of' : t === 27 ? 'NetworkPolicy (egress) of' : t === 100 ? 'EgressNetworkPolicy of' : t === 101 ? 'egress IPs of' : 'multicast of';
-      return { what: `${purpose} ${ns}${dst ? `, ${terms.podText(dst)}` : ''}${src ? `, from ${terms.podText(src)}` : ''}`, subjects: [ns.replace(/^NetNamespaces? /, ''), ...(dst ? [dst] : []), ...(src ? [src] : [])] };
+      const purpose =
+        t === 80
+          ? 'NetworkPolicy (ingress) of'
+          : t === 27
+            ? 'NetworkPolicy (egress) of'
+            : t === 100
+              ? 'EgressNetworkPolicy of'
+              : t === 101
+                ? 'egress IPs of'
+                : 'multicast of';
+      return {
+        what: `${purpose} ${ns}${dst ? `, ${terms.podText(dst)}` : ''}${src ? `, from ${terms.podText(src)}` : ''}`,
+        subjects: [ns.replace(/^NetNamespaces? /, ''), ...(dst ? [dst] : []), ...(src ? [src] : [])],
+      };
     }
   }
   return { what: k.match || '(all packets)', subjects: [...(dst ? [dst] : []), ...(src ? [src] : [])] };
@@ -129,12 +168,18 @@ function about(k: Keyed, terms: Terms): { what: string; subjects: string[]; effe
 
 function explainMissing(node: string, ex: Keyed, fall: Keyed | undefined, terms: Terms): Difference {
   const ab = about(ex, terms);
-  const effect = ab.effect ? `${ab.effect.replace('NODE', node)} ${fallText(fall, ex.spec.table)}` : `packets it should take ${fallText(fall, ex.spec.table)}`;
+  const effect = ab.effect
+    ? `${ab.effect.replace('NODE', node)} ${fallText(fall, ex.spec.table)}`
+    : `packets it should take ${fallText(fall, ex.spec.table)}`;
   return {
-    node, area: 'flow', kind: 'missing',
+    node,
+    area: 'flow',
+    kind: 'missing',
     message: `${node}: no table ${ex.spec.table} flow for ${ab.what}: ${effect}`,
-    table: fall ? fall.spec.table : ex.spec.table, priority: fall ? fall.spec.priority : undefined,
-    expected: flowText(ex), subjects: ab.subjects,
+    table: fall ? fall.spec.table : ex.spec.table,
+    priority: fall ? fall.spec.priority : undefined,
+    expected: flowText(ex),
+    subjects: ab.subjects,
   };
 }
 
@@ -143,20 +188,33 @@ function explainExtra(node: string, ac: Keyed, terms: Terms): Difference {
   const v = actionValues(ac.actions);
   let why = 'OpenShift SDN would not program it';
   const m = matchFields(ac.match);
-  if ((ac.spec.table === 20 || ac.spec.table === 25) && !terms.pod(ipOf(m.get('nw_src') ?? m.get('arp_spa') ?? '0.0.0.0'))) why = 'no pod has that address (left over from a deleted pod?)';
-  if ((ac.spec.table === 70) && !terms.pod(ipOf(m.get('nw_dst') ?? '0.0.0.0'))) why = 'no pod has that address (left over from a deleted pod?)';
-  if ((ac.spec.table === 90 || ac.spec.table === 50) && v.has('tun_dst')) why = `it sends to ${terms.tunDstText(v.get('tun_dst')!)}${ab.what.includes('no HostSubnet') ? ' (left over from a deleted node?)' : ''}`;
-  if (ac.spec.table === 10) why = ab.what.includes('no HostSubnet') ? 'VXLAN from an address that is no node is accepted' : why;
+  if (
+    (ac.spec.table === 20 || ac.spec.table === 25) &&
+    !terms.pod(ipOf(m.get('nw_src') ?? m.get('arp_spa') ?? '0.0.0.0'))
+  )
+    why = 'no pod has that address (left over from a deleted pod?)';
+  if (ac.spec.table === 70 && !terms.pod(ipOf(m.get('nw_dst') ?? '0.0.0.0')))
+    why = 'no pod has that address (left over from a deleted pod?)';
+  if ((ac.spec.table === 90 || ac.spec.table === 50) && v.has('tun_dst'))
+    why = `it sends to ${terms.tunDstText(v.get('tun_dst')!)}${ab.what.includes('no HostSubnet') ? ' (left over from a deleted node?)' : ''}`;
+  if (ac.spec.table === 10)
+    why = ab.what.includes('no HostSubnet') ? 'VXLAN from an address that is no node is accepted' : why;
   return {
-    node, area: 'flow', kind: 'extra',
+    node,
+    area: 'flow',
+    kind: 'extra',
     message: `${node}: unexpected table ${ac.spec.table} priority ${ac.spec.priority} flow for ${ab.what}: ${why}`,
-    table: ac.spec.table, priority: ac.spec.priority, actual: flowText(ac), subjects: ab.subjects,
+    table: ac.spec.table,
+    priority: ac.spec.priority,
+    actual: flowText(ac),
+    subjects: ab.subjects,
   };
 }
 
 function explainDifferent(node: string, ac: Keyed, ex: Keyed, terms: Terms): Difference {
   const ab = about(ex, terms);
-  const va = actionValues(ac.actions), ve = actionValues(ex.actions);
+  const va = actionValues(ac.actions),
+    ve = actionValues(ex.actions);
   const t = ex.spec.table;
   let message = `${node}: table ${t} priority ${ex.spec.priority} flow for ${ab.what} has actions ${ac.actions}, expected ${ex.actions}`;
   if (va.get('tun_dst') !== ve.get('tun_dst') && ve.has('tun_dst')) {
@@ -171,11 +229,26 @@ function explainDifferent(node: string, ac: Keyed, ex: Keyed, terms: Terms): Dif
   } else if (va.get('reg2') !== ve.get('reg2') && t === 70) {
     message = `${node}: table 70 delivers ${ab.what} to port ${va.get('reg2')}, but the pod is on port ${ve.get('reg2')}`;
   }
-  return { node, area: 'flow', kind: 'different', message, table: t, priority: ex.spec.priority, actual: flowText(ac), expected: flowText(ex), subjects: ab.subjects };
+  return {
+    node,
+    area: 'flow',
+    kind: 'different',
+    message,
+    table: t,
+    priority: ex.spec.priority,
+    actual: flowText(ac),
+    expected: flowText(ex),
+    subjects: ab.subjects,
+  };
 }
 
 /** Egress-IP groups (group id = VNID, SDN egressip.go): by id, then by bucket. */
-export function compareGroups(node: string, actual: readonly GroupSpec[], expected: readonly GroupSpec[], terms: Terms): Difference[] {
+export function compareGroups(
+  node: string,
+  actual: readonly GroupSpec[],
+  expected: readonly GroupSpec[],
+  terms: Terms,
+): Difference[] {
   const out: Difference[] = [];
   const a = new Map(actual.map((g) => [g.id, g]));
   const e = new Map(expected.map((g) => [g.id, g]));
@@ -184,7 +257,15 @@ export function compareGroups(node: string, actual: readonly GroupSpec[], expect
   for (const [id, ex] of e) {
     const ac = a.get(id);
     if (!ac) {
-      out.push({ node, area: 'group', kind: 'missing', message: `${node}: no group ${id} (egress IPs of ${nsOf(id)}): table 101 sends that namespace's external traffic to a group that does not exist, so it is dropped`, table: 101, expected: formatGroup(ex), subjects: subj(id) });
+      out.push({
+        node,
+        area: 'group',
+        kind: 'missing',
+        message: `${node}: no group ${id} (egress IPs of ${nsOf(id)}): table 101 sends that namespace's external traffic to a group that does not exist, so it is dropped`,
+        table: 101,
+        expected: formatGroup(ex),
+        subjects: subj(id),
+      });
       continue;
     }
     const ab = ac.buckets.map((b) => formatActions(b.actions));
@@ -193,16 +274,45 @@ export function compareGroups(node: string, actual: readonly GroupSpec[], expect
       if (ab.includes(b)) continue;
       const v = actionValues(b);
       const dst = v.get('tun_dst');
-      const where = dst ? `egress node ${terms.tunDstText(dst)}` : `this node (pkt_mark ${v.get('pkt_mark') ?? '?'} to tun0: the egress IP is local)`;
-      out.push({ node, area: 'group', kind: 'missing', message: `${node}: group ${id} (egress IPs of ${nsOf(id)}) has no bucket for ${where}: ${ab.length ? 'that egress IP is never used from this node' : "the namespace's external traffic is dropped"}`, table: 101, actual: formatGroup(ac), expected: formatGroup(ex), subjects: [...subj(id), ...(dst ? [dst] : [])] });
+      const where = dst
+        ? `egress node ${terms.tunDstText(dst)}`
+        : `this node (pkt_mark ${v.get('pkt_mark') ?? '?'} to tun0: the egress IP is local)`;
+      out.push({
+        node,
+        area: 'group',
+        kind: 'missing',
+        message: `${node}: group ${id} (egress IPs of ${nsOf(id)}) has no bucket for ${where}: ${ab.length ? 'that egress IP is never used from this node' : "the namespace's external traffic is dropped"}`,
+        table: 101,
+        actual: formatGroup(ac),
+        expected: formatGroup(ex),
+        subjects: [...subj(id), ...(dst ? [dst] : [])],
+      });
     }
     for (const b of ab) {
       if (eb.includes(b)) continue;
       const dst = actionValues(b).get('tun_dst');
-      out.push({ node, area: 'group', kind: 'extra', message: `${node}: group ${id} (egress IPs of ${nsOf(id)}) has an unexpected bucket ${b}${dst ? ` to ${terms.tunDstText(dst)}` : ''}: some of its external traffic leaves through a node that should not carry it`, table: 101, actual: formatGroup(ac), expected: formatGroup(ex), subjects: subj(id) });
+      out.push({
+        node,
+        area: 'group',
+        kind: 'extra',
+        message: `${node}: group ${id} (egress IPs of ${nsOf(id)}) has an unexpected bucket ${b}${dst ? ` to ${terms.tunDstText(dst)}` : ''}: some of its external traffic leaves through a node that should not carry it`,
+        table: 101,
+        actual: formatGroup(ac),
+        expected: formatGroup(ex),
+        subjects: subj(id),
+      });
     }
   }
-  for (const [id, ac] of a) if (!e.has(id)) out.push({ node, area: 'group', kind: 'extra', message: `${node}: unexpected group ${id} (${nsOf(id)})`, table: 101, actual: formatGroup(ac), subjects: subj(id) });
+  for (const [id, ac] of a)
+    if (!e.has(id))
+      out.push({
+        node,
+        area: 'group',
+        kind: 'extra',
+        message: `${node}: unexpected group ${id} (${nsOf(id)})`,
+        table: 101,
+        actual: formatGroup(ac),
+        subjects: subj(id),
+      });
   return out;
 }
-

@@ -38,7 +38,10 @@ function canonNames(rs: Ruleset): Map<string, { canon: string; service?: string;
     for (const [name, c] of t.chains) {
       if (!HASHED.test(name)) continue;
       const kind = name.slice(0, name.lastIndexOf('-'));
-      const comment = c.rules.map(commentOf).find((x) => x !== undefined)?.replace(/ -> .*$/, '');
+      const comment = c.rules
+        .map(commentOf)
+        .find((x) => x !== undefined)
+        ?.replace(/ -> .*$/, '');
       let endpoint: string | undefined;
       if (kind === 'KUBE-SEP') {
         const dnat = c.rules.find((r) => r.target?.kind === 'DNAT');
@@ -64,10 +67,20 @@ export function canonicalize(rs: Ruleset): CanonRuleset {
     for (const [name, c] of t.chains) {
       const info = names.get(`${tname} ${name}`);
       const canon = info?.canon ?? name;
-      const cc: CanonChain = { table: tname, canon, name, rules: new Map(), service: info?.service, endpoint: info?.endpoint };
+      const cc: CanonChain = {
+        table: tname,
+        canon,
+        name,
+        rules: new Map(),
+        service: info?.service,
+        endpoint: info?.endpoint,
+      };
       for (const r of c.rules) {
         let text = ruleText(canon, r).replace(/ -m statistic --mode random --probability [0-9.]+/, '');
-        text = text.replace(/(-[jg]) (KUBE-(?:SVC|SEP|FW|XLB|EXT|SVL)-[A-Z0-9]{16})\b/g, (_, j: string, ch: string) => `${j} ${rename(tname, ch)}`);
+        text = text.replace(
+          /(-[jg]) (KUBE-(?:SVC|SEP|FW|XLB|EXT|SVL)-[A-Z0-9]{16})\b/g,
+          (_, j: string, ch: string) => `${j} ${rename(tname, ch)}`,
+        );
         const l = cc.rules.get(text) ?? [];
         l.push({ text: ruleText(name, r), rule: r });
         cc.rules.set(text, l);
@@ -94,7 +107,12 @@ export function mergeCanonical(x: CanonRuleset, y: CanonRuleset): CanonRuleset {
   return out;
 }
 
-export function compareIptables(node: string, actual: Ruleset | CanonRuleset, expected: Ruleset | CanonRuleset, terms: Terms): { differences: Difference[]; renamed: number } {
+export function compareIptables(
+  node: string,
+  actual: Ruleset | CanonRuleset,
+  expected: Ruleset | CanonRuleset,
+  terms: Terms,
+): { differences: Difference[]; renamed: number } {
   const a = actual instanceof Map ? actual : canonicalize(actual);
   const e = expected instanceof Map ? expected : canonicalize(expected);
   const out: Difference[] = [];
@@ -104,14 +122,16 @@ export function compareIptables(node: string, actual: Ruleset | CanonRuleset, ex
     if (ac && ac.name !== ec.name) renamed++;
     for (const [text, erules] of ec.rules) {
       const have = ac?.rules.get(text)?.length ?? 0;
-      for (let i = have; i < erules.length; i++) out.push(explainRule(node, 'missing', ec, ac, erules[i]!.rule, erules[i]!.text, terms));
+      for (let i = have; i < erules.length; i++)
+        out.push(explainRule(node, 'missing', ec, ac, erules[i]!.rule, erules[i]!.text, terms));
     }
   }
   for (const [k, ac] of a) {
     const ec = e.get(k);
     for (const [text, arules] of ac.rules) {
       const want = ec?.rules.get(text)?.length ?? 0;
-      for (let i = want; i < arules.length; i++) out.push(explainRule(node, 'extra', ec, ac, arules[i]!.rule, arules[i]!.text, terms));
+      for (let i = want; i < arules.length; i++)
+        out.push(explainRule(node, 'extra', ec, ac, arules[i]!.rule, arules[i]!.text, terms));
     }
   }
   return { differences: out, renamed };
@@ -122,7 +142,15 @@ function serviceOf(comment: string | undefined): string | undefined {
   return m?.[1];
 }
 
-function explainRule(node: string, kind: 'missing' | 'extra', ec: CanonChain | undefined, ac: CanonChain | undefined, r: Rule, text: string, terms: Terms): Difference {
+function explainRule(
+  node: string,
+  kind: 'missing' | 'extra',
+  ec: CanonChain | undefined,
+  ac: CanonChain | undefined,
+  r: Rule,
+  text: string,
+  terms: Terms,
+): Difference {
   const c = (ac ?? ec)!;
   const chainName = ac?.name ?? ec!.name;
   const where = `${c.table} ${chainName}`;
@@ -139,8 +167,14 @@ function explainRule(node: string, kind: 'missing' | 'extra', ec: CanonChain | u
     const real = terms.cluster.endpoints.find((x) => `${x.namespace}/${x.name}` === svc);
     const list = real ? real.addresses.map((x) => ipv4ToString(x.ip)).join(', ') || 'none' : 'no Endpoints object';
     message = `${node}: ${chainName} sends service ${svcPort ?? '?'} to ${c.endpoint}, which is not an endpoint of the service (its Endpoints: ${list}): connections kube-proxy sends there fail`;
-    if (t?.kind !== 'DNAT') message = `${node}: ${where}: unexpected rule for a stale endpoint ${c.endpoint} of ${svcPort ?? '?'} (${text})`;
-  } else if (kind === 'extra' && /^KUBE-SVC\[/.test(c.canon) && r.target?.kind === 'jump' && /^KUBE-SEP-/.test(r.target.chain)) {
+    if (t?.kind !== 'DNAT')
+      message = `${node}: ${where}: unexpected rule for a stale endpoint ${c.endpoint} of ${svcPort ?? '?'} (${text})`;
+  } else if (
+    kind === 'extra' &&
+    /^KUBE-SVC\[/.test(c.canon) &&
+    r.target?.kind === 'jump' &&
+    /^KUBE-SEP-/.test(r.target.chain)
+  ) {
     message = `${node}: ${where}: service ${svcPort ?? '?'} balances over an endpoint chain ${r.target.chain} that OpenShift SDN's kube-proxy would not write (stale endpoint?)`;
   } else if (kind === 'missing' && c.table === 'nat' && chainName.startsWith('OPENSHIFT-MASQUERADE')) {
     message = `${node}: nat ${chainName}: rule \`${text}\` is missing: pod traffic leaving the cluster ${/MASQUERADE|OPENSHIFT-MASQUERADE-2/.test(text) ? 'is not masqueraded to the node IP and its replies never come back' : 'is not translated as OpenShift SDN would'}`;
@@ -149,5 +183,13 @@ function explainRule(node: string, kind: 'missing' | 'extra', ec: CanonChain | u
   } else {
     message = `${node}: ${where}: ${kind === 'missing' ? 'missing rule' : 'unexpected rule'} \`${text}\`${svcPort ? ` (service ${svcPort})` : ''}`;
   }
-  return { node, area: 'iptables', kind, message, chain: where, ...(kind === 'missing' ? { expected: text } : { actual: text }), subjects };
+  return {
+    node,
+    area: 'iptables',
+    kind,
+    message,
+    chain: where,
+    ...(kind === 'missing' ? { expected: text } : { actual: text }),
+    subjects,
+  };
 }

@@ -111,7 +111,11 @@ export interface MatrixSelection {
  * walk is made (label, flow, subjects) only when wanted: a 100-node, 1,000-service cluster's matrix has 110,000
  * walks, of which doctor walks the few that touch a node whose state differs.
  */
-export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: readonly string[]) => boolean): MatrixSelection {
+export function matrixWalks(
+  cluster: Cluster,
+  onlyNode?: string,
+  want?: (nodes: readonly string[]) => boolean,
+): MatrixSelection {
   const clients = new Map<string, Pod>();
   const servers = new Map<string, Pod[]>();
   for (const p of cluster.pods) {
@@ -140,7 +144,12 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
     out.push({
       kind,
       label: `${c.namespace}/${c.name} (${c.node}) -> ${s.namespace}/${s.name} (${s.node}) ${port.protocol.toLowerCase()}/${port.port}`,
-      spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: s.ip, port: port.port }, proto: proto(port.protocol), toLabel: `${s.namespace}/${s.name}` },
+      spec: {
+        from: { kind: 'pod', namespace: c.namespace, name: c.name },
+        to: { ip: s.ip, port: port.port },
+        proto: proto(port.protocol),
+        toLabel: `${s.namespace}/${s.name}`,
+      },
       subjects: [...podSubjects(c), ...podSubjects(s)],
       nodes,
     });
@@ -160,11 +169,23 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
     if (!port) return [];
     const ep = eps.get(svc.namespace, svc.name);
     const ip = ipv4ToString(svc.clusterIP);
-    return [{
-      svc, port, to: `-> svc/${svc.namespace}/${svc.name} ${ip}:${port.port}`,
-      subjects: [`${svc.namespace}/${svc.name}`, ip, ...(ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [])],
-      nodes: eps.nodes(svc.namespace, svc.name),
-    }];
+    return [
+      {
+        svc,
+        port,
+        to: `-> svc/${svc.namespace}/${svc.name} ${ip}:${port.port}`,
+        subjects: [
+          `${svc.namespace}/${svc.name}`,
+          ip,
+          ...(ep?.addresses.flatMap((a) => [
+            ipv4ToString(a.ip),
+            ...(a.pod ? [a.pod] : []),
+            ...(a.node ? [a.node] : []),
+          ]) ?? []),
+        ],
+        nodes: eps.nodes(svc.namespace, svc.name),
+      },
+    ];
   });
   for (const h of cluster.hostSubnets) {
     const c = clients.get(h.name);
@@ -176,7 +197,12 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
       out.push({
         kind: 'pod-to-service',
         label: `${c.namespace}/${c.name} (${h.name}) ${to}`,
-        spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: svc.clusterIP, port: port.port }, proto: proto(port.protocol), toLabel: `svc/${svc.namespace}/${svc.name}` },
+        spec: {
+          from: { kind: 'pod', namespace: c.namespace, name: c.name },
+          to: { ip: svc.clusterIP, port: port.port },
+          proto: proto(port.protocol),
+          toLabel: `svc/${svc.namespace}/${svc.name}`,
+        },
         subjects: [...from, ...subjects],
         nodes,
       });
@@ -192,7 +218,12 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
       out.push({
         kind: 'egress',
         label: `${c.namespace}/${c.name} (${h.name}) -> external ${ext.name} ${ipv4ToString(ext.ip)}:443`,
-        spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
+        spec: {
+          from: { kind: 'pod', namespace: c.namespace, name: c.name },
+          to: { ip: ext.ip, port: 443 },
+          proto: 'tcp',
+          toLabel: ext.name,
+        },
         subjects: [...podSubjects(c), ipv4ToString(ext.ip)],
         nodes,
       });
@@ -200,15 +231,32 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
     for (const ns of cluster.netNamespaces) {
       if (ns.egressIPs.length === 0) continue;
       const c = cluster.pods.find((p) => p.namespace === ns.name && plainPod(p));
-      if (!c || !keep(c.node, ...cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name))) continue;
+      if (
+        !c ||
+        !keep(
+          c.node,
+          ...cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e))).map((h) => h.name),
+        )
+      )
+        continue;
       const holders = cluster.hostSubnets.filter((h) => h.egressIPs.some((e) => ns.egressIPs.includes(e)));
       const nodes = [c.node, ...holders.map((h) => h.name)];
       if (!take('egress-ip', nodes)) continue;
       out.push({
         kind: 'egress-ip',
         label: `${c.namespace}/${c.name} (${c.node}) -> external ${ext.name} via egress IP ${ns.egressIPs.map(ipv4ToString).join(', ')}`,
-        spec: { from: { kind: 'pod', namespace: c.namespace, name: c.name }, to: { ip: ext.ip, port: 443 }, proto: 'tcp', toLabel: ext.name },
-        subjects: [...podSubjects(c), ...ns.egressIPs.map(ipv4ToString), ...holders.map((h) => h.name), ...holders.map((h) => ipv4ToString(h.hostIP))],
+        spec: {
+          from: { kind: 'pod', namespace: c.namespace, name: c.name },
+          to: { ip: ext.ip, port: 443 },
+          proto: 'tcp',
+          toLabel: ext.name,
+        },
+        subjects: [
+          ...podSubjects(c),
+          ...ns.egressIPs.map(ipv4ToString),
+          ...holders.map((h) => h.name),
+          ...holders.map((h) => ipv4ToString(h.hostIP)),
+        ],
         nodes,
       });
     }
@@ -216,7 +264,9 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
       for (const port of svc.ports) {
         if (port.nodePort === undefined) continue;
         const ep = eps.get(svc.namespace, svc.name);
-        const epSubjects = ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ?? [];
+        const epSubjects =
+          ep?.addresses.flatMap((a) => [ipv4ToString(a.ip), ...(a.pod ? [a.pod] : []), ...(a.node ? [a.node] : [])]) ??
+          [];
         for (const h of cluster.hostSubnets) {
           if (!keep(h.name)) continue;
           const nodes = [h.name, ...eps.nodes(svc.namespace, svc.name)];
@@ -224,7 +274,12 @@ export function matrixWalks(cluster: Cluster, onlyNode?: string, want?: (nodes: 
           out.push({
             kind: 'nodeport',
             label: `external ${ext.name} -> ${h.name} ${ipv4ToString(h.hostIP)}:${port.nodePort} (svc/${svc.namespace}/${svc.name})`,
-            spec: { from: { kind: 'external', name: ext.name }, to: { ip: h.hostIP, port: port.nodePort }, proto: proto(port.protocol), toLabel: `${h.name}:${port.nodePort}` },
+            spec: {
+              from: { kind: 'external', name: ext.name },
+              to: { ip: h.hostIP, port: port.nodePort },
+              proto: proto(port.protocol),
+              toLabel: `${h.name}:${port.nodePort}`,
+            },
             subjects: [h.name, ipv4ToString(h.hostIP), `${svc.namespace}/${svc.name}`, ...epSubjects],
             nodes,
           });

@@ -72,7 +72,7 @@ export class Terms {
 
 export function ipOf(s: string): number {
   const p = s.split('.').map(Number);
-  return (((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0);
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }
 
 /** A flow match's fields as a record (`ip`, `nw_dst` -> `10.128.2.0/23`, ...), from its OVS text. */

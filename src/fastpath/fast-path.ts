@@ -36,7 +36,17 @@ import type { ConfigVersion } from '../path-observer/config-version.js';
 import type { PathCache, PathCacheStats } from '../path-observer/path-cache.js';
 import type { IpIdSource } from '../path-observer/path-observer.js';
 import type { PathWatch } from '../path-observer/path-watch.js';
-import { ARGS, OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, type PathRecipe } from './recipe.js';
+import {
+  ARGS,
+  OP_CAPTURE,
+  OP_DEC_TTL_OVS,
+  OP_DEC_TTL_STACK,
+  OP_ENCAP,
+  OP_NAT,
+  OP_WINDOW,
+  OP_WRITE_BYTES,
+  type PathRecipe,
+} from './recipe.js';
 import { divergence, recipeDifference } from './recipe-diff.js';
 import { PathRecorder, type RecipeStore } from './recorder.js';
 
@@ -99,7 +109,10 @@ export class FastPath implements PathCache, RecipeStore {
   /** In audit mode, each hit whose walk did not do what its recipe does, named (see recipe-diff.ts). */
   readonly auditFailures: string[] = [];
 
-  constructor(private readonly host: FastPathHost, opts: { audit?: boolean } = {}) {
+  constructor(
+    private readonly host: FastPathHost,
+    opts: { audit?: boolean } = {},
+  ) {
     this.audit = opts.audit ?? false;
     this.config = host.config;
     this.watch = host.watch;
@@ -143,7 +156,8 @@ export class FastPath implements PathCache, RecipeStore {
     if (recipe.version !== this.config.value) return this.vetoed('the configuration changed during the walk');
     if (this.audited !== null) {
       const d = recipeDifference(this.audited, recipe);
-      if (d !== undefined) this.auditFailures.push(`link ${rec.key[0]}: the walk no longer does what its recipe does: ${d}`);
+      if (d !== undefined)
+        this.auditFailures.push(`link ${rec.key[0]}: the walk no longer does what its recipe does: ${d}`);
       this.audited = null;
     }
     this.keys.set(rec.key, rec.slot * KEY_WORDS);
@@ -156,14 +170,18 @@ export class FastPath implements PathCache, RecipeStore {
     this.lastVeto = reason;
     if (this.audited !== null) {
       const d = divergence(this.audited, this.recorder.partial());
-      this.auditFailures.push(`link ${this.recorder.key[0]}: the recipe would have replayed, but the walk was vetoed (${reason})${d !== undefined ? ` after ${d}` : ''}`);
+      this.auditFailures.push(
+        `link ${this.recorder.key[0]}: the recipe would have replayed, but the walk was vetoed (${reason})${d !== undefined ? ` after ${d}` : ''}`,
+      );
       this.audited = null;
     }
   }
 
   /** Fill `this.key` from the frame; false when the frame is not keyable. */
   private keyOf(linkId: number, pkt: PacketBuffer): boolean {
-    const b = pkt.data, s = pkt.start, len = pkt.end - s;
+    const b = pkt.data,
+      s = pkt.start,
+      len = pkt.end - s;
     if (len < 42 || b[s + 12] !== 0x08 || b[s + 13] !== 0x00 || b[s + 14] !== 0x45) return false;
     const ip = s + 14;
     const total = (b[ip + 2]! << 8) | b[ip + 3]!;
@@ -211,7 +229,9 @@ export class FastPath implements PathCache, RecipeStore {
   }
 
   private sameKey(slot: number): boolean {
-    const ks = this.keys, k = this.key, base = slot * KEY_WORDS;
+    const ks = this.keys,
+      k = this.key,
+      base = slot * KEY_WORDS;
     for (let i = 0; i < KEY_WORDS; i++) if (ks[base + i] !== k[i]) return false;
     return true;
   }
@@ -230,12 +250,16 @@ export class FastPath implements PathCache, RecipeStore {
   }
 
   private replay(pkt: PacketBuffer, r: PathRecipe): void {
-    const host = this.host, clock = host.clock, capture = host.capture;
+    const host = this.host,
+      clock = host.clock,
+      capture = host.capture;
     // Time offsets are applied with advance(): storing `base + offset` (a double past 2^31) into the clock boxed
     // a fresh heap number per capture record.
     let at = 0;
     const b = pkt.data;
-    const ops = r.ops, args = r.args, refs = r.refs;
+    const ops = r.ops,
+      args = r.args,
+      refs = r.refs;
     for (let i = 0, k = 0; i < r.n; i++, k += ARGS) {
       switch (ops[i]) {
         case OP_WINDOW:
@@ -259,18 +283,38 @@ export class FastPath implements PathCache, RecipeStore {
           break;
         }
         case OP_NAT:
-          natPacket(b, pkt.start + args[k]!, pkt.end, refs[i] as ConntrackEntry, args[k + 1]!, args[k + 2] as ManipType);
+          natPacket(
+            b,
+            pkt.start + args[k]!,
+            pkt.end,
+            refs[i] as ConntrackEntry,
+            args[k + 1]!,
+            args[k + 2] as ManipType,
+          );
           break;
         case OP_ENCAP: {
           const ipIds = r.refs2[i] as IpIdSource;
-          pkt.start = (refs[i] as VxlanEncapTemplate).encapsulate(b, pkt.start, pkt.end, args[k]!, args[k + 1]!, ipIds.nextIpId()) + 14;
+          pkt.start =
+            (refs[i] as VxlanEncapTemplate).encapsulate(
+              b,
+              pkt.start,
+              pkt.end,
+              args[k]!,
+              args[k + 1]!,
+              ipIds.nextIpId(),
+            ) + 14;
           break;
         }
         case OP_CAPTURE:
           if (capture !== null) {
             clock.advance(args[k + 2]! - at);
             at = args[k + 2]!;
-            capture.record(args[k]!, args[k + 1] === 1 ? 'outbound' : 'inbound', pkt, (refs[i] as string | null) ?? undefined);
+            capture.record(
+              args[k]!,
+              args[k + 1] === 1 ? 'outbound' : 'inbound',
+              pkt,
+              (refs[i] as string | null) ?? undefined,
+            );
           }
           break;
       }
@@ -285,9 +329,19 @@ export class FastPath implements PathCache, RecipeStore {
     }
     clock.advance(r.duration - at);
     const m = r.handoffMeta!;
-    pkt.inPort = m.inPort; pkt.reg0 = m.reg0; pkt.reg1 = m.reg1; pkt.reg2 = m.reg2;
-    pkt.tunId = m.tunId; pkt.tunSrc = m.tunSrc; pkt.tunDst = m.tunDst; pkt.pktMark = m.pktMark;
-    pkt.ctState = m.ctState; pkt.ctZone = m.ctZone; pkt.ctMark = m.ctMark; pkt.recirc = m.recirc; pkt.ctEntry = m.ctEntry;
+    pkt.inPort = m.inPort;
+    pkt.reg0 = m.reg0;
+    pkt.reg1 = m.reg1;
+    pkt.reg2 = m.reg2;
+    pkt.tunId = m.tunId;
+    pkt.tunSrc = m.tunSrc;
+    pkt.tunDst = m.tunDst;
+    pkt.pktMark = m.pktMark;
+    pkt.ctState = m.ctState;
+    pkt.ctZone = m.ctZone;
+    pkt.ctMark = m.ctMark;
+    pkt.recirc = m.recirc;
+    pkt.ctEntry = m.ctEntry;
     pkt.hopReason = undefined;
     r.handoffStack!.deliverLocal(r.handoffIface!, pkt, pkt.start + r.handoffL3);
   }
@@ -298,11 +352,14 @@ export class FastPath implements PathCache, RecipeStore {
  * loop per kind, not one over all: each call site then sees one class (a br0 flow, an iptables rule...).
  */
 function applyCounters(r: PathRecipe): void {
-  const ovs = r.ovsRules, ovsBytes = r.ovsBytes;
+  const ovs = r.ovsRules,
+    ovsBytes = r.ovsBytes;
   for (let i = 0; i < ovs.length; i++) ovs[i]!.countPacket(ovsBytes[i]!);
-  const nf = r.nfRules, nfBytes = r.nfRuleBytes;
+  const nf = r.nfRules,
+    nfBytes = r.nfRuleBytes;
   for (let i = 0; i < nf.length; i++) nf[i]!.countPacket(nfBytes[i]!);
-  const ch = r.nfChains, chBytes = r.nfChainBytes;
+  const ch = r.nfChains,
+    chBytes = r.nfChainBytes;
   for (let i = 0; i < ch.length; i++) ch[i]!.countPacket(chBytes[i]!);
   const tx = r.ifTx;
   for (let i = 0; i < tx.length; i++) tx[i]!.countTransmit();

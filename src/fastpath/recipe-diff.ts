@@ -6,19 +6,47 @@
  * ConfigVersion bump or a conntrack guard: a forgotten report to the path observer.
  */
 
-import { OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, ARGS, type PathRecipe } from './recipe.js';
+import {
+  OP_CAPTURE,
+  OP_DEC_TTL_OVS,
+  OP_DEC_TTL_STACK,
+  OP_ENCAP,
+  OP_NAT,
+  OP_WINDOW,
+  OP_WRITE_BYTES,
+  ARGS,
+  type PathRecipe,
+} from './recipe.js';
 
 const OP_NAMES: Record<number, string> = {
-  [OP_WINDOW]: 'window', [OP_WRITE_BYTES]: 'write bytes', [OP_DEC_TTL_STACK]: 'stack dec_ttl', [OP_DEC_TTL_OVS]: 'OVS dec_ttl',
-  [OP_NAT]: 'NAT', [OP_ENCAP]: 'VXLAN encap', [OP_CAPTURE]: 'capture',
+  [OP_WINDOW]: 'window',
+  [OP_WRITE_BYTES]: 'write bytes',
+  [OP_DEC_TTL_STACK]: 'stack dec_ttl',
+  [OP_DEC_TTL_OVS]: 'OVS dec_ttl',
+  [OP_NAT]: 'NAT',
+  [OP_ENCAP]: 'VXLAN encap',
+  [OP_CAPTURE]: 'capture',
 };
 
 /** An object as a difference names it: its class and, where it has one, its name or rule text. */
 export function describeObject(o: unknown): string {
   if (o === null || typeof o !== 'object') return String(o);
-  const x = o as { constructor?: { name?: string }; hopText?: unknown; text?: unknown; name?: unknown; owner?: { name?: unknown } };
+  const x = o as {
+    constructor?: { name?: string };
+    hopText?: unknown;
+    text?: unknown;
+    name?: unknown;
+    owner?: { name?: unknown };
+  };
   const cls = x.constructor?.name ?? 'object';
-  const label = typeof x.hopText === 'string' ? x.hopText : typeof x.text === 'string' ? x.text : typeof x.name === 'string' ? x.name : undefined;
+  const label =
+    typeof x.hopText === 'string'
+      ? x.hopText
+      : typeof x.text === 'string'
+        ? x.text
+        : typeof x.name === 'string'
+          ? x.name
+          : undefined;
   const owner = typeof x.owner?.name === 'string' ? `${x.owner.name} ` : '';
   return label !== undefined ? `${cls} ${owner}${label}` : cls;
 }
@@ -58,8 +86,10 @@ export function divergence(a: PathRecipe, partial: PathRecipe): string | undefin
 
 function programDifference(a: PathRecipe, b: PathRecipe, n: number): string | undefined {
   for (let i = 0; i < n; i++) {
-    const sa = i < a.n ? OP_NAMES[a.ops[i]!] : '(end)', sb = i < b.n ? OP_NAMES[b.ops[i]!] : '(end)';
-    const argsA = a.args.slice(i * ARGS, i * ARGS + ARGS).join(','), argsB = b.args.slice(i * ARGS, i * ARGS + ARGS).join(',');
+    const sa = i < a.n ? OP_NAMES[a.ops[i]!] : '(end)',
+      sb = i < b.n ? OP_NAMES[b.ops[i]!] : '(end)';
+    const argsA = a.args.slice(i * ARGS, i * ARGS + ARGS).join(','),
+      argsB = b.args.slice(i * ARGS, i * ARGS + ARGS).join(',');
     if (sa !== sb || argsA !== argsB || !sameRef(a.refs[i], b.refs[i]) || a.refs2[i] !== b.refs2[i]) {
       return `byte program step ${i}: recipe ${sa} (${argsA}${refText(a.refs[i])}), walk ${sb} (${argsB}${refText(b.refs[i])})`;
     }
@@ -68,23 +98,25 @@ function programDifference(a: PathRecipe, b: PathRecipe, n: number): string | un
 }
 
 function sideEffectDifference(a: PathRecipe, b: PathRecipe): string | undefined {
-  return listDiff('br0 flow counters', a.ovsRules, b.ovsRules)
-    ?? listDiff('br0 flow byte counts', a.ovsBytes, b.ovsBytes)
-    ?? listDiff('iptables rule counters', a.nfRules, b.nfRules)
-    ?? listDiff('iptables rule byte counts', a.nfRuleBytes, b.nfRuleBytes)
-    ?? listDiff('iptables policy counters', a.nfChains, b.nfChains)
-    ?? listDiff('iptables policy byte counts', a.nfChainBytes, b.nfChainBytes)
-    ?? listDiff('interface tx counters', a.ifTx, b.ifTx)
-    ?? listDiff('interface rx counters', a.ifRx, b.ifRx)
-    ?? listDiff('conntrack lookups', a.ctEntries, b.ctEntries)
-    ?? listDiff('conntrack lookup tables', a.ctTables, b.ctTables)
-    ?? listDiff('conntrack timeout classes', a.ctClasses, b.ctClasses)
-    ?? listDiff('conntrack lookup times', a.ctTimes, b.ctTimes)
-    ?? listDiff('conntrack guards', a.guardEntries, b.guardEntries)
-    ?? (a.verifyL4 !== b.verifyL4 ? `L4 checksum verification: recipe ${a.verifyL4}, walk ${b.verifyL4}` : undefined)
-    ?? (a.duration !== b.duration ? `duration: recipe ${a.duration} ns, walk ${b.duration} ns` : undefined)
-    ?? (a.handoffStack !== b.handoffStack || a.handoffIface !== b.handoffIface || a.handoffL3 !== b.handoffL3
+  return (
+    listDiff('br0 flow counters', a.ovsRules, b.ovsRules) ??
+    listDiff('br0 flow byte counts', a.ovsBytes, b.ovsBytes) ??
+    listDiff('iptables rule counters', a.nfRules, b.nfRules) ??
+    listDiff('iptables rule byte counts', a.nfRuleBytes, b.nfRuleBytes) ??
+    listDiff('iptables policy counters', a.nfChains, b.nfChains) ??
+    listDiff('iptables policy byte counts', a.nfChainBytes, b.nfChainBytes) ??
+    listDiff('interface tx counters', a.ifTx, b.ifTx) ??
+    listDiff('interface rx counters', a.ifRx, b.ifRx) ??
+    listDiff('conntrack lookups', a.ctEntries, b.ctEntries) ??
+    listDiff('conntrack lookup tables', a.ctTables, b.ctTables) ??
+    listDiff('conntrack timeout classes', a.ctClasses, b.ctClasses) ??
+    listDiff('conntrack lookup times', a.ctTimes, b.ctTimes) ??
+    listDiff('conntrack guards', a.guardEntries, b.guardEntries) ??
+    (a.verifyL4 !== b.verifyL4 ? `L4 checksum verification: recipe ${a.verifyL4}, walk ${b.verifyL4}` : undefined) ??
+    (a.duration !== b.duration ? `duration: recipe ${a.duration} ns, walk ${b.duration} ns` : undefined) ??
+    (a.handoffStack !== b.handoffStack || a.handoffIface !== b.handoffIface || a.handoffL3 !== b.handoffL3
       ? `hand-off: recipe ${describeObject(a.handoffStack)} ${describeObject(a.handoffIface)}, walk ${describeObject(b.handoffStack)} ${describeObject(b.handoffIface)}`
-      : undefined)
-    ?? listDiff('hand-off metadata', Object.values(a.handoffMeta ?? {}), Object.values(b.handoffMeta ?? {}));
+      : undefined) ??
+    listDiff('hand-off metadata', Object.values(a.handoffMeta ?? {}), Object.values(b.handoffMeta ?? {}))
+  );
 }

@@ -41,8 +41,19 @@ export const ARGS = 4;
 
 /** What the packet's metadata was when it reached the hand-off (restored before local delivery). */
 export interface HandoffMetadata {
-  inPort: number; reg0: number; reg1: number; reg2: number; tunId: number; tunSrc: number; tunDst: number;
-  pktMark: number; ctState: number; ctZone: number; ctMark: number; recirc: number; ctEntry: object | null;
+  inPort: number;
+  reg0: number;
+  reg1: number;
+  reg2: number;
+  tunId: number;
+  tunSrc: number;
+  tunDst: number;
+  pktMark: number;
+  ctState: number;
+  ctZone: number;
+  ctMark: number;
+  recirc: number;
+  ctEntry: object | null;
 }
 
 export class PathRecipe {
@@ -97,7 +108,18 @@ export class PathRecipe {
 /** The metadata of `pkt` as a hand-off snapshot. */
 export function snapshotMetadata(pkt: PacketBuffer): HandoffMetadata {
   return {
-    inPort: pkt.inPort, reg0: pkt.reg0, reg1: pkt.reg1, reg2: pkt.reg2, tunId: pkt.tunId, tunSrc: pkt.tunSrc, tunDst: pkt.tunDst,
-    pktMark: pkt.pktMark, ctState: pkt.ctState, ctZone: pkt.ctZone, ctMark: pkt.ctMark, recirc: pkt.recirc, ctEntry: pkt.ctEntry,
+    inPort: pkt.inPort,
+    reg0: pkt.reg0,
+    reg1: pkt.reg1,
+    reg2: pkt.reg2,
+    tunId: pkt.tunId,
+    tunSrc: pkt.tunSrc,
+    tunDst: pkt.tunDst,
+    pktMark: pkt.pktMark,
+    ctState: pkt.ctState,
+    ctZone: pkt.ctZone,
+    ctMark: pkt.ctMark,
+    recirc: pkt.recirc,
+    ctEntry: pkt.ctEntry,
   };
 }

@@ -16,7 +16,16 @@ import type { GuardedEntry, GuardedTable } from '../path-observer/guarded.js';
 import type { IpIdSource, LocalDelivery, PathObserver } from '../path-observer/path-observer.js';
 import type { PathWatch } from '../path-observer/path-watch.js';
 import {
-  OP_CAPTURE, OP_DEC_TTL_OVS, OP_DEC_TTL_STACK, OP_ENCAP, OP_NAT, OP_WINDOW, OP_WRITE_BYTES, PathRecipe, snapshotMetadata, type HandoffMetadata,
+  OP_CAPTURE,
+  OP_DEC_TTL_OVS,
+  OP_DEC_TTL_STACK,
+  OP_ENCAP,
+  OP_NAT,
+  OP_WINDOW,
+  OP_WRITE_BYTES,
+  PathRecipe,
+  snapshotMetadata,
+  type HandoffMetadata,
 } from './recipe.js';
 
 /**
@@ -65,9 +74,28 @@ class Draft {
   readonly guardTables = new List<GuardedTable>();
   verifyL4 = false;
   private readonly lists: List<unknown>[] = [
-    this.ops, this.args, this.refs, this.refs2, this.ovsRules, this.ovsBytes, this.nfRules, this.nfRuleBytes, this.nfChains,
-    this.nfChainBytes, this.ifTx, this.ifRx, this.ctTables, this.ctEntries, this.ctClasses, this.ctIgnored, this.ctTimes,
-    this.guardEntries, this.guardStatus, this.guardTcpState, this.guardMark, this.guardTables,
+    this.ops,
+    this.args,
+    this.refs,
+    this.refs2,
+    this.ovsRules,
+    this.ovsBytes,
+    this.nfRules,
+    this.nfRuleBytes,
+    this.nfChains,
+    this.nfChainBytes,
+    this.ifTx,
+    this.ifRx,
+    this.ctTables,
+    this.ctEntries,
+    this.ctClasses,
+    this.ctIgnored,
+    this.ctTimes,
+    this.guardEntries,
+    this.guardStatus,
+    this.guardTcpState,
+    this.guardMark,
+    this.guardTables,
   ] as List<unknown>[];
 
   clear(version: number): void {
@@ -87,7 +115,13 @@ class Draft {
   }
 
   /** The stored form, with the hand-off. */
-  toRecipe(stack: LocalDelivery | null, iface: object | null, l3: number, meta: HandoffMetadata | null, duration: number): PathRecipe {
+  toRecipe(
+    stack: LocalDelivery | null,
+    iface: object | null,
+    l3: number,
+    meta: HandoffMetadata | null,
+    duration: number,
+  ): PathRecipe {
     const r = new PathRecipe();
     r.version = this.version;
     r.n = this.ops.n;
@@ -332,7 +366,12 @@ export class PathRecorder implements PathObserver {
     const r = this.recipe;
     for (let i = 0; i < r.guardEntries.n; i++) {
       const e = r.guardEntries.items[i]!;
-      if (e.status !== r.guardStatus.items[i] || e.tcpState !== r.guardTcpState.items[i] || e.mark !== r.guardMark.items[i]) return this.veto('conntrack entry changed');
+      if (
+        e.status !== r.guardStatus.items[i] ||
+        e.tcpState !== r.guardTcpState.items[i] ||
+        e.mark !== r.guardMark.items[i]
+      )
+        return this.veto('conntrack entry changed');
     }
     this.stop();
     this.pkt = null;

@@ -44,5 +44,8 @@ export function formatConntrackEntry(e: ConntrackEntry, secondsLeft: number): st
 /** The whole table (`conntrack -L`), oldest entry first, one line each. */
 export function formatConntrackTable(ct: Conntrack, now: number): string {
   ct.expire(now);
-  return ct.entries().map((e) => formatConntrackEntry(e, ct.secondsLeft(e, now)) + '\n').join('');
+  return ct
+    .entries()
+    .map((e) => formatConntrackEntry(e, ct.secondsLeft(e, now)) + '\n')
+    .join('');
 }

@@ -25,11 +25,29 @@ import type { GuardedTable } from '../path-observer/guarded.js';
 import { PathWatch } from '../path-observer/path-watch.js';
 import { l4ChecksumValid } from './l4-checksum.js';
 import {
-  TCP_CLOSE, TCP_ESTABLISHED, TCP_IGNORE, TCP_INVALID, TCP_SEG_RST, TCP_SEG_SYN, TCP_SYN_RECV, TCP_SYN_SENT,
-  TCP_TIME_WAIT, tcpNewState, tcpNextState, tcpSegmentClass,
+  TCP_CLOSE,
+  TCP_ESTABLISHED,
+  TCP_IGNORE,
+  TCP_INVALID,
+  TCP_SEG_RST,
+  TCP_SEG_SYN,
+  TCP_SYN_RECV,
+  TCP_SYN_SENT,
+  TCP_TIME_WAIT,
+  tcpNewState,
+  tcpNextState,
+  tcpSegmentClass,
 } from './tcp-state.js';
 import {
-  CtTuple, hashTuple, invertTuple, PROTO_ICMP, PROTO_TCP, PROTO_UDP, readTuple, TUPLE_ICMP_ERROR, TUPLE_INVALID,
+  CtTuple,
+  hashTuple,
+  invertTuple,
+  PROTO_ICMP,
+  PROTO_TCP,
+  PROTO_UDP,
+  readTuple,
+  TUPLE_ICMP_ERROR,
+  TUPLE_INVALID,
 } from './tuple.js';
 
 // Status bits (include/uapi/linux/netfilter/nf_conntrack_common.h).
@@ -51,20 +69,46 @@ const SEC = 1_000_000_000;
 
 /** Timeouts in seconds, named after the sysctls (net.netfilter.nf_conntrack_*). */
 export interface ConntrackTimeouts {
-  tcpSynSent: number; tcpSynRecv: number; tcpEstablished: number; tcpFinWait: number; tcpCloseWait: number;
-  tcpLastAck: number; tcpTimeWait: number; tcpClose: number; tcpSynSent2: number; tcpUnacknowledged: number;
-  udp: number; udpStream: number; icmp: number; generic: number;
+  tcpSynSent: number;
+  tcpSynRecv: number;
+  tcpEstablished: number;
+  tcpFinWait: number;
+  tcpCloseWait: number;
+  tcpLastAck: number;
+  tcpTimeWait: number;
+  tcpClose: number;
+  tcpSynSent2: number;
+  tcpUnacknowledged: number;
+  udp: number;
+  udpStream: number;
+  icmp: number;
+  generic: number;
 }
 
 /** Linux defaults. */
 export const DEFAULT_TIMEOUTS: Readonly<ConntrackTimeouts> = {
-  tcpSynSent: 120, tcpSynRecv: 60, tcpEstablished: 432000, tcpFinWait: 120, tcpCloseWait: 60, tcpLastAck: 30,
-  tcpTimeWait: 120, tcpClose: 10, tcpSynSent2: 120, tcpUnacknowledged: 300, udp: 30, udpStream: 120, icmp: 30,
+  tcpSynSent: 120,
+  tcpSynRecv: 60,
+  tcpEstablished: 432000,
+  tcpFinWait: 120,
+  tcpCloseWait: 60,
+  tcpLastAck: 30,
+  tcpTimeWait: 120,
+  tcpClose: 10,
+  tcpSynSent2: 120,
+  tcpUnacknowledged: 300,
+  udp: 30,
+  udpStream: 120,
+  icmp: 30,
   generic: 600,
 };
 
 // Timeout classes: 0-9 are the TCP states (TCP_NONE unused), then these.
-const CLASS_TCP_UNACK = 10, CLASS_UDP = 11, CLASS_UDP_STREAM = 12, CLASS_ICMP = 13, CLASS_GENERIC = 14;
+const CLASS_TCP_UNACK = 10,
+  CLASS_UDP = 11,
+  CLASS_UDP_STREAM = 12,
+  CLASS_ICMP = 13,
+  CLASS_GENERIC = 14;
 const N_CLASSES = 15;
 /** How many entries per timeout class early drop looks at (the kernel looks at a few hash buckets). */
 const EARLY_DROP_SCAN = 8;
@@ -73,7 +117,10 @@ const EARLY_DROP_SCAN = 8;
 export class CtTupleNode extends CtTuple {
   hash = 0;
   next: CtTupleNode | null = null;
-  constructor(readonly entry: ConntrackEntry, readonly dir: 0 | 1) {
+  constructor(
+    readonly entry: ConntrackEntry,
+    readonly dir: 0 | 1,
+  ) {
     super();
   }
 }
@@ -150,7 +197,16 @@ export class Conntrack implements GuardedTable {
   max: number;
   readonly timeouts: Readonly<ConntrackTimeouts>;
   readonly verifyChecksums: boolean;
-  readonly stats: ConntrackStats = { found: 0, invalid: 0, ignore: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, expired: 0 };
+  readonly stats: ConntrackStats = {
+    found: 0,
+    invalid: 0,
+    ignore: 0,
+    insert: 0,
+    insertFailed: 0,
+    drop: 0,
+    earlyDrop: 0,
+    expired: 0,
+  };
   /** Confirmed entries in the table. */
   count = 0;
   /** The kernel log line of the last table-full drop, if any. */
@@ -180,8 +236,21 @@ export class Conntrack implements GuardedTable {
     const to = (this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts });
     this.verifyChecksums = opts.checksum ?? true;
     this.classNs = [
-      0, to.tcpSynSent, to.tcpSynRecv, to.tcpEstablished, to.tcpFinWait, to.tcpCloseWait, to.tcpLastAck,
-      to.tcpTimeWait, to.tcpClose, to.tcpSynSent2, to.tcpUnacknowledged, to.udp, to.udpStream, to.icmp, to.generic,
+      0,
+      to.tcpSynSent,
+      to.tcpSynRecv,
+      to.tcpEstablished,
+      to.tcpFinWait,
+      to.tcpCloseWait,
+      to.tcpLastAck,
+      to.tcpTimeWait,
+      to.tcpClose,
+      to.tcpSynSent2,
+      to.tcpUnacknowledged,
+      to.udp,
+      to.udpStream,
+      to.icmp,
+      to.generic,
     ].map((s) => s * SEC);
   }
 
@@ -235,7 +304,12 @@ export class Conntrack implements GuardedTable {
       if (entry) {
         tcpState = tcpNextState(dir, seg, entry.tcpState);
         // A new SYN on a closed connection starts over (the kernel kills the entry and repeats the lookup).
-        if (tcpState === TCP_SYN_SENT && dir === 0 && (entry.tcpState === TCP_TIME_WAIT || entry.tcpState === TCP_CLOSE) && entry.confirmed) {
+        if (
+          tcpState === TCP_SYN_SENT &&
+          dir === 0 &&
+          (entry.tcpState === TCP_TIME_WAIT || entry.tcpState === TCP_CLOSE) &&
+          entry.confirmed
+        ) {
           this.remove(entry);
           entry = node = null;
         }
@@ -268,7 +342,8 @@ export class Conntrack implements GuardedTable {
         entry.tcpState = tcpState;
         cls = seg === TCP_SEG_RST ? TCP_CLOSE : tcpState;
         if (!seenReply) {
-          if (seg === TCP_SEG_SYN && old === TCP_SYN_SENT && entry.confirmed) cls = -1; // SYN retransmit: no renewal
+          if (seg === TCP_SEG_SYN && old === TCP_SYN_SENT && entry.confirmed)
+            cls = -1; // SYN retransmit: no renewal
           else if (tcpState === TCP_ESTABLISHED) cls = CLASS_TCP_UNACK; // picked up mid-stream, unanswered
         } else if ((old === TCP_SYN_RECV || old === TCP_ESTABLISHED) && tcpState === TCP_ESTABLISHED) {
           entry.status |= IPS_ASSURED;
@@ -398,7 +473,8 @@ export class Conntrack implements GuardedTable {
   insert(proto: number, src: number, dst: number, sport: number, dport: number, now: number, zone = 0): ConntrackEntry {
     const t = new CtTuple().set(proto, src >>> 0, dst >>> 0, sport, dport);
     const r = invertTuple(t, new CtTuple());
-    if (this.isTaken(t, zone, null) || this.isTaken(r, zone, null)) throw new Error('conntrack -I: such conntrack exists, try -U to update');
+    if (this.isTaken(t, zone, null) || this.isTaken(r, zone, null))
+      throw new Error('conntrack -I: such conntrack exists, try -U to update');
     if (this.count >= this.max) throw new Error('conntrack -I: table full');
     this.timeNs = now;
     const e = this.create(t, zone);
@@ -422,7 +498,12 @@ export class Conntrack implements GuardedTable {
    * reply tuple is not the inverse of the original), the TCP state, SEEN_REPLY/ASSURED, the mark, and the seconds
    * it had left; NAT status bits follow from the tuples, as nf_nat sets them. Throws when a tuple is taken.
    */
-  restore(orig: CtTuple, reply: CtTuple, e: { tcpState: number; replied: boolean; assured: boolean; mark: number; secondsLeft: number; zone: number }, now: number): ConntrackEntry {
+  restore(
+    orig: CtTuple,
+    reply: CtTuple,
+    e: { tcpState: number; replied: boolean; assured: boolean; mark: number; secondsLeft: number; zone: number },
+    now: number,
+  ): ConntrackEntry {
     if (this.isTaken(orig, e.zone, null) || this.isTaken(reply, e.zone, null)) throw new Error('such conntrack exists');
     this.timeNs = now;
     const c = this.create(orig, e.zone);
@@ -458,7 +539,8 @@ export class Conntrack implements GuardedTable {
 
   /** True when some entry other than `ignore` uses `t` (either direction): nf_conntrack_tuple_taken. */
   isTaken(t: CtTuple, zone: number, ignore: ConntrackEntry | null): boolean {
-    let n: CtTupleNode | null = this.table.get(hashTuple(zone, t.proto, t.src | 0, t.dst | 0, t.sport, t.dport)) ?? null;
+    let n: CtTupleNode | null =
+      this.table.get(hashTuple(zone, t.proto, t.src | 0, t.dst | 0, t.sport, t.dport)) ?? null;
     for (; n; n = n.next) {
       if (n.entry !== ignore && n.entry.zone === zone && n.equals(t)) return true;
     }
@@ -561,7 +643,8 @@ export class Conntrack implements GuardedTable {
   }
 
   private findNode(t: CtTuple, zone: number): CtTupleNode | null {
-    let n: CtTupleNode | null = this.table.get(hashTuple(zone, t.proto, t.src | 0, t.dst | 0, t.sport, t.dport)) ?? null;
+    let n: CtTupleNode | null =
+      this.table.get(hashTuple(zone, t.proto, t.src | 0, t.dst | 0, t.sport, t.dport)) ?? null;
     for (; n; n = n.next) if (n.entry.zone === zone && n.equals(t)) return n;
     return null;
   }

@@ -20,16 +20,38 @@ export function egressRouterRules(config: EgressRouterConfig): Ruleset {
   for (const d of perPort) {
     const to = ipv4ToString(d.ip) + (d.targetPort !== undefined ? `:${d.targetPort}` : '');
     const proto = (d.protocol ?? 'TCP').toLowerCase();
-    appendRule(rs, 'nat', 'PREROUTING', ruleFromArgs('nat', ['-i', 'eth0', '-p', proto, '--dport', String(d.port), '-j', 'DNAT', '--to-destination', to]));
+    appendRule(
+      rs,
+      'nat',
+      'PREROUTING',
+      ruleFromArgs('nat', ['-i', 'eth0', '-p', proto, '--dport', String(d.port), '-j', 'DNAT', '--to-destination', to]),
+    );
   }
   for (const d of fallback) {
-    appendRule(rs, 'nat', 'PREROUTING', ruleFromArgs('nat', ['-i', 'eth0', '-j', 'DNAT', '--to-destination', ipv4ToString(d.ip)]));
+    appendRule(
+      rs,
+      'nat',
+      'PREROUTING',
+      ruleFromArgs('nat', ['-i', 'eth0', '-j', 'DNAT', '--to-destination', ipv4ToString(d.ip)]),
+    );
   }
-  appendRule(rs, 'nat', 'POSTROUTING', ruleFromArgs('nat', ['-o', 'macvlan0', '-j', 'SNAT', '--to-source', ipv4ToString(config.source)]));
+  appendRule(
+    rs,
+    'nat',
+    'POSTROUTING',
+    ruleFromArgs('nat', ['-o', 'macvlan0', '-j', 'SNAT', '--to-source', ipv4ToString(config.source)]),
+  );
   return rs;
 }
 
 /** The egress router pod's netfilter (its own conntrack), given the pod's SDN address. */
-export function createEgressRouterNetfilter(config: EgressRouterConfig, podIp: number, opts: NetfilterOptions = {}): Netfilter {
-  return new Netfilter(egressRouterRules(config), { ...opts, interfaces: opts.interfaces ?? { eth0: [podIp], macvlan0: [config.source] } });
+export function createEgressRouterNetfilter(
+  config: EgressRouterConfig,
+  podIp: number,
+  opts: NetfilterOptions = {},
+): Netfilter {
+  return new Netfilter(egressRouterRules(config), {
+    ...opts,
+    interfaces: opts.interfaces ?? { eth0: [podIp], macvlan0: [config.source] },
+  });
 }

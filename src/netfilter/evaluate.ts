@@ -25,16 +25,43 @@ import type { TraceRecorder } from '../trace/types.js';
 import { ConfigVersion } from '../path-observer/config-version.js';
 import type { Counted } from '../path-observer/counted.js';
 import { PathWatch } from '../path-observer/path-watch.js';
-import { Conntrack, type ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT, natFlags, TRACK_DROP, UNTRACKED, type ConntrackOptions } from './conntrack.js';
+import {
+  Conntrack,
+  type ConntrackEntry,
+  IPS_DST_NAT,
+  IPS_SRC_NAT,
+  natFlags,
+  TRACK_DROP,
+  UNTRACKED,
+  type ConntrackOptions,
+} from './conntrack.js';
 import { ruleText } from './iptables-save.js';
 import {
-  icmpErrorTranslate, MANIP_DST, MANIP_SRC, natInitialized, natPacket, setNullBinding, setupNat, type ManipType, type NatRange,
+  icmpErrorTranslate,
+  MANIP_DST,
+  MANIP_SRC,
+  natInitialized,
+  natPacket,
+  setNullBinding,
+  setupNat,
+  type ManipType,
+  type NatRange,
   type RandomSource,
 } from './nat.js';
 import { Prng } from './prng.js';
 import {
-  CTSTATE_DNAT, CTSTATE_ESTABLISHED, CTSTATE_INVALID, CTSTATE_NEW, CTSTATE_RELATED, CTSTATE_SNAT, CTSTATE_UNTRACKED,
-  type Chain, type Match, type Rule, type Ruleset, type TableName,
+  CTSTATE_DNAT,
+  CTSTATE_ESTABLISHED,
+  CTSTATE_INVALID,
+  CTSTATE_NEW,
+  CTSTATE_RELATED,
+  CTSTATE_SNAT,
+  CTSTATE_UNTRACKED,
+  type Chain,
+  type Match,
+  type Rule,
+  type Ruleset,
+  type TableName,
 } from './rules.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './tuple.js';
 
@@ -70,16 +97,40 @@ export interface OvsCtArgs {
   nat?: boolean;
   zone?: number;
   /** ct(commit,nat(src=...|dst=...)): set up a binding on a new connection. */
-  natSpec?: { kind?: 'src' | 'dst'; addrMin?: number; addrMax?: number; portMin?: number; portMax?: number; flags?: string[] };
+  natSpec?: {
+    kind?: 'src' | 'dst';
+    addrMin?: number;
+    addrMax?: number;
+    portMin?: number;
+    portMax?: number;
+    flags?: string[];
+  };
   /** ct(commit,exec(set_field:V->ct_mark)). */
   mark?: number;
 }
 
 // Compiled target kinds.
-const T_NONE = 0, T_ACCEPT = 1, T_DROP = 2, T_REJECT = 3, T_RETURN = 4, T_JUMP = 5, T_GOTO = 6, T_DNAT = 7, T_SNAT = 8,
-  T_MASQ = 9, T_MARK = 10, T_NOTRACK = 11;
+const T_NONE = 0,
+  T_ACCEPT = 1,
+  T_DROP = 2,
+  T_REJECT = 3,
+  T_RETURN = 4,
+  T_JUMP = 5,
+  T_GOTO = 6,
+  T_DNAT = 7,
+  T_SNAT = 8,
+  T_MASQ = 9,
+  T_MARK = 10,
+  T_NOTRACK = 11;
 // Compiled match kinds.
-const M_TCP = 0, M_UDP = 1, M_ICMP = 2, M_MARK = 3, M_CONNTRACK = 4, M_COMMENT = 5, M_STATISTIC = 6, M_ADDRTYPE = 7;
+const M_TCP = 0,
+  M_UDP = 1,
+  M_ICMP = 2,
+  M_MARK = 3,
+  M_CONNTRACK = 4,
+  M_COMMENT = 5,
+  M_STATISTIC = 6,
+  M_ADDRTYPE = 7;
 
 const MAX_DEPTH = 64;
 
@@ -105,15 +156,49 @@ class CMatch {
       case 'tcp':
       case 'udp':
         this.kind = m.kind === 'tcp' ? M_TCP : M_UDP;
-        if (m.sport) { this.hasSport = true; this.a = m.sport.lo; this.b = m.sport.hi; this.sportInv = !!m.sportInvert; }
-        if (m.dport) { this.c = m.dport.lo; this.d = m.dport.hi; this.dportInv = !!m.dportInvert; }
-        if (m.kind === 'tcp' && m.tcpFlags) { this.hasFlags = true; this.flagsMask = m.tcpFlags.mask; this.flagsComp = m.tcpFlags.comp; this.flagsInv = !!m.tcpFlags.invert; }
+        if (m.sport) {
+          this.hasSport = true;
+          this.a = m.sport.lo;
+          this.b = m.sport.hi;
+          this.sportInv = !!m.sportInvert;
+        }
+        if (m.dport) {
+          this.c = m.dport.lo;
+          this.d = m.dport.hi;
+          this.dportInv = !!m.dportInvert;
+        }
+        if (m.kind === 'tcp' && m.tcpFlags) {
+          this.hasFlags = true;
+          this.flagsMask = m.tcpFlags.mask;
+          this.flagsComp = m.tcpFlags.comp;
+          this.flagsInv = !!m.tcpFlags.invert;
+        }
         break;
-      case 'icmp': this.kind = M_ICMP; this.a = m.type; this.b = m.code ?? -1; this.inv = !!m.invert; break;
-      case 'mark': this.kind = M_MARK; this.a = m.value >>> 0; this.b = m.mask >>> 0; this.inv = !!m.invert; break;
-      case 'conntrack': this.kind = M_CONNTRACK; this.a = m.states; this.inv = !!m.invert; break;
-      case 'comment': this.kind = M_COMMENT; break;
-      case 'statistic': this.kind = M_STATISTIC; this.a = m.probability; this.inv = !!m.invert; break;
+      case 'icmp':
+        this.kind = M_ICMP;
+        this.a = m.type;
+        this.b = m.code ?? -1;
+        this.inv = !!m.invert;
+        break;
+      case 'mark':
+        this.kind = M_MARK;
+        this.a = m.value >>> 0;
+        this.b = m.mask >>> 0;
+        this.inv = !!m.invert;
+        break;
+      case 'conntrack':
+        this.kind = M_CONNTRACK;
+        this.a = m.states;
+        this.inv = !!m.invert;
+        break;
+      case 'comment':
+        this.kind = M_COMMENT;
+        break;
+      case 'statistic':
+        this.kind = M_STATISTIC;
+        this.a = m.probability;
+        this.inv = !!m.invert;
+        break;
       case 'addrtype':
         this.kind = M_ADDRTYPE;
         if (m.srcType) this.srcLocal = m.srcInvert ? 2 : 1;
@@ -125,17 +210,29 @@ class CMatch {
 
 class CRule implements Counted {
   // Networks and masks as int32, as the packet's addresses are read (no heap numbers per packet).
-  hasSrc = false; srcNet = 0; srcMask = 0; srcInv = false;
-  hasDst = false; dstNet = 0; dstMask = 0; dstInv = false;
-  inIf: string | null = null; inPrefix = false; inInv = false;
-  outIf: string | null = null; outPrefix = false; outInv = false;
-  proto = -1; protoInv = false;
+  hasSrc = false;
+  srcNet = 0;
+  srcMask = 0;
+  srcInv = false;
+  hasDst = false;
+  dstNet = 0;
+  dstMask = 0;
+  dstInv = false;
+  inIf: string | null = null;
+  inPrefix = false;
+  inInv = false;
+  outIf: string | null = null;
+  outPrefix = false;
+  outInv = false;
+  proto = -1;
+  protoInv = false;
   matches: CMatch[];
   target = T_NONE;
   jumpTo: CChain | null = null;
   range: NatRange | null = null;
   natIp = 0;
-  markValue = 0; markMask = 0;
+  markValue = 0;
+  markMask = 0;
   /** In a SharedChains chain: that chain and the rule's index in it (its counters are each netfilter's own). */
   owner: CChain | null = null;
   index = 0;
@@ -147,22 +244,56 @@ class CRule implements Counted {
     this.rule.bytes += bytes;
   }
 
-  constructor(readonly chain: string, readonly table: TableName, readonly rule: Rule, chains: Map<string, CChain>) {
+  constructor(
+    readonly chain: string,
+    readonly table: TableName,
+    readonly rule: Rule,
+    chains: Map<string, CChain>,
+  ) {
     const r = rule;
-    if (r.src) { this.hasSrc = true; this.srcNet = r.src.network | 0; this.srcMask = r.src.mask | 0; this.srcInv = !!r.srcInvert; }
-    if (r.dst) { this.hasDst = true; this.dstNet = r.dst.network | 0; this.dstMask = r.dst.mask | 0; this.dstInv = !!r.dstInvert; }
-    if (r.inIface !== undefined) { [this.inIf, this.inPrefix] = ifName(r.inIface); this.inInv = !!r.inIfaceInvert; }
-    if (r.outIface !== undefined) { [this.outIf, this.outPrefix] = ifName(r.outIface); this.outInv = !!r.outIfaceInvert; }
-    if (r.protocol !== undefined) { this.proto = r.protocol; this.protoInv = !!r.protocolInvert; }
+    if (r.src) {
+      this.hasSrc = true;
+      this.srcNet = r.src.network | 0;
+      this.srcMask = r.src.mask | 0;
+      this.srcInv = !!r.srcInvert;
+    }
+    if (r.dst) {
+      this.hasDst = true;
+      this.dstNet = r.dst.network | 0;
+      this.dstMask = r.dst.mask | 0;
+      this.dstInv = !!r.dstInvert;
+    }
+    if (r.inIface !== undefined) {
+      [this.inIf, this.inPrefix] = ifName(r.inIface);
+      this.inInv = !!r.inIfaceInvert;
+    }
+    if (r.outIface !== undefined) {
+      [this.outIf, this.outPrefix] = ifName(r.outIface);
+      this.outInv = !!r.outIfaceInvert;
+    }
+    if (r.protocol !== undefined) {
+      this.proto = r.protocol;
+      this.protoInv = !!r.protocolInvert;
+    }
     this.matches = r.matches.filter((m) => m.kind !== 'comment').map((m) => new CMatch(m));
     const t = r.target;
     if (!t) return;
     switch (t.kind) {
-      case 'ACCEPT': this.target = T_ACCEPT; break;
-      case 'DROP': this.target = T_DROP; break;
-      case 'REJECT': this.target = T_REJECT; break;
-      case 'RETURN': this.target = T_RETURN; break;
-      case 'NOTRACK': this.target = T_NOTRACK; break;
+      case 'ACCEPT':
+        this.target = T_ACCEPT;
+        break;
+      case 'DROP':
+        this.target = T_DROP;
+        break;
+      case 'REJECT':
+        this.target = T_REJECT;
+        break;
+      case 'RETURN':
+        this.target = T_RETURN;
+        break;
+      case 'NOTRACK':
+        this.target = T_NOTRACK;
+        break;
       case 'jump':
       case 'goto': {
         const c = chains.get(t.chain);
@@ -177,7 +308,11 @@ class CRule implements Counted {
         this.target = t.kind === 'DNAT' ? T_DNAT : T_SNAT;
         const ports = t.portMin !== undefined;
         this.range = {
-          minIp: t.ip >>> 0, maxIp: t.ip >>> 0, protoSpecified: ports, minPort: t.portMin ?? 0, maxPort: t.portMax ?? t.portMin ?? 0,
+          minIp: t.ip >>> 0,
+          maxIp: t.ip >>> 0,
+          protoSpecified: ports,
+          minPort: t.portMin ?? 0,
+          maxPort: t.portMax ?? t.portMin ?? 0,
           randomFully: t.kind === 'SNAT' && !!t.randomFully,
         };
         break;
@@ -185,10 +320,21 @@ class CRule implements Counted {
       case 'MASQUERADE': {
         this.target = T_MASQ;
         const ports = t.portMin !== undefined;
-        this.range = { minIp: 0, maxIp: 0, protoSpecified: ports, minPort: t.portMin ?? 0, maxPort: t.portMax ?? t.portMin ?? 0, randomFully: !!t.randomFully };
+        this.range = {
+          minIp: 0,
+          maxIp: 0,
+          protoSpecified: ports,
+          minPort: t.portMin ?? 0,
+          maxPort: t.portMax ?? t.portMin ?? 0,
+          randomFully: !!t.randomFully,
+        };
         break;
       }
-      case 'MARK': this.target = T_MARK; this.markValue = t.value >>> 0; this.markMask = t.mask >>> 0; break;
+      case 'MARK':
+        this.target = T_MARK;
+        this.markValue = t.value >>> 0;
+        this.markMask = t.mask >>> 0;
+        break;
     }
   }
 
@@ -207,7 +353,11 @@ class CChain implements Counted {
   /** Rules to try per exact destination (KUBE-SERVICES-style chains); `others` for any other destination. */
   byDst: Map<number, CRule[]> | null = null;
   others: CRule[] = [];
-  constructor(readonly chain: Chain, readonly builtin: boolean, readonly table: TableName) {}
+  constructor(
+    readonly chain: Chain,
+    readonly builtin: boolean,
+    readonly table: TableName,
+  ) {}
 
   /** A packet fell off the end of the chain (its policy counters). */
   countPacket(bytes: number): void {
@@ -273,15 +423,36 @@ export class SharedChains {
 /** Slot of a built-in chain in Netfilter.builtins: table index * 5 + hook index (no string-keyed Map per packet). */
 function builtinSlot(table: string, chain: string): number {
   const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : table === 'filter' ? 3 : -1;
-  const c = chain === 'PREROUTING' ? 0 : chain === 'INPUT' ? 1 : chain === 'FORWARD' ? 2 : chain === 'OUTPUT' ? 3 : chain === 'POSTROUTING' ? 4 : -1;
+  const c =
+    chain === 'PREROUTING'
+      ? 0
+      : chain === 'INPUT'
+        ? 1
+        : chain === 'FORWARD'
+          ? 2
+          : chain === 'OUTPUT'
+            ? 3
+            : chain === 'POSTROUTING'
+              ? 4
+              : -1;
   return t < 0 || c < 0 ? -1 : t * 5 + c;
 }
 
 // Built-in chain slots (builtinSlot) the hooks walk, as constants.
-const RAW_PREROUTING = 0, RAW_OUTPUT = 3;
-const MANGLE_PREROUTING = 5, MANGLE_INPUT = 6, MANGLE_FORWARD = 7, MANGLE_OUTPUT = 8, MANGLE_POSTROUTING = 9;
-const NAT_PREROUTING = 10, NAT_INPUT = 11, NAT_OUTPUT = 13, NAT_POSTROUTING = 14;
-const FILTER_INPUT = 16, FILTER_FORWARD = 17, FILTER_OUTPUT = 18;
+const RAW_PREROUTING = 0,
+  RAW_OUTPUT = 3;
+const MANGLE_PREROUTING = 5,
+  MANGLE_INPUT = 6,
+  MANGLE_FORWARD = 7,
+  MANGLE_OUTPUT = 8,
+  MANGLE_POSTROUTING = 9;
+const NAT_PREROUTING = 10,
+  NAT_INPUT = 11,
+  NAT_OUTPUT = 13,
+  NAT_POSTROUTING = 14;
+const FILTER_INPUT = 16,
+  FILTER_FORWARD = 17,
+  FILTER_OUTPUT = 18;
 
 /** The netfilter of one network namespace (a node's host namespace, or an egress router pod's). */
 export class Netfilter implements NetfilterHooks {
@@ -302,8 +473,13 @@ export class Netfilter implements NetfilterHooks {
   private lastReason: string | undefined;
   // Per-traversal packet fields (read once per table walk); addresses as int32: a uint32 >= 2^31 in a field is a
   // double, boxed whenever it is passed on (Map/Set keys included).
-  private pSrc = 0; private pDst = 0; private pProto = 0; private pL4 = 0; private pLen = 0;
-  private inIf = ''; private outIf = '';
+  private pSrc = 0;
+  private pDst = 0;
+  private pProto = 0;
+  private pL4 = 0;
+  private pLen = 0;
+  private inIf = '';
+  private outIf = '';
   private readonly stackList: CRule[][] = new Array<CRule[]>(MAX_DEPTH);
   private readonly stackChain: CChain[] = new Array<CChain>(MAX_DEPTH);
   private readonly stackPos = new Int32Array(MAX_DEPTH);
@@ -314,7 +490,8 @@ export class Netfilter implements NetfilterHooks {
   constructor(ruleset: Ruleset, opts: NetfilterOptions = {}) {
     this.config = opts.config ?? new ConfigVersion();
     this.watch = opts.watch ?? new PathWatch();
-    this.conntrack = opts.conntrack instanceof Conntrack ? opts.conntrack : new Conntrack({ ...opts.conntrack, watch: this.watch });
+    this.conntrack =
+      opts.conntrack instanceof Conntrack ? opts.conntrack : new Conntrack({ ...opts.conntrack, watch: this.watch });
     this.random = opts.random ?? new Prng(opts.seed ?? 0);
     const clock = opts.clock;
     this.now = opts.now ?? (clock ? () => clock.now : () => 0);
@@ -442,7 +619,13 @@ export class Netfilter implements NetfilterHooks {
     const e0 = pkt.ctEntry as ConntrackEntry | null;
     if (e0 && (e0.untracked || e0.zone === zone)) {
       if (!(pkt.ctState & CT_TRK)) pkt.ctState = this.conntrack.stateOfAttached(pkt, l3);
-      if (trace) trace.add('ct', `ct(zone=${zone}): cached entry ${ctStateText(pkt.ctState)}`, { zone, state: ctStateText(pkt.ctState) }, this.node);
+      if (trace)
+        trace.add(
+          'ct',
+          `ct(zone=${zone}): cached entry ${ctStateText(pkt.ctState)}`,
+          { zone, state: ctStateText(pkt.ctState) },
+          this.node,
+        );
     } else if (!this.track(pkt, l3, true, trace, zone)) {
       return NF_DROP;
     }
@@ -455,18 +638,36 @@ export class Netfilter implements NetfilterHooks {
       if (!natInitialized(e, manip)) {
         const ports = spec.portMin !== undefined;
         this.watch.observer?.veto('NAT binding set up'); // changes the entry: the next packet walks differently
-        setupNat(this.conntrack, e, manip, {
-          minIp: spec.addrMin >>> 0, maxIp: (spec.addrMax ?? spec.addrMin) >>> 0, protoSpecified: ports,
-          minPort: spec.portMin ?? 0, maxPort: spec.portMax ?? spec.portMin ?? 0, randomFully: spec.flags?.includes('random') ?? false,
-        }, this.random);
+        setupNat(
+          this.conntrack,
+          e,
+          manip,
+          {
+            minIp: spec.addrMin >>> 0,
+            maxIp: (spec.addrMax ?? spec.addrMin) >>> 0,
+            protoSpecified: ports,
+            minPort: spec.portMin ?? 0,
+            maxPort: spec.portMax ?? spec.portMin ?? 0,
+            randomFully: spec.flags?.includes('random') ?? false,
+          },
+          this.random,
+        );
       }
       this.applyBinding(pkt, l3, e, 0, manip, trace);
-    } else if (args.nat && e && !e.untracked && !(st & CT_NEW) && e.status & (IPS_SRC_NAT | IPS_DST_NAT) && (!(st & CT_REL) || st & CT_RPL || args.commit)) {
+    } else if (
+      args.nat &&
+      e &&
+      !e.untracked &&
+      !(st & CT_NEW) &&
+      e.status & (IPS_SRC_NAT | IPS_DST_NAT) &&
+      (!(st & CT_REL) || st & CT_RPL || args.commit)
+    ) {
       const dir = st & CT_RPL ? 1 : 0;
       const srcNat = (e.status & IPS_SRC_NAT) !== 0;
       const first: ManipType = dir === 1 ? (srcNat ? MANIP_DST : MANIP_SRC) : srcNat ? MANIP_SRC : MANIP_DST;
       this.applyBinding(pkt, l3, e, dir, first, trace);
-      if (srcNat && e.status & IPS_DST_NAT) this.applyBinding(pkt, l3, e, dir, first === MANIP_SRC ? MANIP_DST : MANIP_SRC, trace);
+      if (srcNat && e.status & IPS_DST_NAT)
+        this.applyBinding(pkt, l3, e, dir, first === MANIP_SRC ? MANIP_DST : MANIP_SRC, trace);
     }
     if (args.commit && e && !e.untracked && args.mark !== undefined) {
       e.mark = args.mark >>> 0;
@@ -503,7 +704,9 @@ export class Netfilter implements NetfilterHooks {
 
   private track(pkt: PacketBuffer, l3: number, checksum: boolean, trace: TraceRecorder | undefined, zone = 0): boolean {
     const ct = this.conntrack;
-    const verdict = ct.clock ? ct.trackNow(pkt, l3, zone, checksum && ct.verifyChecksums) : ct.track(pkt, l3, this.now(), zone, checksum && ct.verifyChecksums);
+    const verdict = ct.clock
+      ? ct.trackNow(pkt, l3, zone, checksum && ct.verifyChecksums)
+      : ct.track(pkt, l3, this.now(), zone, checksum && ct.verifyChecksums);
     if (verdict === TRACK_DROP) {
       this.lastReason = ct.lastMessage;
       if (trace) trace.add('drop', ct.lastMessage ?? 'conntrack: table full', undefined, this.node);
@@ -511,8 +714,12 @@ export class Netfilter implements NetfilterHooks {
     }
     if (trace) {
       const e = pkt.ctEntry as ConntrackEntry | null;
-      trace.add('ct', `conntrack (zone ${zone}): ${ctStateText(pkt.ctState)}${e && !e.untracked ? ` ${ctEntryText(e)}${e.confirmed ? '' : ' (unconfirmed)'}` : ''}`,
-        { state: ctStateText(pkt.ctState), zone }, this.node);
+      trace.add(
+        'ct',
+        `conntrack (zone ${zone}): ${ctStateText(pkt.ctState)}${e && !e.untracked ? ` ${ctEntryText(e)}${e.confirmed ? '' : ' (unconfirmed)'}` : ''}`,
+        { state: ctStateText(pkt.ctState), zone },
+        this.node,
+      );
     }
     return true;
   }
@@ -530,7 +737,13 @@ export class Netfilter implements NetfilterHooks {
   }
 
   /** nf_nat_inet_fn for one hook. */
-  private natHook(slot: number, manip: ManipType, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined): NfVerdict {
+  private natHook(
+    slot: number,
+    manip: ManipType,
+    pkt: PacketBuffer,
+    l3: number,
+    trace: TraceRecorder | undefined,
+  ): NfVerdict {
     const e = pkt.ctEntry as ConntrackEntry | null;
     if (!e || e.untracked) return NF_ACCEPT;
     const st = pkt.ctState;
@@ -553,14 +766,26 @@ export class Netfilter implements NetfilterHooks {
     return v;
   }
 
-  private applyBinding(pkt: PacketBuffer, l3: number, e: ConntrackEntry, dir: number, manip: ManipType, trace: TraceRecorder | undefined): void {
+  private applyBinding(
+    pkt: PacketBuffer,
+    l3: number,
+    e: ConntrackEntry,
+    dir: number,
+    manip: ManipType,
+    trace: TraceRecorder | undefined,
+  ): void {
     const b = pkt.data;
     if (pkt.ctState & CT_REL) {
       this.watch.observer?.veto('RELATED ICMP error');
       if (b[l3 + 9] !== PROTO_ICMP) return;
       const was = trace ? addrText(b, l3) : '';
       if (icmpErrorTranslate(b, l3, pkt.end, e, dir, manip) && trace) {
-        trace.add('nat', `ICMP error (RELATED): ${was} -> ${addrText(b, l3)}, quoted header translated back`, undefined, this.node);
+        trace.add(
+          'nat',
+          `ICMP error (RELATED): ${was} -> ${addrText(b, l3)}, quoted header translated back`,
+          undefined,
+          this.node,
+        );
       }
       return;
     }
@@ -571,7 +796,12 @@ export class Netfilter implements NetfilterHooks {
       if (trace) {
         const what = dir === 0 ? (manip === MANIP_SRC ? 'SNAT' : 'DNAT') : manip === MANIP_SRC ? 'un-DNAT' : 'un-SNAT';
         const side = manip === MANIP_SRC ? 'source' : 'destination';
-        trace.add('nat', `${what}: ${side} ${before} -> ${endpointText(b, l3, manip)}`, { kind: what, before, after: endpointText(b, l3, manip) }, this.node);
+        trace.add(
+          'nat',
+          `${what}: ${side} ${before} -> ${endpointText(b, l3, manip)}`,
+          { kind: what, before, after: endpointText(b, l3, manip) },
+          this.node,
+        );
       }
     }
   }
@@ -584,9 +814,15 @@ export class Netfilter implements NetfilterHooks {
   }
 
   /** Walk a built-in chain of a table. `manip` is set for the nat table (which NAT targets are valid). */
-  private runTable(slot: number, pkt: PacketBuffer, l3: number, trace: TraceRecorder | undefined, manip: ManipType = MANIP_DST): NfVerdict {
+  private runTable(
+    slot: number,
+    pkt: PacketBuffer,
+    l3: number,
+    trace: TraceRecorder | undefined,
+    manip: ManipType = MANIP_DST,
+  ): NfVerdict {
     const start = this.builtins[slot];
-    if (!start || start.rules.length === 0 && start.chain.policy !== 'DROP') {
+    if (!start || (start.rules.length === 0 && start.chain.policy !== 'DROP')) {
       if (start) this.countPolicy(start, readU16(pkt.data, l3 + 2));
       return NF_ACCEPT;
     }
@@ -610,10 +846,17 @@ export class Netfilter implements NetfilterHooks {
           const c = start.chain;
           this.countPolicy(start, this.pLen);
           if (c.policy === 'DROP') {
-            const tableName = start.table, chainName = c.name;
+            const tableName = start.table,
+              chainName = c.name;
             this.last = null;
             this.lastReason = `-t ${tableName} ${chainName} policy DROP`;
-            if (trace) trace.add('netfilter', `${tableName} ${chainName}: policy DROP`, { table: tableName, chain: chainName }, this.node);
+            if (trace)
+              trace.add(
+                'netfilter',
+                `${tableName} ${chainName}: policy DROP`,
+                { table: tableName, chain: chainName },
+                this.node,
+              );
             return NF_DROP;
           }
           return NF_ACCEPT;
@@ -639,7 +882,8 @@ export class Netfilter implements NetfilterHooks {
       }
       const t = r.target;
       if (t === T_NONE) continue;
-      if (trace && t !== T_RETURN) trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
+      if (trace && t !== T_RETURN)
+        trace.add('netfilter', `${r.table}: ${r.text}`, { table: r.table, chain: r.chain }, this.node);
       switch (t) {
         case T_ACCEPT:
           return NF_ACCEPT;
@@ -704,7 +948,7 @@ export class Netfilter implements NetfilterHooks {
   }
 
   private candidates(c: CChain): CRule[] {
-    return c.byDst ? c.byDst.get(this.pDst) ?? c.others : c.rules;
+    return c.byDst ? (c.byDst.get(this.pDst) ?? c.others) : c.rules;
   }
 
   private natTarget(r: CRule, pkt: PacketBuffer, manip: ManipType, trace: TraceRecorder | undefined): void {
@@ -717,7 +961,13 @@ export class Netfilter implements NetfilterHooks {
       // MASQUERADE: the primary address of the outgoing interface (inet_select_addr).
       const ip = this.ifAddrs.get(this.outIf);
       if (ip === undefined) {
-        if (trace) trace.add('warn', `MASQUERADE: ${this.outIf || '(no interface)'} has no address; not NATed`, undefined, this.node);
+        if (trace)
+          trace.add(
+            'warn',
+            `MASQUERADE: ${this.outIf || '(no interface)'} has no address; not NATed`,
+            undefined,
+            this.node,
+          );
         return;
       }
       range.minIp = range.maxIp = ip;
@@ -727,11 +977,19 @@ export class Netfilter implements NetfilterHooks {
   }
 
   private matches(r: CRule, pkt: PacketBuffer, fragment: boolean): boolean {
-    if (r.hasSrc && (((this.pSrc & r.srcMask) === r.srcNet) === r.srcInv)) return false;
-    if (r.hasDst && (((this.pDst & r.dstMask) === r.dstNet) === r.dstInv)) return false;
-    if (r.inIf !== null && ((r.inPrefix ? this.inIf !== '' && this.inIf.startsWith(r.inIf) : this.inIf === r.inIf) === r.inInv)) return false;
-    if (r.outIf !== null && ((r.outPrefix ? this.outIf !== '' && this.outIf.startsWith(r.outIf) : this.outIf === r.outIf) === r.outInv)) return false;
-    if (r.proto >= 0 && ((this.pProto === r.proto) === r.protoInv)) return false;
+    if (r.hasSrc && ((this.pSrc & r.srcMask) === r.srcNet) === r.srcInv) return false;
+    if (r.hasDst && ((this.pDst & r.dstMask) === r.dstNet) === r.dstInv) return false;
+    if (
+      r.inIf !== null &&
+      (r.inPrefix ? this.inIf !== '' && this.inIf.startsWith(r.inIf) : this.inIf === r.inIf) === r.inInv
+    )
+      return false;
+    if (
+      r.outIf !== null &&
+      (r.outPrefix ? this.outIf !== '' && this.outIf.startsWith(r.outIf) : this.outIf === r.outIf) === r.outInv
+    )
+      return false;
+    if (r.proto >= 0 && (this.pProto === r.proto) === r.protoInv) return false;
     const ms = r.matches;
     for (let k = 0; k < ms.length; k++) if (!this.match(ms[k]!, pkt, fragment)) return false;
     return true;
@@ -752,7 +1010,7 @@ export class Netfilter implements NetfilterHooks {
           const p = readU16(b, l4 + 2);
           if ((p >= m.c && p <= m.d) === m.dportInv) return false;
         }
-        if (m.hasFlags && (((b[l4 + 13]! & m.flagsMask) === m.flagsComp) === m.flagsInv)) return false;
+        if (m.hasFlags && ((b[l4 + 13]! & m.flagsMask) === m.flagsComp) === m.flagsInv) return false;
         return true;
       }
       case M_ICMP: {
@@ -761,7 +1019,7 @@ export class Netfilter implements NetfilterHooks {
         return ok !== m.inv;
       }
       case M_MARK:
-        return (((pkt.pktMark & m.b) >>> 0) === m.a) !== m.inv;
+        return ((pkt.pktMark & m.b) >>> 0 === m.a) !== m.inv;
       case M_CONNTRACK:
         return ((ctStateBits(pkt) & m.a) !== 0) !== m.inv;
       case M_COMMENT:
@@ -769,7 +1027,7 @@ export class Netfilter implements NetfilterHooks {
       case M_STATISTIC:
         this.watch.observer?.veto('random choice (statistic match)');
         // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < probability
-        return ((this.random.nextU32() & 0x7fffffff) < m.a) !== m.inv;
+        return (this.random.nextU32() & 0x7fffffff) < m.a !== m.inv;
       case M_ADDRTYPE:
         if (m.srcLocal && this.isLocal(this.pSrc) !== (m.srcLocal === 1)) return false;
         if (m.dstLocal && this.isLocal(this.pDst) !== (m.dstLocal === 1)) return false;
@@ -810,7 +1068,8 @@ function ctStateBits(pkt: PacketBuffer): number {
   if (e === UNTRACKED) return CTSTATE_UNTRACKED;
   const st = pkt.ctState;
   if (!e || st & CT_INV) return CTSTATE_INVALID;
-  let bits = st & CT_REL ? CTSTATE_RELATED : st & CT_NEW ? CTSTATE_NEW : st & CT_EST ? CTSTATE_ESTABLISHED : CTSTATE_INVALID;
+  let bits =
+    st & CT_REL ? CTSTATE_RELATED : st & CT_NEW ? CTSTATE_NEW : st & CT_EST ? CTSTATE_ESTABLISHED : CTSTATE_INVALID;
   if (e.status & IPS_SRC_NAT) bits |= CTSTATE_SNAT;
   if (e.status & IPS_DST_NAT) bits |= CTSTATE_DNAT;
   return bits;
@@ -831,9 +1090,12 @@ export function ctStateText(st: number): string {
 }
 
 function ctEntryText(e: ConntrackEntry): string {
-  const o = e.orig, r = e.reply;
-  const proto = o.proto === PROTO_TCP ? 'tcp' : o.proto === PROTO_UDP ? 'udp' : o.proto === PROTO_ICMP ? 'icmp' : String(o.proto);
-  const ep = (a: number, p: number): string => (o.proto === PROTO_TCP || o.proto === PROTO_UDP ? `${ipv4ToString(a)}:${p}` : ipv4ToString(a));
+  const o = e.orig,
+    r = e.reply;
+  const proto =
+    o.proto === PROTO_TCP ? 'tcp' : o.proto === PROTO_UDP ? 'udp' : o.proto === PROTO_ICMP ? 'icmp' : String(o.proto);
+  const ep = (a: number, p: number): string =>
+    o.proto === PROTO_TCP || o.proto === PROTO_UDP ? `${ipv4ToString(a)}:${p}` : ipv4ToString(a);
   return `${proto} ${ep(o.src, o.sport)} -> ${ep(o.dst, o.dport)}, reply ${ep(r.src, r.sport)} -> ${ep(r.dst, r.dport)}`;
 }
 

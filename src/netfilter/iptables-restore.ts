@@ -7,12 +7,26 @@
 
 import { prefixMask, tryParseCidr, tryParseIpv4 } from '../../codecs/bytes.js';
 import {
-  BUILTIN_CHAINS, CTSTATE_NAMES, emptyRuleset, ensureChain, ensureTable, probabilityToKernel, rule,
-  type Match, type PortRange, type Rule, type Ruleset, type TableName, type Target,
+  BUILTIN_CHAINS,
+  CTSTATE_NAMES,
+  emptyRuleset,
+  ensureChain,
+  ensureTable,
+  probabilityToKernel,
+  rule,
+  type Match,
+  type PortRange,
+  type Rule,
+  type Ruleset,
+  type TableName,
+  type Target,
 } from './rules.js';
 
 export class IptablesParseError extends Error {
-  constructor(readonly line: number, readonly detail: string) {
+  constructor(
+    readonly line: number,
+    readonly detail: string,
+  ) {
     super(`iptables-restore: line ${line}: ${detail}`);
     this.name = 'IptablesParseError';
   }
@@ -21,10 +35,24 @@ export class IptablesParseError extends Error {
 const TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
 const ICMP_TYPES: Record<string, number> = {
-  'echo-reply': 0, 'destination-unreachable': 3, 'source-quench': 4, redirect: 5, 'echo-request': 8,
-  'time-exceeded': 11, 'parameter-problem': 12,
+  'echo-reply': 0,
+  'destination-unreachable': 3,
+  'source-quench': 4,
+  redirect: 5,
+  'echo-request': 8,
+  'time-exceeded': 11,
+  'parameter-problem': 12,
 };
-const TCP_FLAGS: Record<string, number> = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ALL: 0x3f, NONE: 0 };
+const TCP_FLAGS: Record<string, number> = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ALL: 0x3f,
+  NONE: 0,
+};
 const SIMPLE_TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN']);
 
 /** Split a line into words; double quotes group, backslash escapes the next character (iptables-restore rules). */
@@ -80,7 +108,8 @@ export function parseIptablesSave(text: string): Ruleset {
     if (line === 'COMMIT') {
       if (!table) fail('COMMIT outside a table');
       for (const j of pendingJumps.splice(0)) {
-        if (!rs.tables.get(j.table)!.chains.has(j.chain)) throw new IptablesParseError(j.line, `unknown target or chain "${j.chain}"`);
+        if (!rs.tables.get(j.table)!.chains.has(j.chain))
+          throw new IptablesParseError(j.line, `unknown target or chain "${j.chain}"`);
       }
       table = null;
       continue;
@@ -174,7 +203,8 @@ function parseTcpFlags(s: string, fail: (m: string) => never): number {
 function parseNatTo(s: string, fail: (m: string) => never): { ip: number; portMin?: number; portMax?: number } {
   const m = /^([0-9.]+)(?::(\d+)(?:-(\d+))?)?$/.exec(s);
   const ip = m ? tryParseIpv4(m[1]!) : undefined;
-  if (!m || ip === undefined) return fail(`cannot model NAT target "${s}" (one IPv4 address, optional port or port range)`);
+  if (!m || ip === undefined)
+    return fail(`cannot model NAT target "${s}" (one IPv4 address, optional port or port range)`);
   if (m[2] === undefined) return { ip };
   const portMin = Number(m[2]);
   const portMax = m[3] === undefined ? portMin : Number(m[3]);
@@ -218,24 +248,39 @@ function parseRuleArgs(w: string[], table: TableName, fail: (m: string) => never
       continue;
     }
     switch (a) {
-      case '-s': case '--source': case '-d': case '--destination': {
+      case '-s':
+      case '--source':
+      case '-d':
+      case '--destination': {
         const v = next(a);
         const c = tryParseCidr(v.includes('/') ? v : `${v}/32`, true);
         if (!c) fail(`bad address "${v}"`);
-        const masked = { network: (c!.network & prefixMask(c!.prefix)) >>> 0, prefix: c!.prefix, mask: prefixMask(c!.prefix) };
-        if (a === '-s' || a === '--source') { r.src = masked; if (takeInvert()) r.srcInvert = true; }
-        else { r.dst = masked; if (takeInvert()) r.dstInvert = true; }
+        const masked = {
+          network: (c!.network & prefixMask(c!.prefix)) >>> 0,
+          prefix: c!.prefix,
+          mask: prefixMask(c!.prefix),
+        };
+        if (a === '-s' || a === '--source') {
+          r.src = masked;
+          if (takeInvert()) r.srcInvert = true;
+        } else {
+          r.dst = masked;
+          if (takeInvert()) r.dstInvert = true;
+        }
         continue;
       }
-      case '-i': case '--in-interface':
+      case '-i':
+      case '--in-interface':
         r.inIface = next(a);
         if (takeInvert()) r.inIfaceInvert = true;
         continue;
-      case '-o': case '--out-interface':
+      case '-o':
+      case '--out-interface':
         r.outIface = next(a);
         if (takeInvert()) r.outIfaceInvert = true;
         continue;
-      case '-p': case '--protocol': {
+      case '-p':
+      case '--protocol': {
         const v = next(a).toLowerCase();
         if (v === 'all' || v === '0') continue;
         const p = PROTOCOLS[v] ?? (/^\d+$/.test(v) ? Number(v) : undefined);
@@ -244,23 +289,26 @@ function parseRuleArgs(w: string[], table: TableName, fail: (m: string) => never
         if (takeInvert()) r.protocolInvert = true;
         continue;
       }
-      case '-m': case '--match': {
+      case '-m':
+      case '--match': {
         const name = next(a);
         match = newMatch(name, fail);
         r.matches.push(match);
         continue;
       }
-      case '-j': case '--jump': {
+      case '-j':
+      case '--jump': {
         target = newTarget(next(a), table, fail);
         continue;
       }
-      case '-g': case '--goto':
+      case '-g':
+      case '--goto':
         target = { kind: 'goto', chain: next(a) };
         continue;
     }
     if (!a.startsWith('--')) fail(`unexpected word "${a}"`);
     // A match option: the current -m, or the protocol's implicit match.
-    const m: Match = isProtoOption(a) ? implicitMatch(a) : match ?? fail(`option ${a} outside a match`);
+    const m: Match = isProtoOption(a) ? implicitMatch(a) : (match ?? fail(`option ${a} outside a match`));
     parseMatchOption(a, m, takeInvert(), next, fail);
   }
   if (invert) fail('dangling "!"');
@@ -269,30 +317,64 @@ function parseRuleArgs(w: string[], table: TableName, fail: (m: string) => never
 }
 
 function isProtoOption(a: string): boolean {
-  return a === '--sport' || a === '--dport' || a === '--source-port' || a === '--destination-port' ||
-    a === '--syn' || a === '--tcp-flags' || a === '--icmp-type';
+  return (
+    a === '--sport' ||
+    a === '--dport' ||
+    a === '--source-port' ||
+    a === '--destination-port' ||
+    a === '--syn' ||
+    a === '--tcp-flags' ||
+    a === '--icmp-type'
+  );
 }
 
 function newMatch(name: string, fail: (m: string) => never): Match {
   switch (name) {
-    case 'tcp': case 'udp': return { kind: name };
-    case 'icmp': return { kind: 'icmp', type: 0 };
-    case 'mark': return { kind: 'mark', value: 0, mask: 0xffffffff };
-    case 'conntrack': return { kind: 'conntrack', states: 0 };
-    case 'comment': return { kind: 'comment', comment: '' };
-    case 'statistic': return { kind: 'statistic', probability: 0 };
-    case 'addrtype': return { kind: 'addrtype' };
-    default: return fail(`cannot model match "-m ${name}"`);
+    case 'tcp':
+    case 'udp':
+      return { kind: name };
+    case 'icmp':
+      return { kind: 'icmp', type: 0 };
+    case 'mark':
+      return { kind: 'mark', value: 0, mask: 0xffffffff };
+    case 'conntrack':
+      return { kind: 'conntrack', states: 0 };
+    case 'comment':
+      return { kind: 'comment', comment: '' };
+    case 'statistic':
+      return { kind: 'statistic', probability: 0 };
+    case 'addrtype':
+      return { kind: 'addrtype' };
+    default:
+      return fail(`cannot model match "-m ${name}"`);
   }
 }
 
-function parseMatchOption(a: string, m: Match, inv: boolean, next: (o: string) => string, fail: (m: string) => never): void {
+function parseMatchOption(
+  a: string,
+  m: Match,
+  inv: boolean,
+  next: (o: string) => string,
+  fail: (m: string) => never,
+): void {
   switch (m.kind) {
     case 'tcp':
     case 'udp':
-      if (a === '--sport' || a === '--source-port') { m.sport = parsePorts(next(a), fail); if (inv) m.sportInvert = true; return; }
-      if (a === '--dport' || a === '--destination-port') { m.dport = parsePorts(next(a), fail); if (inv) m.dportInvert = true; return; }
-      if (m.kind === 'tcp' && a === '--syn') { m.tcpFlags = { mask: 0x17, comp: 0x02 }; if (inv) m.tcpFlags.invert = true; return; }
+      if (a === '--sport' || a === '--source-port') {
+        m.sport = parsePorts(next(a), fail);
+        if (inv) m.sportInvert = true;
+        return;
+      }
+      if (a === '--dport' || a === '--destination-port') {
+        m.dport = parsePorts(next(a), fail);
+        if (inv) m.dportInvert = true;
+        return;
+      }
+      if (m.kind === 'tcp' && a === '--syn') {
+        m.tcpFlags = { mask: 0x17, comp: 0x02 };
+        if (inv) m.tcpFlags.invert = true;
+        return;
+      }
       if (m.kind === 'tcp' && a === '--tcp-flags') {
         const mask = parseTcpFlags(next(a), fail);
         m.tcpFlags = { mask, comp: parseTcpFlags(next(a), fail) };
@@ -336,10 +418,17 @@ function parseMatchOption(a: string, m: Match, inv: boolean, next: (o: string) =
       }
       break;
     case 'comment':
-      if (a === '--comment') { m.comment = next(a); return; }
+      if (a === '--comment') {
+        m.comment = next(a);
+        return;
+      }
       break;
     case 'statistic':
-      if (a === '--mode') { const v = next(a); if (v !== 'random') fail(`cannot model statistic mode "${v}"`); return; }
+      if (a === '--mode') {
+        const v = next(a);
+        if (v !== 'random') fail(`cannot model statistic mode "${v}"`);
+        return;
+      }
       if (a === '--probability') {
         const p = Number(next(a));
         if (!(p >= 0 && p <= 1)) fail('probability must be between 0 and 1');
@@ -352,8 +441,13 @@ function parseMatchOption(a: string, m: Match, inv: boolean, next: (o: string) =
       if (a === '--src-type' || a === '--dst-type') {
         const v = next(a);
         if (v !== 'LOCAL') fail(`cannot model address type "${v}" (only LOCAL)`);
-        if (a === '--src-type') { m.srcType = 'LOCAL'; if (inv) m.srcInvert = true; }
-        else { m.dstType = 'LOCAL'; if (inv) m.dstInvert = true; }
+        if (a === '--src-type') {
+          m.srcType = 'LOCAL';
+          if (inv) m.srcInvert = true;
+        } else {
+          m.dstType = 'LOCAL';
+          if (inv) m.dstInvert = true;
+        }
         return;
       }
       break;
@@ -364,15 +458,30 @@ function parseMatchOption(a: string, m: Match, inv: boolean, next: (o: string) =
 function newTarget(name: string, table: TableName, fail: (m: string) => never): Target {
   if (SIMPLE_TARGETS.has(name)) return { kind: name as 'ACCEPT' | 'DROP' | 'RETURN' };
   switch (name) {
-    case 'REJECT': return { kind: 'REJECT', rejectWith: 'icmp-port-unreachable' };
-    case 'DNAT': case 'SNAT': case 'MASQUERADE':
+    case 'REJECT':
+      return { kind: 'REJECT', rejectWith: 'icmp-port-unreachable' };
+    case 'DNAT':
+    case 'SNAT':
+    case 'MASQUERADE':
       if (table !== 'nat') fail(`${name} is only valid in the nat table`);
-      return name === 'DNAT' ? { kind: 'DNAT', ip: 0 } : name === 'SNAT' ? { kind: 'SNAT', ip: 0 } : { kind: 'MASQUERADE' };
-    case 'MARK': return { kind: 'MARK', value: 0, mask: 0 };
-    case 'NOTRACK': case 'CT':
+      return name === 'DNAT'
+        ? { kind: 'DNAT', ip: 0 }
+        : name === 'SNAT'
+          ? { kind: 'SNAT', ip: 0 }
+          : { kind: 'MASQUERADE' };
+    case 'MARK':
+      return { kind: 'MARK', value: 0, mask: 0 };
+    case 'NOTRACK':
+    case 'CT':
       if (table !== 'raw') fail(`${name} is only valid in the raw table`);
       return { kind: 'NOTRACK' };
-    case 'LOG': case 'TRACE': case 'CONNMARK': case 'TPROXY': case 'REDIRECT': case 'TCPMSS': case 'NFLOG':
+    case 'LOG':
+    case 'TRACE':
+    case 'CONNMARK':
+    case 'TPROXY':
+    case 'REDIRECT':
+    case 'TCPMSS':
+    case 'NFLOG':
       return fail(`cannot model target "${name}"`);
     default:
       // Anything else is a jump to a user chain; COMMIT checks that the chain exists.
@@ -383,17 +492,32 @@ function newTarget(name: string, table: TableName, fail: (m: string) => never): 
 function parseTargetOption(a: string, t: Target, next: (o: string) => string, fail: (m: string) => never): void {
   switch (t.kind) {
     case 'REJECT':
-      if (a === '--reject-with') { t.rejectWith = next(a); return; }
+      if (a === '--reject-with') {
+        t.rejectWith = next(a);
+        return;
+      }
       break;
     case 'DNAT':
-      if (a === '--to-destination' || a === '--to') { Object.assign(t, parseNatTo(next(a), fail)); return; }
+      if (a === '--to-destination' || a === '--to') {
+        Object.assign(t, parseNatTo(next(a), fail));
+        return;
+      }
       break;
     case 'SNAT':
-      if (a === '--to-source' || a === '--to') { Object.assign(t, parseNatTo(next(a), fail)); return; }
-      if (a === '--random-fully') { t.randomFully = true; return; }
+      if (a === '--to-source' || a === '--to') {
+        Object.assign(t, parseNatTo(next(a), fail));
+        return;
+      }
+      if (a === '--random-fully') {
+        t.randomFully = true;
+        return;
+      }
       break;
     case 'MASQUERADE':
-      if (a === '--random-fully') { t.randomFully = true; return; }
+      if (a === '--random-fully') {
+        t.randomFully = true;
+        return;
+      }
       if (a === '--to-ports') {
         const p = parsePorts(next(a).replace('-', ':'), fail);
         t.portMin = p.lo;
@@ -402,14 +526,36 @@ function parseTargetOption(a: string, t: Target, next: (o: string) => string, fa
       }
       break;
     case 'MARK': {
-      const [v, m] = a === '--set-xmark' || a === '--set-mark' || a === '--or-mark' || a === '--and-mark' || a === '--xor-mark'
-        ? parseValueMask(next(a), fail) : [0, undefined];
+      const [v, m] =
+        a === '--set-xmark' || a === '--set-mark' || a === '--or-mark' || a === '--and-mark' || a === '--xor-mark'
+          ? parseValueMask(next(a), fail)
+          : [0, undefined];
       // How libxt_MARK stores each form as (value, mask) with mark = (mark & ~mask) ^ value.
-      if (a === '--set-xmark') { t.value = v; t.mask = m ?? 0xffffffff; return; }
-      if (a === '--set-mark') { t.value = v; t.mask = ((m ?? 0xffffffff) | v) >>> 0; return; }
-      if (a === '--or-mark') { t.value = v; t.mask = v; return; }
-      if (a === '--and-mark') { t.value = 0; t.mask = ~v >>> 0; return; }
-      if (a === '--xor-mark') { t.value = v; t.mask = 0; return; }
+      if (a === '--set-xmark') {
+        t.value = v;
+        t.mask = m ?? 0xffffffff;
+        return;
+      }
+      if (a === '--set-mark') {
+        t.value = v;
+        t.mask = ((m ?? 0xffffffff) | v) >>> 0;
+        return;
+      }
+      if (a === '--or-mark') {
+        t.value = v;
+        t.mask = v;
+        return;
+      }
+      if (a === '--and-mark') {
+        t.value = 0;
+        t.mask = ~v >>> 0;
+        return;
+      }
+      if (a === '--xor-mark') {
+        t.value = v;
+        t.mask = 0;
+        return;
+      }
       break;
     }
     case 'NOTRACK':

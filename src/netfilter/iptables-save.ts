@@ -10,15 +10,40 @@
  */
 
 import { cidrToString, ipv4ToString } from '../../codecs/bytes.js';
-import { BUILTIN_CHAINS, CTSTATE_NAMES, TABLE_ORDER, type Chain, type Match, type Rule, type Ruleset, type Table, type Target } from './rules.js';
+import {
+  BUILTIN_CHAINS,
+  CTSTATE_NAMES,
+  TABLE_ORDER,
+  type Chain,
+  type Match,
+  type Rule,
+  type Ruleset,
+  type Table,
+  type Target,
+} from './rules.js';
 
-const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 51: 'ah', 132: 'sctp' };
+const PROTO_NAMES: Record<number, string> = {
+  1: 'icmp',
+  6: 'tcp',
+  17: 'udp',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  132: 'sctp',
+};
 
 export function protoName(p: number): string {
   return PROTO_NAMES[p] ?? String(p);
 }
 
-const TCP_FLAG_NAMES: readonly [number, string][] = [[0x01, 'FIN'], [0x02, 'SYN'], [0x04, 'RST'], [0x08, 'PSH'], [0x10, 'ACK'], [0x20, 'URG']];
+const TCP_FLAG_NAMES: readonly [number, string][] = [
+  [0x01, 'FIN'],
+  [0x02, 'SYN'],
+  [0x04, 'RST'],
+  [0x08, 'PSH'],
+  [0x10, 'ACK'],
+  [0x20, 'URG'],
+];
 
 export interface SaveOptions {
   /** Prefix each rule with `[packets:bytes]` (iptables-save -c). */
@@ -48,7 +73,9 @@ export function iptablesSave(rs: Ruleset, opts: SaveOptions = {}): string {
 /** Built-in chains in hook order, then user chains sorted by name (byte order), as iptables-save lists them. */
 export function orderedChains(t: Table): Chain[] {
   const builtin = BUILTIN_CHAINS[t.name].map((n) => t.chains.get(n)).filter((c): c is Chain => c !== undefined);
-  const user = [...t.chains.values()].filter((c) => c.policy === undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const user = [...t.chains.values()]
+    .filter((c) => c.policy === undefined)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return [...builtin, ...user];
 }
 
@@ -89,7 +116,8 @@ function matchText(m: Match): string {
       let s = ` -m ${m.kind}`;
       if (m.sport) s += `${neg(m.sportInvert)} --sport ${ports(m.sport)}`;
       if (m.dport) s += `${neg(m.dportInvert)} --dport ${ports(m.dport)}`;
-      if (m.kind === 'tcp' && m.tcpFlags) s += `${neg(m.tcpFlags.invert)} --tcp-flags ${tcpFlags(m.tcpFlags.mask)} ${tcpFlags(m.tcpFlags.comp)}`;
+      if (m.kind === 'tcp' && m.tcpFlags)
+        s += `${neg(m.tcpFlags.invert)} --tcp-flags ${tcpFlags(m.tcpFlags.mask)} ${tcpFlags(m.tcpFlags.comp)}`;
       return s;
     }
     case 'icmp':
@@ -97,7 +125,9 @@ function matchText(m: Match): string {
     case 'mark':
       return ` -m mark${neg(m.invert)} --mark ${hex(m.value)}${m.mask === 0xffffffff ? '' : `/${hex(m.mask)}`}`;
     case 'conntrack':
-      return ` -m conntrack${neg(m.invert)} --ctstate ${CTSTATE_NAMES.filter(([bit]) => m.states & bit).map(([, n]) => n).join(',')}`;
+      return ` -m conntrack${neg(m.invert)} --ctstate ${CTSTATE_NAMES.filter(([bit]) => m.states & bit)
+        .map(([, n]) => n)
+        .join(',')}`;
     case 'comment':
       return ` -m comment --comment ${saveString(m.comment)}`;
     case 'statistic':
@@ -135,7 +165,8 @@ function targetText(t: Target): string {
       return ` -j SNAT --to-source ${ipv4ToString(t.ip)}${natPorts(t.portMin, t.portMax)}${t.randomFully ? ' --random-fully' : ''}`;
     case 'MASQUERADE': {
       let s = ' -j MASQUERADE';
-      if (t.portMin !== undefined) s += ` --to-ports ${t.portMax === undefined || t.portMax === t.portMin ? t.portMin : `${t.portMin}-${t.portMax}`}`;
+      if (t.portMin !== undefined)
+        s += ` --to-ports ${t.portMax === undefined || t.portMax === t.portMin ? t.portMin : `${t.portMin}-${t.portMax}`}`;
       return s + (t.randomFully ? ' --random-fully' : '');
     }
     case 'MARK':

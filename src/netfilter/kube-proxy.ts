@@ -111,16 +111,31 @@ export function addKubeProxyRules(rs: Ruleset, cluster: Cluster, opts: KubeProxy
   const mark = `0x${(1 << (opts.masqueradeBit ?? 0)).toString(16)}`;
   const cidr = cidrToString(opts.clusterCIDR);
   const ifNotLocal = opts.localDetector === 'interface' ? ['!', '-i', 'tun0'] : ['!', '-s', cidr];
-  const add = (table: TableName, chain: string, args: string[]): void => appendRule(rs, table, chain, ruleFromArgs(table, args));
+  const add = (table: TableName, chain: string, args: string[]): void =>
+    appendRule(rs, table, chain, ruleFromArgs(table, args));
 
   for (const t of ['mangle', 'filter', 'nat'] as const) ensureChain(rs, t, 'KUBE-PROXY-CANARY');
-  for (const c of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS']) ensureChain(rs, 'filter', c);
-  for (const c of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-MARK-DROP']) ensureChain(rs, 'nat', c);
+  for (const c of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS'])
+    ensureChain(rs, 'filter', c);
+  for (const c of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-MARK-DROP'])
+    ensureChain(rs, 'nat', c);
 
   // iptablesJumpChains, each EnsureRule(Prepend): the last one listed ends up first.
   const jumps: [TableName, string, string, string, string[]][] = [
-    ['filter', 'KUBE-EXTERNAL-SERVICES', 'INPUT', 'kubernetes externally-visible service portals', ['-m', 'conntrack', '--ctstate', 'NEW']],
-    ['filter', 'KUBE-EXTERNAL-SERVICES', 'FORWARD', 'kubernetes externally-visible service portals', ['-m', 'conntrack', '--ctstate', 'NEW']],
+    [
+      'filter',
+      'KUBE-EXTERNAL-SERVICES',
+      'INPUT',
+      'kubernetes externally-visible service portals',
+      ['-m', 'conntrack', '--ctstate', 'NEW'],
+    ],
+    [
+      'filter',
+      'KUBE-EXTERNAL-SERVICES',
+      'FORWARD',
+      'kubernetes externally-visible service portals',
+      ['-m', 'conntrack', '--ctstate', 'NEW'],
+    ],
     ['filter', 'KUBE-NODEPORTS', 'INPUT', 'kubernetes health check service ports', []],
     ['filter', 'KUBE-SERVICES', 'FORWARD', 'kubernetes service portals', ['-m', 'conntrack', '--ctstate', 'NEW']],
     ['filter', 'KUBE-SERVICES', 'OUTPUT', 'kubernetes service portals', ['-m', 'conntrack', '--ctstate', 'NEW']],
@@ -136,28 +151,56 @@ export function addKubeProxyRules(rs: Ruleset, cluster: Cluster, opts: KubeProxy
 
   add('nat', 'KUBE-POSTROUTING', ['-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN']);
   add('nat', 'KUBE-POSTROUTING', ['-j', 'MARK', '--xor-mark', mark]);
-  add('nat', 'KUBE-POSTROUTING', ['-m', 'comment', '--comment', 'kubernetes service traffic requiring SNAT', '-j', 'MASQUERADE',
-    ...(opts.randomFully ?? true ? ['--random-fully'] : [])]);
+  add('nat', 'KUBE-POSTROUTING', [
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes service traffic requiring SNAT',
+    '-j',
+    'MASQUERADE',
+    ...((opts.randomFully ?? true) ? ['--random-fully'] : []),
+  ]);
   add('nat', 'KUBE-MARK-MASQ', ['-j', 'MARK', '--or-mark', mark]);
 
   const infos: ServicePortInfo[] = [];
   // Endpoints by service (the first object of a name, as a search in file order finds it).
   const byService = new Map<string, Endpoints>();
-  for (const e of cluster.endpoints) if (!byService.has(`${e.namespace}/${e.name}`)) byService.set(`${e.namespace}/${e.name}`, e);
+  for (const e of cluster.endpoints)
+    if (!byService.has(`${e.namespace}/${e.name}`)) byService.set(`${e.namespace}/${e.name}`, e);
   for (const svc of cluster.services) {
     for (const port of svc.ports) {
       const name = servicePortName(svc, port);
-      infos.push({ svc, port, name, protocol: port.protocol.toLowerCase(), endpoints: endpointsFor(byService, svc, port) });
+      infos.push({
+        svc,
+        port,
+        name,
+        protocol: port.protocol.toLowerCase(),
+        endpoints: endpointsFor(byService, svc, port),
+      });
     }
   }
-  infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));
+  infos.sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0,
+  );
 
   for (const { svc, port, name, protocol, endpoints } of infos) {
     const svcChain = servicePortChainName(name, protocol);
     const has = endpoints.length > 0;
     if (has) ensureChain(rs, 'nat', svcChain);
-    const portMatch = (ip: number, p: number, comment: string): string[] =>
-      ['-m', 'comment', '--comment', comment, '-m', protocol, '-p', protocol, '-d', `${ipv4ToString(ip)}/32`, '--dport', String(p)];
+    const portMatch = (ip: number, p: number, comment: string): string[] => [
+      '-m',
+      'comment',
+      '--comment',
+      comment,
+      '-m',
+      protocol,
+      '-p',
+      protocol,
+      '-d',
+      `${ipv4ToString(ip)}/32`,
+      '--dport',
+      String(p),
+    ];
 
     // Cluster IP.
     if (has) {
@@ -165,14 +208,22 @@ export function addKubeProxyRules(rs: Ruleset, cluster: Cluster, opts: KubeProxy
       add('nat', 'KUBE-SERVICES', [...args, ...ifNotLocal, '-j', 'KUBE-MARK-MASQ']);
       add('nat', 'KUBE-SERVICES', [...args, '-j', svcChain]);
     } else {
-      add('filter', 'KUBE-SERVICES', [...portMatch(svc.clusterIP, port.port, `${name} has no endpoints`), '-j', 'REJECT']);
+      add('filter', 'KUBE-SERVICES', [
+        ...portMatch(svc.clusterIP, port.port, `${name} has no endpoints`),
+        '-j',
+        'REJECT',
+      ]);
     }
 
     // External IPs (spec.externalIPs), or LoadBalancer ingress IPs through KUBE-FW.
     for (const ip of svc.externalIPs) {
       if (svc.type === 'LoadBalancer') {
         if (!has) {
-          add('filter', 'KUBE-EXTERNAL-SERVICES', [...portMatch(ip, port.port, `${name} has no endpoints`), '-j', 'REJECT']);
+          add('filter', 'KUBE-EXTERNAL-SERVICES', [
+            ...portMatch(ip, port.port, `${name} has no endpoints`),
+            '-j',
+            'REJECT',
+          ]);
           continue;
         }
         const fw = serviceFirewallChainName(name, protocol);
@@ -187,19 +238,50 @@ export function addKubeProxyRules(rs: Ruleset, cluster: Cluster, opts: KubeProxy
         add('nat', 'KUBE-SERVICES', [...args, ...ifNotLocal, '-j', 'KUBE-MARK-MASQ']);
         add('nat', 'KUBE-SERVICES', [...args, '-j', svcChain]);
       } else {
-        add('filter', 'KUBE-EXTERNAL-SERVICES', [...portMatch(ip, port.port, `${name} has no endpoints`), '-j', 'REJECT']);
+        add('filter', 'KUBE-EXTERNAL-SERVICES', [
+          ...portMatch(ip, port.port, `${name} has no endpoints`),
+          '-j',
+          'REJECT',
+        ]);
       }
     }
 
     // NodePorts (nodePortAddresses unset = every local address).
     if (port.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
-      const args = ['-m', 'comment', '--comment', name, '-m', protocol, '-p', protocol, '--dport', String(port.nodePort)];
+      const args = [
+        '-m',
+        'comment',
+        '--comment',
+        name,
+        '-m',
+        protocol,
+        '-p',
+        protocol,
+        '--dport',
+        String(port.nodePort),
+      ];
       if (has) {
         add('nat', 'KUBE-NODEPORTS', [...args, '-j', 'KUBE-MARK-MASQ']);
         add('nat', 'KUBE-NODEPORTS', [...args, '-j', svcChain]);
       } else {
-        add('filter', 'KUBE-EXTERNAL-SERVICES', ['-m', 'comment', '--comment', `${name} has no endpoints`, '-m', 'addrtype', '--dst-type', 'LOCAL',
-          '-m', protocol, '-p', protocol, '--dport', String(port.nodePort), '-j', 'REJECT']);
+        add('filter', 'KUBE-EXTERNAL-SERVICES', [
+          '-m',
+          'comment',
+          '--comment',
+          `${name} has no endpoints`,
+          '-m',
+          'addrtype',
+          '--dst-type',
+          'LOCAL',
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '--dport',
+          String(port.nodePort),
+          '-j',
+          'REJECT',
+        ]);
       }
     }
 
@@ -214,15 +296,71 @@ export function addKubeProxyRules(rs: Ruleset, cluster: Cluster, opts: KubeProxy
       add('nat', svcChain, [...balance, '-j', sep]);
       const epIp = ep.slice(0, ep.lastIndexOf(':'));
       add('nat', sep, ['-m', 'comment', '--comment', name, '-s', `${epIp}/32`, '-j', 'KUBE-MARK-MASQ']);
-      add('nat', sep, ['-m', 'comment', '--comment', name, '-m', protocol, '-p', protocol, '-j', 'DNAT', '--to-destination', ep]);
+      add('nat', sep, [
+        '-m',
+        'comment',
+        '--comment',
+        name,
+        '-m',
+        protocol,
+        '-p',
+        protocol,
+        '-j',
+        'DNAT',
+        '--to-destination',
+        ep,
+      ]);
     });
   }
 
-  add('nat', 'KUBE-SERVICES', ['-m', 'comment', '--comment', 'kubernetes service nodeports; NOTE: this must be the last rule in this chain',
-    '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'KUBE-NODEPORTS']);
+  add('nat', 'KUBE-SERVICES', [
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes service nodeports; NOTE: this must be the last rule in this chain',
+    '-m',
+    'addrtype',
+    '--dst-type',
+    'LOCAL',
+    '-j',
+    'KUBE-NODEPORTS',
+  ]);
 
   add('filter', 'KUBE-FORWARD', ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
-  add('filter', 'KUBE-FORWARD', ['-m', 'comment', '--comment', 'kubernetes forwarding rules', '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT']);
-  add('filter', 'KUBE-FORWARD', ['-m', 'comment', '--comment', 'kubernetes forwarding conntrack pod source rule', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
-  add('filter', 'KUBE-FORWARD', ['-m', 'comment', '--comment', 'kubernetes forwarding conntrack pod destination rule', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
+  add('filter', 'KUBE-FORWARD', [
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes forwarding rules',
+    '-m',
+    'mark',
+    '--mark',
+    `${mark}/${mark}`,
+    '-j',
+    'ACCEPT',
+  ]);
+  add('filter', 'KUBE-FORWARD', [
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes forwarding conntrack pod source rule',
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'RELATED,ESTABLISHED',
+    '-j',
+    'ACCEPT',
+  ]);
+  add('filter', 'KUBE-FORWARD', [
+    '-m',
+    'comment',
+    '--comment',
+    'kubernetes forwarding conntrack pod destination rule',
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'RELATED,ESTABLISHED',
+    '-j',
+    'ACCEPT',
+  ]);
 }

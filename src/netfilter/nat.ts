@@ -84,7 +84,10 @@ function uniqueTuple(ct: Conntrack, e: ConntrackEntry, manip: ManipType, r: NatR
   // 2) The address: one address, or a stable pick from the range for this src/dst pair.
   cand.copyFrom(curr);
   const span = (r.maxIp - r.minIp) >>> 0;
-  const ip = span === 0 ? r.minIp : (r.minIp + ((Math.imul(curr.src ^ Math.imul(curr.dst, 0x9e3779b1), 0x85ebca6b) >>> 0) % (span + 1))) >>> 0;
+  const ip =
+    span === 0
+      ? r.minIp
+      : (r.minIp + ((Math.imul(curr.src ^ Math.imul(curr.dst, 0x9e3779b1), 0x85ebca6b) >>> 0) % (span + 1))) >>> 0;
   if (manip === MANIP_SRC) cand.src = ip;
   else cand.dst = ip;
   // 3) Keep the port when in range and unique.
@@ -116,7 +119,16 @@ function uniquePort(ct: Conntrack, e: ConntrackEntry, manip: ManipType, r: NatRa
     if (!r.protoSpecified) {
       if (manip === MANIP_DST) return; // a destination port is never changed unless asked
       const port = manip === MANIP_SRC ? cand.sport : cand.dport;
-      if (port < 512) { min = 1; size = 511; } else if (port < 1024) { min = 600; size = 424; } else { min = 1024; size = 64512; }
+      if (port < 512) {
+        min = 1;
+        size = 511;
+      } else if (port < 1024) {
+        min = 600;
+        size = 424;
+      } else {
+        min = 1024;
+        size = 64512;
+      }
     } else {
       min = r.minPort;
       size = r.maxPort - r.minPort + 1;
@@ -160,7 +172,14 @@ function used(ct: Conntrack, e: ConntrackEntry, t: CtTuple): boolean {
  * nf_nat_packet: apply the connection's binding to a packet travelling in `dir` at a hook of type `manip`.
  * Returns true when the packet was rewritten.
  */
-export function natPacket(b: Uint8Array, l3: number, end: number, e: ConntrackEntry, dir: number, manip: ManipType): boolean {
+export function natPacket(
+  b: Uint8Array,
+  l3: number,
+  end: number,
+  e: ConntrackEntry,
+  dir: number,
+  manip: ManipType,
+): boolean {
   let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
   if (dir === 1) bit ^= IPS_NAT_MASK;
   if (!(e.status & bit)) return false;
@@ -185,7 +204,15 @@ export function manipPacket(b: Uint8Array, l3: number, end: number, t: CtTuple, 
  * manipPacket with the tuple's fields passed as integers: `newIp` (int32 or uint32) replaces the source (SRC) or
  * destination; TCP/UDP take `sport` (SRC) or `dport` (DST) as the new port, ICMP echo takes `sport` as its id.
  */
-function manipAddress(b: Uint8Array, l3: number, end: number, newIpAny: number, sport: number, dport: number, manip: ManipType): void {
+function manipAddress(
+  b: Uint8Array,
+  l3: number,
+  end: number,
+  newIpAny: number,
+  sport: number,
+  dport: number,
+  manip: ManipType,
+): void {
   const ihl = (b[l3]! & 0x0f) << 2;
   const proto = b[l3 + 9]!;
   const l4 = l3 + ihl;
@@ -229,7 +256,14 @@ function manipAddress(b: Uint8Array, l3: number, end: number, newIpAny: number, 
  * the quoted packet back to what its sender saw (the opposite manip, against the other direction's tuple), recompute
  * the ICMP checksum, then rewrite the outer addresses. Returns true when rewritten.
  */
-export function icmpErrorTranslate(b: Uint8Array, l3: number, end: number, e: ConntrackEntry, dir: number, manip: ManipType): boolean {
+export function icmpErrorTranslate(
+  b: Uint8Array,
+  l3: number,
+  end: number,
+  e: ConntrackEntry,
+  dir: number,
+  manip: ManipType,
+): boolean {
   let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
   if (dir === 1) bit ^= IPS_NAT_MASK;
   if (!(e.status & bit)) return false;

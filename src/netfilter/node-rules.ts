@@ -25,7 +25,15 @@ import type { Cluster, HostSubnet } from '../cluster/types.js';
 import { Netfilter, SharedChains, type NetfilterOptions } from './evaluate.js';
 import { ruleFromArgs } from './iptables-restore.js';
 import { addKubeProxyRules, type KubeProxyOptions } from './kube-proxy.js';
-import { appendRule, emptyRuleset, ensureChain, ensureTable, insertRule, type Ruleset, type TableName } from './rules.js';
+import {
+  appendRule,
+  emptyRuleset,
+  ensureChain,
+  ensureTable,
+  insertRule,
+  type Ruleset,
+  type TableName,
+} from './rules.js';
 
 /** SDN egressip.go defaultKubeletDropBit. */
 const KUBELET_DROP_BIT = 0x8000;
@@ -84,7 +92,8 @@ function mergeKubeProxy(rs: Ruleset, kp: Ruleset): void {
         const own = t.chains.get(c.name)!;
         own.rules = [...c.rules.map((r) => ({ ...r })), ...own.rules];
       } else {
-        if (t.chains.has(c.name)) throw new Error(`iptables: chain ${c.name} of table ${name} is both openshift-sdn's and kube-proxy's`);
+        if (t.chains.has(c.name))
+          throw new Error(`iptables: chain ${c.name} of table ${name} is both openshift-sdn's and kube-proxy's`);
         t.chains.set(c.name, c);
       }
     }
@@ -102,12 +111,19 @@ export function markForVnid(vnid: number, masqueradeBit = 1): number {
 
 function hostSubnet(cluster: Cluster, node: string): HostSubnet {
   const hs = cluster.hostSubnets.find((h) => h.name === node);
-  if (!hs) throw new Error(`no HostSubnet for node ${JSON.stringify(node)} (known: ${cluster.hostSubnets.map((h) => h.name).join(', ')})`);
+  if (!hs)
+    throw new Error(
+      `no HostSubnet for node ${JSON.stringify(node)} (known: ${cluster.hostSubnets.map((h) => h.name).join(', ')})`,
+    );
   return hs;
 }
 
 /** Egress IPs hosted on this node that some NetNamespace claims, with that namespace's mark; sorted by IP. */
-export function hostedEgressIps(cluster: Cluster, node: string, masqueradeBit = 1): { ip: number; vnid: number; mark: number }[] {
+export function hostedEgressIps(
+  cluster: Cluster,
+  node: string,
+  masqueradeBit = 1,
+): { ip: number; vnid: number; mark: number }[] {
   const hs = hostSubnet(cluster, node);
   const out: { ip: number; vnid: number; mark: number }[] = [];
   for (const ip of hs.egressIPs) {
@@ -125,41 +141,112 @@ export function buildNodeRules(cluster: Cluster, node: string, opts: NodeRulesOp
   const net = cluster.network;
   const cidr = cidrToString(net.clusterNetwork);
   const vxlan = String(net.vxlanPort);
-  const add = (table: TableName, chain: string, args: string[]): void => appendRule(rs, table, chain, ruleFromArgs(table, args));
+  const add = (table: TableName, chain: string, args: string[]): void =>
+    appendRule(rs, table, chain, ruleFromArgs(table, args));
   for (const t of ['raw', 'filter', 'nat'] as const) ensureTable(rs, t);
 
   // getNodeIPTablesChains, in its order; each jump is prepended while walking the list backwards, so jumps from
   // one built-in chain keep list order.
   const chains: { table: TableName; name: string; src?: string; srcRule?: string[]; rules: string[][] }[] = [
-    { table: 'filter', name: 'OPENSHIFT-FIREWALL-ALLOW', src: 'INPUT', srcRule: ['-m', 'comment', '--comment', 'firewall overrides'], rules: [
-      ['-p', 'udp', '--dport', vxlan, '-m', 'comment', '--comment', 'VXLAN incoming', '-j', 'ACCEPT'],
-      ['-i', TUN0, '-m', 'comment', '--comment', 'from SDN to localhost', '-j', 'ACCEPT'],
-    ] },
-    { table: 'filter', name: 'OPENSHIFT-ADMIN-OUTPUT-RULES', src: 'FORWARD', srcRule: ['-i', TUN0, '!', '-o', TUN0, '-m', 'comment', '--comment', 'administrator overrides'], rules: [] },
-    { table: 'nat', name: 'OPENSHIFT-MASQUERADE', src: 'POSTROUTING', srcRule: ['-m', 'comment', '--comment', 'rules for masquerading OpenShift traffic'], rules: [
-      ['-m', 'mark', '--mark', `${bit}/${bit}`, '-j', 'RETURN'],
-      ['-s', cidr, '-m', 'comment', '--comment', 'masquerade pod-to-external traffic', '-j', 'OPENSHIFT-MASQUERADE-2'],
-    ] },
-    { table: 'filter', name: 'OPENSHIFT-FIREWALL-FORWARD', src: 'FORWARD', srcRule: ['-m', 'comment', '--comment', 'firewall overrides'], rules: [
-      ['-s', cidr, '-m', 'comment', '--comment', 'attempted resend after connection close', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP'],
-      ['-d', cidr, '-m', 'comment', '--comment', 'forward traffic from SDN', '-j', 'ACCEPT'],
-      ['-s', cidr, '-m', 'comment', '--comment', 'forward traffic to SDN', '-j', 'ACCEPT'],
-    ] },
-    { table: 'nat', name: 'OPENSHIFT-MASQUERADE-2', rules: [
-      ['-d', cidr, '-m', 'comment', '--comment', 'masquerade pod-to-external traffic', '-j', 'RETURN'],
-      ['-j', 'MASQUERADE'],
-    ] },
-    { table: 'filter', name: 'OPENSHIFT-BLOCK-OUTPUT', src: 'OUTPUT', srcRule: ['-m', 'comment', '--comment', 'firewall overrides'], rules: [
-      ['-p', 'tcp', '-m', 'tcp', '--dport', '22623', '--syn', '-j', 'REJECT'],
-      ['-p', 'tcp', '-m', 'tcp', '--dport', '22624', '--syn', '-j', 'REJECT'],
-    ] },
-    { table: 'filter', name: 'OPENSHIFT-BLOCK-OUTPUT', src: 'FORWARD', srcRule: ['-m', 'comment', '--comment', 'firewall overrides'], rules: [] },
-    { table: 'raw', name: 'OPENSHIFT-NOTRACK', src: 'OUTPUT', srcRule: ['-m', 'comment', '--comment', 'disable conntrack for vxlan'], rules: [
-      ['-p', 'udp', '--dport', vxlan, '-j', 'NOTRACK'],
-    ] },
-    { table: 'raw', name: 'OPENSHIFT-NOTRACK', src: 'PREROUTING', srcRule: ['-m', 'comment', '--comment', 'disable conntrack for vxlan'], rules: [
-      ['-p', 'udp', '--dport', vxlan, '-j', 'NOTRACK'],
-    ] },
+    {
+      table: 'filter',
+      name: 'OPENSHIFT-FIREWALL-ALLOW',
+      src: 'INPUT',
+      srcRule: ['-m', 'comment', '--comment', 'firewall overrides'],
+      rules: [
+        ['-p', 'udp', '--dport', vxlan, '-m', 'comment', '--comment', 'VXLAN incoming', '-j', 'ACCEPT'],
+        ['-i', TUN0, '-m', 'comment', '--comment', 'from SDN to localhost', '-j', 'ACCEPT'],
+      ],
+    },
+    {
+      table: 'filter',
+      name: 'OPENSHIFT-ADMIN-OUTPUT-RULES',
+      src: 'FORWARD',
+      srcRule: ['-i', TUN0, '!', '-o', TUN0, '-m', 'comment', '--comment', 'administrator overrides'],
+      rules: [],
+    },
+    {
+      table: 'nat',
+      name: 'OPENSHIFT-MASQUERADE',
+      src: 'POSTROUTING',
+      srcRule: ['-m', 'comment', '--comment', 'rules for masquerading OpenShift traffic'],
+      rules: [
+        ['-m', 'mark', '--mark', `${bit}/${bit}`, '-j', 'RETURN'],
+        [
+          '-s',
+          cidr,
+          '-m',
+          'comment',
+          '--comment',
+          'masquerade pod-to-external traffic',
+          '-j',
+          'OPENSHIFT-MASQUERADE-2',
+        ],
+      ],
+    },
+    {
+      table: 'filter',
+      name: 'OPENSHIFT-FIREWALL-FORWARD',
+      src: 'FORWARD',
+      srcRule: ['-m', 'comment', '--comment', 'firewall overrides'],
+      rules: [
+        [
+          '-s',
+          cidr,
+          '-m',
+          'comment',
+          '--comment',
+          'attempted resend after connection close',
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'INVALID',
+          '-j',
+          'DROP',
+        ],
+        ['-d', cidr, '-m', 'comment', '--comment', 'forward traffic from SDN', '-j', 'ACCEPT'],
+        ['-s', cidr, '-m', 'comment', '--comment', 'forward traffic to SDN', '-j', 'ACCEPT'],
+      ],
+    },
+    {
+      table: 'nat',
+      name: 'OPENSHIFT-MASQUERADE-2',
+      rules: [
+        ['-d', cidr, '-m', 'comment', '--comment', 'masquerade pod-to-external traffic', '-j', 'RETURN'],
+        ['-j', 'MASQUERADE'],
+      ],
+    },
+    {
+      table: 'filter',
+      name: 'OPENSHIFT-BLOCK-OUTPUT',
+      src: 'OUTPUT',
+      srcRule: ['-m', 'comment', '--comment', 'firewall overrides'],
+      rules: [
+        ['-p', 'tcp', '-m', 'tcp', '--dport', '22623', '--syn', '-j', 'REJECT'],
+        ['-p', 'tcp', '-m', 'tcp', '--dport', '22624', '--syn', '-j', 'REJECT'],
+      ],
+    },
+    {
+      table: 'filter',
+      name: 'OPENSHIFT-BLOCK-OUTPUT',
+      src: 'FORWARD',
+      srcRule: ['-m', 'comment', '--comment', 'firewall overrides'],
+      rules: [],
+    },
+    {
+      table: 'raw',
+      name: 'OPENSHIFT-NOTRACK',
+      src: 'OUTPUT',
+      srcRule: ['-m', 'comment', '--comment', 'disable conntrack for vxlan'],
+      rules: [['-p', 'udp', '--dport', vxlan, '-j', 'NOTRACK']],
+    },
+    {
+      table: 'raw',
+      name: 'OPENSHIFT-NOTRACK',
+      src: 'PREROUTING',
+      srcRule: ['-m', 'comment', '--comment', 'disable conntrack for vxlan'],
+      rules: [['-p', 'udp', '--dport', vxlan, '-j', 'NOTRACK']],
+    },
   ];
   for (const c of chains) {
     const chain = ensureChain(rs, c.table, c.name);
@@ -173,9 +260,35 @@ export function buildNodeRules(cluster: Cluster, node: string, opts: NodeRulesOp
   for (let i = egress.length - 1; i >= 0; i--) {
     const e = egress[i]!;
     const markText = `0x${e.mark.toString(16).padStart(8, '0')}`;
-    insertRule(rs, 'nat', 'OPENSHIFT-MASQUERADE', ruleFromArgs('nat', ['-s', cidr, '-m', 'mark', '--mark', markText, '-j', 'SNAT', '--to-source', ipv4ToString(e.ip)]));
+    insertRule(
+      rs,
+      'nat',
+      'OPENSHIFT-MASQUERADE',
+      ruleFromArgs('nat', [
+        '-s',
+        cidr,
+        '-m',
+        'mark',
+        '--mark',
+        markText,
+        '-j',
+        'SNAT',
+        '--to-source',
+        ipv4ToString(e.ip),
+      ]),
+    );
   }
-  for (const e of egress) add('filter', 'OPENSHIFT-FIREWALL-ALLOW', ['-d', ipv4ToString(e.ip), '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'REJECT']);
+  for (const e of egress)
+    add('filter', 'OPENSHIFT-FIREWALL-ALLOW', [
+      '-d',
+      ipv4ToString(e.ip),
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-j',
+      'REJECT',
+    ]);
 
   if (opts.kubeProxy) mergeKubeProxy(rs, opts.kubeProxy.rules);
   else if (!opts.withoutKubeProxy) addKubeProxyRules(rs, cluster, kubeProxyOptions(cluster, opts));
@@ -190,8 +303,15 @@ export function nodeInterfaces(cluster: Cluster, node: string): Record<string, n
 }
 
 /** A node's netfilter: its rules, interface addresses and a seeded random source. */
-export function createNodeNetfilter(cluster: Cluster, node: string, opts: NetfilterOptions & NodeRulesOptions = {}): Netfilter {
+export function createNodeNetfilter(
+  cluster: Cluster,
+  node: string,
+  opts: NetfilterOptions & NodeRulesOptions = {},
+): Netfilter {
   return new Netfilter(buildNodeRules(cluster, node, opts), {
-    ...opts, node: opts.node ?? node, interfaces: opts.interfaces ?? nodeInterfaces(cluster, node), shared: opts.shared ?? opts.kubeProxy?.chains,
+    ...opts,
+    node: opts.node ?? node,
+    interfaces: opts.interfaces ?? nodeInterfaces(cluster, node),
+    shared: opts.shared ?? opts.kubeProxy?.chains,
   });
 }

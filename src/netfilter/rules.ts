@@ -30,8 +30,13 @@ export const CTSTATE_SNAT = 32;
 export const CTSTATE_DNAT = 64;
 /** Names in the order libxt_conntrack prints them. */
 export const CTSTATE_NAMES: readonly [number, string][] = [
-  [CTSTATE_INVALID, 'INVALID'], [CTSTATE_NEW, 'NEW'], [CTSTATE_RELATED, 'RELATED'], [CTSTATE_ESTABLISHED, 'ESTABLISHED'],
-  [CTSTATE_UNTRACKED, 'UNTRACKED'], [CTSTATE_SNAT, 'SNAT'], [CTSTATE_DNAT, 'DNAT'],
+  [CTSTATE_INVALID, 'INVALID'],
+  [CTSTATE_NEW, 'NEW'],
+  [CTSTATE_RELATED, 'RELATED'],
+  [CTSTATE_ESTABLISHED, 'ESTABLISHED'],
+  [CTSTATE_UNTRACKED, 'UNTRACKED'],
+  [CTSTATE_SNAT, 'SNAT'],
+  [CTSTATE_DNAT, 'DNAT'],
 ];
 
 /** A port or port range; `lo === hi` for one port. */
@@ -42,7 +47,14 @@ export interface PortRange {
 
 export type Match =
   /** -m tcp / -m udp: ports and (tcp) --tcp-flags mask comp. */
-  | { kind: 'tcp' | 'udp'; sport?: PortRange; sportInvert?: boolean; dport?: PortRange; dportInvert?: boolean; tcpFlags?: { mask: number; comp: number; invert?: boolean } }
+  | {
+      kind: 'tcp' | 'udp';
+      sport?: PortRange;
+      sportInvert?: boolean;
+      dport?: PortRange;
+      dportInvert?: boolean;
+      tcpFlags?: { mask: number; comp: number; invert?: boolean };
+    }
   /** -m icmp --icmp-type type[/code]. */
   | { kind: 'icmp'; type: number; code?: number; invert?: boolean }
   /** -m mark [!] --mark value[/mask] (mask 0xffffffff when not given). */
@@ -124,7 +136,8 @@ export function ensureTable(rs: Ruleset, name: TableName): Table {
   let t = rs.tables.get(name);
   if (!t) {
     t = { name, chains: new Map() };
-    for (const c of BUILTIN_CHAINS[name]) t.chains.set(c, { name: c, policy: 'ACCEPT', rules: [], packets: 0, bytes: 0 });
+    for (const c of BUILTIN_CHAINS[name])
+      t.chains.set(c, { name: c, policy: 'ACCEPT', rules: [], packets: 0, bytes: 0 });
     rs.tables.set(name, t);
   }
   return t;

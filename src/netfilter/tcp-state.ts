@@ -20,13 +20,30 @@ export const TCP_IGNORE = 11;
 
 /** Names as `conntrack -L` prints them. */
 export const TCP_STATE_NAMES = [
-  'NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2',
+  'NONE',
+  'SYN_SENT',
+  'SYN_RECV',
+  'ESTABLISHED',
+  'FIN_WAIT',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'TIME_WAIT',
+  'CLOSE',
+  'SYN_SENT2',
 ] as const;
 
 // Segment classes (get_conntrack_index): RST wins, then SYN (with or without ACK), then FIN, then ACK.
-const SEG_SYN = 0, SEG_SYNACK = 1, SEG_FIN = 2, SEG_ACK = 3, SEG_RST = 4, SEG_NONE = 5;
+const SEG_SYN = 0,
+  SEG_SYNACK = 1,
+  SEG_FIN = 2,
+  SEG_ACK = 3,
+  SEG_RST = 4,
+  SEG_NONE = 5;
 
-const TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
+const TH_FIN = 0x01,
+  TH_SYN = 0x02,
+  TH_RST = 0x04,
+  TH_ACK = 0x10;
 
 /** The segment class of TCP flags. */
 export function tcpSegmentClass(flags: number): number {
@@ -40,14 +57,24 @@ export const TCP_SEG_SYN = SEG_SYN;
 export const TCP_SEG_RST = SEG_RST;
 export const TCP_SEG_ACK = SEG_ACK;
 
-const sNO = TCP_NONE, sSS = TCP_SYN_SENT, sSR = TCP_SYN_RECV, sES = TCP_ESTABLISHED, sFW = TCP_FIN_WAIT,
-  sCW = TCP_CLOSE_WAIT, sLA = TCP_LAST_ACK, sTW = TCP_TIME_WAIT, sCL = TCP_CLOSE, sS2 = TCP_SYN_SENT2,
-  sIV = TCP_INVALID, sIG = TCP_IGNORE;
+const sNO = TCP_NONE,
+  sSS = TCP_SYN_SENT,
+  sSR = TCP_SYN_RECV,
+  sES = TCP_ESTABLISHED,
+  sFW = TCP_FIN_WAIT,
+  sCW = TCP_CLOSE_WAIT,
+  sLA = TCP_LAST_ACK,
+  sTW = TCP_TIME_WAIT,
+  sCL = TCP_CLOSE,
+  sS2 = TCP_SYN_SENT2,
+  sIV = TCP_INVALID,
+  sIG = TCP_IGNORE;
 void sNO;
 
 // [direction][segment class][state]; columns are sNO sSS sSR sES sFW sCW sLA sTW sCL sS2 (kernel order).
 const TABLE: readonly (readonly (readonly number[])[])[] = [
-  [ // ORIGINAL
+  [
+    // ORIGINAL
     /* syn    */ [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2],
     /* synack */ [sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR],
     /* fin    */ [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
@@ -55,7 +82,8 @@ const TABLE: readonly (readonly (readonly number[])[])[] = [
     /* rst    */ [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL],
     /* none   */ [sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV],
   ],
-  [ // REPLY
+  [
+    // REPLY
     /* syn    */ [sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2],
     /* synack */ [sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR],
     /* fin    */ [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],

@@ -23,7 +23,11 @@ export const ICMP_TIME_EXCEEDED = 11;
 export const ICMP_PARAMETER_PROB = 12;
 
 // IPv4 header fields used here (RFC 791).
-const IP_TOTAL_LEN = 2, IP_FRAG = 6, IP_PROTO = 9, IP_SRC = 12, IP_DST = 16;
+const IP_TOTAL_LEN = 2,
+  IP_FRAG = 6,
+  IP_PROTO = 9,
+  IP_SRC = 12,
+  IP_DST = 16;
 const IP_FRAG_MASK = 0x3fff; // MF + fragment offset
 
 /** What `readTuple` found in a packet. */
@@ -57,29 +61,49 @@ export class CtTuple {
   }
 
   equals(t: CtTuple): boolean {
-    return this.src === t.src && this.dst === t.dst && this.sport === t.sport && this.dport === t.dport && this.proto === t.proto;
+    return (
+      this.src === t.src &&
+      this.dst === t.dst &&
+      this.sport === t.sport &&
+      this.dport === t.dport &&
+      this.proto === t.proto
+    );
   }
 }
 
 /** The reply type of a trackable ICMP query type, or -1 (RFC 792: echo, timestamp, info, address mask). */
 export function icmpInverseType(type: number): number {
   switch (type) {
-    case ICMP_ECHO_REQUEST: return ICMP_ECHO_REPLY;
-    case ICMP_ECHO_REPLY: return ICMP_ECHO_REQUEST;
-    case 13: return 14;
-    case 14: return 13;
-    case 15: return 16;
-    case 16: return 15;
-    case 17: return 18;
-    case 18: return 17;
-    default: return -1;
+    case ICMP_ECHO_REQUEST:
+      return ICMP_ECHO_REPLY;
+    case ICMP_ECHO_REPLY:
+      return ICMP_ECHO_REQUEST;
+    case 13:
+      return 14;
+    case 14:
+      return 13;
+    case 15:
+      return 16;
+    case 16:
+      return 15;
+    case 17:
+      return 18;
+    case 18:
+      return 17;
+    default:
+      return -1;
   }
 }
 
 /** True for the ICMP types the kernel treats as errors about an embedded packet (nf_conntrack_icmpv4_error). */
 export function isIcmpError(type: number): boolean {
-  return type === ICMP_DEST_UNREACH || type === ICMP_SOURCE_QUENCH || type === ICMP_REDIRECT ||
-    type === ICMP_TIME_EXCEEDED || type === ICMP_PARAMETER_PROB;
+  return (
+    type === ICMP_DEST_UNREACH ||
+    type === ICMP_SOURCE_QUENCH ||
+    type === ICMP_REDIRECT ||
+    type === ICMP_TIME_EXCEEDED ||
+    type === ICMP_PARAMETER_PROB
+  );
 }
 
 /** Write the inverse of `t` into `out` (reply direction): addresses and ports swapped, ICMP type inverted. */

@@ -12,7 +12,9 @@ const enc = new TextEncoder();
 export function httpServer(serverName: string): ServerApp {
   return () => {
     const body = `{"server":"${serverName}","status":"ok"}\n`;
-    return enc.encode(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    return enc.encode(
+      `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
   };
 }
 
@@ -54,7 +56,19 @@ export function tlsClientHello(serverName: string): Uint8Array {
   const name = Array.from(enc.encode(serverName));
   const sni = [...u16(name.length + 3), 0, ...u16(name.length), ...name];
   const extensions = [0x00, 0x00, ...u16(sni.length), ...sni];
-  const body = [0x03, 0x03, ...helloRandom(1), 0, ...u16(2), 0xc0, 0x2f, 1, 0, ...u16(extensions.length), ...extensions];
+  const body = [
+    0x03,
+    0x03,
+    ...helloRandom(1),
+    0,
+    ...u16(2),
+    0xc0,
+    0x2f,
+    1,
+    0,
+    ...u16(extensions.length),
+    ...extensions,
+  ];
   return tlsHandshake(1, body, 0x0301);
 }
 

@@ -102,16 +102,23 @@ export class EmulatedNode implements BridgeHost {
     k.forwarding = true; // SDN sets net.ipv4.ip_forward=1
 
     // NIC on the underlay, with egress IPs as secondary addresses labelled `<if>:eip` (SDN egressip.go).
-    const nic = (this.nic = k.addInterface(new NetInterface(runtime, k, 'eth0', hostSubnet.nicMac, cluster.underlay.mtu)));
+    const nic = (this.nic = k.addInterface(
+      new NetInterface(runtime, k, 'eth0', hostSubnet.nicMac, cluster.underlay.mtu),
+    ));
     nic.addAddress({ ip: hostSubnet.hostIP, prefix: cluster.underlay.cidr.prefix });
-    for (const eip of hostSubnet.egressIPs) nic.addAddress({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
+    for (const eip of hostSubnet.egressIPs)
+      nic.addAddress({ ip: eip, prefix: cluster.underlay.cidr.prefix, label: 'eth0:eip' });
     // The first IPv4 frame for this node builds its data path before the kernel sees the frame; ARP never does.
-    nic.peer = site.underlay.attachStation(nic.mac, {
-      receiveFrame: (pkt) => {
-        if (this.dataPath === undefined && isIpv4Frame(pkt)) this.build();
-        nic.receiveFrame(pkt);
+    nic.peer = site.underlay.attachStation(
+      nic.mac,
+      {
+        receiveFrame: (pkt) => {
+          if (this.dataPath === undefined && isIpv4Frame(pkt)) this.build();
+          nic.receiveFrame(pkt);
+        },
       },
-    }, nic);
+      nic,
+    );
 
     const gateway = defaultGateway(hostSubnet.subnet);
     this.tun0 = k.addInterface(new NetInterface(runtime, k, 'tun0', hostSubnet.tun0Mac, overlayMtu(net)));
@@ -169,7 +176,13 @@ export class EmulatedNode implements BridgeHost {
     // br0 and its ports.
     const { config, watch } = runtime;
     const bridge = new Bridge('br0', this, { pool: runtime.pool, now: () => runtime.clock.now / 1e6, config, watch }); // ms, for dump-flows durations
-    const netfilter = createNodeNetfilter(cluster, this.name, { random: runtime.rng.fork(`netfilter:${this.name}`), clock: runtime.clock, config, watch, kubeProxy: this.site.kubeProxy() });
+    const netfilter = createNodeNetfilter(cluster, this.name, {
+      random: runtime.rng.fork(`netfilter:${this.name}`),
+      clock: runtime.clock,
+      config,
+      watch,
+      kubeProxy: this.site.kubeProxy(),
+    });
     k.netfilter = netfilter;
     const vxlan0 = new Vxlan0Port(runtime, this.name, k, hostSubnet.hostIP, bridge, net.vxlanPort);
     const tun0Port = new Tun0Port(runtime, this.name, bridge);
@@ -234,7 +247,11 @@ export class EmulatedNode implements BridgeHost {
     ps.routes.add({ dst: cidr('0.0.0.0/0'), via: cfg.gateway, dev: mv });
     ps.forwarding = true;
     ps.netfilter = createEgressRouterNetfilter(cfg, pod.ip, {
-      random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`), now: () => rt.clock.now, node: `${pod.namespace}/${pod.name}`, config: rt.config, watch: rt.watch,
+      random: rt.rng.fork(`netfilter:${pod.namespace}/${pod.name}`),
+      now: () => rt.clock.now,
+      node: `${pod.namespace}/${pod.name}`,
+      config: rt.config,
+      watch: rt.watch,
     });
   }
 
@@ -292,7 +309,8 @@ export class EmulatedNode implements BridgeHost {
 
 /** An Ethernet frame carrying IPv4 (what makes an unbuilt node build its data path). */
 function isIpv4Frame(pkt: PacketBuffer): boolean {
-  const d = pkt.data, s = pkt.start;
+  const d = pkt.data,
+    s = pkt.start;
   return pkt.end - s >= ETHERNET_HEADER_LEN && d[s + 12] === 0x08 && d[s + 13] === 0x00;
 }
 

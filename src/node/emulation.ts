@@ -47,7 +47,10 @@ export class Emulation {
   private readonly builtNodes: EmulatedNode[] = [];
   private readonly builtListeners: ((node: EmulatedNode) => void)[] = [];
 
-  constructor(readonly cluster: Cluster, opts: EmulationOptions = {}) {
+  constructor(
+    readonly cluster: Cluster,
+    opts: EmulationOptions = {},
+  ) {
     const rt = (this.runtime = new Runtime(opts.seed ?? 1, { fastPath: opts.fastPath }));
     this.underlay = new Segment(rt, 'underlay');
     this.internet = new Segment(rt, 'internet');
@@ -62,7 +65,8 @@ export class Emulation {
         if (!node || a.pod) continue;
         let l = listeners.get(node.name);
         if (!l) listeners.set(node.name, (l = []));
-        for (const p of ep.ports) l.push({ protocol: p.protocol, port: p.port, serverName: `${ep.namespace}/${ep.name} on ${node.name}` });
+        for (const p of ep.ports)
+          l.push({ protocol: p.protocol, port: p.port, serverName: `${ep.namespace}/${ep.name} on ${node.name}` });
       }
     }
     let kubeProxy: SharedKubeProxy | undefined;
@@ -100,7 +104,8 @@ export class Emulation {
     if (lbNode) {
       for (const svc of cluster.services) {
         if (svc.type !== 'LoadBalancer') continue;
-        for (const ip of svc.externalIPs) if (((ip & u.cidr.mask) >>> 0) === u.cidr.network) gw.setNeighbour(gwIn, ip, lbNode.nic.mac);
+        for (const ip of svc.externalIPs)
+          if ((ip & u.cidr.mask) >>> 0 === u.cidr.network) gw.setNeighbour(gwIn, ip, lbNode.nic.mac);
       }
     }
 

@@ -47,7 +47,9 @@ export class RoutingTable {
 
   remove(dst: Ipv4Cidr, dev?: NetInterface): void {
     this.config.changed();
-    this.routes = this.routes.filter((r) => !(r.dst.network === dst.network && r.dst.prefix === dst.prefix && (!dev || r.dev === dev)));
+    this.routes = this.routes.filter(
+      (r) => !(r.dst.network === dst.network && r.dst.prefix === dst.prefix && (!dev || r.dev === dev)),
+    );
   }
 
   /** Longest-prefix match; `ip` as uint32 or int32 (compared as int32: no heap number per lookup). */

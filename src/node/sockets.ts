@@ -52,7 +52,17 @@ function mix4(key: number, a: number, b: number, c: number): number {
 /** A server application: given a request payload, the response payload. */
 export type ServerApp = (request: Uint8Array, from: { ip: Ipv4Address; port: number }) => Uint8Array;
 
-export type TcpState = 'CLOSED' | 'LISTEN' | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'FIN_WAIT_1' | 'FIN_WAIT_2' | 'CLOSE_WAIT' | 'LAST_ACK' | 'TIME_WAIT';
+export type TcpState =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN_SENT'
+  | 'SYN_RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT_1'
+  | 'FIN_WAIT_2'
+  | 'CLOSE_WAIT'
+  | 'LAST_ACK'
+  | 'TIME_WAIT';
 
 /** SYN options Linux sends, trimmed: MSS, NOP NOP SACK-permitted, NOP window-scale 7 (no timestamps). */
 function synOptions(mss: number): Uint8Array {
@@ -71,7 +81,6 @@ export const TCP_TIMEWAIT_NS = 60_000_000_000;
  * and uses this one figure for every conversation its client gives up on.
  */
 export const TCP_GIVE_UP_NS = 127_000_000_000;
-
 
 /**
  * What the socket layer needs of the stack that owns it (the kernel's struct sock reaching its netns and
@@ -136,7 +145,13 @@ class ConnTable<T extends { localIp: number; localPort: number; remoteIp: number
     if (list === undefined) return undefined;
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
-      if ((c.localIp | 0) === (lip | 0) && c.localPort === lport && (c.remoteIp | 0) === (rip | 0) && c.remotePort === rport) return c;
+      if (
+        (c.localIp | 0) === (lip | 0) &&
+        c.localPort === lport &&
+        (c.remoteIp | 0) === (rip | 0) &&
+        c.remotePort === rport
+      )
+        return c;
     }
     return undefined;
   }
@@ -145,7 +160,13 @@ class ConnTable<T extends { localIp: number; localPort: number; remoteIp: number
     const list = this.buckets.get(h);
     if (list === undefined) this.buckets.set(h, [c]);
     else {
-      const i = list.findIndex((x) => (x.localIp | 0) === (c.localIp | 0) && x.localPort === c.localPort && (x.remoteIp | 0) === (c.remoteIp | 0) && x.remotePort === c.remotePort);
+      const i = list.findIndex(
+        (x) =>
+          (x.localIp | 0) === (c.localIp | 0) &&
+          x.localPort === c.localPort &&
+          (x.remoteIp | 0) === (c.remoteIp | 0) &&
+          x.remotePort === c.remotePort,
+      );
       if (i >= 0) list[i] = c;
       else list.push(c);
     }
@@ -240,8 +261,11 @@ export class SocketLayer {
   ephemeralPortFree(): boolean {
     this.reap();
     let listening = 0;
-    for (const p of this.tcpListeners.keys()) if (p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST && !this.usedPorts.has(p)) listening++;
-    for (const p of this.udpListeners.keys()) if (p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST && !this.usedPorts.has(p) && !this.tcpListeners.has(p)) listening++;
+    for (const p of this.tcpListeners.keys())
+      if (p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST && !this.usedPorts.has(p)) listening++;
+    for (const p of this.udpListeners.keys())
+      if (p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST && !this.usedPorts.has(p) && !this.tcpListeners.has(p))
+        listening++;
     return this.ephemeralInUse + listening < EPHEMERAL_COUNT;
   }
 
@@ -332,7 +356,11 @@ export class SocketLayer {
    * in 64 ns units, so a connection's ISN does not depend on which connections came before it.
    */
   private isn(src: number, dst: number, sport: number, dport: number): number {
-    return (mix4(this.isnSecret, src, dst, ((sport & 0xffff) << 16) | (dport & 0xffff)) + Math.floor(this.stack.runtime.clock.now / 64)) >>> 0;
+    return (
+      (mix4(this.isnSecret, src, dst, ((sport & 0xffff) << 16) | (dport & 0xffff)) +
+        Math.floor(this.stack.runtime.clock.now / 64)) >>>
+      0
+    );
   }
 
   /** A connected socket's first IP ID (inet_id, random per socket in Linux): a keyed hash of the 4-tuple. */
@@ -341,7 +369,13 @@ export class SocketLayer {
   }
 
   /** Start a TCP exchange: SYN now; the rest follows as segments arrive. */
-  connectTcp(dst: Ipv4Address, dport: number, request: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): TcpConnection {
+  connectTcp(
+    dst: Ipv4Address,
+    dport: number,
+    request: Uint8Array,
+    sport = this.ephemeralPort(),
+    src = this.stack.sourceFor(dst),
+  ): TcpConnection {
     if (dst === 0) dst = LOOPBACK_IP; // connect() to 0.0.0.0 reaches this host as 127.0.0.1 (ip_route_connect)
     if (sport < 0) {
       // No free ephemeral port: connect() fails before anything is sent.
@@ -361,13 +395,26 @@ export class SocketLayer {
   }
 
   /** Send one UDP request; the response (if any) is stored on the returned exchange. */
-  sendUdp(dst: Ipv4Address, dport: number, payload: Uint8Array, sport = this.ephemeralPort(), src = this.stack.sourceFor(dst)): UdpExchange {
+  sendUdp(
+    dst: Ipv4Address,
+    dport: number,
+    payload: Uint8Array,
+    sport = this.ephemeralPort(),
+    src = this.stack.sourceFor(dst),
+  ): UdpExchange {
     if (dst === 0) dst = LOOPBACK_IP; // as connectTcp
     if (sport < 0) return { localIp: src, localPort: 0, remoteIp: dst, remotePort: dport, error: 'EADDRNOTAVAIL' };
     const x: UdpExchange = { localIp: src, localPort: sport, remoteIp: dst, remotePort: dport };
     this.udp.set(x);
     this.takePort(sport);
-    this.sendDatagram(src, sport, dst, dport, payload, `UDP ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`);
+    this.sendDatagram(
+      src,
+      sport,
+      dst,
+      dport,
+      payload,
+      `UDP ${ipv4ToString(src)}:${sport} > ${ipv4ToString(dst)}:${dport}`,
+    );
     return x;
   }
 
@@ -379,8 +426,10 @@ export class SocketLayer {
     const end = l3 + v.totalLength;
     const d = pkt.data;
     // Addresses as int32 (uint32 >= 2^31 held across calls are heap numbers); unsigned only where stored.
-    const src = readI32(d, l3 + 12), dst = readI32(d, l3 + 16);
-    const sport = readU16(d, l4), dport = readU16(d, l4 + 2);
+    const src = readI32(d, l3 + 12),
+      dst = readI32(d, l3 + 16);
+    const sport = readU16(d, l4),
+      dport = readU16(d, l4 + 2);
     const rt = this.stack.runtime;
     const traced = pkt.traced;
     if (proto === IPPROTO_UDP) {
@@ -395,17 +444,31 @@ export class SocketLayer {
       const response = app(Uint8Array.from(d.subarray(l4 + UDP_HEADER_LEN, end)), { ip: src >>> 0, port: sport });
       rt.deliver(pkt, this.stack.name, traced ? `${this.stack.name} UDP server on port ${dport}` : '');
       rt.clock.advance(HOP_NS.app);
-      this.sendDatagram(dst >>> 0, dport, src >>> 0, sport, response, `UDP response ${ipv4ToString(dst >>> 0)}:${dport} > ${ipv4ToString(src >>> 0)}:${sport}`);
+      this.sendDatagram(
+        dst >>> 0,
+        dport,
+        src >>> 0,
+        sport,
+        response,
+        `UDP response ${ipv4ToString(dst >>> 0)}:${dport} > ${ipv4ToString(src >>> 0)}:${sport}`,
+      );
       return true;
     }
     if (proto !== IPPROTO_TCP) return false;
     // Sequence numbers as int32 on the way in (tcpInput makes them unsigned where it stores them).
-    const seq = readI32(d, l4 + 4), ack = readI32(d, l4 + 8);
+    const seq = readI32(d, l4 + 4),
+      ack = readI32(d, l4 + 8);
     const flags = d[l4 + 13]!;
     const dataOff = (d[l4 + 12]! >>> 4) << 2;
     let c = this.tcp.get(dst, dport, src, sport);
     // A SYN for a server connection that has closed opens a new one (tcp_timewait_state_process accepts it).
-    if (c !== undefined && c.role === 'server' && c.releaseAt !== 0 && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN) c = undefined;
+    if (
+      c !== undefined &&
+      c.role === 'server' &&
+      c.releaseAt !== 0 &&
+      (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN
+    )
+      c = undefined;
     if (!c) {
       const app = this.tcpListeners.get(dport);
       if (!app || !(flags & TCP_SYN) || flags & TCP_ACK) return false;
@@ -428,7 +491,11 @@ export class SocketLayer {
     if (!this.acceptable(c, pkt, l3, flags, seq, ack)) return true;
     // A view and a copy only when the segment carries data (a bare ACK needs neither).
     const payloadCopy = end > l4 + dataOff ? Uint8Array.from(d.subarray(l4 + dataOff, end)) : null;
-    rt.deliver(pkt, this.stack.name, traced ? socketText(this.stack.name, 'TCP socket', dst, dport, ` (${c.role})`) : '');
+    rt.deliver(
+      pkt,
+      this.stack.name,
+      traced ? socketText(this.stack.name, 'TCP socket', dst, dport, ` (${c.role})`) : '',
+    );
     this.tcpInput(c, flags, seq, ack, payloadCopy);
     return true;
   }
@@ -444,19 +511,34 @@ export class SocketLayer {
    *  - an ACK of data never sent: dropped (tcp_ack, RFC 793 3.9).
    * Sequence numbers are compared as int32 (no heap numbers on the hot path).
    */
-  private acceptable(c: TcpConnection, pkt: PacketBuffer, l3: number, flags: number, seq: number, ack: number): boolean {
+  private acceptable(
+    c: TcpConnection,
+    pkt: PacketBuffer,
+    l3: number,
+    flags: number,
+    seq: number,
+    ack: number,
+  ): boolean {
     const st = c.state;
     if (st === 'LISTEN' || st === 'CLOSED') return true;
     const rt = this.stack.runtime;
     if ((st === 'SYN_SENT' || st === 'SYN_RECEIVED') && flags & TCP_ACK && ack !== (c.sndNxt | 0)) {
       this.sendReset(pkt, l3);
-      rt.drop(pkt, this.stack.name, `TCP ${st}: ACK ${ack >>> 0} does not acknowledge our ${st === 'SYN_SENT' ? 'SYN' : 'SYN-ACK'} (expected ${c.sndNxt}); reset sent`);
+      rt.drop(
+        pkt,
+        this.stack.name,
+        `TCP ${st}: ACK ${ack >>> 0} does not acknowledge our ${st === 'SYN_SENT' ? 'SYN' : 'SYN-ACK'} (expected ${c.sndNxt}); reset sent`,
+      );
       return false;
     }
     if (st === 'SYN_SENT' || st === 'SYN_RECEIVED') return true;
     if (seq !== (c.rcvNxt | 0)) {
       this.sendSegment(c, TCP_ACK, null, 'TCP duplicate ACK');
-      rt.drop(pkt, this.stack.name, `TCP ${st}: sequence ${seq >>> 0} is not the expected ${c.rcvNxt}; duplicate ACK sent`);
+      rt.drop(
+        pkt,
+        this.stack.name,
+        `TCP ${st}: sequence ${seq >>> 0} is not the expected ${c.rcvNxt}; duplicate ACK sent`,
+      );
       return false;
     }
     if (flags & TCP_ACK && ack - (c.sndNxt | 0) > 0) {
@@ -555,8 +637,20 @@ export class SocketLayer {
     const d = pkt.data;
     if (payload) d.set(payload, o + IPV4_HEADER_LEN + tcpLen);
     emitTcp(
-      { srcPort: c.localPort, dstPort: c.remotePort, seq, ack: flags & TCP_ACK ? c.rcvNxt : 0, flags, window: flags & TCP_SYN ? 64860 : this.window, options },
-      d, o + IPV4_HEADER_LEN, plen, c.localIp, c.remoteIp,
+      {
+        srcPort: c.localPort,
+        dstPort: c.remotePort,
+        seq,
+        ack: flags & TCP_ACK ? c.rcvNxt : 0,
+        flags,
+        window: flags & TCP_SYN ? 64860 : this.window,
+        options,
+      },
+      d,
+      o + IPV4_HEADER_LEN,
+      plen,
+      c.localIp,
+      c.remoteIp,
     );
     // Linux sets DF on TCP (path MTU discovery on by default). IP ID (ip_select_ident_segs): a connected socket
     // numbers its datagrams from its own inet_id; the SYN-ACK leaves from the listener, which is not connected,
@@ -566,7 +660,12 @@ export class SocketLayer {
       id = c.ipId;
       c.ipId = (c.ipId + 1) & 0xffff;
     }
-    emitIpv4({ protocol: IPPROTO_TCP, src: c.localIp, dst: c.remoteIp, ttl: 64, dontFragment: true, identification: id }, d, o, tcpLen + plen);
+    emitIpv4(
+      { protocol: IPPROTO_TCP, src: c.localIp, dst: c.remoteIp, ttl: 64, dontFragment: true, identification: id },
+      d,
+      o,
+      tcpLen + plen,
+    );
     stack.sendIp(pkt);
   }
 
@@ -580,18 +679,47 @@ export class SocketLayer {
     const seqIn = readU32(d0, l4 + 4);
     const dataOff = (d0[l4 + 12]! >>> 4) << 2;
     const segLen = v.totalLength - v.headerLength - dataOff + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
-    const src = v.dst, dst = v.src, sport = readU16(d0, l4 + 2), dport = readU16(d0, l4);
+    const src = v.dst,
+      dst = v.src,
+      sport = readU16(d0, l4 + 2),
+      dport = readU16(d0, l4);
     const ackIn = readU32(d0, l4 + 8);
     const rt = this.stack.runtime;
     const pkt = rt.newPacket(this.stack.name, 'TCP RST');
     const o = pkt.setFrame(IPV4_HEADER_LEN + TCP_HEADER_LEN);
     const hasAck = (flags & TCP_ACK) !== 0;
-    emitTcp({ srcPort: sport, dstPort: dport, seq: hasAck ? ackIn : 0, ack: hasAck ? 0 : (seqIn + segLen) >>> 0, flags: hasAck ? TCP_RST : TCP_RST | TCP_ACK, window: 0 }, pkt.data, o + IPV4_HEADER_LEN, 0, src, dst);
-    emitIpv4({ protocol: IPPROTO_TCP, src, dst, ttl: 64, dontFragment: true, identification: 0 }, pkt.data, o, TCP_HEADER_LEN);
+    emitTcp(
+      {
+        srcPort: sport,
+        dstPort: dport,
+        seq: hasAck ? ackIn : 0,
+        ack: hasAck ? 0 : (seqIn + segLen) >>> 0,
+        flags: hasAck ? TCP_RST : TCP_RST | TCP_ACK,
+        window: 0,
+      },
+      pkt.data,
+      o + IPV4_HEADER_LEN,
+      0,
+      src,
+      dst,
+    );
+    emitIpv4(
+      { protocol: IPPROTO_TCP, src, dst, ttl: 64, dontFragment: true, identification: 0 },
+      pkt.data,
+      o,
+      TCP_HEADER_LEN,
+    );
     this.stack.sendIp(pkt);
   }
 
-  private sendDatagram(src: Ipv4Address, sport: number, dst: Ipv4Address, dport: number, payload: Uint8Array, label: string): void {
+  private sendDatagram(
+    src: Ipv4Address,
+    sport: number,
+    dst: Ipv4Address,
+    dport: number,
+    payload: Uint8Array,
+    label: string,
+  ): void {
     const stack = this.stack;
     const pkt = stack.runtime.newPacket(stack.name, label);
     const o = pkt.setFrame(IPV4_HEADER_LEN + UDP_HEADER_LEN + payload.length);
@@ -599,7 +727,12 @@ export class SocketLayer {
     emitUdp({ srcPort: sport, dstPort: dport }, pkt.data, o + IPV4_HEADER_LEN, payload.length, src, dst);
     // Linux UDP sockets also set DF (IP_PMTUDISC_WANT lets small datagrams carry DF).
     // An unconnected UDP socket's DF datagrams carry IP ID 0 (ip_select_ident_segs).
-    emitIpv4({ protocol: IPPROTO_UDP, src, dst, ttl: 64, dontFragment: true, identification: 0 }, pkt.data, o, UDP_HEADER_LEN + payload.length);
+    emitIpv4(
+      { protocol: IPPROTO_UDP, src, dst, ttl: 64, dontFragment: true, identification: 0 },
+      pkt.data,
+      o,
+      UDP_HEADER_LEN + payload.length,
+    );
     stack.sendIp(pkt);
   }
 

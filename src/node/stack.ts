@@ -11,7 +11,17 @@
  * get ICMP fragmentation-needed; non-DF oversize packets are dropped with a counted reason), no IP options.
  */
 
-import { ipv4ToString, MAC_BROADCAST, macToString, readMac, readU16, writeMac, writeU16, type Ipv4Address, type MacAddress } from '../../codecs/bytes.js';
+import {
+  ipv4ToString,
+  MAC_BROADCAST,
+  macToString,
+  readMac,
+  readU16,
+  writeMac,
+  writeU16,
+  type Ipv4Address,
+  type MacAddress,
+} from '../../codecs/bytes.js';
 import { internetChecksum } from '../../codecs/checksum.js';
 import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ArpView, emitArp } from '../../codecs/arp.js';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, padEthernetFrame } from '../../codecs/ethernet.js';
@@ -172,13 +182,14 @@ export class Stack implements InterfaceOwner {
     const dstHi = (d[s]! << 8) | d[s + 1]!;
     const dstLo = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;
     const own = iface.mac;
-    const mine = dstHi === Math.floor(own / 0x100000000) && dstLo === (own % 0x100000000 | 0);
+    const mine = dstHi === Math.floor(own / 0x100000000) && dstLo === ((own % 0x100000000) | 0);
     if (!mine && !(dstHi === 0xffff && dstLo === -1) && !iface.promiscuous) {
       return rt.drop(pkt, this.name, `${iface.name}: frame for ${macToString(readMac(d, s))}, not this host`);
     }
     const ethertype = readU16(d, pkt.start + 12);
     if (ethertype === ETHERTYPE_ARP) return this.receiveArp(iface, pkt);
-    if (ethertype !== ETHERTYPE_IPV4) return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
+    if (ethertype !== ETHERTYPE_IPV4)
+      return rt.drop(pkt, this.name, `${iface.name}: ethertype 0x${ethertype.toString(16)} not handled`);
     pkt.pull(ETHERNET_HEADER_LEN);
     this.watch.observer?.window(pkt);
     this.receiveIpv4(iface, pkt, mine);
@@ -188,7 +199,10 @@ export class Stack implements InterfaceOwner {
     const rt = this.runtime;
     const a = this.arpView.reset(pkt.data, pkt.start + ETHERNET_HEADER_LEN);
     if (a.check(pkt.end)) return rt.drop(pkt, this.name, `${iface.name}: malformed ARP`);
-    const op = a.op, spa = a.senderIp, sha = a.senderMac, tpa = a.targetIp;
+    const op = a.op,
+      spa = a.senderIp,
+      sha = a.senderMac,
+      tpa = a.targetIp;
     const forUs = this.isLocalAddress(tpa);
     const trace = rt.traceOf(pkt);
     // Linux updates an existing entry from any ARP, and creates one when the request/reply is for us.
@@ -198,13 +212,23 @@ export class Stack implements InterfaceOwner {
       this.flushUnresolved(iface, spa, sha);
     }
     if (op === ARP_REQUEST && forUs) {
-      trace?.add('arp', `ARP: ${ipv4ToString(tpa)} is at ${macToString(iface.mac)} (${iface.name}); replying to ${ipv4ToString(spa)}`, undefined, this.name);
+      trace?.add(
+        'arp',
+        `ARP: ${ipv4ToString(tpa)} is at ${macToString(iface.mac)} (${iface.name}); replying to ${ipv4ToString(spa)}`,
+        undefined,
+        this.name,
+      );
       rt.deliver(pkt, this.name, `${this.name} ARP (${iface.name})`);
       this.sendArp(iface, ARP_REPLY, iface.mac, tpa, sha, spa, sha);
       return;
     }
     if (op === ARP_REPLY && forUs) {
-      trace?.add('arp', `ARP: learned ${ipv4ToString(spa)} at ${macToString(sha)} on ${iface.name}`, undefined, this.name);
+      trace?.add(
+        'arp',
+        `ARP: learned ${ipv4ToString(spa)} at ${macToString(sha)} on ${iface.name}`,
+        undefined,
+        this.name,
+      );
       rt.deliver(pkt, this.name, `${this.name} ARP (${iface.name})`);
       return;
     }
@@ -229,14 +253,30 @@ export class Stack implements InterfaceOwner {
     }
     const dst = v.reset(pkt.data, l3).dstI32;
     // Loopback addresses from a wire are martians (ip_route_input_slow: ipv4_is_loopback, route_localnet off).
-    if (dst >>> 24 === 127) return rt.drop(pkt, this.name, `${iface.name}: martian destination ${ipv4ToString(dst >>> 0)} (loopback address from a device)`);
-    if (v.srcI32 >>> 24 === 127) return rt.drop(pkt, this.name, `${iface.name}: martian source ${ipv4ToString(v.src)} (loopback address from a device)`);
+    if (dst >>> 24 === 127)
+      return rt.drop(
+        pkt,
+        this.name,
+        `${iface.name}: martian destination ${ipv4ToString(dst >>> 0)} (loopback address from a device)`,
+      );
+    if (v.srcI32 >>> 24 === 127)
+      return rt.drop(
+        pkt,
+        this.name,
+        `${iface.name}: martian source ${ipv4ToString(v.src)} (loopback address from a device)`,
+      );
     if (this.isLocalAddress(dst) || dst === -1) return this.localIn(iface, pkt, l3);
-    if (!this.forwarding) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and forwarding is off`);
+    if (!this.forwarding)
+      return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and forwarding is off`);
     // ip_forward: "if (skb->pkt_type != PACKET_HOST) goto drop" — a datagram that came in a link-layer broadcast
     // (or for another MAC) is never routed on; without this, one broadcast frame would be re-flooded by every
     // router on the segment until its TTL ran out (found by fuzzing).
-    if (!toHost) return rt.drop(pkt, this.name, `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and the frame was not addressed to ${iface.name}'s MAC: not forwarded`);
+    if (!toHost)
+      return rt.drop(
+        pkt,
+        this.name,
+        `${iface.name}: ${ipv4ToString(dst >>> 0)} is not local and the frame was not addressed to ${iface.name}'s MAC: not forwarded`,
+      );
     this.forward(iface, pkt, l3);
   }
 
@@ -285,7 +325,11 @@ export class Stack implements InterfaceOwner {
     if (this.sockets.receive(pkt, l3, iface)) return;
     if (proto === IPPROTO_UDP) this.sendIcmpError(pkt, l3, iface, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH_CODE, 0);
     if (proto === IPPROTO_TCP) this.sockets.sendReset(pkt, l3);
-    rt.drop(pkt, this.name, `no socket for ${protoName(proto)} port ${proto === IPPROTO_ICMP ? '-' : readU16(pkt.data, l4 + 2)}`);
+    rt.drop(
+      pkt,
+      this.name,
+      `no socket for ${protoName(proto)} port ${proto === IPPROTO_ICMP ? '-' : readU16(pkt.data, l4 + 2)}`,
+    );
   }
 
   private forward(inIf: NetInterface, pkt: PacketBuffer, l3: number): void {
@@ -298,7 +342,13 @@ export class Stack implements InterfaceOwner {
       this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_NET_UNREACH_CODE, 0);
       return rt.drop(pkt, this.name, `no route to ${ipv4ToString(dst >>> 0)}`);
     }
-    if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (forward ${inIf.name} -> ${route.dev.name})`, { dev: route.dev.name }, this.name);
+    if (trace)
+      trace.add(
+        'route',
+        `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (forward ${inIf.name} -> ${route.dev.name})`,
+        { dev: route.dev.name },
+        this.name,
+      );
     if (v.ttl <= 1) {
       this.sendIcmpError(pkt, l3, inIf, ICMP_TIME_EXCEEDED, 0, 0);
       return rt.drop(pkt, this.name, `TTL expired forwarding to ${ipv4ToString(dst >>> 0)}`);
@@ -312,7 +362,11 @@ export class Stack implements InterfaceOwner {
         this.sendIcmpError(pkt, l3, inIf, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED_CODE, mtu); // reuses this.view
         return rt.drop(pkt, this.name, `${total}-byte packet with DF exceeds ${route.dev.name} MTU ${mtu}`);
       }
-      return rt.drop(pkt, this.name, `${total}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`);
+      return rt.drop(
+        pkt,
+        this.name,
+        `${total}-byte packet exceeds ${route.dev.name} MTU ${mtu} (fragmentation not modelled)`,
+      );
     }
     const nf = this.netfilter;
     if (nf) {
@@ -337,7 +391,8 @@ export class Stack implements InterfaceOwner {
   sendIp(pkt: PacketBuffer): boolean {
     // The local table first (own addresses, 127/8, 0.0.0.0: through lo), then the main table. Two functions so the
     // routed path, the hot one, stays as small as it was (a loopback branch inside it cost allocations per packet).
-    if (this.isLoopbackDestination(this.view.reset(pkt.data, pkt.start).dstI32)) return this.sendLoopback(pkt, pkt.start, false);
+    if (this.isLoopbackDestination(this.view.reset(pkt.data, pkt.start).dstI32))
+      return this.sendLoopback(pkt, pkt.start, false);
     return this.sendRouted(pkt);
   }
 
@@ -369,7 +424,13 @@ export class Stack implements InterfaceOwner {
         }
       }
     }
-    if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (local output)`, { dev: route.dev.name }, this.name);
+    if (trace)
+      trace.add(
+        'route',
+        `route ${ipv4ToString(v.dst)}: ${describeRoute(route)} (local output)`,
+        { dev: route.dev.name },
+        this.name,
+      );
     const mtu = route.mtu ?? route.dev.mtu;
     if (v.totalLength > mtu) {
       rt.drop(pkt, this.name, `local send of ${v.totalLength} bytes exceeds ${route.dev.name} MTU ${mtu} (EMSGSIZE)`);
@@ -426,7 +487,13 @@ export class Stack implements InterfaceOwner {
       return false;
     }
     const v = this.view.reset(pkt.data, l3);
-    if (trace) trace.add('route', `route ${ipv4ToString(v.dst)}: local ${ipv4ToString(v.dst)} dev lo table local (local output, looped back)`, { dev: lo.name }, this.name);
+    if (trace)
+      trace.add(
+        'route',
+        `route ${ipv4ToString(v.dst)}: local ${ipv4ToString(v.dst)} dev lo table local (local output, looped back)`,
+        { dev: lo.name },
+        this.name,
+      );
     if (nf && nf.postrouting(pkt, l3, lo.name, trace) !== NF_ACCEPT) {
       rt.drop(pkt, this.name, `iptables POSTROUTING: ${nf.lastRule?.() ?? 'dropped'}`);
       return false;
@@ -454,7 +521,12 @@ export class Stack implements InterfaceOwner {
     // The hop reason is a capture comment: built only while capturing.
     // The gateway as int32 (Route.gatewayI32): a uint32 loaded from a field and passed on would be a heap number.
     const gw = route.gatewayI32 ?? 0;
-    this.neighbourOutput(pkt, route.dev, gw !== 0 ? gw : dst, rt.capture ? (route.hopReason ??= `route ${describeRoute(route)}`) : '');
+    this.neighbourOutput(
+      pkt,
+      route.dev,
+      gw !== 0 ? gw : dst,
+      rt.capture ? (route.hopReason ??= `route ${describeRoute(route)}`) : '',
+    );
   }
 
   /** Put an Ethernet header on an IPv4 datagram and transmit, resolving the next hop with ARP first if needed. */
@@ -474,11 +546,22 @@ export class Stack implements InterfaceOwner {
       while (q.bytes + truesize > UNRES_QLEN_BYTES && q.items.length > 0) {
         const old = q.items.shift()!;
         q.bytes -= old.truesize;
-        this.runtime.drop(old.pkt, this.name, `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queue full (unres_qlen_bytes ${UNRES_QLEN_BYTES}), oldest packet dropped`);
+        this.runtime.drop(
+          old.pkt,
+          this.name,
+          `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queue full (unres_qlen_bytes ${UNRES_QLEN_BYTES}), oldest packet dropped`,
+        );
       }
       q.items.push({ pkt, reason, truesize });
       q.bytes += truesize;
-      this.runtime.traceOf(pkt)?.add('arp', `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queued, ${first ? 'sending ARP request' : 'ARP request already sent'}`, undefined, this.name);
+      this.runtime
+        .traceOf(pkt)
+        ?.add(
+          'arp',
+          `neighbour ${ipv4ToString(nextHop)} on ${dev.name} unresolved: queued, ${first ? 'sending ARP request' : 'ARP request already sent'}`,
+          undefined,
+          this.name,
+        );
       if (first) this.sendArpRequest(dev, nextHop, this.view.reset(pkt.data, pkt.start).src);
       return;
     }
@@ -486,7 +569,12 @@ export class Stack implements InterfaceOwner {
   }
 
   private transmitGroup(pkt: PacketBuffer, dev: NetInterface, group: Ipv4Address, reason: string): void {
-    this.transmitIp(pkt, dev, (group | 0) === -1 ? MAC_BROADCAST : MULTICAST_MAC_BASE + ((group >>> 0) & 0x7fffff), reason);
+    this.transmitIp(
+      pkt,
+      dev,
+      (group | 0) === -1 ? MAC_BROADCAST : MULTICAST_MAC_BASE + ((group >>> 0) & 0x7fffff),
+      reason,
+    );
   }
 
   private transmitIp(pkt: PacketBuffer, dev: NetInterface, dstMac: MacAddress, reason: string): void {
@@ -506,7 +594,14 @@ export class Stack implements InterfaceOwner {
     if (!q) return;
     this.unresolved.delete(key);
     for (const { pkt: p, reason } of q.items) {
-      this.runtime.traceOf(p)?.add('arp', `neighbour ${ipv4ToString(ip)} resolved to ${macToString(mac)}: sending queued packet`, undefined, this.name);
+      this.runtime
+        .traceOf(p)
+        ?.add(
+          'arp',
+          `neighbour ${ipv4ToString(ip)} resolved to ${macToString(mac)}: sending queued packet`,
+          undefined,
+          this.name,
+        );
       this.transmitIp(p, iface, mac, reason);
     }
   }
@@ -531,7 +626,8 @@ export class Stack implements InterfaceOwner {
       failed++;
       for (const { pkt } of q.items) {
         const src = this.view.reset(pkt.data, pkt.start).src;
-        if (!this.isLocalAddress(src)) this.sendIcmpError(pkt, pkt.start, iface, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH_CODE, 0);
+        if (!this.isLocalAddress(src))
+          this.sendIcmpError(pkt, pkt.start, iface, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH_CODE, 0);
         this.runtime.drop(pkt, this.name, `ARP for ${ipv4ToString(ip)} on ${iface.name} failed after 3 requests`);
       }
     }
@@ -544,9 +640,20 @@ export class Stack implements InterfaceOwner {
     this.sendArp(dev, ARP_REQUEST, dev.mac, spa, 0, target, MAC_BROADCAST);
   }
 
-  private sendArp(dev: NetInterface, op: number, sha: MacAddress, spa: Ipv4Address, tha: MacAddress, tpa: Ipv4Address, ethDst: MacAddress): void {
+  private sendArp(
+    dev: NetInterface,
+    op: number,
+    sha: MacAddress,
+    spa: Ipv4Address,
+    tha: MacAddress,
+    tpa: Ipv4Address,
+    ethDst: MacAddress,
+  ): void {
     const rt = this.runtime;
-    const pkt = rt.newPacket(this.name, op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)}` : `ARP ${ipv4ToString(spa)} is-at`);
+    const pkt = rt.newPacket(
+      this.name,
+      op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)}` : `ARP ${ipv4ToString(spa)} is-at`,
+    );
     const o = pkt.setFrame(ETHERNET_HEADER_LEN + ARP_LEN);
     const d = pkt.data;
     writeMac(d, o, ethDst);
@@ -554,7 +661,12 @@ export class Stack implements InterfaceOwner {
     writeU16(d, o + 12, ETHERTYPE_ARP);
     emitArp({ op, senderMac: sha, senderIp: spa, targetMac: tha, targetIp: tpa }, d, o + ETHERNET_HEADER_LEN);
     pkt.end = padEthernetFrame(d, pkt.start, pkt.end);
-    rt.traceOf(pkt)?.add('arp', `${this.name} ${dev.name}: ${op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)} tell ${ipv4ToString(spa)}` : `ARP reply ${ipv4ToString(spa)} is-at ${macToString(sha)}`}`, undefined, this.name);
+    rt.traceOf(pkt)?.add(
+      'arp',
+      `${this.name} ${dev.name}: ${op === ARP_REQUEST ? `ARP who-has ${ipv4ToString(tpa)} tell ${ipv4ToString(spa)}` : `ARP reply ${ipv4ToString(spa)} is-at ${macToString(sha)}`}`,
+      undefined,
+      this.name,
+    );
     pkt.hopReason = op === ARP_REQUEST ? `ARP request for ${ipv4ToString(tpa)}` : `ARP reply for ${ipv4ToString(spa)}`;
     dev.transmit(pkt);
   }
@@ -568,7 +680,9 @@ export class Stack implements InterfaceOwner {
   ping(dst: Ipv4Address, payloadSize = 56): { id: number; replied: boolean } {
     const rt = this.runtime;
     if (dst === 0) dst = LOOPBACK_IP; // ping 0.0.0.0 pings this host (ip_route_output_key_hash_rcu)
-    const id = (this.pingId = this.pingId ? (this.pingId + 1) & 0xffff : rt.rng.fork(`ping:${this.name}`).int(1, 0xffff));
+    const id = (this.pingId = this.pingId
+      ? (this.pingId + 1) & 0xffff
+      : rt.rng.fork(`ping:${this.name}`).int(1, 0xffff));
     const state = { id, replied: false };
     this.pings.set(id, state);
     const pkt = rt.newPacket(this.name, `ICMP echo request to ${ipv4ToString(dst)}`);
@@ -583,7 +697,19 @@ export class Stack implements InterfaceOwner {
     writeU16(d, ic + 6, 1);
     for (let i = 0; i < payloadSize; i++) d[ic + 8 + i] = (0x10 + i) & 0xff; // ping's pattern after its timestamp
     writeU16(d, ic + 2, internetChecksum(d, ic, icmpLen));
-    emitIpv4({ protocol: IPPROTO_ICMP, src: this.sourceFor(dst), dst, ttl: 64, dontFragment: true, identification: this.nextIpId() }, d, o, icmpLen);
+    emitIpv4(
+      {
+        protocol: IPPROTO_ICMP,
+        src: this.sourceFor(dst),
+        dst,
+        ttl: 64,
+        dontFragment: true,
+        identification: this.nextIpId(),
+      },
+      d,
+      o,
+      icmpLen,
+    );
     this.sendIp(pkt);
     return state;
   }
@@ -591,7 +717,10 @@ export class Stack implements InterfaceOwner {
   private answerEcho(req: PacketBuffer, l3: number): void {
     const rt = this.runtime;
     const v = this.view.reset(req.data, l3);
-    const src = v.src, dst = v.dst, hl = v.headerLength, total = v.totalLength;
+    const src = v.src,
+      dst = v.dst,
+      hl = v.headerLength,
+      total = v.totalLength;
     const icmpLen = total - hl;
     const pkt = rt.newPacket(this.name, 'ICMP echo reply');
     const o = pkt.setFrame(IPV4_HEADER_LEN + icmpLen);
@@ -599,7 +728,12 @@ export class Stack implements InterfaceOwner {
     pkt.data[o + IPV4_HEADER_LEN] = ICMP_ECHO_REPLY;
     writeU16(pkt.data, o + IPV4_HEADER_LEN + 2, 0);
     writeU16(pkt.data, o + IPV4_HEADER_LEN + 2, internetChecksum(pkt.data, o + IPV4_HEADER_LEN, icmpLen));
-    emitIpv4({ protocol: IPPROTO_ICMP, src: dst, dst: src, ttl: 64, identification: this.nextIpId() }, pkt.data, o, icmpLen);
+    emitIpv4(
+      { protocol: IPPROTO_ICMP, src: dst, dst: src, ttl: 64, identification: this.nextIpId() },
+      pkt.data,
+      o,
+      icmpLen,
+    );
     rt.deliver(req, this.name, `${this.name} ICMP echo responder`);
     rt.clock.advance(HOP_NS.kernelReply);
     this.sendIp(pkt);
@@ -609,11 +743,23 @@ export class Stack implements InterfaceOwner {
   sendIcmpError(orig: PacketBuffer, l3: number, inIf: NetInterface, type: number, code: number, mtu: number): void {
     const rt = this.runtime;
     const v = this.view.reset(orig.data, l3);
-    if (v.protocol === IPPROTO_ICMP && orig.data[l3 + v.headerLength]! !== ICMP_ECHO_REQUEST && orig.data[l3 + v.headerLength]! !== ICMP_ECHO_REPLY) return; // never an error about an error
+    if (
+      v.protocol === IPPROTO_ICMP &&
+      orig.data[l3 + v.headerLength]! !== ICMP_ECHO_REQUEST &&
+      orig.data[l3 + v.headerLength]! !== ICMP_ECHO_REPLY
+    )
+      return; // never an error about an error
     const quote = Math.min(v.headerLength + 8, orig.end - l3);
     const src = inIf.primaryIp || this.sourceFor(v.src);
     const dst = v.src;
-    const pkt = rt.newPacket(this.name, type === ICMP_TIME_EXCEEDED ? 'ICMP time exceeded' : code === ICMP_FRAG_NEEDED_CODE ? 'ICMP fragmentation needed' : 'ICMP unreachable');
+    const pkt = rt.newPacket(
+      this.name,
+      type === ICMP_TIME_EXCEEDED
+        ? 'ICMP time exceeded'
+        : code === ICMP_FRAG_NEEDED_CODE
+          ? 'ICMP fragmentation needed'
+          : 'ICMP unreachable',
+    );
     const icmpLen = 8 + quote;
     const o = pkt.setFrame(IPV4_HEADER_LEN + icmpLen);
     const d = pkt.data;
@@ -627,7 +773,12 @@ export class Stack implements InterfaceOwner {
     writeU16(d, ic + 2, internetChecksum(d, ic, icmpLen));
     // Linux sends ICMP errors with TOS 0xc0 (precedence internetwork control, ip_icmp.c icmp_send).
     emitIpv4({ protocol: IPPROTO_ICMP, src, dst, ttl: 64, dscp: 0x30, identification: this.nextIpId() }, d, o, icmpLen);
-    rt.traceOf(orig)?.add('detail', `${this.name} sends ICMP type ${type} code ${code}${mtu ? ` (next-hop MTU ${mtu})` : ''} to ${ipv4ToString(dst)}`, undefined, this.name);
+    rt.traceOf(orig)?.add(
+      'detail',
+      `${this.name} sends ICMP type ${type} code ${code}${mtu ? ` (next-hop MTU ${mtu})` : ''} to ${ipv4ToString(dst)}`,
+      undefined,
+      this.name,
+    );
     this.netfilter?.attachRelated?.(pkt, orig);
     this.sendIp(pkt);
   }

@@ -9,7 +9,18 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statfsSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A problem with a place the user asked packetwalk to write to: one line, exit code 2. */
@@ -42,7 +53,8 @@ export function safeFileName(name: string, ext: string): string {
 
 /** `file` joined to `dir`; a name that is not a plain file name (`..`, `a/b`) is a programming error. */
 export function fileInside(dir: string, file: string): string {
-  if (file === '' || file === '.' || file === '..' || file.includes('/') || file.includes('\0')) throw new Error(`file name ${JSON.stringify(file)} would leave ${dir}`);
+  if (file === '' || file === '.' || file === '..' || file.includes('/') || file.includes('\0'))
+    throw new Error(`file name ${JSON.stringify(file)} would leave ${dir}`);
   return join(dir, file);
 }
 
@@ -145,9 +157,13 @@ export function ensureOutputDir(dir: string, what = 'output directory'): string 
     p = up;
     st = statOrUndefined(p);
   }
-  if (st && !st.isDirectory()) throw new OutputError(`cannot use ${what} ${abs}: ${p} is ${kindOf(st)}, not a directory`);
+  if (st && !st.isDirectory())
+    throw new OutputError(`cannot use ${what} ${abs}: ${p} is ${kindOf(st)}, not a directory`);
   const fs = pseudoFs(p);
-  if (fs) throw new OutputError(`cannot use ${what} ${abs}: ${p} is on ${fs}, a kernel pseudo file system (choose a directory on a disk)`);
+  if (fs)
+    throw new OutputError(
+      `cannot use ${what} ${abs}: ${p} is on ${fs}, a kernel pseudo file system (choose a directory on a disk)`,
+    );
   for (const m of missing) {
     try {
       mkdirSync(m);
@@ -175,12 +191,15 @@ export function checkOutputFile(file: string, what = 'output file'): string {
   const dir = dirname(abs);
   const dst = statOrUndefined(dir);
   if (!dst) throw new OutputError(`cannot write ${what} ${abs}: the folder ${dir} does not exist`);
-  if (!dst.isDirectory()) throw new OutputError(`cannot write ${what} ${abs}: ${dir} is ${kindOf(dst)}, not a directory`);
+  if (!dst.isDirectory())
+    throw new OutputError(`cannot write ${what} ${abs}: ${dir} is ${kindOf(dst)}, not a directory`);
   const fs = pseudoFs(dir);
   if (fs) throw new OutputError(`cannot write ${what} ${abs}: ${dir} is on ${fs}, a kernel pseudo file system`);
   const st = statOrUndefined(abs);
-  if (st && !st.isFile()) throw new OutputError(`cannot write ${what} ${abs}: it is ${kindOf(st)} (expected a new or a regular file)`);
-  if (Buffer.byteLength(basename(abs)) > 255) throw new OutputError(`cannot write ${what} ${abs}: the file name is longer than 255 bytes`);
+  if (st && !st.isFile())
+    throw new OutputError(`cannot write ${what} ${abs}: it is ${kindOf(st)} (expected a new or a regular file)`);
+  if (Buffer.byteLength(basename(abs)) > 255)
+    throw new OutputError(`cannot write ${what} ${abs}: the file name is longer than 255 bytes`);
   return abs;
 }
 
@@ -200,9 +219,17 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     renameSync(tmp, file);
   } catch (e) {
     if (fd >= 0) {
-      try { closeSync(fd); } catch { /* failing already */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* failing already */
+      }
     }
-    try { unlinkSync(tmp); } catch { /* not created */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not created */
+    }
     const err = e as NodeJS.ErrnoException;
     if (err.path === tmp || err.path === undefined) err.path = file;
     throw asOutputError(err);

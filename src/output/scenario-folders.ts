@@ -3,7 +3,17 @@
  * an index.html) only when it holds nothing else.
  */
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { kindOf, OutputError, statOrUndefined } from './output-files.js';
 
@@ -51,7 +61,8 @@ export function foreignEntry(dir: string): string | undefined {
   }
   let legacy = false;
   try {
-    legacy = (JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as { scenario?: unknown }).scenario === basename(dir);
+    legacy =
+      (JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as { scenario?: unknown }).scenario === basename(dir);
   } catch {
     legacy = false;
   }
@@ -63,8 +74,13 @@ export function foreignEntry(dir: string): string | undefined {
 export function checkReplaceable(dir: string): void {
   const other = foreignEntry(dir);
   if (other === undefined) return;
-  if (other === dir) throw new OutputError(`${dir} is ${kindOf(statSync(dir))}, not a scenario folder packetwalk wrote; move it away or choose another --out`);
-  throw new OutputError(`${other} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`);
+  if (other === dir)
+    throw new OutputError(
+      `${dir} is ${kindOf(statSync(dir))}, not a scenario folder packetwalk wrote; move it away or choose another --out`,
+    );
+  throw new OutputError(
+    `${other} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`,
+  );
 }
 
 /**
@@ -92,7 +108,9 @@ export function checkReplaceableFile(file: string, mark: string): void {
   const st = statOrUndefined(file);
   if (!st) return;
   const refuse = (): never => {
-    throw new OutputError(`${file} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`);
+    throw new OutputError(
+      `${file} was not written by packetwalk; packetwalk replaces only its own files: move it away or choose another --out`,
+    );
   };
   if (!st.isFile()) refuse();
   let head = '';

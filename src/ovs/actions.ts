@@ -48,7 +48,11 @@ export type Action =
 
 /** A syntax error inside an action list; `offset` is relative to the start of the actions text. */
 export class ActionError extends Error {
-  constructor(message: string, readonly offset: number, readonly token: string) {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly token: string,
+  ) {
     super(message);
     this.name = 'ActionError';
   }
@@ -85,7 +89,8 @@ export function parseSubfield(s: string): Subfield {
   const a = +m[2];
   const b = m[3] === undefined ? a : +m[3];
   if (b < a) throw new Error(`${s}: starting bit ${a} is greater than ending bit ${b}`);
-  if (b >= field.bits) throw new Error(`${s}: ending bit ${b} is not valid because field is only ${field.bits} bits wide`);
+  if (b >= field.bits)
+    throw new Error(`${s}: ending bit ${b} is not valid because field is only ${field.bits} bits wide`);
   return { field, ofs: a, n: b - a + 1 };
 }
 
@@ -99,19 +104,33 @@ export function formatSubfield(sf: Subfield): string {
 /** Parse a set_field value for `field` (IPv4, MAC, port or integer). */
 function parseFieldValue(field: RwField, s: string): bigint | undefined {
   switch (field.syntax) {
-    case 'ipv4': { const v = tryParseIpv4(s); return v === undefined ? undefined : BigInt(v); }
-    case 'mac': { const v = tryParseMac(s); return v === undefined ? undefined : BigInt(v); }
-    case 'port': { const v = parsePort(s); return v === undefined ? undefined : BigInt(v); }
-    default: return parseUint(s);
+    case 'ipv4': {
+      const v = tryParseIpv4(s);
+      return v === undefined ? undefined : BigInt(v);
+    }
+    case 'mac': {
+      const v = tryParseMac(s);
+      return v === undefined ? undefined : BigInt(v);
+    }
+    case 'port': {
+      const v = parsePort(s);
+      return v === undefined ? undefined : BigInt(v);
+    }
+    default:
+      return parseUint(s);
   }
 }
 
 function formatFieldValue(field: RwField, v: bigint): string {
   switch (field.syntax) {
-    case 'ipv4': return ipv4ToString(Number(v));
-    case 'mac': return macToString(Number(v));
-    case 'port': return formatPort(Number(v));
-    default: return hexC(v);
+    case 'ipv4':
+      return ipv4ToString(Number(v));
+    case 'mac':
+      return macToString(Number(v));
+    case 'port':
+      return formatPort(Number(v));
+    default:
+      return hexC(v);
   }
 }
 
@@ -143,7 +162,11 @@ function parseNat(args: string | undefined, at: number): NatSpec {
     } else if (p === 'persistent' || p === 'random' || p === 'hash') {
       nat.flags.push(p);
     } else {
-      throw new ActionError(`${p}: expected src=ADDR[-ADDR][:PORT[-PORT]], dst=..., persistent, random or hash in nat()`, at + part.offset, p);
+      throw new ActionError(
+        `${p}: expected src=ADDR[-ADDR][:PORT[-PORT]], dst=..., persistent, random or hash in nat()`,
+        at + part.offset,
+        p,
+      );
     }
   }
   return nat;
@@ -165,7 +188,14 @@ function formatNat(n: NatSpec): string {
 }
 
 function parseCt(args: string, at: number): Action {
-  const ct = { type: 'ct' as const, commit: false, table: undefined as number | undefined, zone: 0, nat: undefined as NatSpec | undefined, exec: [] as Action[] };
+  const ct = {
+    type: 'ct' as const,
+    commit: false,
+    table: undefined as number | undefined,
+    zone: 0,
+    nat: undefined as NatSpec | undefined,
+    exec: [] as Action[],
+  };
   if (args.trim() === '') return ct;
   for (const part of splitTopLevel(args)) {
     const p = part.text.trim();
@@ -187,12 +217,20 @@ function parseCt(args: string, at: number): Action {
         if (f?.name !== 'ct_mark') throw new ActionError(`ct(exec(...)) supports only setting ct_mark here`, pos, p);
       }
     } else {
-      throw new ActionError(`${p}: unsupported ct argument (expected commit, table=N, zone=N, nat[(...)] or exec(...))`, pos, p);
+      throw new ActionError(
+        `${p}: unsupported ct argument (expected commit, table=N, zone=N, nat[(...)] or exec(...))`,
+        pos,
+        p,
+      );
     }
   }
   // ovs-ofctl: "CT action requires commit flag if actions other than NAT without arguments are specified."
   if (!ct.commit && (ct.exec.length > 0 || (ct.nat !== undefined && ct.nat.kind !== undefined))) {
-    throw new ActionError('ct requires commit when it sets up NAT (nat(src=...)/nat(dst=...)) or has exec(...)', at, args);
+    throw new ActionError(
+      'ct requires commit when it sets up NAT (nat(src=...)/nat(dst=...)) or has exec(...)',
+      at,
+      args,
+    );
   }
   return ct;
 }
@@ -275,7 +313,8 @@ export function parseAction(text: string, at = 0): Action {
       const src = wrap(() => parseSubfield(arg.slice(0, arrow)));
       const dst = wrap(() => parseSubfield(arg.slice(arrow + 2)));
       if (!dst.field.writable) return fail(`${dst.field.nxm} is read-only`);
-      if (src.n !== dst.n) return fail(`${arg}: source field is ${src.n} bits wide but destination is ${dst.n} bits wide`);
+      if (src.n !== dst.n)
+        return fail(`${arg}: source field is ${src.n} bits wide but destination is ${dst.n} bits wide`);
       return { type: 'move', src, dst };
     }
     case 'set_field':
@@ -330,13 +369,20 @@ export function parseActionList(text: string, at = 0): Action[] {
 /** One action in OVS 3.1's printed form. */
 export function formatAction(a: Action): string {
   switch (a.type) {
-    case 'output': return a.port === OFPP_IN_PORT || a.port === 0xfffe ? formatPort(a.port) : `output:${a.port}`;
-    case 'output_reg': return `output:${formatSubfield(a.src)}`;
-    case 'goto_table': return `goto_table:${a.table}`;
+    case 'output':
+      return a.port === OFPP_IN_PORT || a.port === 0xfffe ? formatPort(a.port) : `output:${a.port}`;
+    case 'output_reg':
+      return `output:${formatSubfield(a.src)}`;
+    case 'goto_table':
+      return `goto_table:${a.table}`;
     case 'resubmit':
-      return a.table === undefined ? `resubmit:${formatPort(a.port!)}` : `resubmit(${a.port === undefined ? '' : formatPort(a.port)},${a.table})`;
-    case 'load': return `load:${hexC(a.value)}->${formatSubfield(a.dst)}`;
-    case 'move': return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
+      return a.table === undefined
+        ? `resubmit:${formatPort(a.port!)}`
+        : `resubmit(${a.port === undefined ? '' : formatPort(a.port)},${a.table})`;
+    case 'load':
+      return `load:${hexC(a.value)}->${formatSubfield(a.dst)}`;
+    case 'move':
+      return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
     case 'set_field':
       return `set_field:${formatFieldValue(a.field, a.value)}${a.mask === undefined ? '' : `/${formatFieldValue(a.field, a.mask)}`}->${a.field.name}`;
     case 'ct': {
@@ -348,8 +394,10 @@ export function formatAction(a: Action): string {
       if (a.exec.length) parts.push(`exec(${a.exec.map(formatAction).join(',')})`);
       return `ct(${parts.join(',')})`;
     }
-    case 'ct_clear': return 'ct_clear';
-    case 'group': return `group:${a.id}`;
+    case 'ct_clear':
+      return 'ct_clear';
+    case 'group':
+      return `group:${a.id}`;
     case 'note': {
       // The NXAST_NOTE action is padded with zero bytes to a multiple of 8 (10-byte header + note), so
       // note:00.0d prints as note:00.0d.00.00.00.00.
@@ -358,8 +406,10 @@ export function formatAction(a: Action): string {
       while (b.length < len) b.push(0);
       return `note:${b.map((x) => x.toString(16).padStart(2, '0')).join('.')}`;
     }
-    case 'dec_ttl': return 'dec_ttl';
-    case 'unmodelled': return a.text;
+    case 'dec_ttl':
+      return 'dec_ttl';
+    case 'unmodelled':
+      return a.text;
   }
 }
 

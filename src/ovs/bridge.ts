@@ -23,14 +23,43 @@ import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { formatAction, formatSubfield, type Action, type NatSpec } from './actions.js';
 import { Classifier, type ClassifierRule } from './classifier.js';
-import { extractBits, fieldWords, moveBits, splitBig, writeBits, type ExecContext, type RwField } from './field-access.js';
+import {
+  extractBits,
+  fieldWords,
+  moveBits,
+  splitBig,
+  writeBits,
+  type ExecContext,
+  type RwField,
+} from './field-access.js';
 import { extractFlowKey, extractPacketFields, syncMetadataToPacket } from './flow-key.js';
 import {
-  ETH_TYPE_IP, N_KEY_WORDS, N_MATCH_WORDS, OFPP_IN_PORT, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_TYPE, W_IN_PORT, W_L3_OFS,
-  W_NW_DST, W_NW_PROTO, W_NW_SRC, W_NW_TTL, W_TP_DST, W_TP_SRC, newFlowKey,
+  ETH_TYPE_IP,
+  N_KEY_WORDS,
+  N_MATCH_WORDS,
+  OFPP_IN_PORT,
+  W_CT_MARK,
+  W_CT_STATE,
+  W_CT_ZONE,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_L3_OFS,
+  W_NW_DST,
+  W_NW_PROTO,
+  W_NW_SRC,
+  W_NW_TTL,
+  W_TP_DST,
+  W_TP_SRC,
+  newFlowKey,
 } from './fields.js';
 import {
-  formatFlowAdd, formatFlowDump, parseFlow, parseFlowFilter, DEFAULT_PRIORITY, FlowParseError, type FlowSpec,
+  formatFlowAdd,
+  formatFlowDump,
+  parseFlow,
+  parseFlowFilter,
+  DEFAULT_PRIORITY,
+  FlowParseError,
+  type FlowSpec,
 } from './flow-text.js';
 import { flowHash, formatGroup, parseGroup, selectBucket, type GroupSpec } from './groups.js';
 import type { Match, PrereqPolicy } from './match.js';
@@ -90,7 +119,21 @@ export const MAX_RESUBMITS = 4096;
 /** Recirculations per packet before we call it a loop. */
 export const MAX_RECIRCULATIONS = 16;
 
-const enum Op { Output, OutputReg, Goto, Resubmit, Load, Move, SetField, Ct, CtClear, Group, Note, DecTtl, Unmodelled }
+const enum Op {
+  Output,
+  OutputReg,
+  Goto,
+  Resubmit,
+  Load,
+  Move,
+  SetField,
+  Ct,
+  CtClear,
+  Group,
+  Note,
+  DecTtl,
+  Unmodelled,
+}
 
 /** One compiled action. A single class so every op has the same shape (monomorphic property access). */
 class CompiledOp {
@@ -134,9 +177,10 @@ export class FlowRule implements ClassifierRule, Counted {
   ) {
     this.match = spec.match;
     this.priority = spec.priority;
-    this.dropReason = spec.actions.length === 0
-      ? `table ${spec.table} priority ${spec.priority} drop`
-      : `table ${spec.table} priority ${spec.priority}: actions ended without output`;
+    this.dropReason =
+      spec.actions.length === 0
+        ? `table ${spec.table} priority ${spec.priority} drop`
+        : `table ${spec.table} priority ${spec.priority}: actions ended without output`;
     const m = spec.match.format();
     const cookie = spec.cookie !== 0n ? `, cookie 0x${spec.cookie.toString(16)}` : '';
     this.traceText = `${String(spec.table).padStart(2)}. ${m ? `${m}, ` : ''}priority ${spec.priority}${cookie}`;
@@ -285,7 +329,11 @@ class PassRecipe {
 
   /** The recipe linked from ct step `i` for this conntrack answer, or null. */
   linked(i: number, generation: number, key: Int32Array): PassRecipe | null {
-    return this.linkTo !== null && this.linkGen[i] === generation && this.linkState[i] === key[W_CT_STATE] && this.linkZone[i] === key[W_CT_ZONE] && this.linkMark[i] === key[W_CT_MARK]
+    return this.linkTo !== null &&
+      this.linkGen[i] === generation &&
+      this.linkState[i] === key[W_CT_STATE] &&
+      this.linkZone[i] === key[W_CT_ZONE] &&
+      this.linkMark[i] === key[W_CT_MARK]
       ? this.linkTo[i]!
       : null;
   }
@@ -368,7 +416,7 @@ function compileAction(a: Action, tableId: number, priority: number): CompiledOp
       let mark: number | undefined;
       for (const e of a.exec) {
         if (e.type === 'set_field') mark = Number(e.value);
-        else if (e.type === 'load') mark = Number(e.value) << e.dst.ofs >>> 0;
+        else if (e.type === 'load') mark = (Number(e.value) << e.dst.ofs) >>> 0;
       }
       const req: CtRequest = { commit: a.commit, nat: a.nat !== undefined, zone: a.zone, table: a.table };
       if (a.nat) req.natSpec = a.nat;
@@ -443,7 +491,11 @@ export class Bridge {
   private readonly config: ConfigVersion;
   private readonly watch: PathWatch;
 
-  constructor(readonly name: string, private readonly host: BridgeHost, opts: BridgeOptions = {}) {
+  constructor(
+    readonly name: string,
+    private readonly host: BridgeHost,
+    opts: BridgeOptions = {},
+  ) {
     this.config = opts.config ?? new ConfigVersion();
     this.watch = opts.watch ?? new PathWatch();
     this.pool = opts.pool ?? new BufferPool();
@@ -458,7 +510,13 @@ export class Bridge {
     const spec = parseFlow(text, { line, source, prerequisites: this.prereq });
     for (const a of spec.actions) {
       if (a.type === 'group' && !this.groups.has(a.id)) {
-        throw new FlowParseError(`group ${a.id} does not exist (OFPBAC_BAD_OUT_GROUP): add the group first`, line, text.indexOf(`group:${a.id}`) + 1, `group:${a.id}`, source);
+        throw new FlowParseError(
+          `group ${a.id} does not exist (OFPBAC_BAD_OUT_GROUP): add the group first`,
+          line,
+          text.indexOf(`group:${a.id}`) + 1,
+          `group:${a.id}`,
+          source,
+        );
       }
     }
     this.install(spec);
@@ -508,7 +566,12 @@ export class Bridge {
     const spec = parseGroup(text, { line, source });
     const buckets = spec.buckets.map((b) => b.actions.map((a) => compileAction(a, -1, -1)));
     const bucketText = spec.buckets.map((_, i) => `bucket ${i}`);
-    this.groups.set(spec.id, { spec, buckets, totalWeight: spec.buckets.reduce((s, b) => s + b.weight, 0), bucketText });
+    this.groups.set(spec.id, {
+      spec,
+      buckets,
+      totalWeight: spec.buckets.reduce((s, b) => s + b.weight, 0),
+      bucketText,
+    });
     this.flowsChanged();
   }
 
@@ -550,7 +613,11 @@ export class Bridge {
     const lines = this.flows(opts.table).map((r) =>
       opts.counters === false
         ? formatFlowDump(r.spec)
-        : formatFlowDump(r.spec, { nPackets: r.nPackets, nBytes: r.nBytes, durationSec: Math.max(0, now - r.createdMs) / 1000 }),
+        : formatFlowDump(r.spec, {
+            nPackets: r.nPackets,
+            nBytes: r.nBytes,
+            durationSec: Math.max(0, now - r.createdMs) / 1000,
+          }),
     );
     if (opts.header) lines.unshift('OFPST_FLOW reply (OF1.3) (xid=0x2):');
     return lines.map((l) => `${l}\n`).join('');
@@ -558,14 +625,22 @@ export class Bridge {
 
   /** `ovs-ofctl -O OpenFlow13 dump-groups br0` lines (without the reply header). */
   dumpGroups(): string {
-    return [...this.groups.values()].sort((a, b) => a.spec.id - b.spec.id).map((g) => ` ${formatGroup(g.spec)}\n`).join('');
+    return [...this.groups.values()]
+      .sort((a, b) => a.spec.id - b.spec.id)
+      .map((g) => ` ${formatGroup(g.spec)}\n`)
+      .join('');
   }
 
   /** Files for `ovs-ofctl -O OpenFlow13 add-groups br0 G` and then `add-flows br0 F` (groups first). */
   exportOfctl(): { flows: string; groups: string } {
     return {
-      flows: this.flows().map((r) => `${formatFlowAdd(r.spec)}\n`).join(''),
-      groups: [...this.groups.values()].sort((a, b) => a.spec.id - b.spec.id).map((g) => `${formatGroup(g.spec)}\n`).join(''),
+      flows: this.flows()
+        .map((r) => `${formatFlowAdd(r.spec)}\n`)
+        .join(''),
+      groups: [...this.groups.values()]
+        .sort((a, b) => a.spec.id - b.spec.id)
+        .map((g) => `${formatGroup(g.spec)}\n`)
+        .join(''),
     };
   }
 
@@ -690,7 +765,8 @@ export class Bridge {
       trace.open('detail', 'summary', { section: 'summary' });
       trace.add('detail', `Final flow: ${changed ? formatFlowKey(f.key, recircId) : 'unchanged'}`);
       trace.add('detail', `Datapath actions: ${f.dpActions.length ? f.dpActions.join(',') : 'drop'}`);
-      if (f.halted && f.dropReason === DROP_DEPTH) trace.add('error', 'Translation failed (Recursion too deep), packet is dropped.');
+      if (f.halted && f.dropReason === DROP_DEPTH)
+        trace.add('error', 'Translation failed (Recursion too deep), packet is dropped.');
       trace.close();
     }
   }
@@ -707,7 +783,8 @@ export class Bridge {
       this.cacheWordsStale = false;
     }
     const generation = cache.current;
-    const from = f.linkFrom, fromStep = f.linkStep;
+    const from = f.linkFrom,
+      fromStep = f.linkStep;
     f.linkFrom = null;
     if (from !== null) {
       const linked = from.linked(fromStep, generation, f.key);
@@ -741,7 +818,9 @@ export class Bridge {
 
   /** Run a recorded pass: the same counter bumps, drop reasons and actions, in the same order, with no lookups. */
   private replay(f: Frame, r: PassRecipe): void {
-    const ops = r.ops, tails = r.tails, rules = r.rules;
+    const ops = r.ops,
+      tails = r.tails,
+      rules = r.rules;
     for (let i = 0; i < r.n; i++) {
       const c = ops[i]!;
       if (c !== null) {
@@ -782,7 +861,9 @@ export class Bridge {
         f.dropReason = table ? table.noMatchReason : `no flow matched in table ${tableId}`;
         if (f.recording) f.rec.push(null, false, null, f.dropReason);
         if (trace) {
-          trace.open('table', table ? table.noMatchText : `${String(tableId).padStart(2)}. No match.`, { table: tableId });
+          trace.open('table', table ? table.noMatchText : `${String(tableId).padStart(2)}. No match.`, {
+            table: tableId,
+          });
           trace.add('action', 'drop');
           trace.close();
         }
@@ -871,7 +952,10 @@ export class Bridge {
         moveBits(c.src!, c.srcOfs, c.field!, c.ofs, c.n, f);
         if (c.field!.frame !== undefined) this.recordFieldWrite(f, c.field!);
         if (trace) {
-          const v = c.n <= 32 ? hexC(extractBits(c.field!.hi(f), c.field!.lo(f), c.ofs, c.n)) : hexC(c.field!.hi(f) * 0x100000000 + c.field!.lo(f));
+          const v =
+            c.n <= 32
+              ? hexC(extractBits(c.field!.hi(f), c.field!.lo(f), c.ofs, c.n))
+              : hexC(c.field!.hi(f) * 0x100000000 + c.field!.lo(f));
           trace.add('detail', ` -> ${formatSubfield({ field: c.field!, ofs: c.ofs, n: c.n })} is now ${v}`);
         }
         break;
@@ -974,9 +1058,14 @@ export class Bridge {
     key[W_CT_STATE] = key[W_CT_ZONE] = key[W_CT_MARK] = 0;
     if (trace) {
       if (isTail) trace.add('action', 'drop');
-      trace.add('detail', ` -> A clone of the packet is forked to recirculate. The forked pipeline will be resumed at table ${c.table}.`);
+      trace.add(
+        'detail',
+        ` -> A clone of the packet is forked to recirculate. The forked pipeline will be resumed at table ${c.table}.`,
+      );
       trace.add('detail', ' -> Sets the packet to an untracked state, and clears all the conntrack fields.');
-      const args = [req.commit ? 'commit' : '', req.zone ? `zone=${req.zone}` : '', req.nat ? 'nat' : ''].filter(Boolean).join(',');
+      const args = [req.commit ? 'commit' : '', req.zone ? `zone=${req.zone}` : '', req.nat ? 'nat' : '']
+        .filter(Boolean)
+        .join(',');
       f.dpActions.push(`ct${args ? `(${args})` : ''}`, `recirc(0x${slot.id.toString(16)})`);
       slot.header = `recirc(0x${slot.id.toString(16)}) - resume conntrack with ct_state=${ctStateFlags(target.ctState) || '0'}`;
     }
@@ -1001,7 +1090,8 @@ export class Bridge {
     }
     const type = g.spec.type;
     if (type === 'select' || type === 'indirect' || type === 'ff') {
-      const idx = type === 'select' ? selectBucket(g.spec.buckets, g.totalWeight, flowHash(f.key)) : g.buckets.length ? 0 : -1;
+      const idx =
+        type === 'select' ? selectBucket(g.spec.buckets, g.totalWeight, flowHash(f.key)) : g.buckets.length ? 0 : -1;
       if (idx < 0) {
         if (trace) trace.add('detail', ' -> no live bucket');
         return;

@@ -44,7 +44,8 @@ class Subtable<R extends ClassifierRule> {
   /** Hash of the masked words of `key` (or of a rule's values, which are already masked). */
   hash(key: Int32Array, masked: boolean): number {
     let h = 0x811c9dc5 | 0;
-    const ws = this.words, ms = this.masks;
+    const ws = this.words,
+      ms = this.masks;
     for (let i = 0; i < ws.length; i++) {
       const v = masked ? key[ws[i]!]! : key[ws[i]!]! & ms[i]!;
       h = Math.imul(h ^ v, 0x01000193);
@@ -55,7 +56,9 @@ class Subtable<R extends ClassifierRule> {
 
   /** True when `key` matches `r` on this subtable's words. */
   same(r: R, key: Int32Array): boolean {
-    const ws = this.words, ms = this.masks, vs = r.match.values;
+    const ws = this.words,
+      ms = this.masks,
+      vs = r.match.values;
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i]!;
       if ((key[w]! & ms[i]!) !== vs[w]) return false;
@@ -177,14 +180,17 @@ export class Classifier<R extends ClassifierRule> {
   lookup(key: Int32Array): R | undefined {
     if (this.subtables.length < CACHE_MIN_SHAPES) return this.search(key);
     if (this.unionGeneration !== this.generation) this.prepareCache();
-    const ws = this.unionWords, ms = this.unionMasks, n = ws.length;
+    const ws = this.unionWords,
+      ms = this.unionMasks,
+      n = ws.length;
     let h = 0x811c9dc5 | 0;
     for (let i = 0; i < n; i++) {
       h = Math.imul(h ^ (key[ws[i]!]! & ms[i]!), 0x01000193);
       h ^= h >>> 15;
     }
     const slot = h & (CACHE_SLOTS - 1);
-    const stored = this.slotWords, base = slot * n;
+    const stored = this.slotWords,
+      base = slot * n;
     if (this.slotGeneration![slot] === this.generation) {
       let i = 0;
       while (i < n && stored[base + i] === (key[ws[i]!]! & ms[i]!)) i++;
@@ -211,7 +217,8 @@ export class Classifier<R extends ClassifierRule> {
     }
     this.unionWords = Int32Array.from(words);
     this.unionMasks = Int32Array.from(masks);
-    if (this.slotWords.length !== CACHE_SLOTS * words.length) this.slotWords = new Int32Array(CACHE_SLOTS * words.length);
+    if (this.slotWords.length !== CACHE_SLOTS * words.length)
+      this.slotWords = new Int32Array(CACHE_SLOTS * words.length);
     this.slotGeneration ??= new Int32Array(CACHE_SLOTS);
     if (this.slotRule.length === 0) for (let i = 0; i < CACHE_SLOTS; i++) this.slotRule.push(null);
     this.unionGeneration = this.generation;

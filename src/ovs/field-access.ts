@@ -13,9 +13,36 @@ import { readU16, writeU16, writeU32 } from '../../codecs/bytes.js';
 import { checksumUpdate32 } from '../../codecs/checksum.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import {
-  ETH_TYPE_IP, FRAG_LATER, IPPROTO_TCP, IPPROTO_UDP, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_DST_HI, W_DL_DST_LO,
-  W_DL_SRC_HI, W_DL_SRC_LO, W_DL_TYPE, W_IN_PORT, W_L3_OFS, W_L4_OFS, W_NW_DST, W_NW_FRAG, W_NW_PROTO, W_NW_SRC,
-  N_KEY_WORDS, W_PKT_MARK, W_REG0, W_TP_DST, W_TP_SRC, W_TUN_DST, W_TUN_ID_HI, W_TUN_ID_LO, W_TUN_SRC, type FieldSyntax, type Prereq,
+  ETH_TYPE_IP,
+  FRAG_LATER,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  W_CT_MARK,
+  W_CT_STATE,
+  W_CT_ZONE,
+  W_DL_DST_HI,
+  W_DL_DST_LO,
+  W_DL_SRC_HI,
+  W_DL_SRC_LO,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_L3_OFS,
+  W_L4_OFS,
+  W_NW_DST,
+  W_NW_FRAG,
+  W_NW_PROTO,
+  W_NW_SRC,
+  N_KEY_WORDS,
+  W_PKT_MARK,
+  W_REG0,
+  W_TP_DST,
+  W_TP_SRC,
+  W_TUN_DST,
+  W_TUN_ID_HI,
+  W_TUN_ID_LO,
+  W_TUN_SRC,
+  type FieldSyntax,
+  type Prereq,
 } from './fields.js';
 
 /** What an action reads and writes while a packet runs through the bridge. */
@@ -53,9 +80,24 @@ const NOT_WRITABLE = (): void => {
 };
 const ZERO = (): number => 0;
 
-function word32(nxm: string, name: string, w: number, bits: number, syntax: FieldSyntax, set: ((ctx: ExecContext, v: number) => void) | undefined, prereq: Prereq = 'none'): RwField {
+function word32(
+  nxm: string,
+  name: string,
+  w: number,
+  bits: number,
+  syntax: FieldSyntax,
+  set: ((ctx: ExecContext, v: number) => void) | undefined,
+  prereq: Prereq = 'none',
+): RwField {
   return {
-    nxm, name, bits, syntax, prereq, writable: set !== undefined, ctOnly: false, frame: undefined,
+    nxm,
+    name,
+    bits,
+    syntax,
+    prereq,
+    writable: set !== undefined,
+    ctOnly: false,
+    frame: undefined,
     hi: ZERO,
     lo: (ctx) => ctx.key[w]! >>> 0,
     write: set ? (ctx, _hi, lo) => set(ctx, lo | 0) : NOT_WRITABLE,
@@ -94,14 +136,21 @@ function rewriteIpv4Address(ctx: ExecContext, word: number, fieldOffset: number,
 
 function macField(nxm: string, name: string, hiW: number, loW: number, byteOfs: number): RwField {
   return {
-    nxm, name, bits: 48, syntax: 'mac', prereq: 'none', writable: true, ctOnly: false,
+    nxm,
+    name,
+    bits: 48,
+    syntax: 'mac',
+    prereq: 'none',
+    writable: true,
+    ctOnly: false,
     frame: { kind: 'bytes', offset: byteOfs, length: 6 },
     hi: (ctx) => ctx.key[hiW]! & 0xffff,
     lo: (ctx) => ctx.key[loW]! >>> 0,
     write: (ctx, hi, lo) => {
       ctx.key[hiW] = hi & 0xffff;
       ctx.key[loW] = lo;
-      const b = ctx.pkt.data, o = ctx.pkt.start + byteOfs;
+      const b = ctx.pkt.data,
+        o = ctx.pkt.start + byteOfs;
       if (ctx.pkt.end - ctx.pkt.start < 14) return;
       writeU16(b, o, hi);
       writeU32(b, o + 2, lo);
@@ -110,15 +159,25 @@ function macField(nxm: string, name: string, hiW: number, loW: number, byteOfs: 
 }
 
 // Setters receive int32 values; PacketBuffer metadata keeps them unsigned.
-const REG_SETTERS: ((ctx: ExecContext, v: number) => void)[] = Array.from({ length: 8 }, (_, i) => (ctx: ExecContext, v: number) => {
-  ctx.key[W_REG0 + i] = v;
-  if (i === 0) ctx.pkt.reg0 = v >>> 0;
-  else if (i === 1) ctx.pkt.reg1 = v >>> 0;
-  else if (i === 2) ctx.pkt.reg2 = v >>> 0;
-});
+const REG_SETTERS: ((ctx: ExecContext, v: number) => void)[] = Array.from(
+  { length: 8 },
+  (_, i) => (ctx: ExecContext, v: number) => {
+    ctx.key[W_REG0 + i] = v;
+    if (i === 0) ctx.pkt.reg0 = v >>> 0;
+    else if (i === 1) ctx.pkt.reg1 = v >>> 0;
+    else if (i === 2) ctx.pkt.reg2 = v >>> 0;
+  },
+);
 
 const TUN_ID: RwField = {
-  nxm: 'NXM_NX_TUN_ID', name: 'tun_id', bits: 64, syntax: 'u64', prereq: 'none', writable: true, ctOnly: false, frame: undefined,
+  nxm: 'NXM_NX_TUN_ID',
+  name: 'tun_id',
+  bits: 64,
+  syntax: 'u64',
+  prereq: 'none',
+  writable: true,
+  ctOnly: false,
+  frame: undefined,
   hi: (ctx) => ctx.key[W_TUN_ID_HI]! >>> 0,
   lo: (ctx) => ctx.key[W_TUN_ID_LO]! >>> 0,
   write: (ctx, hi, lo) => {
@@ -132,15 +191,55 @@ const TUN_ID: RwField = {
 const FIELDS: RwField[] = [
   ...REG_SETTERS.map((set, i) => word32(`NXM_NX_REG${i}`, `reg${i}`, W_REG0 + i, 32, 'u32', set)),
   TUN_ID,
-  word32('NXM_NX_TUN_IPV4_SRC', 'tun_src', W_TUN_SRC, 32, 'ipv4', (ctx, v) => { ctx.key[W_TUN_SRC] = v; ctx.pkt.tunSrc = v >>> 0; }),
-  word32('NXM_NX_TUN_IPV4_DST', 'tun_dst', W_TUN_DST, 32, 'ipv4', (ctx, v) => { ctx.key[W_TUN_DST] = v; ctx.pkt.tunDst = v >>> 0; }),
-  word32('NXM_NX_PKT_MARK', 'pkt_mark', W_PKT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_PKT_MARK] = v; ctx.pkt.pktMark = v >>> 0; }),
-  word32('NXM_OF_IN_PORT', 'in_port', W_IN_PORT, 16, 'port', (ctx, v) => { ctx.key[W_IN_PORT] = v & 0xffff; ctx.pkt.inPort = v & 0xffff; }),
+  word32('NXM_NX_TUN_IPV4_SRC', 'tun_src', W_TUN_SRC, 32, 'ipv4', (ctx, v) => {
+    ctx.key[W_TUN_SRC] = v;
+    ctx.pkt.tunSrc = v >>> 0;
+  }),
+  word32('NXM_NX_TUN_IPV4_DST', 'tun_dst', W_TUN_DST, 32, 'ipv4', (ctx, v) => {
+    ctx.key[W_TUN_DST] = v;
+    ctx.pkt.tunDst = v >>> 0;
+  }),
+  word32('NXM_NX_PKT_MARK', 'pkt_mark', W_PKT_MARK, 32, 'u32', (ctx, v) => {
+    ctx.key[W_PKT_MARK] = v;
+    ctx.pkt.pktMark = v >>> 0;
+  }),
+  word32('NXM_OF_IN_PORT', 'in_port', W_IN_PORT, 16, 'port', (ctx, v) => {
+    ctx.key[W_IN_PORT] = v & 0xffff;
+    ctx.pkt.inPort = v & 0xffff;
+  }),
   macField('NXM_OF_ETH_DST', 'eth_dst', W_DL_DST_HI, W_DL_DST_LO, 0),
   macField('NXM_OF_ETH_SRC', 'eth_src', W_DL_SRC_HI, W_DL_SRC_LO, 6),
-  { ...word32('NXM_OF_IP_SRC', 'ip_src', W_NW_SRC, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_SRC, 12, v), 'ip'), frame: { kind: 'ip' } },
-  { ...word32('NXM_OF_IP_DST', 'ip_dst', W_NW_DST, 32, 'ipv4', (ctx, v) => rewriteIpv4Address(ctx, W_NW_DST, 16, v), 'ip'), frame: { kind: 'ip' } },
-  { ...word32('NXM_NX_CT_MARK', 'ct_mark', W_CT_MARK, 32, 'u32', (ctx, v) => { ctx.key[W_CT_MARK] = v; ctx.pkt.ctMark = v >>> 0; }), ctOnly: true },
+  {
+    ...word32(
+      'NXM_OF_IP_SRC',
+      'ip_src',
+      W_NW_SRC,
+      32,
+      'ipv4',
+      (ctx, v) => rewriteIpv4Address(ctx, W_NW_SRC, 12, v),
+      'ip',
+    ),
+    frame: { kind: 'ip' },
+  },
+  {
+    ...word32(
+      'NXM_OF_IP_DST',
+      'ip_dst',
+      W_NW_DST,
+      32,
+      'ipv4',
+      (ctx, v) => rewriteIpv4Address(ctx, W_NW_DST, 16, v),
+      'ip',
+    ),
+    frame: { kind: 'ip' },
+  },
+  {
+    ...word32('NXM_NX_CT_MARK', 'ct_mark', W_CT_MARK, 32, 'u32', (ctx, v) => {
+      ctx.key[W_CT_MARK] = v;
+      ctx.pkt.ctMark = v >>> 0;
+    }),
+    ctOnly: true,
+  },
   word32('NXM_NX_CT_STATE', 'ct_state', W_CT_STATE, 32, 'u32', undefined),
   word32('NXM_NX_CT_ZONE', 'ct_zone', W_CT_ZONE, 16, 'u16', undefined),
   word32('NXM_OF_ETH_TYPE', 'eth_type', W_DL_TYPE, 16, 'u16', undefined),
@@ -158,10 +257,20 @@ for (const f of FIELDS) {
 }
 // Aliases ovs-ofctl accepts in set_field and in subfield syntax (`reg0[0..15]`).
 for (const [alias, name] of [
-  ['nw_src', 'ip_src'], ['nw_dst', 'ip_dst'], ['dl_src', 'eth_src'], ['dl_dst', 'eth_dst'],
-  ['tun_ipv4_src', 'tun_src'], ['tun_ipv4_dst', 'tun_dst'], ['tunnel_id', 'tun_id'],
-  ['NXM_NX_TUN_ID_W', 'tun_id'], ['OXM_OF_IN_PORT', 'in_port'], ['OXM_OF_ETH_DST', 'eth_dst'], ['OXM_OF_ETH_SRC', 'eth_src'],
-  ['OXM_OF_IPV4_SRC', 'ip_src'], ['OXM_OF_IPV4_DST', 'ip_dst'], ['OXM_OF_TUNNEL_ID', 'tun_id'],
+  ['nw_src', 'ip_src'],
+  ['nw_dst', 'ip_dst'],
+  ['dl_src', 'eth_src'],
+  ['dl_dst', 'eth_dst'],
+  ['tun_ipv4_src', 'tun_src'],
+  ['tun_ipv4_dst', 'tun_dst'],
+  ['tunnel_id', 'tun_id'],
+  ['NXM_NX_TUN_ID_W', 'tun_id'],
+  ['OXM_OF_IN_PORT', 'in_port'],
+  ['OXM_OF_ETH_DST', 'eth_dst'],
+  ['OXM_OF_ETH_SRC', 'eth_src'],
+  ['OXM_OF_IPV4_SRC', 'ip_src'],
+  ['OXM_OF_IPV4_DST', 'ip_dst'],
+  ['OXM_OF_TUNNEL_ID', 'tun_id'],
 ] as const) {
   BY_NAME.set(alias, BY_NAME.get(name)!);
 }
@@ -228,8 +337,16 @@ export function writeBits(f: RwField, ctx: ExecContext, ofs: number, n: number, 
 }
 
 /** Copy n bits (any width up to 64) from src[srcOfs..] to dst[dstOfs..], 32 bits at a time (NXAST_REG_MOVE). */
-export function moveBits(src: RwField, srcOfs: number, dst: RwField, dstOfs: number, n: number, ctx: ExecContext): void {
-  const sh = src.hi(ctx), sl = src.lo(ctx);
+export function moveBits(
+  src: RwField,
+  srcOfs: number,
+  dst: RwField,
+  dstOfs: number,
+  n: number,
+  ctx: ExecContext,
+): void {
+  const sh = src.hi(ctx),
+    sl = src.lo(ctx);
   for (let done = 0; done < n; done += 32) {
     const chunk = Math.min(32, n - done);
     writeBits(dst, ctx, dstOfs + done, chunk, extractBits(sh, sl, srcOfs + done, chunk));

@@ -94,7 +94,15 @@ export interface MatchFieldSpec {
   maskable: boolean;
 }
 
-function spec(name: string, syntax: FieldSyntax, word: number, bits: number, prereq: Prereq, maskable: boolean, shift = 0): MatchFieldSpec {
+function spec(
+  name: string,
+  syntax: FieldSyntax,
+  word: number,
+  bits: number,
+  prereq: Prereq,
+  maskable: boolean,
+  shift = 0,
+): MatchFieldSpec {
   return { name, syntax, word, bits, shift, prereq, maskable };
 }
 
@@ -128,25 +136,52 @@ const PKT_MARK = spec('pkt_mark', 'u32', W_PKT_MARK, 32, 'none', true);
 /** Every name ovs-ofctl accepts for a field we support, mapped to its spec. */
 export const MATCH_FIELDS: ReadonlyMap<string, MatchFieldSpec> = new Map<string, MatchFieldSpec>([
   ['in_port', IN_PORT],
-  ['dl_src', DL_SRC], ['eth_src', DL_SRC],
-  ['dl_dst', DL_DST], ['eth_dst', DL_DST],
-  ['dl_type', DL_TYPE], ['eth_type', DL_TYPE],
-  ['nw_src', NW_SRC], ['ip_src', NW_SRC], ['arp_spa', NW_SRC],
-  ['nw_dst', NW_DST], ['ip_dst', NW_DST], ['arp_tpa', NW_DST],
-  ['nw_proto', NW_PROTO], ['ip_proto', NW_PROTO],
+  ['dl_src', DL_SRC],
+  ['eth_src', DL_SRC],
+  ['dl_dst', DL_DST],
+  ['eth_dst', DL_DST],
+  ['dl_type', DL_TYPE],
+  ['eth_type', DL_TYPE],
+  ['nw_src', NW_SRC],
+  ['ip_src', NW_SRC],
+  ['arp_spa', NW_SRC],
+  ['nw_dst', NW_DST],
+  ['ip_dst', NW_DST],
+  ['arp_tpa', NW_DST],
+  ['nw_proto', NW_PROTO],
+  ['ip_proto', NW_PROTO],
   ['arp_op', ARP_OP],
-  ['nw_tos', NW_TOS], ['ip_dscp', IP_DSCP], ['nw_ecn', NW_ECN], ['ip_ecn', NW_ECN],
+  ['nw_tos', NW_TOS],
+  ['ip_dscp', IP_DSCP],
+  ['nw_ecn', NW_ECN],
+  ['ip_ecn', NW_ECN],
   ['nw_ttl', NW_TTL],
-  ['nw_frag', NW_FRAG], ['ip_frag', NW_FRAG],
-  ['tp_src', TP_SRC], ['tcp_src', TP_SRC], ['udp_src', TP_SRC], ['sctp_src', TP_SRC],
-  ['tp_dst', TP_DST], ['tcp_dst', TP_DST], ['udp_dst', TP_DST], ['sctp_dst', TP_DST],
-  ['icmp_type', ICMP_TYPE], ['icmp_code', ICMP_CODE],
-  ['arp_sha', ARP_SHA], ['arp_tha', ARP_THA],
-  ['tun_id', TUN_ID], ['tunnel_id', TUN_ID],
-  ['tun_src', TUN_SRC], ['tun_dst', TUN_DST],
-  ['ct_state', CT_STATE], ['ct_mark', CT_MARK], ['ct_zone', CT_ZONE],
+  ['nw_frag', NW_FRAG],
+  ['ip_frag', NW_FRAG],
+  ['tp_src', TP_SRC],
+  ['tcp_src', TP_SRC],
+  ['udp_src', TP_SRC],
+  ['sctp_src', TP_SRC],
+  ['tp_dst', TP_DST],
+  ['tcp_dst', TP_DST],
+  ['udp_dst', TP_DST],
+  ['sctp_dst', TP_DST],
+  ['icmp_type', ICMP_TYPE],
+  ['icmp_code', ICMP_CODE],
+  ['arp_sha', ARP_SHA],
+  ['arp_tha', ARP_THA],
+  ['tun_id', TUN_ID],
+  ['tunnel_id', TUN_ID],
+  ['tun_src', TUN_SRC],
+  ['tun_dst', TUN_DST],
+  ['ct_state', CT_STATE],
+  ['ct_mark', CT_MARK],
+  ['ct_zone', CT_ZONE],
   ['pkt_mark', PKT_MARK],
-  ...Array.from({ length: N_REGS }, (_, i): [string, MatchFieldSpec] => [`reg${i}`, spec(`reg${i}`, 'u32', W_REG0 + i, 32, 'none', true)]),
+  ...Array.from({ length: N_REGS }, (_, i): [string, MatchFieldSpec] => [
+    `reg${i}`,
+    spec(`reg${i}`, 'u32', W_REG0 + i, 32, 'none', true),
+  ]),
 ]);
 
 /** Protocol shorthands: `ip` = dl_type=0x0800, `tcp` = ip + nw_proto=6, ... */
@@ -164,11 +199,17 @@ export const PROTOCOL_SHORTHANDS: ReadonlyMap<string, { dlType: number; nwProto?
 /** The shorthand OVS prints for an IPv4 nw_proto (match_format), if any. */
 export function ipProtoShorthand(proto: number): string | undefined {
   switch (proto) {
-    case IPPROTO_ICMP: return 'icmp';
-    case 2: return 'igmp';
-    case IPPROTO_TCP: return 'tcp';
-    case IPPROTO_UDP: return 'udp';
-    case IPPROTO_SCTP: return 'sctp';
-    default: return undefined;
+    case IPPROTO_ICMP:
+      return 'icmp';
+    case 2:
+      return 'igmp';
+    case IPPROTO_TCP:
+      return 'tcp';
+    case IPPROTO_UDP:
+      return 'udp';
+    case IPPROTO_SCTP:
+      return 'sctp';
+    default:
+      return undefined;
   }
 }

@@ -62,11 +62,28 @@ export interface ParseOptions {
 
 /** Statistics and flow properties dump-flows may print (OVS 2.9..3.x); they do not change what a flow matches. */
 const IGNORED = new Set([
-  'duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age', 'idle_timeout', 'hard_timeout', 'importance',
-  'packet_count', 'byte_count', 'out_port', 'out_group',
+  'duration',
+  'n_packets',
+  'n_bytes',
+  'idle_age',
+  'hard_age',
+  'idle_timeout',
+  'hard_timeout',
+  'importance',
+  'packet_count',
+  'byte_count',
+  'out_port',
+  'out_group',
 ]);
 /** Flow flags dump-flows prints as bare words (ofputil_flow_mod_flags_format). */
-const IGNORED_FLAGS = new Set(['reset_counts', 'send_flow_rem', 'check_overlap', 'no_packet_counts', 'no_byte_counts', 'no_readonly_table']);
+const IGNORED_FLAGS = new Set([
+  'reset_counts',
+  'send_flow_rem',
+  'check_overlap',
+  'no_packet_counts',
+  'no_byte_counts',
+  'no_readonly_table',
+]);
 
 /** Index of ` actions=` / `actions=` outside parentheses, or -1. */
 function findActions(line: string): number {
@@ -106,7 +123,8 @@ function parseMatchPart(
         unmodelled.push(key);
         continue;
       }
-      if (!match.setShorthand(key)) err(`unknown keyword ${key} (expected field=value or ip, arp, tcp, udp, icmp, sctp, rarp, ipv6)`, tok.col, key);
+      if (!match.setShorthand(key))
+        err(`unknown keyword ${key} (expected field=value or ip, arp, tcp, udp, icmp, sctp, rarp, ipv6)`, tok.col, key);
       continue;
     }
     if (IGNORED.has(key)) continue;
@@ -156,12 +174,18 @@ const PREREQ_OK = (field: RwField, m: Match): boolean => {
 
 function fieldsUsed(a: Action): RwField[] {
   switch (a.type) {
-    case 'load': return [a.dst.field];
-    case 'move': return [a.src.field, a.dst.field];
-    case 'set_field': return [a.field];
-    case 'output_reg': return [a.src.field];
-    case 'ct': return a.exec.flatMap(fieldsUsed);
-    default: return [];
+    case 'load':
+      return [a.dst.field];
+    case 'move':
+      return [a.src.field, a.dst.field];
+    case 'set_field':
+      return [a.field];
+    case 'output_reg':
+      return [a.src.field];
+    case 'ct':
+      return a.exec.flatMap(fieldsUsed);
+    default:
+      return [];
   }
 }
 
@@ -172,7 +196,15 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
     throw new FlowParseError(msg, lineNo, col + 1, tok, opts.source);
   };
   const ai = findActions(line);
-  if (ai < 0) return err('must specify an action (expected "actions=...")', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
+  if (ai < 0)
+    return err(
+      'must specify an action (expected "actions=...")',
+      line.length,
+      line
+        .trim()
+        .split(/[\s,]+/)
+        .pop() ?? '',
+    );
   const match = new Match();
   const unmodelledMatch: string[] | undefined = opts.unmodelled === 'accept' ? [] : undefined;
   const seen = parseMatchPart(line.slice(0, ai), match, err, false, unmodelledMatch);
@@ -195,18 +227,33 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
     if (opts.unmodelled !== 'accept') return err(e.message, e.offset, e.token);
     actions = parseActionsKeepingUnmodelled(actText, actStart);
   }
-  if (unmodelledMatch?.length) actions = [{ type: 'unmodelled', text: `match ${unmodelledMatch.join(',')}` }, ...actions];
+  if (unmodelledMatch?.length)
+    actions = [{ type: 'unmodelled', text: `match ${unmodelledMatch.join(',')}` }, ...actions];
   // OpenFlow 1.1+ instruction rules, as ovs-ofctl -O OpenFlow13 enforces them.
   const pieces = splitTopLevel(actText);
   actions.forEach((a, i) => {
     const col = actStart + (pieces[i]?.offset ?? 0);
     if (a.type === 'goto_table') {
-      if (i !== actions.length - 1) err('invalid instruction ordering: apply_actions must appear before goto_table, for OpenFlow 1.1+ compatibility', col, 'goto_table');
-      if (a.table <= table) err(`goto_table:${a.table} must go to a table after ${table} (OFPBIC_BAD_TABLE_ID)`, col, `goto_table:${a.table}`);
+      if (i !== actions.length - 1)
+        err(
+          'invalid instruction ordering: apply_actions must appear before goto_table, for OpenFlow 1.1+ compatibility',
+          col,
+          'goto_table',
+        );
+      if (a.table <= table)
+        err(
+          `goto_table:${a.table} must go to a table after ${table} (OFPBIC_BAD_TABLE_ID)`,
+          col,
+          `goto_table:${a.table}`,
+        );
     }
     for (const f of fieldsUsed(a)) {
       if (!PREREQ_OK(f, match)) {
-        err(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${f.name} needs ${f.prereq === 'ip' ? '"ip"' : '"tcp" or "udp"'} in the match`, col, pieces[i]?.text ?? '');
+        err(
+          `actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${f.name} needs ${f.prereq === 'ip' ? '"ip"' : '"tcp" or "udp"'} in the match`,
+          col,
+          pieces[i]?.text ?? '',
+        );
       }
     }
   });
@@ -218,7 +265,8 @@ function parseActionsKeepingUnmodelled(text: string, at: number): Action[] {
   const out: Action[] = [];
   for (const p of splitTopLevel(text)) {
     const t = p.text.trim();
-    if (t === 'drop') throw new ActionError('"drop" must not be accompanied by any other action or instruction', at + p.offset, 'drop');
+    if (t === 'drop')
+      throw new ActionError('"drop" must not be accompanied by any other action or instruction', at + p.offset, 'drop');
     try {
       out.push(parseAction(p.text, at + p.offset));
     } catch (e) {
@@ -236,7 +284,8 @@ export function parseFlowFilter(text: string, opts: ParseOptions = {}): FlowFilt
   };
   const match = new Match();
   const seen = parseMatchPart(text, match, err, true);
-  if (seen.priority !== undefined) err('priority is not allowed in a non-strict filter', text.indexOf('priority'), 'priority');
+  if (seen.priority !== undefined)
+    err('priority is not allowed in a non-strict filter', text.indexOf('priority'), 'priority');
   return {
     table: seen.table,
     cookie: seen.cookie,
@@ -265,7 +314,8 @@ export function formatFlowDump(f: FlowSpec, stats?: FlowStats): string {
   const mp = formatMatchWithPriority(f.priority, f.match);
   const body = `${mp}${mp ? ' ' : ''}actions=${formatActions(f.actions)}`;
   // --no-stats leaves out table=0 (the default), like cookie=0x0.
-  if (!stats) return ` ${f.cookie !== 0n ? `cookie=0x${f.cookie.toString(16)}, ` : ''}${f.table !== 0 ? `table=${f.table}, ` : ''}${body}`;
+  if (!stats)
+    return ` ${f.cookie !== 0n ? `cookie=0x${f.cookie.toString(16)}, ` : ''}${f.table !== 0 ? `table=${f.table}, ` : ''}${body}`;
   return ` cookie=0x${f.cookie.toString(16)}, duration=${stats.durationSec.toFixed(3)}s, table=${f.table}, n_packets=${stats.nPackets}, n_bytes=${stats.nBytes}, ${body}`;
 }
 

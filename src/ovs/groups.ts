@@ -33,7 +33,12 @@ function bucketStarts(text: string): number[] {
     const c = text[i];
     if (c === '(') depth++;
     else if (c === ')') depth--;
-    else if (depth === 0 && text.startsWith('bucket=', i) && (i === 0 || text[i - 1] === ',' || /\s/.test(text[i - 1]!))) out.push(i);
+    else if (
+      depth === 0 &&
+      text.startsWith('bucket=', i) &&
+      (i === 0 || text[i - 1] === ',' || /\s/.test(text[i - 1]!))
+    )
+      out.push(i);
   }
   return out;
 }

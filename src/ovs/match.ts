@@ -7,16 +7,56 @@
 
 import { ipv4ToString, macToString, prefixMask, tryParseIpv4, tryParseMac } from '../../codecs/bytes.js';
 import {
-  CT_STATE_NAMES, ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, FRAG_ANY, FRAG_LATER,
-  IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, MATCH_FIELDS, N_MATCH_WORDS, N_REGS, OFPP_IN_PORT, OFPP_LOCAL,
-  OFPP_NONE, PROTOCOL_SHORTHANDS, W_ARP_SHA_HI, W_ARP_THA_HI, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_DST_HI,
-  W_DL_SRC_HI, W_DL_TYPE, W_IN_PORT, W_NW_DST, W_NW_FRAG, W_NW_PROTO, W_NW_SRC, W_NW_TOS, W_NW_TTL, W_PKT_MARK,
-  W_REG0, W_TP_DST, W_TP_SRC, W_TUN_DST, W_TUN_ID_HI, W_TUN_SRC, ipProtoShorthand, type MatchFieldSpec,
+  CT_STATE_NAMES,
+  ETH_TYPE_ARP,
+  ETH_TYPE_IP,
+  ETH_TYPE_IPV6,
+  ETH_TYPE_RARP,
+  FRAG_ANY,
+  FRAG_LATER,
+  IPPROTO_ICMP,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  MATCH_FIELDS,
+  N_MATCH_WORDS,
+  N_REGS,
+  OFPP_IN_PORT,
+  OFPP_LOCAL,
+  OFPP_NONE,
+  PROTOCOL_SHORTHANDS,
+  W_ARP_SHA_HI,
+  W_ARP_THA_HI,
+  W_CT_MARK,
+  W_CT_STATE,
+  W_CT_ZONE,
+  W_DL_DST_HI,
+  W_DL_SRC_HI,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_NW_DST,
+  W_NW_FRAG,
+  W_NW_PROTO,
+  W_NW_SRC,
+  W_NW_TOS,
+  W_NW_TTL,
+  W_PKT_MARK,
+  W_REG0,
+  W_TP_DST,
+  W_TP_SRC,
+  W_TUN_DST,
+  W_TUN_ID_HI,
+  W_TUN_SRC,
+  ipProtoShorthand,
+  type MatchFieldSpec,
 } from './fields.js';
 
 /** Thrown for a bad field or value; flow-text.ts adds the line and column. */
 export class MatchError extends Error {
-  constructor(message: string, readonly token?: string) {
+  constructor(
+    message: string,
+    readonly token?: string,
+  ) {
     super(message);
     this.name = 'MatchError';
   }
@@ -30,8 +70,13 @@ export type PrereqPolicy =
   | 'drop';
 
 const SPECIAL_PORTS: ReadonlyMap<string, number> = new Map([
-  ['LOCAL', OFPP_LOCAL], ['local', OFPP_LOCAL], ['IN_PORT', OFPP_IN_PORT], ['in_port', OFPP_IN_PORT],
-  ['CONTROLLER', 0xfffd], ['ANY', OFPP_NONE], ['NONE', OFPP_NONE],
+  ['LOCAL', OFPP_LOCAL],
+  ['local', OFPP_LOCAL],
+  ['IN_PORT', OFPP_IN_PORT],
+  ['in_port', OFPP_IN_PORT],
+  ['CONTROLLER', 0xfffd],
+  ['ANY', OFPP_NONE],
+  ['NONE', OFPP_NONE],
 ]);
 
 /** Port number from text (`3`, `LOCAL`); undefined when invalid. */
@@ -101,7 +146,7 @@ export function parseCtState(s: string): [number, number] {
 
 /** ct_state as OVS prints it: `+new-est+trk` for masked, `new|trk` for an exact match. */
 export function formatCtState(value: number, mask: number): string {
-  if ((mask >>> 0) === 0xffffffff) {
+  if (mask >>> 0 === 0xffffffff) {
     const names = CT_STATE_NAMES.filter((_, i) => value & (1 << i));
     return names.length ? names.join('|') : '0';
   }
@@ -223,7 +268,9 @@ export class Match {
         this.setWord(spec.word + 1, Number(v & 0xffffffffn), Number(m & 0xffffffffn));
         return;
       }
-      case 'u8': case 'u16': case 'u32': {
+      case 'u8':
+      case 'u16':
+      case 'u32': {
         const [v, m] = parseMaskedInt(spec, text);
         if (spec.word === W_NW_TOS) {
           // nw_tos is the DSCP part of the TOS byte (its ECN bits are ignored, as OVS does); nw_ecn the low 2 bits.
@@ -246,7 +293,8 @@ export class Match {
       }
       case 'frag': {
         const fm = FRAG_VALUES.get(text);
-        if (!fm) throw new MatchError(`${text}: unknown fragment type (expected no, yes, first, later or not_later)`, text);
+        if (!fm)
+          throw new MatchError(`${text}: unknown fragment type (expected no, yes, first, later or not_later)`, text);
         this.setWord(spec.word, fm[0], fm[1]);
         return;
       }
@@ -287,14 +335,16 @@ export class Match {
 
   /** True when the key matches every masked word. */
   matches(key: Int32Array): boolean {
-    const v = this.values, m = this.masks;
+    const v = this.values,
+      m = this.masks;
     for (let w = 0; w < N_MATCH_WORDS; w++) if ((key[w]! & m[w]!) !== v[w]) return false;
     return true;
   }
 
   /** Same values and masks (the identity OVS uses to replace a flow on add-flow). */
   equals(o: Match): boolean {
-    for (let w = 0; w < N_MATCH_WORDS; w++) if (this.values[w] !== o.values[w] || this.masks[w] !== o.masks[w]) return false;
+    for (let w = 0; w < N_MATCH_WORDS; w++)
+      if (this.values[w] !== o.values[w] || this.masks[w] !== o.masks[w]) return false;
     return true;
   }
 
@@ -310,7 +360,8 @@ export class Match {
   /** Match text in OVS 3.1 normal form (`ct_state=-trk,ip,in_port=1,nw_src=10.128.0.0/14`), no priority. */
   format(): string {
     const out: string[] = [];
-    const v = this.values, m = this.masks;
+    const v = this.values,
+      m = this.masks;
     const u = (w: number): number => v[w]! >>> 0;
     const um = (w: number): number => m[w]! >>> 0;
     const u32 = (name: string, w: number): void => {
@@ -334,7 +385,9 @@ export class Match {
       if (m[w] === 0 && m[w + 1] === 0) return;
       const val = (u(w) & 0xffff) * 0x100000000 + u(w + 1);
       const mk = (um(w) & 0xffff) * 0x100000000 + um(w + 1);
-      out.push(mk === 0xffffffffffff ? `${name}=${macToString(val)}` : `${name}=${macToString(val)}/${macToString(mk)}`);
+      out.push(
+        mk === 0xffffffffffff ? `${name}=${macToString(val)}` : `${name}=${macToString(val)}/${macToString(mk)}`,
+      );
     };
 
     u32('pkt_mark', W_PKT_MARK);
@@ -362,8 +415,8 @@ export class Match {
     }
     for (let i = 0; i < N_REGS; i++) u32(`reg${i}`, W_REG0 + i);
     if (m[W_TUN_ID_HI] !== 0 || m[W_TUN_ID_HI + 1] !== 0) {
-      const val = BigInt(u(W_TUN_ID_HI)) << 32n | BigInt(u(W_TUN_ID_HI + 1));
-      const mk = BigInt(um(W_TUN_ID_HI)) << 32n | BigInt(um(W_TUN_ID_HI + 1));
+      const val = (BigInt(u(W_TUN_ID_HI)) << 32n) | BigInt(u(W_TUN_ID_HI + 1));
+      const mk = (BigInt(um(W_TUN_ID_HI)) << 32n) | BigInt(um(W_TUN_ID_HI + 1));
       out.push(mk === 0xffffffffffffffffn ? `tun_id=${hexC(val)}` : `tun_id=${hexC(val)}/${hexC(mk)}`);
     }
     ip('tun_src', W_TUN_SRC);
@@ -382,10 +435,22 @@ export class Match {
     if (m[W_NW_TOS]! & 0x03) out.push(`nw_ecn=${u(W_NW_TOS) & 0x03}`);
     u16('nw_ttl', W_NW_TTL, 0xff);
     if (m[W_NW_FRAG] !== 0) {
-      const fm = um(W_NW_FRAG), fv = u(W_NW_FRAG);
-      const name = fm === FRAG_ANY ? (fv ? 'yes' : 'no')
-        : fm === FRAG_LATER ? (fv ? 'later' : 'not_later')
-        : fv === 0 ? 'no' : fv === FRAG_ANY ? 'first' : 'later';
+      const fm = um(W_NW_FRAG),
+        fv = u(W_NW_FRAG);
+      const name =
+        fm === FRAG_ANY
+          ? fv
+            ? 'yes'
+            : 'no'
+          : fm === FRAG_LATER
+            ? fv
+              ? 'later'
+              : 'not_later'
+            : fv === 0
+              ? 'no'
+              : fv === FRAG_ANY
+                ? 'first'
+                : 'later';
       out.push(`nw_frag=${name}`);
     }
     const isIcmp = dlType === ETH_TYPE_IP && (m[W_NW_PROTO]! & 0xff) === 0xff && u(W_NW_PROTO) === IPPROTO_ICMP;
@@ -400,4 +465,3 @@ export class Match {
     return true;
   }
 }
-

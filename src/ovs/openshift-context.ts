@@ -82,7 +82,12 @@ export function netNamespacesByVnid(cluster: Cluster): Map<number, NetNamespace>
 }
 
 /** `podsOfNode`: the node's pods in cluster order, when the caller has them (otherwise every pod is scanned). */
-export function buildNodeContext(cluster: Cluster, node: string, ports: NodePorts, podsOfNode: readonly Pod[] = cluster.pods): SdnNodeContext {
+export function buildNodeContext(
+  cluster: Cluster,
+  node: string,
+  ports: NodePorts,
+  podsOfNode: readonly Pod[] = cluster.pods,
+): SdnNodeContext {
   const local = findHostSubnet(cluster, node);
   const mode = cluster.network.mode;
   const netids = new Map(cluster.netNamespaces.map((ns) => [ns.name, ns.netid]));

@@ -87,7 +87,12 @@ function setupFlows(ctx: SdnNodeContext): FlowSpec[] {
   return [
     // Table 0: conntrack for every IP packet, then dispatch on in_port.
     f(0, 1000, { ctState: '-trk', proto: 'ip' }, 'ct(table=0)'),
-    f(0, 200, { proto: 'arp', inPort: VXLAN0_OFPORT, nwSrc: cluster, nwDst: subnet }, `${REG0_FROM_TUN_ID},goto_table:10`),
+    f(
+      0,
+      200,
+      { proto: 'arp', inPort: VXLAN0_OFPORT, nwSrc: cluster, nwDst: subnet },
+      `${REG0_FROM_TUN_ID},goto_table:10`,
+    ),
     f(0, 200, { proto: 'ip', inPort: VXLAN0_OFPORT, nwSrc: cluster }, `${REG0_FROM_TUN_ID},goto_table:10`),
     f(0, 200, { proto: 'ip', inPort: VXLAN0_OFPORT, nwDst: cluster }, `${REG0_FROM_TUN_ID},goto_table:10`),
     f(0, 150, { inPort: VXLAN0_OFPORT }, 'drop'),
@@ -158,7 +163,12 @@ function podFlows(ctx: SdnNodeContext): FlowSpec[] {
         match: { proto: 'arp', inPort: ofport, nwSrc: pod.ip, arpSha: ipMacMatch(pod.ip) },
         actions: `${load},goto_table:30`,
       },
-      { table: 20, priority: 100, match: { proto: 'ip', inPort: ofport, nwSrc: pod.ip }, actions: `${load},goto_table:27` },
+      {
+        table: 20,
+        priority: 100,
+        match: { proto: 'ip', inPort: ofport, nwSrc: pod.ip },
+        actions: `${load},goto_table:27`,
+      },
       { table: 25, priority: 100, match: { proto: 'ip', nwSrc: pod.ip }, actions: `${load},goto_table:27` },
       { table: 40, priority: 100, match: { proto: 'arp', nwDst: pod.ip }, actions: `output:${ofport}` },
       {
@@ -203,7 +213,8 @@ function isolationFlows(ctx: SdnNodeContext): FlowSpec[] {
         { table: 80, priority: 200, match: { reg1: 0 }, actions: OUTPUT_REG2 },
       ];
       const inUse = [...new Set(ctx.localPods.map((p) => p.vnid))].filter((v) => v !== 0).sort((a, b) => a - b);
-      for (const v of inUse) flows.push({ table: 80, priority: 100, match: { reg0: v, reg1: v }, actions: OUTPUT_REG2 });
+      for (const v of inUse)
+        flows.push({ table: 80, priority: 100, match: { reg0: v, reg1: v }, actions: OUTPUT_REG2 });
       return flows;
     }
     case 'networkpolicy':
@@ -222,7 +233,9 @@ function isEverywhere(c: { network: number; prefix: number }): boolean {
  */
 function egressNetworkPolicyFlows(ctx: SdnNodeContext): FlowSpec[] {
   const flows: FlowSpec[] = [];
-  const vnids = [...new Set(ctx.cluster.egressNetworkPolicies.map((p) => ctx.vnidOf(p.namespace)))].sort((a, b) => a - b);
+  const vnids = [...new Set(ctx.cluster.egressNetworkPolicies.map((p) => ctx.vnidOf(p.namespace)))].sort(
+    (a, b) => a - b,
+  );
   for (const vnid of vnids) {
     const policies = ctx.cluster.egressNetworkPolicies.filter((p) => ctx.vnidOf(p.namespace) === vnid);
     const namespaces = ctx.cluster.netNamespaces.filter((ns) => ns.netid === vnid);
@@ -253,7 +266,9 @@ function egressNetworkPolicyFlows(ctx: SdnNodeContext): FlowSpec[] {
 function multicastFlows(ctx: SdnNodeContext): FlowSpec[] {
   const flows: FlowSpec[] = [];
   // UpdateVXLANMulticastFlows: head-end replication to every other node, actions sorted as strings.
-  const remote = ctx.remotes.map((hs) => `set_field:${ipv4ToString(hs.hostIP)}->tun_dst,output:${VXLAN0_OFPORT}`).sort();
+  const remote = ctx.remotes
+    .map((hs) => `set_field:${ipv4ToString(hs.hostIP)}->tun_dst,output:${VXLAN0_OFPORT}`)
+    .sort();
   flows.push({
     table: 111,
     priority: 100,
@@ -267,8 +282,12 @@ function multicastFlows(ctx: SdnNodeContext): FlowSpec[] {
   for (const vnid of vnids) {
     flows.push({ table: 110, match: { reg0: vnid }, actions: 'goto_table:111' });
     // Every local pod of the VNID, the sender included (OVS skips output to the in_port); sorted as strings.
-    const outputs = ctx.localPods.filter((p) => p.vnid === vnid).map((p) => `output:${p.ofport}`).sort();
-    if (outputs.length > 0) flows.push({ table: 120, priority: 100, match: { reg0: vnid }, actions: outputs.join(',') });
+    const outputs = ctx.localPods
+      .filter((p) => p.vnid === vnid)
+      .map((p) => `output:${p.ofport}`)
+      .sort();
+    if (outputs.length > 0)
+      flows.push({ table: 120, priority: 100, match: { reg0: vnid }, actions: outputs.join(',') });
   }
   return flows;
 }
@@ -283,7 +302,12 @@ function supportsVnids(ctx: SdnNodeContext): boolean {
  * SDN's insertion order) and the egress-IP select groups (`group_id=V,type=select,bucket=...`, by group id).
  * `podsOfNode`, when the caller has it, is this node's pods in cluster order (saves a scan of every pod).
  */
-export function generateNodeFlows(cluster: Cluster, node: string, ports: NodePorts, podsOfNode?: readonly Pod[]): { flows: string[]; groups: string[] } {
+export function generateNodeFlows(
+  cluster: Cluster,
+  node: string,
+  ports: NodePorts,
+  podsOfNode?: readonly Pod[],
+): { flows: string[]; groups: string[] } {
   const ctx = buildNodeContext(cluster, node, ports, podsOfNode);
   const set = new FlowSet();
   const add = (flows: FlowSpec[]): void => {

@@ -59,7 +59,9 @@ export function egressIpAssignments(ctx: SdnNodeContext): Map<number, EgressIpAs
       const nodes = holders(ip);
       if (nodes.length !== 1) continue; // unassigned, or claimed by several nodes
       const node = nodes[0]!;
-      const sameNode = ns.egressIPs.some((other) => other !== ip && holders(other).length === 1 && holders(other)[0] === node);
+      const sameNode = ns.egressIPs.some(
+        (other) => other !== ip && holders(other).length === 1 && holders(other)[0] === node,
+      );
       if (sameNode) continue; // "Multiple EgressIPs for VNID on node"
       active.push({ egressIP: ip, node });
     }
@@ -84,7 +86,9 @@ export function egressIpFlowsAndGroups(ctx: SdnNodeContext): { flows: FlowSpec[]
       if (a.node.hostIP === ctx.localIP) {
         // This node SNATs itself: the frame may have come over VXLAN addressed to the source node's tun0 MAC.
         const mark = `0x${egressMark(vnid).toString(16)}`;
-        buckets = [`set_field:${macToString(ctx.local.tun0Mac)}->eth_dst,set_field:${mark}->pkt_mark,output:${TUN0_OFPORT}`];
+        buckets = [
+          `set_field:${macToString(ctx.local.tun0Mac)}->eth_dst,set_field:${mark}->pkt_mark,output:${TUN0_OFPORT}`,
+        ];
         local = true;
         break;
       }

@@ -63,7 +63,7 @@ export function cidrMinus(cidr: Ipv4Cidr, except: readonly Ipv4Cidr[]): Ipv4Cidr
   const out: Ipv4Cidr[] = [];
   const overlaps = (a: Ipv4Cidr, b: Ipv4Cidr): boolean => {
     const m = a.prefix < b.prefix ? a.mask : b.mask;
-    return ((a.network & m) >>> 0) === ((b.network & m) >>> 0);
+    return (a.network & m) >>> 0 === (b.network & m) >>> 0;
   };
   const walk = (c: Ipv4Cidr): void => {
     const hits = except.filter((e) => overlaps(c, e));
@@ -166,7 +166,8 @@ class PolicyCompiler {
     for (const rule of dir === 'ingress' ? policy.ingress : policy.egress) {
       const peers = this.peers(ns, rule.peers, dir);
       const ports = this.ports(rule);
-      for (const t of targets) for (const p of peers) for (const port of ports) matches.push(mergeMatches(base, t, p, port));
+      for (const t of targets)
+        for (const p of peers) for (const port of ports) matches.push(mergeMatches(base, t, p, port));
     }
     return { matches, selectedIPs, selectsAll };
   }

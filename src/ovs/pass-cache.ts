@@ -76,7 +76,8 @@ export class PassCache<T> {
   /** The value stored in `slot` for exactly (key, table), or null. */
   get(slot: number, key: Int32Array, table: number): T | null {
     if (this.stamps[slot] !== this.generation) return null;
-    const w = this.words, ws = this.keyWords;
+    const w = this.words,
+      ws = this.keyWords;
     const base = slot * STRIDE;
     if (w[base + N_KEY_WORDS] !== table) return null;
     for (let i = 0; i < ws.length; i++) if (w[base + i] !== key[ws[i]!]) return null;
@@ -86,7 +87,8 @@ export class PassCache<T> {
   /** Store `value` for (key, table) in `slot`, valid while the generation is still `generation`. */
   store(slot: number, key: Int32Array, table: number, value: T, generation: number): void {
     const base = slot * STRIDE;
-    const w = this.words, ws = this.keyWords;
+    const w = this.words,
+      ws = this.keyWords;
     for (let i = 0; i < ws.length; i++) w[base + i] = key[ws[i]!]!;
     w[base + N_KEY_WORDS] = table;
     this.values[slot] = value;

@@ -25,10 +25,38 @@
 import { ipv4ToString, macToString } from '../../codecs/bytes.js';
 import type { TraceNode } from '../trace/types.js';
 import {
-  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_RARP, FRAG_ANY, FRAG_LATER, IPPROTO_ICMP, IPPROTO_TCP, N_REGS, W_ARP_SHA_HI,
-  W_ARP_THA_HI, W_CT_MARK, W_CT_STATE, W_CT_ZONE, W_DL_DST_HI, W_DL_SRC_HI, W_DL_TYPE, W_IN_PORT, W_NW_DST, W_NW_FRAG,
-  W_NW_PROTO, W_NW_SRC, W_NW_TOS, W_NW_TTL, W_PKT_MARK, W_REG0, W_TP_DST, W_TP_SRC, W_TUN_DST, W_TUN_ID_HI, W_TUN_ID_LO,
-  W_TUN_SRC, ipProtoShorthand,
+  ETH_TYPE_ARP,
+  ETH_TYPE_IP,
+  ETH_TYPE_RARP,
+  FRAG_ANY,
+  FRAG_LATER,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  N_REGS,
+  W_ARP_SHA_HI,
+  W_ARP_THA_HI,
+  W_CT_MARK,
+  W_CT_STATE,
+  W_CT_ZONE,
+  W_DL_DST_HI,
+  W_DL_SRC_HI,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_NW_DST,
+  W_NW_FRAG,
+  W_NW_PROTO,
+  W_NW_SRC,
+  W_NW_TOS,
+  W_NW_TTL,
+  W_PKT_MARK,
+  W_REG0,
+  W_TP_DST,
+  W_TP_SRC,
+  W_TUN_DST,
+  W_TUN_ID_HI,
+  W_TUN_ID_LO,
+  W_TUN_SRC,
+  ipProtoShorthand,
 } from './fields.js';
 import { ctStateFlags, formatPort, hexC } from './match.js';
 
@@ -47,23 +75,44 @@ export function formatFlowKey(key: Int32Array, recircId = 0): string {
   const proto = u(W_NW_PROTO);
   const isIp = type === ETH_TYPE_IP;
   const isArp = type === ETH_TYPE_ARP || type === ETH_TYPE_RARP;
-  const shorthand = isIp ? (ipProtoShorthand(proto) ?? 'ip') : isArp ? (type === ETH_TYPE_ARP ? 'arp' : 'rarp') : undefined;
+  const shorthand = isIp
+    ? (ipProtoShorthand(proto) ?? 'ip')
+    : isArp
+      ? type === ETH_TYPE_ARP
+        ? 'arp'
+        : 'rarp'
+      : undefined;
   if (shorthand) out.push(shorthand);
   for (let i = 0; i < N_REGS; i++) if (u(W_REG0 + i)) out.push(`reg${i}=${hexC(u(W_REG0 + i))}`);
   const tunId = u(W_TUN_ID_HI) * 0x100000000 + u(W_TUN_ID_LO);
   if (tunId) out.push(`tun_id=${hexC(tunId)}`);
-  if (u(W_TUN_SRC) || u(W_TUN_DST)) out.push(`tun_src=${ipv4ToString(u(W_TUN_SRC))}`, `tun_dst=${ipv4ToString(u(W_TUN_DST))}`);
-  out.push(`in_port=${formatPort(u(W_IN_PORT))}`, 'vlan_tci=0x0000', `dl_src=${mac(W_DL_SRC_HI)}`, `dl_dst=${mac(W_DL_DST_HI)}`);
+  if (u(W_TUN_SRC) || u(W_TUN_DST))
+    out.push(`tun_src=${ipv4ToString(u(W_TUN_SRC))}`, `tun_dst=${ipv4ToString(u(W_TUN_DST))}`);
+  out.push(
+    `in_port=${formatPort(u(W_IN_PORT))}`,
+    'vlan_tci=0x0000',
+    `dl_src=${mac(W_DL_SRC_HI)}`,
+    `dl_dst=${mac(W_DL_DST_HI)}`,
+  );
   if (!shorthand) out.push(`dl_type=0x${type.toString(16).padStart(4, '0')}`);
   if (isArp) {
-    out.push(`arp_spa=${ipv4ToString(u(W_NW_SRC))}`, `arp_tpa=${ipv4ToString(u(W_NW_DST))}`, `arp_op=${proto}`,
-      `arp_sha=${mac(W_ARP_SHA_HI)}`, `arp_tha=${mac(W_ARP_THA_HI)}`);
+    out.push(
+      `arp_spa=${ipv4ToString(u(W_NW_SRC))}`,
+      `arp_tpa=${ipv4ToString(u(W_NW_DST))}`,
+      `arp_op=${proto}`,
+      `arp_sha=${mac(W_ARP_SHA_HI)}`,
+      `arp_tha=${mac(W_ARP_THA_HI)}`,
+    );
   } else if (isIp) {
     out.push(`nw_src=${ipv4ToString(u(W_NW_SRC))}`, `nw_dst=${ipv4ToString(u(W_NW_DST))}`);
     if (!ipProtoShorthand(proto)) out.push(`nw_proto=${proto}`);
     const frag = u(W_NW_FRAG);
-    out.push(`nw_tos=${u(W_NW_TOS) & 0xfc}`, `nw_ecn=${u(W_NW_TOS) & 3}`, `nw_ttl=${u(W_NW_TTL)}`,
-      `nw_frag=${frag & FRAG_LATER ? 'later' : frag & FRAG_ANY ? 'first' : 'no'}`);
+    out.push(
+      `nw_tos=${u(W_NW_TOS) & 0xfc}`,
+      `nw_ecn=${u(W_NW_TOS) & 3}`,
+      `nw_ttl=${u(W_NW_TTL)}`,
+      `nw_frag=${frag & FRAG_LATER ? 'later' : frag & FRAG_ANY ? 'first' : 'no'}`,
+    );
     if (proto === IPPROTO_ICMP) out.push(`icmp_type=${u(W_TP_SRC)}`, `icmp_code=${u(W_TP_DST)}`);
     else if (ipProtoShorthand(proto) && proto !== 2) out.push(`tp_src=${u(W_TP_SRC)}`, `tp_dst=${u(W_TP_DST)}`);
     if (proto === IPPROTO_TCP) out.push('tcp_flags=0');

@@ -46,7 +46,10 @@ export interface PageData {
 }
 
 /** Start the page: render the lists, wire keys, clicks, the filter and the URL fragment. */
-export function startWalkPage(data: PageData, compileFilter: (text: string, known: readonly string[]) => CompiledFilter): void {
+export function startWalkPage(
+  data: PageData,
+  compileFilter: (text: string, known: readonly string[]) => CompiledFilter,
+): void {
   type Change = { kind: 'changed' | 'added'; was?: string };
   interface HopInfo {
     fieldKeys: Map<string, PageField>;
@@ -83,8 +86,31 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   const filterStatus = $('filter-status');
   const fieldTitle = $('field-title');
 
-  const PROTO_NAMES: Record<string, string> = { eth: 'Ethernet II', vlan: '802.1Q', arp: 'ARP', ip: 'IPv4', icmp: 'ICMP', udp: 'UDP', tcp: 'TCP', vxlan: 'VXLAN', data: 'Data', padding: 'Padding' };
-  const KIND_LABEL: Record<string, string> = { flow: 'br0 flow', iptables: 'iptables', route: 'route', conntrack: 'conntrack', nat: 'NAT', arp: 'ARP', encap: 'VXLAN', port: 'port', drop: 'drop', deliver: 'delivered', note: 'note' };
+  const PROTO_NAMES: Record<string, string> = {
+    eth: 'Ethernet II',
+    vlan: '802.1Q',
+    arp: 'ARP',
+    ip: 'IPv4',
+    icmp: 'ICMP',
+    udp: 'UDP',
+    tcp: 'TCP',
+    vxlan: 'VXLAN',
+    data: 'Data',
+    padding: 'Padding',
+  };
+  const KIND_LABEL: Record<string, string> = {
+    flow: 'br0 flow',
+    iptables: 'iptables',
+    route: 'route',
+    conntrack: 'conntrack',
+    nat: 'NAT',
+    arp: 'ARP',
+    encap: 'VXLAN',
+    port: 'port',
+    drop: 'drop',
+    deliver: 'delivered',
+    note: 'note',
+  };
 
   function esc(s: string): string {
     return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -120,7 +146,13 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   }
 
   const info: HopInfo[][] = data.packets.map((p) =>
-    p.hops.map((h) => ({ ...keysOf(h.layers), changes: new Map(), removed: [], changedBytes: new Set<number>(), tags: [] })),
+    p.hops.map((h) => ({
+      ...keysOf(h.layers),
+      changes: new Map(),
+      removed: [],
+      changedBytes: new Set<number>(),
+      tags: [],
+    })),
   );
 
   function layerOfKey(k: string): string {
@@ -130,7 +162,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   data.packets.forEach((p, pi) => {
     p.hops.forEach((h, hi) => {
       if (hi === 0) return;
-      const prev = info[pi]![hi - 1]!, cur = info[pi]![hi]!;
+      const prev = info[pi]![hi - 1]!,
+        cur = info[pi]![hi]!;
       const prevLayers = new Set(prev.layerKeys);
       const curLayers = new Set(cur.layerKeys);
       const tags = new Set<string>();
@@ -210,7 +243,10 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const np = visible.filter((v) => v.length).length;
     const nh = visible.reduce((s, v) => s + v.length, 0);
     const total = data.packets.reduce((s, p) => s + p.hops.length, 0);
-    filterStatus.textContent = c.ok && text.trim() ? `${np} of ${data.packets.length} packets, ${nh} of ${total} hops match` : `${data.packets.length} packets, ${total} hops`;
+    filterStatus.textContent =
+      c.ok && text.trim()
+        ? `${np} of ${data.packets.length} packets, ${nh} of ${total} hops match`
+        : `${data.packets.length} packets, ${total} hops`;
     renderPackets();
     hopsDirty = true;
     if (!visible[cur.p]?.includes(cur.h)) {
@@ -259,7 +295,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
           `<span class="hsum">${esc(h.summary)}</span>${tags ? `<span class="tags">${tags}</span>` : ''}</button></li>`,
       );
     }
-    if (p.outcome) parts.push(`<li class="outcome${p.dropped ? ' dropped' : ''}">${p.dropped ? '✗ ' : '✓ '}${esc(p.outcome)}</li>`);
+    if (p.outcome)
+      parts.push(`<li class="outcome${p.dropped ? ' dropped' : ''}">${p.dropped ? '✗ ' : '✓ '}${esc(p.outcome)}</li>`);
     hopsEl.innerHTML = parts.join('');
   }
 
@@ -268,19 +305,33 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   /** One field line; `quiet` leaves out the per-field "added" mark when the whole layer is marked added. */
   function fieldHtml(f: PageField, key: string, changes: Map<string, Change>, quiet: boolean): string {
     const ch = changes.get(key);
-    const mark = ch && !(quiet && ch.kind === 'added') ? `<span class="mark ${ch.kind}">${ch.kind === 'added' ? 'added' : `changed, was ${esc(ch.was ?? '')}`}</span>` : '';
+    const mark =
+      ch && !(quiet && ch.kind === 'added')
+        ? `<span class="mark ${ch.kind}">${ch.kind === 'added' ? 'added' : `changed, was ${esc(ch.was ?? '')}`}</span>`
+        : '';
     const status = f.status ? ` data-status="${f.status}"` : '';
     const meaning = f.meaning ? ` <span class="meaning">(${esc(f.meaning)})</span>` : '';
-    const statusText = f.status === 'good' ? ' <span class="ok">✓ good</span>' : f.status === 'bad' ? ' <span class="bad">✗ bad</span>' : '';
-    let s = `<li><button type="button" class="field${ch ? ` ${ch.kind}` : ''}" data-field="${esc(f.abbrev)}" data-key="${esc(key)}"${ch ? ` data-change="${ch.kind}"` : ''}${status} aria-pressed="false">` +
+    const statusText =
+      f.status === 'good'
+        ? ' <span class="ok">✓ good</span>'
+        : f.status === 'bad'
+          ? ' <span class="bad">✗ bad</span>'
+          : '';
+    let s =
+      `<li><button type="button" class="field${ch ? ` ${ch.kind}` : ''}" data-field="${esc(f.abbrev)}" data-key="${esc(key)}"${ch ? ` data-change="${ch.kind}"` : ''}${status} aria-pressed="false">` +
       `<span class="fname">${esc(f.name)}:</span> <span class="fval">${esc(f.show)}</span>${meaning}${statusText}${mark}<span class="abbrev">${esc(f.abbrev)}</span></button>`;
     if (f.children?.length) {
       const count = new Map<string, number>();
-      s += '<ul>' + f.children.map((c) => {
-        const n = count.get(c.abbrev) ?? 0;
-        count.set(c.abbrev, n + 1);
-        return fieldHtml(c, `${key}/${c.abbrev}:${n}`, changes, quiet);
-      }).join('') + '</ul>';
+      s +=
+        '<ul>' +
+        f.children
+          .map((c) => {
+            const n = count.get(c.abbrev) ?? 0;
+            count.set(c.abbrev, n + 1);
+            return fieldHtml(c, `${key}/${c.abbrev}:${n}`, changes, quiet);
+          })
+          .join('') +
+        '</ul>';
     }
     return s + '</li>';
   }
@@ -291,17 +342,32 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const parts: string[] = [];
     h.layers.forEach((l, i) => {
       const lk = hi.layerKeys[i]!;
-      const added = cur.h > 0 && [...hi.changes.keys()].some((k) => layerOfKey(k) === lk && hi.changes.get(k)!.kind === 'added') && l.fields.every((f, j) => hi.changes.get(`${lk}/${f.abbrev}:${l.fields.slice(0, j).filter((g) => g.abbrev === f.abbrev).length}`)?.kind === 'added');
+      const added =
+        cur.h > 0 &&
+        [...hi.changes.keys()].some((k) => layerOfKey(k) === lk && hi.changes.get(k)!.kind === 'added') &&
+        l.fields.every(
+          (f, j) =>
+            hi.changes.get(`${lk}/${f.abbrev}:${l.fields.slice(0, j).filter((g) => g.abbrev === f.abbrev).length}`)
+              ?.kind === 'added',
+        );
       const changed = !added && [...hi.changes.keys()].some((k) => layerOfKey(k) === lk);
-      const mark = added ? '<span class="mark added">added</span>' : changed ? '<span class="mark changed">changed</span>' : '';
+      const mark = added
+        ? '<span class="mark added">added</span>'
+        : changed
+          ? '<span class="mark changed">changed</span>'
+          : '';
       const count = new Map<string, number>();
-      const fields = l.fields.map((f) => {
-        const n = count.get(f.abbrev) ?? 0;
-        count.set(f.abbrev, n + 1);
-        return fieldHtml(f, `${lk}/${f.abbrev}:${n}`, hi.changes, added);
-      }).join('');
+      const fields = l.fields
+        .map((f) => {
+          const n = count.get(f.abbrev) ?? 0;
+          count.set(f.abbrev, n + 1);
+          return fieldHtml(f, `${lk}/${f.abbrev}:${n}`, hi.changes, added);
+        })
+        .join('');
       const depth = l.depth > 0 ? `<span class="depth">inner ×${l.depth}</span>` : '';
-      parts.push(`<details class="layer" data-proto="${l.proto}" data-depth="${l.depth}"${added ? ' data-change="added"' : ''} open><summary><span class="ltitle">${esc(l.title)}</span>${depth}${mark}</summary><ul>${fields}</ul></details>`);
+      parts.push(
+        `<details class="layer" data-proto="${l.proto}" data-depth="${l.depth}"${added ? ' data-change="added"' : ''} open><summary><span class="ltitle">${esc(l.title)}</span>${depth}${mark}</summary><ul>${fields}</ul></details>`,
+      );
     });
     if (h.fault) parts.push(`<p class="fault" role="note">Dissector fault: ${esc(h.fault)}</p>`);
     treeEl.innerHTML = parts.join('');
@@ -315,7 +381,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     dumpEl.setAttribute('data-frame', String(h.frame));
     const rows: string[] = [];
     for (let r = 0; r < n; r += 16) {
-      let hx = '', asc = '';
+      let hx = '',
+        asc = '';
       for (let i = r; i < r + 16; i++) {
         if (i >= n) {
           hx += '<span class="pad">  </span>' + (i % 16 === 7 ? ' ' : '');
@@ -326,7 +393,9 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
         hx += `<span data-i="${i}"${cls}>${h.hex.slice(2 * i, 2 * i + 2)}</span>` + (i % 16 === 7 ? ' ' : '');
         asc += `<span data-i="${i}"${cls}>${b >= 0x20 && b < 0x7f ? esc(String.fromCharCode(b)) : '.'}</span>`;
       }
-      rows.push(`<div class="row"><span class="off">${r.toString(16).padStart(4, '0')}</span><span class="hex">${hx}</span><span class="asc">${asc}</span></div>`);
+      rows.push(
+        `<div class="row"><span class="off">${r.toString(16).padStart(4, '0')}</span><span class="hex">${hx}</span><span class="asc">${asc}</span></div>`,
+      );
     }
     dumpEl.innerHTML = rows.join('');
   }
@@ -339,7 +408,9 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       return;
     }
     const prev = data.packets[cur.p]!.hops[cur.h - 1]!;
-    const parts: string[] = [`<p class="muted">Compared with hop ${cur.h} (frame ${prev.frame}, ${esc(prev.point)}).</p>`];
+    const parts: string[] = [
+      `<p class="muted">Compared with hop ${cur.h} (frame ${prev.frame}, ${esc(prev.point)}).</p>`,
+    ];
     const added = new Map<string, PageLayer>();
     const lines: string[] = [];
     for (const [k, c] of hi.changes) {
@@ -350,11 +421,15 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
         added.set(layerOfKey(k), layer);
         continue;
       }
-      lines.push(`<li><button type="button" class="change-link" data-key="${esc(k)}"><span class="mark changed">changed</span> <b>${esc(PROTO_NAMES[layer.proto] ?? layer.proto)}${layer.depth ? ' (inner)' : ''} · ${esc(f.name)}</b>: <span class="was">${esc(c.was ?? '')}</span> → <span class="now">${esc(f.show)}</span></button></li>`);
+      lines.push(
+        `<li><button type="button" class="change-link" data-key="${esc(k)}"><span class="mark changed">changed</span> <b>${esc(PROTO_NAMES[layer.proto] ?? layer.proto)}${layer.depth ? ' (inner)' : ''} · ${esc(f.name)}</b>: <span class="was">${esc(c.was ?? '')}</span> → <span class="now">${esc(f.show)}</span></button></li>`,
+      );
     }
     for (const [k, l] of added) {
       const firstKey = [...hi.fieldKeys.keys()].find((x) => layerOfKey(x) === k);
-      lines.push(`<li><button type="button" class="change-link" data-key="${esc(firstKey ?? '')}"><span class="mark added">added</span> <b>${esc(l.title)}</b></button></li>`);
+      lines.push(
+        `<li><button type="button" class="change-link" data-key="${esc(firstKey ?? '')}"><span class="mark added">added</span> <b>${esc(l.title)}</b></button></li>`,
+      );
     }
     for (const l of hi.removed) lines.push(`<li><span class="mark removed">removed</span> <b>${esc(l.title)}</b></li>`);
     if (!lines.length) parts.push('<p>No field changed: the same bytes, captured at the next point.</p>');
@@ -371,9 +446,12 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const h = p.hops[cur.h]!;
     const parts: string[] = [];
     const acted = h.acted.filter((a) => a.kind !== 'port');
-    parts.push(`<p class="muted">${cur.h === 0 ? 'Before its first capture' : `Between hop ${cur.h} and this capture`} (${acted.length} step${acted.length === 1 ? '' : 's'}).</p>`);
+    parts.push(
+      `<p class="muted">${cur.h === 0 ? 'Before its first capture' : `Between hop ${cur.h} and this capture`} (${acted.length} step${acted.length === 1 ? '' : 's'}).</p>`,
+    );
     if (acted.length) parts.push(`<ol class="acts">${acted.map(actionHtml).join('')}</ol>`);
-    if (h.comment) parts.push(`<p class="comment"><span class="kind">pcapng comment</span> <code>${esc(h.comment)}</code></p>`);
+    if (h.comment)
+      parts.push(`<p class="comment"><span class="kind">pcapng comment</span> <code>${esc(h.comment)}</code></p>`);
     const after = cur.h === p.hops.length - 1 ? (p.after ?? []).filter((a) => a.kind !== 'port') : [];
     if (after.length) {
       parts.push(`<h3>After the last capture</h3><ol class="acts">${after.map(actionHtml).join('')}</ol>`);
@@ -393,7 +471,9 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
       if (e.classList.contains('hop')) label = e.textContent ?? '';
     }
     const first = data.packets[cur.p]!.hops[0]!;
-    const inPicture = pictureEl.querySelector(`[data-frame="${first.frame}"], [data-frame="${data.packets[cur.p]!.hops[1]?.frame ?? -1}"]`);
+    const inPicture = pictureEl.querySelector(
+      `[data-frame="${first.frame}"], [data-frame="${data.packets[cur.p]!.hops[1]?.frame ?? -1}"]`,
+    );
     if (hits.length) {
       captionEl.textContent = `Highlighted: the picture's hop ${label || '?'}, the arrow that ends at this capture (frame ${h.frame}).`;
       return [...hits].find((e) => e.classList.contains('hop')) ?? hits[0]!;
@@ -407,9 +487,13 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   /** Scroll the picture so the highlighted hop is in view (a layout read: done after every DOM write). */
   function revealInPicture(target: Element | undefined): void {
     if (!pictureEl || !target) return;
-    const box = target.getBoundingClientRect(), view = pictureEl.getBoundingClientRect();
+    const box = target.getBoundingClientRect(),
+      view = pictureEl.getBoundingClientRect();
     if (box.top < view.top || box.bottom > view.bottom || box.left < view.left || box.right > view.right) {
-      pictureEl.scrollTo({ left: pictureEl.scrollLeft + box.left - view.left - view.width / 2, top: pictureEl.scrollTop + box.top - view.top - view.height / 2 });
+      pictureEl.scrollTo({
+        left: pictureEl.scrollLeft + box.left - view.left - view.width / 2,
+        top: pictureEl.scrollTop + box.top - view.top - view.height / 2,
+      });
     }
   }
 
@@ -426,7 +510,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const hi = info[cur.p]![cur.h]!;
     const f = key ? hi.fieldKeys.get(key) : undefined;
     selectedKey = f ? key : selectedKey;
-    for (const b of treeEl.querySelectorAll('button.field[aria-pressed="true"]')) b.setAttribute('aria-pressed', 'false');
+    for (const b of treeEl.querySelectorAll('button.field[aria-pressed="true"]'))
+      b.setAttribute('aria-pressed', 'false');
     for (const s of dumpEl.querySelectorAll('.sel')) s.classList.remove('sel');
     if (!f || !key) {
       fieldTitle.textContent = 'Select a field to see its bytes, or a byte to see its field.';
@@ -448,7 +533,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   /** The most specific field holding byte i: the shortest range, innermost layer first. */
   function fieldAt(i: number): string | undefined {
     const hi = info[cur.p]![cur.h]!;
-    let best: string | undefined, bestLen = Infinity;
+    let best: string | undefined,
+      bestLen = Infinity;
     for (const [k, f] of hi.fieldKeys) {
       if (i >= f.offset && i < f.offset + f.length && f.length <= bestLen) {
         best = k;
@@ -461,7 +547,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   /** Scroll `el` into view inside its scrolling list only (scrollIntoView would scroll the window too). */
   function reveal(container: HTMLElement, el: HTMLElement | null | undefined): void {
     if (!el) return;
-    const c = container.getBoundingClientRect(), r = el.getBoundingClientRect();
+    const c = container.getBoundingClientRect(),
+      r = el.getBoundingClientRect();
     if (r.top < c.top) container.scrollTop -= c.top - r.top + 4;
     else if (r.bottom > c.bottom) container.scrollTop += r.bottom - c.bottom + 4;
   }
@@ -514,7 +601,12 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
     const v = visible[cur.p]!;
     if (!v.length) return;
     const at = v.indexOf(cur.h);
-    const next = delta === 'first' ? 0 : delta === 'last' ? v.length - 1 : Math.min(v.length - 1, Math.max(0, Math.max(at, 0) + delta));
+    const next =
+      delta === 'first'
+        ? 0
+        : delta === 'last'
+          ? v.length - 1
+          : Math.min(v.length - 1, Math.max(0, Math.max(at, 0) + delta));
     select(cur.p, v[next]!, focus);
   }
 
@@ -601,7 +693,8 @@ export function startWalkPage(data: PageData, compileFilter: (text: string, know
   }
 
   function readHash(): { p: number; h: number } | undefined {
-    const m = /packet=(\d+)/.exec(location.hash), n = /hop=(\d+)/.exec(location.hash);
+    const m = /packet=(\d+)/.exec(location.hash),
+      n = /hop=(\d+)/.exec(location.hash);
     if (!m) return undefined;
     const pi = data.packets.findIndex((p) => p.n === Number(m[1]));
     if (pi < 0) return undefined;

@@ -18,7 +18,9 @@
 /** A field's values in one frame, by display-filter name (`ip.src` -> ['10.131.0.40', '192.168.0.4']). */
 export type FilterFields = Record<string, (string | number)[] | undefined>;
 
-export type CompiledFilter = { ok: true; test: (fields: FilterFields) => boolean } | { ok: false; error: string; at: number };
+export type CompiledFilter =
+  | { ok: true; test: (fields: FilterFields) => boolean }
+  | { ok: false; error: string; at: number };
 
 /** Compile `text`; `known` holds every field and protocol name the filter may use. An empty text matches everything. */
 export function compileDisplayFilter(text: string, known: readonly string[]): CompiledFilter {
@@ -35,7 +37,10 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
   for (const a of Object.keys(ALIASES)) knownSet.add(a);
 
   class FilterError {
-    constructor(readonly message: string, readonly at: number) {}
+    constructor(
+      readonly message: string,
+      readonly at: number,
+    ) {}
   }
 
   function lex(s: string): Tok[] {
@@ -48,13 +53,41 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
         continue;
       }
       const two = s.slice(i, i + 2);
-      if (two === '&&') { out.push({ t: 'and', v: two, at: i }); i += 2; continue; }
-      if (two === '||') { out.push({ t: 'or', v: two, at: i }); i += 2; continue; }
-      if (two === '==' || two === '!=' || two === '<=' || two === '>=') { out.push({ t: 'op', v: two, at: i }); i += 2; continue; }
-      if (c === '<' || c === '>') { out.push({ t: 'op', v: c, at: i }); i++; continue; }
-      if (c === '!') { out.push({ t: 'not', v: c, at: i }); i++; continue; }
-      if (c === '(') { out.push({ t: 'lp', v: c, at: i }); i++; continue; }
-      if (c === ')') { out.push({ t: 'rp', v: c, at: i }); i++; continue; }
+      if (two === '&&') {
+        out.push({ t: 'and', v: two, at: i });
+        i += 2;
+        continue;
+      }
+      if (two === '||') {
+        out.push({ t: 'or', v: two, at: i });
+        i += 2;
+        continue;
+      }
+      if (two === '==' || two === '!=' || two === '<=' || two === '>=') {
+        out.push({ t: 'op', v: two, at: i });
+        i += 2;
+        continue;
+      }
+      if (c === '<' || c === '>') {
+        out.push({ t: 'op', v: c, at: i });
+        i++;
+        continue;
+      }
+      if (c === '!') {
+        out.push({ t: 'not', v: c, at: i });
+        i++;
+        continue;
+      }
+      if (c === '(') {
+        out.push({ t: 'lp', v: c, at: i });
+        i++;
+        continue;
+      }
+      if (c === ')') {
+        out.push({ t: 'rp', v: c, at: i });
+        i++;
+        continue;
+      }
       if (c === '"') {
         const end = s.indexOf('"', i + 1);
         if (end < 0) throw new FilterError('unterminated string', i);
@@ -70,8 +103,22 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
       if (lower === 'and') out.push({ t: 'and', v: w, at: i });
       else if (lower === 'or') out.push({ t: 'or', v: w, at: i });
       else if (lower === 'not') out.push({ t: 'not', v: w, at: i });
-      else if (lower === 'contains' || lower === 'eq' || lower === 'ne' || lower === 'lt' || lower === 'gt' || lower === 'le' || lower === 'ge') {
-        out.push({ t: 'op', v: ({ eq: '==', ne: '!=', lt: '<', gt: '>', le: '<=', ge: '>=', contains: 'contains' } as Record<string, string>)[lower]!, at: i });
+      else if (
+        lower === 'contains' ||
+        lower === 'eq' ||
+        lower === 'ne' ||
+        lower === 'lt' ||
+        lower === 'gt' ||
+        lower === 'le' ||
+        lower === 'ge'
+      ) {
+        out.push({
+          t: 'op',
+          v: (
+            { eq: '==', ne: '!=', lt: '<', gt: '>', le: '<=', ge: '>=', contains: 'contains' } as Record<string, string>
+          )[lower]!,
+          at: i,
+        });
       } else out.push({ t: 'word', v: w, at: i });
       i += w.length;
     }
@@ -105,7 +152,7 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
       const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
       const inNet = (v: string | number): boolean => {
         const n = typeof v === 'string' ? ipToNumber(v) : undefined;
-        return n !== undefined && ((n & mask) >>> 0) === ((base & mask) >>> 0);
+        return n !== undefined && (n & mask) >>> 0 === (base & mask) >>> 0;
       };
       if (op === '==' || op === '!=') return inNet;
       const cmp = (v: string | number): number | undefined => {
@@ -131,11 +178,17 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
     return (v) => {
       if (typeof v !== 'number') return false;
       switch (op) {
-        case '==': case '!=': return v === n;
-        case '<': return v < n;
-        case '>': return v > n;
-        case '<=': return v <= n;
-        default: return v >= n;
+        case '==':
+        case '!=':
+          return v === n;
+        case '<':
+          return v < n;
+        case '>':
+          return v > n;
+        case '<=':
+          return v <= n;
+        default:
+          return v >= n;
       }
     };
   }
@@ -148,7 +201,8 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
       let left = andExpr();
       while (peek().t === 'or') {
         next();
-        const a = left, b = andExpr();
+        const a = left,
+          b = andExpr();
         left = (f) => a(f) || b(f);
       }
       return left;
@@ -157,7 +211,8 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
       let left = notExpr();
       while (peek().t === 'and') {
         next();
-        const a = left, b = notExpr();
+        const a = left,
+          b = notExpr();
         left = (f) => a(f) && b(f);
       }
       return left;
@@ -173,7 +228,8 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
         next();
         const inner = orExpr();
         const close = next();
-        if (close.t !== 'rp') throw new FilterError(close.t === 'end' ? 'missing ")"' : `expected ")" but found "${close.v}"`, close.at);
+        if (close.t !== 'rp')
+          throw new FilterError(close.t === 'end' ? 'missing ")"' : `expected ")" but found "${close.v}"`, close.at);
         return inner;
       }
       return test();
@@ -193,7 +249,11 @@ export function compileDisplayFilter(text: string, known: readonly string[]): Co
       if (peek().t !== 'op') return (f) => values(f).length > 0;
       const op = next().v;
       const lit = next();
-      if (lit.t !== 'word' && lit.t !== 'str') throw new FilterError(lit.t === 'end' ? `expected a value after "${op}"` : `expected a value but found "${lit.v}"`, lit.at);
+      if (lit.t !== 'word' && lit.t !== 'str')
+        throw new FilterError(
+          lit.t === 'end' ? `expected a value after "${op}"` : `expected a value but found "${lit.v}"`,
+          lit.at,
+        );
       const match = valueTest(op, lit);
       if (op === '!=') return (f) => !values(f).some(match);
       return (f) => values(f).some(match);

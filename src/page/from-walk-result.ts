@@ -16,9 +16,18 @@ export function emulationFlows(emu: Emulation): FlowSource {
 }
 
 /** The page input of a walk; `notes` default to the walk's flow lines. */
-export function walkResultPageInput(result: WalkResult, subtitle: string, notes?: { text: string; ok: boolean }[]): WalkPageInput {
+export function walkResultPageInput(
+  result: WalkResult,
+  subtitle: string,
+  notes?: { text: string; ok: boolean }[],
+): WalkPageInput {
   return walkPageInput(
-    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
+    {
+      packets: result.packets,
+      frames: result.recorder.frames,
+      points: result.recorder.points,
+      flows: emulationFlows(result.emulation),
+    },
     {
       title: result.scenario.name,
       subtitle,

@@ -51,7 +51,11 @@ function flowIndex(src: FlowSource | undefined): (host: string, traceText: strin
 }
 
 /** One trace node as an action, or undefined for lines that only explain (Flow:, thaw, summary, actions). */
-function action(n: TraceNode, host: string | undefined, dumpFlow: (host: string, text: string) => string | undefined): WalkPageAction | undefined {
+function action(
+  n: TraceNode,
+  host: string | undefined,
+  dumpFlow: (host: string, text: string) => string | undefined,
+): WalkPageAction | undefined {
   const h = host !== undefined ? { host } : {};
   switch (n.kind) {
     case 'table': {

@@ -58,7 +58,18 @@ export interface WalkPageHop {
   acted: WalkPageAction[];
 }
 
-export type WalkPageActionKind = 'flow' | 'iptables' | 'route' | 'conntrack' | 'nat' | 'arp' | 'encap' | 'port' | 'drop' | 'deliver' | 'note';
+export type WalkPageActionKind =
+  | 'flow'
+  | 'iptables'
+  | 'route'
+  | 'conntrack'
+  | 'nat'
+  | 'arp'
+  | 'encap'
+  | 'port'
+  | 'drop'
+  | 'deliver'
+  | 'note';
 
 /** One thing that acted on a packet. */
 export interface WalkPageAction {

@@ -24,7 +24,10 @@ function esc(s: string): string {
 
 /** JSON safe inside a <script> element (no `</script>`, no HTML comment openers, no line separators). */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** The picture as inline SVG: without the XML declaration, labelled for assistive technology. */
@@ -42,7 +45,8 @@ function compact(fields: PageField[], names: Record<string, string>): void {
     const usual = names[f.abbrev];
     if (usual === undefined) names[f.abbrev] = f.name;
     if (names[f.abbrev] === f.name) delete (f as Partial<PageField>).name;
-    if (f.value === f.show || (typeof f.value === 'number' && /^\d+$/.test(f.show) && Number(f.show) === f.value)) delete f.value;
+    if (f.value === f.show || (typeof f.value === 'number' && /^\d+$/.test(f.show) && Number(f.show) === f.value))
+      delete f.value;
     if (f.children) compact(f.children, names);
   }
 }
@@ -104,24 +108,35 @@ export function renderWalkPage(input: WalkPageInput): string {
   if (input.subtitle) out.push(`<p class="sub">${esc(input.subtitle)}</p>`);
   if (input.notes?.length) {
     out.push('<ul class="notes">');
-    for (const n of input.notes) out.push(`<li class="${n.ok ? 'ok' : 'bad'}"><span aria-hidden="true">${n.ok ? '✓' : '✗'}</span> <span class="visually-hidden">${n.ok ? 'ok:' : 'failed:'}</span>${esc(n.text)}</li>`);
+    for (const n of input.notes)
+      out.push(
+        `<li class="${n.ok ? 'ok' : 'bad'}"><span aria-hidden="true">${n.ok ? '✓' : '✗'}</span> <span class="visually-hidden">${n.ok ? 'ok:' : 'failed:'}</span>${esc(n.text)}</li>`,
+      );
     out.push('</ul>');
   }
   out.push('</div>');
   out.push('<form id="filter-form" class="filter" role="search" aria-label="Display filter">');
   out.push('<label for="filter">Display filter</label>');
-  out.push('<div class="filter-row"><input id="filter" type="text" spellcheck="false" autocomplete="off" placeholder="e.g. ip.addr == 10.131.0.40 && tcp.port == 1433" aria-describedby="filter-status filter-help filter-error"></div>');
+  out.push(
+    '<div class="filter-row"><input id="filter" type="text" spellcheck="false" autocomplete="off" placeholder="e.g. ip.addr == 10.131.0.40 && tcp.port == 1433" aria-describedby="filter-status filter-help filter-error"></div>',
+  );
   out.push('<p id="filter-error" class="error" role="alert" hidden></p>');
-  out.push(`<p id="filter-help" class="help">Fields as in Wireshark (<code>ip.addr</code>, <code>tcp.port</code>, <code>vxlan.vni</code>, <code>arp</code> …) with <code>== != &lt; &gt; contains</code>, <code>&amp;&amp; || !</code> and parentheses. Try: ${EXAMPLES.map((e) => `<button type="button" class="example" data-filter="${esc(e)}">${esc(e)}</button>`).join(' ')}</p>`);
+  out.push(
+    `<p id="filter-help" class="help">Fields as in Wireshark (<code>ip.addr</code>, <code>tcp.port</code>, <code>vxlan.vni</code>, <code>arp</code> …) with <code>== != &lt; &gt; contains</code>, <code>&amp;&amp; || !</code> and parentheses. Try: ${EXAMPLES.map((e) => `<button type="button" class="example" data-filter="${esc(e)}">${esc(e)}</button>`).join(' ')}</p>`,
+  );
   out.push('<p id="filter-status" class="status" aria-live="polite"></p>');
   out.push('</form>');
   out.push('</header>');
   out.push('<main>');
-  out.push('<p class="keys">Keys: <kbd>→</kbd>/<kbd>←</kbd> next/previous hop · <kbd>↓</kbd>/<kbd>↑</kbd> next/previous packet · <kbd>Home</kbd>/<kbd>End</kbd> first/last hop · <kbd>/</kbd> filter. The address bar keeps the spot (<code>#packet=N&amp;hop=M</code>): copy it to share.</p>');
+  out.push(
+    '<p class="keys">Keys: <kbd>→</kbd>/<kbd>←</kbd> next/previous hop · <kbd>↓</kbd>/<kbd>↑</kbd> next/previous packet · <kbd>Home</kbd>/<kbd>End</kbd> first/last hop · <kbd>/</kbd> filter. The address bar keeps the spot (<code>#packet=N&amp;hop=M</code>): copy it to share.</p>',
+  );
   if (input.pictureSvg) {
     out.push('<section class="panel picture-panel" aria-labelledby="picture-title">');
     out.push('<h2 id="picture-title">Path</h2>');
-    out.push(`<div id="picture" class="picture" tabindex="0" role="region" aria-label="Path picture, scrollable">${inlineSvg(input.pictureSvg, title)}</div>`);
+    out.push(
+      `<div id="picture" class="picture" tabindex="0" role="region" aria-label="Path picture, scrollable">${inlineSvg(input.pictureSvg, title)}</div>`,
+    );
     out.push('<p id="picture-caption" class="caption" aria-live="polite"></p>');
     out.push('</section>');
   } else {
@@ -129,17 +144,31 @@ export function renderWalkPage(input: WalkPageInput): string {
   }
   out.push('<div class="columns">');
   out.push('<div class="col col-lists">');
-  out.push('<nav class="panel" aria-labelledby="packets-title"><h2 id="packets-title">Packets</h2><ol id="packet-list" class="packets"></ol></nav>');
-  out.push('<section class="panel" aria-labelledby="hops-title"><h2 id="hops-title">Hops</h2><ol id="hop-list" class="hops"></ol></section>');
+  out.push(
+    '<nav class="panel" aria-labelledby="packets-title"><h2 id="packets-title">Packets</h2><ol id="packet-list" class="packets"></ol></nav>',
+  );
+  out.push(
+    '<section class="panel" aria-labelledby="hops-title"><h2 id="hops-title">Hops</h2><ol id="hop-list" class="hops"></ol></section>',
+  );
   out.push('</div>');
   out.push('<div class="col col-frame">');
-  out.push('<section class="panel" aria-labelledby="tree-title"><h2 id="tree-title">Layers</h2><div id="tree" class="tree"></div></section>');
-  out.push('<section class="panel" aria-labelledby="changes-title"><h2 id="changes-title">What changed since the previous hop</h2><div id="changes" class="changes-pane"></div></section>');
+  out.push(
+    '<section class="panel" aria-labelledby="tree-title"><h2 id="tree-title">Layers</h2><div id="tree" class="tree"></div></section>',
+  );
+  out.push(
+    '<section class="panel" aria-labelledby="changes-title"><h2 id="changes-title">What changed since the previous hop</h2><div id="changes" class="changes-pane"></div></section>',
+  );
   out.push('</div>');
   out.push('<div class="col col-bytes">');
-  out.push('<section class="panel" aria-labelledby="dump-title"><h2 id="dump-title">Bytes</h2><p id="field-title" class="field-title" aria-live="polite"></p><div id="dump" class="dump" tabindex="0" role="region" aria-label="Hex and ASCII dump of the frame" data-bytes=""></div>');
-  out.push('<p class="legend"><span class="chg-sample">underlined</span> bytes changed or were added since the previous hop; <span class="sel-sample">boxed</span> bytes belong to the selected field.</p></section>');
-  out.push('<section class="panel" aria-labelledby="acted-title"><h2 id="acted-title">What acted here</h2><div id="acted" class="acted"></div></section>');
+  out.push(
+    '<section class="panel" aria-labelledby="dump-title"><h2 id="dump-title">Bytes</h2><p id="field-title" class="field-title" aria-live="polite"></p><div id="dump" class="dump" tabindex="0" role="region" aria-label="Hex and ASCII dump of the frame" data-bytes=""></div>',
+  );
+  out.push(
+    '<p class="legend"><span class="chg-sample">underlined</span> bytes changed or were added since the previous hop; <span class="sel-sample">boxed</span> bytes belong to the selected field.</p></section>',
+  );
+  out.push(
+    '<section class="panel" aria-labelledby="acted-title"><h2 id="acted-title">What acted here</h2><div id="acted" class="acted"></div></section>',
+  );
   out.push('</div>');
   out.push('</div>');
   out.push('</main>');
@@ -149,7 +178,9 @@ export function renderWalkPage(input: WalkPageInput): string {
   out.push('<script>');
   out.push('"use strict";');
   out.push('var __name = function (f) { return f; };');
-  out.push(`(${startWalkPage.toString()})(JSON.parse(document.getElementById("walk-data").textContent), ${compileDisplayFilter.toString()});`);
+  out.push(
+    `(${startWalkPage.toString()})(JSON.parse(document.getElementById("walk-data").textContent), ${compileDisplayFilter.toString()});`,
+  );
   out.push('</script>');
   out.push('</body>');
   out.push('</html>');

@@ -16,7 +16,17 @@ import type { WalkPacket } from '../runtime/runtime.js';
 import type { WalkResult } from '../walk/walk-result.js';
 
 /** Where a capture point sits in the picture. */
-export type PlaceKind = 'pod-eth0' | 'pod-if' | 'veth' | 'tun0' | 'vxlan0' | 'nic' | 'gw-underlay' | 'gw-internet' | 'external' | 'other';
+export type PlaceKind =
+  | 'pod-eth0'
+  | 'pod-if'
+  | 'veth'
+  | 'tun0'
+  | 'vxlan0'
+  | 'nic'
+  | 'gw-underlay'
+  | 'gw-internet'
+  | 'external'
+  | 'other';
 
 export interface Place {
   point: number;
@@ -92,16 +102,29 @@ export function conversationPackets(packets: readonly WalkPacket[]): WalkPacket[
   if (!first) return [];
   const later = packets.filter((p) => p.index > first.index && !p.label.startsWith('ARP'));
   const to = first.outcome?.kind === 'delivered' ? first.outcome.host : undefined;
-  const reply = (to !== undefined ? later.find((p) => p.origin === to) : undefined) ?? later.find((p) => p.origin !== first.origin);
+  const reply =
+    (to !== undefined ? later.find((p) => p.origin === to) : undefined) ?? later.find((p) => p.origin !== first.origin);
   return reply ? [first, reply] : [first];
 }
 
 /** Every capture point of the run, placed: which node, pod and kind of port it is. */
 export function placesOf(result: WalkResult): Place[] {
   const rec = result.recorder;
-  const places: Place[] = rec.points.map((p, i) => ({ point: i, kind: 'other', name: p.name, ifName: p.name.slice(p.name.lastIndexOf('/') + 1), host: p.host, addresses: [] }));
+  const places: Place[] = rec.points.map((p, i) => ({
+    point: i,
+    kind: 'other',
+    name: p.name,
+    ifName: p.name.slice(p.name.lastIndexOf('/') + 1),
+    host: p.host,
+    addresses: [],
+  }));
   const emu: Emulation = result.emulation;
-  const set = (tap: number, kind: PlaceKind, extra: Partial<Place>, addrs: readonly { ip: number; prefix: number }[] = []): void => {
+  const set = (
+    tap: number,
+    kind: PlaceKind,
+    extra: Partial<Place>,
+    addrs: readonly { ip: number; prefix: number }[] = [],
+  ): void => {
     const p = places[tap];
     if (!p) return;
     Object.assign(p, { kind, ...extra, addresses: addrs.map((a) => `${ipv4ToString(a.ip)}/${a.prefix}`) });
@@ -120,7 +143,8 @@ export function placesOf(result: WalkResult): Place[] {
     }
   }
   const underlayGw = emu.cluster.underlay.gateway;
-  for (const i of emu.gateway.interfaces) set(i.tap, i.hasAddress(underlayGw) ? 'gw-underlay' : 'gw-internet', {}, i.addresses);
+  for (const i of emu.gateway.interfaces)
+    set(i.tap, i.hasAddress(underlayGw) ? 'gw-underlay' : 'gw-internet', {}, i.addresses);
   for (const s of emu.externals.values()) for (const i of s.interfaces) set(i.tap, 'external', {}, i.addresses);
   return places;
 }
@@ -173,11 +197,18 @@ export function changeBetween(a: WalkFrame, b: WalkFrame, role: WalkRole): strin
   const notes: string[] = [];
   if (b.outer && !a.outer) notes.push(`VXLAN encap, VNI ${b.vni}`);
   else if (a.outer && !b.outer) notes.push('VXLAN decap');
-  const x = a.inner, y = b.inner;
+  const x = a.inner,
+    y = b.inner;
   if (x && y && x.proto !== 'arp') {
     // A reply's rewrites undo the request's NAT (conntrack reverse translation).
-    if (x.dst !== y.dst || x.dstPort !== y.dstPort) notes.push(`${role === 'request' ? 'DNAT' : 'un-SNAT'} ${endpoint(x.dst, x.dstPort)} → ${endpoint(y.dst, y.dstPort)}`);
-    if (x.src !== y.src || x.srcPort !== y.srcPort) notes.push(`${role === 'request' ? 'SNAT' : 'un-DNAT'} ${endpoint(x.src, x.srcPort)} → ${endpoint(y.src, y.srcPort)}`);
+    if (x.dst !== y.dst || x.dstPort !== y.dstPort)
+      notes.push(
+        `${role === 'request' ? 'DNAT' : 'un-SNAT'} ${endpoint(x.dst, x.dstPort)} → ${endpoint(y.dst, y.dstPort)}`,
+      );
+    if (x.src !== y.src || x.srcPort !== y.srcPort)
+      notes.push(
+        `${role === 'request' ? 'SNAT' : 'un-DNAT'} ${endpoint(x.src, x.srcPort)} → ${endpoint(y.src, y.srcPort)}`,
+      );
   }
   return notes.length ? notes.join('; ') : undefined;
 }
@@ -197,7 +228,9 @@ export function shortRule(comment: string | undefined): string | undefined {
 /** The request and reply walks of a run, each with its frames and numbered hops. */
 export function walkPaths(result: WalkResult, packetIndexes?: readonly number[]): WalkPath[] {
   const places = placesOf(result);
-  const chosen = packetIndexes ? packetIndexes.map((i) => result.packets[i]).filter((p): p is WalkPacket => !!p) : conversationPackets(result.packets);
+  const chosen = packetIndexes
+    ? packetIndexes.map((i) => result.packets[i]).filter((p): p is WalkPacket => !!p)
+    : conversationPackets(result.packets);
   const byPacket = new Map<number, CapturedFrame[]>();
   for (const p of chosen) byPacket.set(p.index, []);
   for (const f of result.recorder.frames) byPacket.get(f.walkIndex)?.push(f);
@@ -210,7 +243,8 @@ export function walkPaths(result: WalkResult, packetIndexes?: readonly number[])
     });
     const hops: Hop[] = [];
     for (let k = 1; k < frames.length; k++) {
-      const from = frames[k - 1]!, to = frames[k]!;
+      const from = frames[k - 1]!,
+        to = frames[k]!;
       const hop: Hop = { number: ++number, from, to, label: frameLabel(to), encapsulated: !!(from.outer || to.outer) };
       const change = changeBetween(from, to, role);
       if (change) hop.change = change;

@@ -55,7 +55,9 @@ a { color: #0969da; text-decoration: none; } a:hover { text-decoration: underlin
 `;
 
 /** Identical flow results once, with a count (a run with --count repeats each flow). */
-export function groupFlows(flows: readonly { detail: string; ok: boolean }[]): { detail: string; ok: boolean; times: number }[] {
+export function groupFlows(
+  flows: readonly { detail: string; ok: boolean }[],
+): { detail: string; ok: boolean; times: number }[] {
   const out: { detail: string; ok: boolean; times: number }[] = [];
   for (const f of flows) {
     const same = out.find((g) => g.detail === f.detail && g.ok === f.ok);
@@ -82,22 +84,36 @@ function section(e: IndexEntry): string {
   const other = e.files.filter((f) => !main.includes(f) && !f.endsWith('.pcap'));
   const out: string[] = [];
   out.push(`<section id="${escapeXml(id)}">`);
-  out.push(`<div class="head"><h2>${escapeXml(e.name)}</h2><span class="figure">${escapeXml(e.figure)}</span><span class="status ${e.passed ? 'passed' : 'unexpected'}">${e.passed ? 'ended as expected' : 'UNEXPECTED'}</span></div>`);
+  out.push(
+    `<div class="head"><h2>${escapeXml(e.name)}</h2><span class="figure">${escapeXml(e.figure)}</span><span class="status ${e.passed ? 'passed' : 'unexpected'}">${e.passed ? 'ended as expected' : 'UNEXPECTED'}</span></div>`,
+  );
   out.push(`<p>${escapeXml(e.summary)}</p>`);
-  if (has.has('walk.html')) out.push(`<p><a class="step" href="${escapeXml(fileHref(e.name, 'walk.html'))}">Step through this walk hop by hop →</a> <span class="figure">every packet, every byte, what changed and which rule changed it</span></p>`);
+  if (has.has('walk.html'))
+    out.push(
+      `<p><a class="step" href="${escapeXml(fileHref(e.name, 'walk.html'))}">Step through this walk hop by hop →</a> <span class="figure">every packet, every byte, what changed and which rule changed it</span></p>`,
+    );
   if (e.flows.length) {
     out.push('<ul class="flows">');
-    for (const f of groupFlows(e.flows)) out.push(`<li class="${f.ok ? 'ok' : 'bad'}" data-mark="${f.ok ? '✓' : '✗'}">${escapeXml(f.detail)}${f.times > 1 ? ` (×${f.times})` : ''}</li>`);
+    for (const f of groupFlows(e.flows))
+      out.push(
+        `<li class="${f.ok ? 'ok' : 'bad'}" data-mark="${f.ok ? '✓' : '✗'}">${escapeXml(f.detail)}${f.times > 1 ? ` (×${f.times})` : ''}</li>`,
+      );
     out.push('</ul>');
   }
-  out.push(`<div class="files">${main.map((f) => link(e.name, f)).join(' ')}${other.map((f) => link(e.name, f)).join(' ')}</div>`);
+  out.push(
+    `<div class="files">${main.map((f) => link(e.name, f)).join(' ')}${other.map((f) => link(e.name, f)).join(' ')}</div>`,
+  );
   if (pcaps.length) {
-    out.push(`<details><summary>${pcaps.length} per-interface capture${pcaps.length === 1 ? '' : 's'} (one classic pcap per capture point)</summary>`);
+    out.push(
+      `<details><summary>${pcaps.length} per-interface capture${pcaps.length === 1 ? '' : 's'} (one classic pcap per capture point)</summary>`,
+    );
     out.push(pcaps.map((f) => link(e.name, f, f.replace(/\.pcap$/, ''))).join('\n'));
     out.push('</details>');
   }
   if (has.has('path.svg')) {
-    out.push(`<a class="picture" href="${escapeXml(fileHref(e.name, 'path.svg'))}"><img src="${escapeXml(fileHref(e.name, 'path.svg'))}" alt="${escapeXml(`packet path of ${e.name}`)}" loading="lazy"></a>`);
+    out.push(
+      `<a class="picture" href="${escapeXml(fileHref(e.name, 'path.svg'))}"><img src="${escapeXml(fileHref(e.name, 'path.svg'))}" alt="${escapeXml(`packet path of ${e.name}`)}" loading="lazy"></a>`,
+    );
   }
   out.push('</section>');
   return out.join('\n');
@@ -118,15 +134,26 @@ export function renderIndexHtml(entries: readonly IndexEntry[], opts: IndexHtmlO
   out.push('</head>');
   out.push('<body><main>');
   out.push(`<h1>${escapeXml(title)}</h1>`);
-  out.push(`<p class="sub">${escapeXml(opts.subtitle ? `${opts.subtitle} · ` : '')}${passed}/${entries.length} scenarios ended as expected</p>`);
+  out.push(
+    `<p class="sub">${escapeXml(opts.subtitle ? `${opts.subtitle} · ` : '')}${passed}/${entries.length} scenarios ended as expected</p>`,
+  );
   out.push('<div class="note">');
-  out.push('<p><b>Open a walk in Wireshark:</b> <code>wireshark &lt;scenario&gt;/walk.pcapng</code> (or <code>tshark -r &lt;scenario&gt;/walk.pcapng</code>). Every capture point is a named interface: add the <code>Interface</code> column (field <code>frame.interface_name</code>) to see where each frame was captured; the hop that moved a frame there is its packet comment (<code>frame.comment</code>; Statistics → Capture File Properties lists them all).</p>');
-  out.push('<p>One classic pcap per capture point is there too, for tools that want a single interface. <code>trace.txt</code> follows each packet through the br0 tables, iptables and conntrack, in the style of <code>ovs-appctl ofproto/trace</code>; <code>trace.json</code> holds the same as data. Each picture numbers the hops of the first packet and its answer; the table under it gives the frame numbers in <code>walk.pcapng</code>.</p>');
-  out.push('<p><b>Step through a walk in the browser:</b> each scenario\'s <code>walk.html</code> shows every packet hop by hop — the frame as a layer tree and as bytes, what changed since the previous hop, and the br0 flow, iptables rule, route and conntrack entry that acted (keys: arrows, Home/End; a filter such as <code>tcp.port == 1433</code>).</p>');
+  out.push(
+    '<p><b>Open a walk in Wireshark:</b> <code>wireshark &lt;scenario&gt;/walk.pcapng</code> (or <code>tshark -r &lt;scenario&gt;/walk.pcapng</code>). Every capture point is a named interface: add the <code>Interface</code> column (field <code>frame.interface_name</code>) to see where each frame was captured; the hop that moved a frame there is its packet comment (<code>frame.comment</code>; Statistics → Capture File Properties lists them all).</p>',
+  );
+  out.push(
+    '<p>One classic pcap per capture point is there too, for tools that want a single interface. <code>trace.txt</code> follows each packet through the br0 tables, iptables and conntrack, in the style of <code>ovs-appctl ofproto/trace</code>; <code>trace.json</code> holds the same as data. Each picture numbers the hops of the first packet and its answer; the table under it gives the frame numbers in <code>walk.pcapng</code>.</p>',
+  );
+  out.push(
+    "<p><b>Step through a walk in the browser:</b> each scenario's <code>walk.html</code> shows every packet hop by hop — the frame as a layer tree and as bytes, what changed since the previous hop, and the br0 flow, iptables rule, route and conntrack entry that acted (keys: arrows, Home/End; a filter such as <code>tcp.port == 1433</code>).</p>",
+  );
   out.push('</div>');
   if (entries.length > 1) {
     out.push('<nav><b>Scenarios</b><ol>');
-    for (const e of entries) out.push(`<li><a href="#${escapeXml(`s-${e.name.replace(/[^A-Za-z0-9_-]/g, '-')}`)}">${escapeXml(e.name)}</a> <span class="figure">${escapeXml(e.figure)}</span>${e.passed ? '' : ' <span class="status unexpected">UNEXPECTED</span>'}</li>`);
+    for (const e of entries)
+      out.push(
+        `<li><a href="#${escapeXml(`s-${e.name.replace(/[^A-Za-z0-9_-]/g, '-')}`)}">${escapeXml(e.name)}</a> <span class="figure">${escapeXml(e.figure)}</span>${e.passed ? '' : ' <span class="status unexpected">UNEXPECTED</span>'}</li>`,
+      );
     out.push('</ol></nav>');
   }
   for (const e of entries) out.push(section(e));

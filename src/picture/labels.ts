@@ -21,7 +21,14 @@ export interface DrawnHop {
 /** Where a hop's badge went, and its label if one fits on the picture. */
 export interface Placed {
   badge: Pt;
-  label?: { rect: Rect; lines: string[]; bold: number; leader: boolean; anchorX: number; align: 'start' | 'middle' | 'end' };
+  label?: {
+    rect: Rect;
+    lines: string[];
+    bold: number;
+    leader: boolean;
+    anchorX: number;
+    align: 'start' | 'middle' | 'end';
+  };
 }
 
 /** Label font size, label line height and badge radius, px. */
@@ -33,13 +40,18 @@ export const BADGE_R = 8.5;
 function badgeCandidates(pts: Pt[]): { p: Pt; vertical: boolean }[] {
   const segs = [];
   for (let i = 0; i + 1 < pts.length; i++) {
-    const p = pts[i]!, q = pts[i + 1]!;
+    const p = pts[i]!,
+      q = pts[i + 1]!;
     segs.push({ p, q, len: Math.abs(p.x - q.x) + Math.abs(p.y - q.y), vertical: Math.abs(p.x - q.x) < 0.5 });
   }
-  const ordered = segs.map((s, i) => ({ s, i })).filter((x) => x.s.len >= 2 * BADGE_R + 4).sort((a, b) => b.s.len - a.s.len || a.i - b.i);
+  const ordered = segs
+    .map((s, i) => ({ s, i }))
+    .filter((x) => x.s.len >= 2 * BADGE_R + 4)
+    .sort((a, b) => b.s.len - a.s.len || a.i - b.i);
   const out: { p: Pt; vertical: boolean }[] = [];
   for (const t of [0.5, 0.32, 0.68, 0.2, 0.8]) {
-    for (const { s } of ordered) out.push({ p: { x: s.p.x + (s.q.x - s.p.x) * t, y: s.p.y + (s.q.y - s.p.y) * t }, vertical: s.vertical });
+    for (const { s } of ordered)
+      out.push({ p: { x: s.p.x + (s.q.x - s.p.x) * t, y: s.p.y + (s.q.y - s.p.y) * t }, vertical: s.vertical });
   }
   if (!out.length && segs.length) {
     const s = segs.reduce((m, x) => (x.len > m.len ? x : m));
@@ -54,13 +66,23 @@ type Dir = 'left' | 'right' | 'up' | 'down';
  * A label's box next to a badge, on side `dir`, slid along that side by `shift` (-1..1) and pushed `extra` px
  * further away (then joined to the badge by a leader line).
  */
-function labelRect(b: Pt, dir: Dir, shift: number, extra: number, lines: string[]): { rect: Rect; anchorX: number; align: 'start' | 'middle' | 'end' } {
+function labelRect(
+  b: Pt,
+  dir: Dir,
+  shift: number,
+  extra: number,
+  lines: string[],
+): { rect: Rect; anchorX: number; align: 'start' | 'middle' | 'end' } {
   const w = Math.max(...lines.map((l) => monoWidth(l, LABEL_SIZE))) + 8;
   const h = lines.length * LINE_H + 4;
   const gap = BADGE_R + 4 + extra;
   if (dir === 'left' || dir === 'right') {
     const x = dir === 'left' ? b.x - gap - w : b.x + gap;
-    return { rect: { x, y: b.y - h / 2 + shift * (h / 2 - 4), w, h }, anchorX: dir === 'left' ? x + w - 4 : x + 4, align: dir === 'left' ? 'end' : 'start' };
+    return {
+      rect: { x, y: b.y - h / 2 + shift * (h / 2 - 4), w, h },
+      anchorX: dir === 'left' ? x + w - 4 : x + 4,
+      align: dir === 'left' ? 'end' : 'start',
+    };
   }
   const y = dir === 'up' ? b.y - gap - h : b.y + gap;
   const x = b.x - w / 2 + shift * (w / 2 - 6);
@@ -91,8 +113,14 @@ function labelLines(t: { change: string[]; addresses: string }, dir: Dir): strin
 function segmentRects(pts: Pt[]): Rect[] {
   const out: Rect[] = [];
   for (let i = 0; i + 1 < pts.length; i++) {
-    const p = pts[i]!, q = pts[i + 1]!;
-    out.push({ x: Math.min(p.x, q.x) - 1.5, y: Math.min(p.y, q.y) - 1.5, w: Math.abs(p.x - q.x) + 3, h: Math.abs(p.y - q.y) + 3 });
+    const p = pts[i]!,
+      q = pts[i + 1]!;
+    out.push({
+      x: Math.min(p.x, q.x) - 1.5,
+      y: Math.min(p.y, q.y) - 1.5,
+      w: Math.abs(p.x - q.x) + 3,
+      h: Math.abs(p.y - q.y) + 3,
+    });
   }
   return out;
 }
@@ -119,7 +147,10 @@ export function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Plac
     const onSolid = (p: Pt): boolean => solid.some((r) => overlaps(r, circle(p)));
     const all = badgeCandidates(d.pts);
     const cands = [...all.filter((c) => !onSolid(c.p)), ...all.filter((c) => onSolid(c.p))];
-    const badgeFree = (p: Pt, onBoxes = false): boolean => !badges.some((r) => overlaps(r, circle(p), 2)) && (onBoxes || !solid.some((r) => overlaps(r, circle(p)))) && !labels.some((r) => overlaps(r, circle(p)));
+    const badgeFree = (p: Pt, onBoxes = false): boolean =>
+      !badges.some((r) => overlaps(r, circle(p), 2)) &&
+      (onBoxes || !solid.some((r) => overlaps(r, circle(p)))) &&
+      !labels.some((r) => overlaps(r, circle(p)));
     let chosen: Placed | undefined;
     if (t) {
       outer: for (let level = 0; level < 3; level++) {
@@ -131,7 +162,12 @@ export function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Plac
               for (const shift of [0, -1, 1]) {
                 const l = labelRect(c.p, dir, shift, extra, lines);
                 if (l.rect.x < 4 || l.rect.y < 84) continue;
-                if (labels.some((r) => overlaps(r, l.rect, 2)) || badges.some((r) => overlaps(r, l.rect, 1)) || overlaps(l.rect, circle(c.p), 2)) continue;
+                if (
+                  labels.some((r) => overlaps(r, l.rect, 2)) ||
+                  badges.some((r) => overlaps(r, l.rect, 1)) ||
+                  overlaps(l.rect, circle(c.p), 2)
+                )
+                  continue;
                 if (level < 2 && solid.some((r) => overlaps(r, l.rect, 1))) continue;
                 if (level < 1 && arrows.some((r) => overlaps(r, l.rect))) continue;
                 chosen = { badge: c.p, label: { ...l, lines, bold: t.change.length, leader: extra > 0 } };
@@ -144,8 +180,12 @@ export function placeAll(hops: DrawnHop[], scene: Scene, reserved: Rect[]): Plac
     }
     if (!chosen) {
       // No free spot: the one farthest from the badges already placed.
-      const dist = (p: Pt): number => Math.min(Infinity, ...badges.map((r) => Math.hypot(p.x - r.x - BADGE_R, p.y - r.y - BADGE_R)));
-      const c = cands.find((x) => badgeFree(x.p)) ?? cands.find((x) => badgeFree(x.p, true)) ?? cands.reduce<(typeof cands)[number] | undefined>((m, x) => (!m || dist(x.p) > dist(m.p) ? x : m), undefined);
+      const dist = (p: Pt): number =>
+        Math.min(Infinity, ...badges.map((r) => Math.hypot(p.x - r.x - BADGE_R, p.y - r.y - BADGE_R)));
+      const c =
+        cands.find((x) => badgeFree(x.p)) ??
+        cands.find((x) => badgeFree(x.p, true)) ??
+        cands.reduce<(typeof cands)[number] | undefined>((m, x) => (!m || dist(x.p) > dist(m.p) ? x : m), undefined);
       chosen = { badge: c ? c.p : d.pts[0]! };
     }
     badges.push(circle(chosen.badge));

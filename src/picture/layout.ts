@@ -154,7 +154,11 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
   const layouts: NodeLayout[] = [];
   let x = LEFT;
   nodes.forEach((name, i) => {
-    const cols: Column[] = [...podsOf.get(name)!.map((key): Column => ({ kind: 'pod', key })), { kind: 'tun0' }, { kind: 'vxlan0' }];
+    const cols: Column[] = [
+      ...podsOf.get(name)!.map((key): Column => ({ kind: 'pod', key })),
+      { kind: 'tun0' },
+      { kind: 'vxlan0' },
+    ];
     const mirrored = i % 2 === 1;
     if (mirrored) cols.reverse();
     const width = GUTTER + cols.length * COL_W + NODE_PAD;
@@ -170,30 +174,53 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
     const node = emu.nodes.get(n.name);
     const hs = result.cluster.hostSubnets.find((h) => h.name === n.name);
     const nodeRect = { x: n.x, y: ROW.nodeTop, w: n.width, h: ROW.nodeBottom - ROW.nodeTop };
-    const sub = hs ? `node IP ${ipv4ToString(hs.hostIP)} · pod subnet ${ipv4ToString(hs.subnet.network)}/${hs.subnet.prefix}` : '';
-    boxes.push({ rect: nodeRect, style: 'node', dim: false, lines: [
-      { text: `node ${n.name}`, x: n.x + 12, y: ROW.nodeTop + 19, size: 13, bold: true },
-      { text: sub, x: n.x + 12, y: ROW.nodeTop + 35, size: 11, mono: true, muted: true },
-    ] });
+    const sub = hs
+      ? `node IP ${ipv4ToString(hs.hostIP)} · pod subnet ${ipv4ToString(hs.subnet.network)}/${hs.subnet.prefix}`
+      : '';
+    boxes.push({
+      rect: nodeRect,
+      style: 'node',
+      dim: false,
+      lines: [
+        { text: `node ${n.name}`, x: n.x + 12, y: ROW.nodeTop + 19, size: 13, bold: true },
+        { text: sub, x: n.x + 12, y: ROW.nodeTop + 35, size: 11, mono: true, muted: true },
+      ],
+    });
     // Bands: br0 and the node kernel, labelled in the gutter (left, or right when mirrored).
-    const bandX = n.x + 6, bandW = n.width - 12;
+    const bandX = n.x + 6,
+      bandW = n.width - 12;
     const labelX = n.mirrored ? n.x + n.width - 10 : n.x + 10;
     const anchor = n.mirrored ? 'end' : 'start';
-    boxes.push({ rect: { x: bandX, y: ROW.br0 - 19, w: bandW, h: 38 }, style: 'br0', dim: false, lines: [
-      { text: 'br0', x: labelX, y: ROW.br0 - 2, size: 13, bold: true, anchor },
-      { text: 'OVS', x: labelX, y: ROW.br0 + 12, size: 10, anchor, muted: true },
-    ] });
-    boxes.push({ rect: { x: bandX, y: ROW.kernel - 17, w: bandW, h: 34 }, style: 'kernel', dim: false, lines: [
-      { text: 'kernel', x: labelX, y: ROW.kernel - 2, size: 11, bold: true, anchor },
-      { text: 'iptables', x: labelX, y: ROW.kernel + 11, size: 10, anchor, muted: true },
-    ] });
+    boxes.push({
+      rect: { x: bandX, y: ROW.br0 - 19, w: bandW, h: 38 },
+      style: 'br0',
+      dim: false,
+      lines: [
+        { text: 'br0', x: labelX, y: ROW.br0 - 2, size: 13, bold: true, anchor },
+        { text: 'OVS', x: labelX, y: ROW.br0 + 12, size: 10, anchor, muted: true },
+      ],
+    });
+    boxes.push({
+      rect: { x: bandX, y: ROW.kernel - 17, w: bandW, h: 34 },
+      style: 'kernel',
+      dim: false,
+      lines: [
+        { text: 'kernel', x: labelX, y: ROW.kernel - 2, size: 11, bold: true, anchor },
+        { text: 'iptables', x: labelX, y: ROW.kernel + 11, size: 10, anchor, muted: true },
+      ],
+    });
     // NIC bar along the bottom.
-    const nicAddrs = node ? node.nic.addresses.map((a) => `${ipv4ToString(a.ip)}/${a.prefix}${a.label ? ' (egress IP)' : ''}`).join(', ') : '';
+    const nicAddrs = node
+      ? node.nic.addresses.map((a) => `${ipv4ToString(a.ip)}/${a.prefix}${a.label ? ' (egress IP)' : ''}`).join(', ')
+      : '';
     const nicRect = { x: bandX, y: ROW.nic - 13, w: bandW, h: 26 };
     const nicPoint = node?.nic.tap ?? -1;
-    boxes.push({ rect: nicRect, style: 'nic', dim: !crossed.has(nicPoint), lines: [
-      { text: `eth0 ${nicAddrs}`, x: labelX, y: ROW.nic + 4, size: 11, mono: true, anchor },
-    ] });
+    boxes.push({
+      rect: nicRect,
+      style: 'nic',
+      dim: !crossed.has(nicPoint),
+      lines: [{ text: `eth0 ${nicAddrs}`, x: labelX, y: ROW.nic + 4, size: 11, mono: true, anchor }],
+    });
     nicSpan.set(n.name, [nicRect.x + 20, nicRect.x + nicRect.w - 20]);
 
     for (const c of n.columns) {
@@ -203,10 +230,23 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
         const podIp = inst ? ipv4ToString(inst.pod.ip) : '';
         const [ns, podName] = splitKey(c.key);
         const podCrossed = !!inst && (crossed.has(inst.eth0.tap) || crossed.has(inst.veth.tap));
-        boxes.push({ rect: { x: cx - POD_W / 2, y: ROW.podTop, w: POD_W, h: ROW.tab - ROW.podTop }, style: 'pod', dim: !podCrossed, lines: [
-          { text: `pod ${podName}`, x: cx, y: ROW.podTop + 17, size: 12, bold: true, anchor: 'middle' },
-          { text: `${ns} · ${podIp}`, x: cx, y: ROW.podTop + 32, size: 11, mono: true, anchor: 'middle', muted: true },
-        ] });
+        boxes.push({
+          rect: { x: cx - POD_W / 2, y: ROW.podTop, w: POD_W, h: ROW.tab - ROW.podTop },
+          style: 'pod',
+          dim: !podCrossed,
+          lines: [
+            { text: `pod ${podName}`, x: cx, y: ROW.podTop + 17, size: 12, bold: true, anchor: 'middle' },
+            {
+              text: `${ns} · ${podIp}`,
+              x: cx,
+              y: ROW.podTop + 32,
+              size: 11,
+              mono: true,
+              anchor: 'middle',
+              muted: true,
+            },
+          ],
+        });
         const eth0 = tab(cx, 'eth0');
         eth0.box.dim = !podCrossed;
         boxes.push(eth0.box);
@@ -221,22 +261,41 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
           const name = inst.veth.name;
           const w = Math.max(monoWidth(name, 10), monoWidth(`port ${inst.veth.ofport}`, 10)) + 14;
           const r = { x: cx - w / 2, y: ROW.veth - 16, w, h: 32 };
-          boxes.push({ rect: r, style: 'veth', dim: !crossed.has(inst.veth.tap), lines: [
-            { text: name, x: cx, y: ROW.veth - 3, size: 10, mono: true, anchor: 'middle' },
-            { text: `port ${inst.veth.ofport}`, x: cx, y: ROW.veth + 10, size: 9, mono: true, anchor: 'middle', muted: true },
-          ] });
+          boxes.push({
+            rect: r,
+            style: 'veth',
+            dim: !crossed.has(inst.veth.tap),
+            lines: [
+              { text: name, x: cx, y: ROW.veth - 3, size: 10, mono: true, anchor: 'middle' },
+              {
+                text: `port ${inst.veth.ofport}`,
+                x: cx,
+                y: ROW.veth + 10,
+                size: 9,
+                mono: true,
+                anchor: 'middle',
+                muted: true,
+              },
+            ],
+          });
           anchors.set(`p${inst.veth.tap}`, { x: cx, y: ROW.veth, hw: w / 2, hh: 16 });
         }
       } else if (node) {
         const port = c.kind === 'tun0' ? node.tun0 : node.vxlan0;
         const tap = port.tap;
-        const t1 = c.kind === 'tun0' ? `tun0 ${node.tun0.addresses.map((a) => ipv4ToString(a.ip)).join(', ')}` : 'vxlan0';
+        const t1 =
+          c.kind === 'tun0' ? `tun0 ${node.tun0.addresses.map((a) => ipv4ToString(a.ip)).join(', ')}` : 'vxlan0';
         const t2 = c.kind === 'tun0' ? 'br0 port 2' : 'br0 port 1 · udp/4789';
         const w = Math.max(monoWidth(t1, 10.5), monoWidth(t2, 9)) + 16;
-        boxes.push({ rect: { x: cx - w / 2, y: ROW.port - 16, w, h: 32 }, style: 'port', dim: !crossed.has(tap), lines: [
-          { text: t1, x: cx, y: ROW.port - 3, size: 10.5, mono: true, anchor: 'middle' },
-          { text: t2, x: cx, y: ROW.port + 10, size: 9, mono: true, anchor: 'middle', muted: true },
-        ] });
+        boxes.push({
+          rect: { x: cx - w / 2, y: ROW.port - 16, w, h: 32 },
+          style: 'port',
+          dim: !crossed.has(tap),
+          lines: [
+            { text: t1, x: cx, y: ROW.port - 3, size: 10.5, mono: true, anchor: 'middle' },
+            { text: t2, x: cx, y: ROW.port + 10, size: 9, mono: true, anchor: 'middle', muted: true },
+          ],
+        });
         anchors.set(`p${tap}`, { x: cx, y: ROW.port, hw: w / 2, hh: 16 });
       }
     }
@@ -246,15 +305,37 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
   let right = nodesRight;
   if (gateway || externals.length) {
     const gx = nodesRight + NODE_GAP;
-    const top = ROW.internet - 70, bottom = ROW.nic + 10;
+    const top = ROW.internet - 70,
+      bottom = ROW.nic + 10;
     const gw = emu.gateway;
     const underlayLeg = gw.interfaces.find((i) => i.hasAddress(result.cluster.underlay.gateway));
     const internetLeg = gw.interfaces.find((i) => i !== underlayLeg);
-    boxes.push({ rect: { x: gx, y: top, w: GW_W, h: bottom - top }, style: 'gateway', dim: !gateway, lines: [
-      { text: 'underlay gateway', x: gx + GW_W / 2, y: top + 20, size: 12, bold: true, anchor: 'middle' },
-      { text: underlayLeg ? `eth0 ${ipv4ToString(underlayLeg.primaryIp)}` : '', x: gx + GW_W / 2, y: top + 36, size: 10, mono: true, anchor: 'middle', muted: true },
-      { text: internetLeg ? `eth1 ${internetLeg.addresses.map((a) => ipv4ToString(a.ip)).join(', ')}` : '', x: gx + GW_W / 2, y: top + 50, size: 10, mono: true, anchor: 'middle', muted: true },
-    ] });
+    boxes.push({
+      rect: { x: gx, y: top, w: GW_W, h: bottom - top },
+      style: 'gateway',
+      dim: !gateway,
+      lines: [
+        { text: 'underlay gateway', x: gx + GW_W / 2, y: top + 20, size: 12, bold: true, anchor: 'middle' },
+        {
+          text: underlayLeg ? `eth0 ${ipv4ToString(underlayLeg.primaryIp)}` : '',
+          x: gx + GW_W / 2,
+          y: top + 36,
+          size: 10,
+          mono: true,
+          anchor: 'middle',
+          muted: true,
+        },
+        {
+          text: internetLeg ? `eth1 ${internetLeg.addresses.map((a) => ipv4ToString(a.ip)).join(', ')}` : '',
+          x: gx + GW_W / 2,
+          y: top + 50,
+          size: 10,
+          mono: true,
+          anchor: 'middle',
+          muted: true,
+        },
+      ],
+    });
     const t0 = tab(gx + GW_W / 2, 'eth0', bottom);
     boxes.push(t0.box);
     if (underlayLeg) anchors.set(`p${underlayLeg.tap}`, t0.anchor);
@@ -268,20 +349,54 @@ export function layoutScene(result: WalkResult, paths: readonly WalkPath[]): Sce
       const s = emu.externals.get(name);
       const leg = s?.interfaces[0];
       const ip = leg ? ipv4ToString(leg.primaryIp) : '';
-      boxes.push({ rect: { x: ex, y: y - 60, w: EXT_W, h: 84 }, style: 'external', dim: false, lines: [
-        { text: `external host ${name}`, x: ex + EXT_W / 2, y: y - 38, size: 12, bold: true, anchor: 'middle' },
-        { text: ip, x: ex + EXT_W / 2, y: y - 20, size: 11, mono: true, anchor: 'middle', muted: true },
-      ] });
+      boxes.push({
+        rect: { x: ex, y: y - 60, w: EXT_W, h: 84 },
+        style: 'external',
+        dim: false,
+        lines: [
+          { text: `external host ${name}`, x: ex + EXT_W / 2, y: y - 38, size: 12, bold: true, anchor: 'middle' },
+          { text: ip, x: ex + EXT_W / 2, y: y - 20, size: 11, mono: true, anchor: 'middle', muted: true },
+        ],
+      });
       const t = tabSide(ex, y, 'eth0');
       boxes.push(t.box);
       if (leg) anchors.set(`p${leg.tap}`, t.anchor);
-      if (i === 0) lines.push({ x1: gx + GW_W, y1: y, x2: ex, y2: y, style: 'internet', label: { text: 'internet', x: gx + GW_W + INTERNET_LEN / 2, y: y - 30, size: 10, anchor: 'middle', muted: true } });
+      if (i === 0)
+        lines.push({
+          x1: gx + GW_W,
+          y1: y,
+          x2: ex,
+          y2: y,
+          style: 'internet',
+          label: {
+            text: 'internet',
+            x: gx + GW_W + INTERNET_LEN / 2,
+            y: y - 30,
+            size: 10,
+            anchor: 'middle',
+            muted: true,
+          },
+        });
       right = Math.max(right, ex + EXT_W + 24);
     });
   }
   const u = result.cluster.underlay;
   const underlayRight = gateway ? nodesRight + NODE_GAP + GW_W : nodesRight;
-  lines.push({ x1: LEFT, y1: ROW.underlay, x2: underlayRight, y2: ROW.underlay, style: 'underlay', label: { text: `underlay ${ipv4ToString(u.cidr.network)}/${u.cidr.prefix}`, x: LEFT + 4, y: ROW.underlay + 18, size: 11, mono: true, muted: true } });
+  lines.push({
+    x1: LEFT,
+    y1: ROW.underlay,
+    x2: underlayRight,
+    y2: ROW.underlay,
+    style: 'underlay',
+    label: {
+      text: `underlay ${ipv4ToString(u.cidr.network)}/${u.cidr.prefix}`,
+      x: LEFT + 4,
+      y: ROW.underlay + 18,
+      size: 11,
+      mono: true,
+      muted: true,
+    },
+  });
 
   return {
     boxes,
@@ -307,16 +422,27 @@ function splitKey(key: string): [string, string] {
 function tab(cx: number, name: string, y: number = ROW.tab): { box: SceneBox; anchor: Anchor } {
   const w = monoWidth(name, 10) + 14;
   return {
-    box: { rect: { x: cx - w / 2, y: y - TAB_H / 2, w, h: TAB_H }, style: 'tab', dim: false, lines: [{ text: name, x: cx, y: y + 3.5, size: 10, mono: true, anchor: 'middle' }] },
+    box: {
+      rect: { x: cx - w / 2, y: y - TAB_H / 2, w, h: TAB_H },
+      style: 'tab',
+      dim: false,
+      lines: [{ text: name, x: cx, y: y + 3.5, size: 10, mono: true, anchor: 'middle' }],
+    },
     anchor: { x: cx, y, hw: w / 2, hh: TAB_H / 2 },
   };
 }
 
 /** An interface on the side edge of a box (gateway eth1, external host eth0): a short bar, its name above it. */
 function tabSide(x: number, y: number, name: string): { box: SceneBox; anchor: Anchor } {
-  const w = 10, h = 30;
+  const w = 10,
+    h = 30;
   return {
-    box: { rect: { x: x - w / 2, y: y - h / 2, w, h }, style: 'tab', dim: false, lines: [{ text: name, x, y: y - h / 2 - 5, size: 10, mono: true, anchor: 'middle' }] },
+    box: {
+      rect: { x: x - w / 2, y: y - h / 2, w, h },
+      style: 'tab',
+      dim: false,
+      lines: [{ text: name, x, y: y - h / 2 - 5, size: 10, mono: true, anchor: 'middle' }],
+    },
     anchor: { x, y, hw: w / 2, hh: h / 2 },
   };
 }

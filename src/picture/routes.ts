@@ -28,7 +28,8 @@ export function viaFor(a: Place, b: Place): Via {
   if (a.kind === 'tun0' && b.kind === 'tun0') return { kind: 'row', y: ROW.kernel }; // into the kernel and back (NAT)
   if (OVS_PORT.has(a.kind) && OVS_PORT.has(b.kind)) return { kind: 'row', y: ROW.br0 };
   if (POD_SIDE.has(a.kind) && POD_SIDE.has(b.kind)) return { kind: 'row', y: ROW.tab - 25 }; // through the pod's own stack
-  if ((a.kind === 'nic' && OVS_PORT.has(b.kind)) || (b.kind === 'nic' && OVS_PORT.has(a.kind))) return { kind: 'row', y: ROW.kernel };
+  if ((a.kind === 'nic' && OVS_PORT.has(b.kind)) || (b.kind === 'nic' && OVS_PORT.has(a.kind)))
+    return { kind: 'row', y: ROW.kernel };
   return { kind: 'direct', horizontalFirst: side };
 }
 
@@ -36,10 +37,23 @@ export function viaFor(a: Place, b: Place): Via {
 export function basePolyline(a: Anchor, b: Anchor, via: Via): Pt[] {
   if (via.kind === 'row') {
     const y = via.y;
-    if (Math.abs(a.x - b.x) < 0.5 && (y - a.y) * (b.y - y) >= 0) return [{ x: a.x, y: a.y }, { x: b.x, y: b.y }];
-    return [{ x: a.x, y: a.y }, { x: a.x, y }, { x: b.x, y }, { x: b.x, y: b.y }];
+    if (Math.abs(a.x - b.x) < 0.5 && (y - a.y) * (b.y - y) >= 0)
+      return [
+        { x: a.x, y: a.y },
+        { x: b.x, y: b.y },
+      ];
+    return [
+      { x: a.x, y: a.y },
+      { x: a.x, y },
+      { x: b.x, y },
+      { x: b.x, y: b.y },
+    ];
   }
-  if (Math.abs(a.x - b.x) < 0.5 || Math.abs(a.y - b.y) < 0.5) return [{ x: a.x, y: a.y }, { x: b.x, y: b.y }];
+  if (Math.abs(a.x - b.x) < 0.5 || Math.abs(a.y - b.y) < 0.5)
+    return [
+      { x: a.x, y: a.y },
+      { x: b.x, y: b.y },
+    ];
   const corner = via.horizontalFirst ? { x: b.x, y: a.y } : { x: a.x, y: b.y };
   return [{ x: a.x, y: a.y }, corner, { x: b.x, y: b.y }];
 }
@@ -53,18 +67,23 @@ export function laneRoute(base: Pt[], side: -1 | 1, a: Anchor, b: Anchor): Pt[] 
   const n = base.length - 1;
   const segs = [];
   for (let i = 0; i < n; i++) {
-    const p = base[i]!, q = base[i + 1]!;
+    const p = base[i]!,
+      q = base[i + 1]!;
     const vertical = Math.abs(p.x - q.x) < 0.5 && Math.abs(p.y - q.y) >= 0.5;
     if (vertical) segs.push({ v: true, o: side * (q.y > p.y ? 11 : 4), fwd: q.y > p.y });
-    else segs.push({ v: false, o: Math.abs(p.x - q.x) < 0.5 ? side * 6 : side * (q.x > p.x ? 4 : 11), fwd: q.x >= p.x });
+    else
+      segs.push({ v: false, o: Math.abs(p.x - q.x) < 0.5 ? side * 6 : side * (q.x > p.x ? 4 : 11), fwd: q.x >= p.x });
   }
   const pts: Pt[] = [];
   for (let i = 0; i <= n; i++) {
     const p = base[i]!;
-    const before = segs[i - 1], after = segs[i];
-    let x = p.x, y = p.y;
+    const before = segs[i - 1],
+      after = segs[i];
+    let x = p.x,
+      y = p.y;
     if (before && after && before.v !== after.v) {
-      const v = before.v ? before : after, h = before.v ? after : before;
+      const v = before.v ? before : after,
+        h = before.v ? after : before;
       x += v.o;
       y += h.o;
     } else {
@@ -74,7 +93,8 @@ export function laneRoute(base: Pt[], side: -1 | 1, a: Anchor, b: Anchor): Pt[] 
     }
     pts.push({ x, y });
   }
-  const s0 = segs[0]!, sn = segs[n - 1]!;
+  const s0 = segs[0]!,
+    sn = segs[n - 1]!;
   if (s0.v) pts[0]!.y = a.y + (s0.fwd ? a.hh : -a.hh);
   else pts[0]!.x = a.x + (s0.fwd ? a.hw : -a.hw);
   if (sn.v) pts[n]!.y = b.y + (sn.fwd ? -b.hh : b.hh);

@@ -5,7 +5,9 @@
 
 /** Escape text for XML character data and attribute values (both quote kinds, so either quoting works). */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
+  return s.replace(/[&<>"']/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
+  );
 }
 
 /** A coordinate as text: at most one decimal, no `-0`, no exponent. */
@@ -14,8 +16,8 @@ export function num(n: number): string {
   return Object.is(r, -0) ? '0' : String(r);
 }
 
-export const SANS = "font-family=\"'DejaVu Sans', Verdana, Arial, sans-serif\"";
-export const MONO = "font-family=\"'DejaVu Sans Mono', Menlo, Consolas, monospace\"";
+export const SANS = 'font-family="\'DejaVu Sans\', Verdana, Arial, sans-serif"';
+export const MONO = 'font-family="\'DejaVu Sans Mono\', Menlo, Consolas, monospace"';
 
 /** Width of `text` in a monospace font of `size` px (DejaVu Sans Mono advances 0.602 em). */
 export function monoWidth(text: string, size: number): number {

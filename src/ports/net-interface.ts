@@ -101,7 +101,8 @@ export class NetInterface implements FrameReceiver, CountedPort {
 
   /** `ip` as uint32 or int32. */
   hasAddress(ip: Ipv4Address): boolean {
-    const as = this.addresses, v = ip | 0;
+    const as = this.addresses,
+      v = ip | 0;
     for (let i = 0; i < as.length; i++) if ((as[i]!.ip | 0) === v) return true;
     return false;
   }
@@ -121,7 +122,13 @@ export class NetInterface implements FrameReceiver, CountedPort {
     this.watch.observer?.transmitted(this);
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
     pkt.hopReason = undefined;
-    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`, { port: this.name, direction: 'out', length: pkt.length }, this.owner.name);
+    if (pkt.traced)
+      rt.traceOf(pkt)?.add(
+        'port',
+        `${this.owner.name} ${this.name}: transmit (${pkt.length} bytes)`,
+        { port: this.name, direction: 'out', length: pkt.length },
+        this.owner.name,
+      );
     if (this.scrubOnTransmit) pkt.clearMetadata();
     rt.clock.advance(HOP_NS.port);
     if (!this.peer) {
@@ -142,7 +149,13 @@ export class NetInterface implements FrameReceiver, CountedPort {
     // A frame br0 outputs to tun0 arrives here with the flow that sent it still pending as the hop reason.
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, pkt.hopReason);
     pkt.hopReason = undefined;
-    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`, { port: this.name, direction: 'in', length: pkt.length }, this.owner.name);
+    if (pkt.traced)
+      rt.traceOf(pkt)?.add(
+        'port',
+        `${this.owner.name} ${this.name}: receive (${pkt.length} bytes)`,
+        { port: this.name, direction: 'in', length: pkt.length },
+        this.owner.name,
+      );
     this.owner.receiveOn(this, pkt);
   }
 }

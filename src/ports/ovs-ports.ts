@@ -26,8 +26,15 @@ export interface BridgeInput {
 }
 
 /** Run a frame through br0; a frame no flow outputs is counted as a drop with the bridge's reason. */
-export function enterBridge(runtime: Runtime, nodeName: string, bridge: BridgeInput, pkt: PacketBuffer, trace: TraceRecorder | undefined): void {
-  if (!bridge.process(pkt, trace)) runtime.drop(pkt, nodeName, `${bridge.name}: ${bridge.lastDropReason?.() || 'dropped'}`);
+export function enterBridge(
+  runtime: Runtime,
+  nodeName: string,
+  bridge: BridgeInput,
+  pkt: PacketBuffer,
+  trace: TraceRecorder | undefined,
+): void {
+  if (!bridge.process(pkt, trace))
+    runtime.drop(pkt, nodeName, `${bridge.name}: ${bridge.lastDropReason?.() || 'dropped'}`);
 }
 
 /**
@@ -75,7 +82,13 @@ export class VethHostPort implements OvsPort, FrameReceiver {
     pkt.clearMetadata();
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
-    if (trace) trace.add('port', `${this.nodeName} ${this.name}: receive, enters br0 as in_port=${this.ofport}`, { port: this.name, ofport: this.ofport, direction: 'in' }, this.nodeName);
+    if (trace)
+      trace.add(
+        'port',
+        `${this.nodeName} ${this.name}: receive, enters br0 as in_port=${this.ofport}`,
+        { port: this.name, ofport: this.ofport, direction: 'in' },
+        this.nodeName,
+      );
     rt.clock.advance(HOP_NS.port);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
@@ -85,7 +98,13 @@ export class VethHostPort implements OvsPort, FrameReceiver {
     if (overMtu(rt, this.nodeName, this.name, this.mtu, pkt)) return;
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
     pkt.hopReason = undefined;
-    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`, { port: this.name, ofport: this.ofport, direction: 'out' }, this.nodeName);
+    if (pkt.traced)
+      rt.traceOf(pkt)?.add(
+        'port',
+        `${this.nodeName} ${this.name}: br0 output:${this.ofport} -> veth to pod`,
+        { port: this.name, ofport: this.ofport, direction: 'out' },
+        this.nodeName,
+      );
     pkt.clearMetadata();
     rt.clock.advance(HOP_NS.port);
     if (!this.peer) return rt.drop(pkt, this.nodeName, `${this.name}: veth peer missing`);
@@ -105,7 +124,11 @@ export class Tun0Port implements OvsPort, FrameReceiver {
   /** The kernel-side tun0 device. */
   kernelDevice: NetInterface | null = null;
 
-  constructor(readonly runtime: Runtime, readonly nodeName: string, readonly bridge: BridgeInput) {}
+  constructor(
+    readonly runtime: Runtime,
+    readonly nodeName: string,
+    readonly bridge: BridgeInput,
+  ) {}
 
   /** Kernel transmitted on tun0: into br0. */
   receiveFrame(pkt: PacketBuffer): void {
@@ -115,7 +138,13 @@ export class Tun0Port implements OvsPort, FrameReceiver {
     pkt.ctEntry = ct;
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
-    if (trace) trace.add('port', `${this.nodeName} tun0: kernel transmit, enters br0 as in_port=2`, { port: 'tun0', ofport: 2, direction: 'in' }, this.nodeName);
+    if (trace)
+      trace.add(
+        'port',
+        `${this.nodeName} tun0: kernel transmit, enters br0 as in_port=2`,
+        { port: 'tun0', ofport: 2, direction: 'in' },
+        this.nodeName,
+      );
     rt.clock.advance(HOP_NS.port);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);
   }
@@ -124,7 +153,13 @@ export class Tun0Port implements OvsPort, FrameReceiver {
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
     if (this.kernelDevice && overMtu(rt, this.nodeName, 'tun0', this.kernelDevice.mtu, pkt)) return;
-    if (pkt.traced) rt.traceOf(pkt)?.add('port', `${this.nodeName} tun0: br0 output:2 -> node kernel${pkt.pktMark ? ` (skb mark 0x${(pkt.pktMark >>> 0).toString(16).padStart(8, '0')})` : ''}`, { port: 'tun0', ofport: 2, direction: 'out' }, this.nodeName);
+    if (pkt.traced)
+      rt.traceOf(pkt)?.add(
+        'port',
+        `${this.nodeName} tun0: br0 output:2 -> node kernel${pkt.pktMark ? ` (skb mark 0x${(pkt.pktMark >>> 0).toString(16).padStart(8, '0')})` : ''}`,
+        { port: 'tun0', ofport: 2, direction: 'out' },
+        this.nodeName,
+      );
     // OVS pkt_mark is the skb mark: it survives into the kernel (egress IPs depend on it); the rest is reset.
     const mark = pkt.pktMark;
     pkt.clearMetadata();

@@ -13,7 +13,12 @@ import { HOP_NS } from '../runtime/clock.js';
 
 /** A station's plug: frames the station sends come in here; frames for it go to `station`. */
 class SegmentPort implements FrameReceiver {
-  constructor(readonly segment: Segment, public station: FrameReceiver, readonly name: string, readonly mac: number) {}
+  constructor(
+    readonly segment: Segment,
+    public station: FrameReceiver,
+    readonly name: string,
+    readonly mac: number,
+  ) {}
   receiveFrame(pkt: PacketBuffer): void {
     this.segment.forward(pkt, this);
   }
@@ -24,7 +29,10 @@ export class Segment {
   /** Stations by the low 32 bits of their MAC as int32 (a 48-bit MAC is a heap number as a Map key). */
   private readonly byMacLow = new Map<number, SegmentPort[]>();
 
-  constructor(readonly runtime: Runtime, readonly name: string) {}
+  constructor(
+    readonly runtime: Runtime,
+    readonly name: string,
+  ) {}
 
   /** Plug an interface in: its transmissions go to the segment and frames for its MAC come to it. */
   attach(iface: NetInterface): void {
@@ -58,14 +66,17 @@ export class Segment {
   forward(pkt: PacketBuffer, from: SegmentPort): void {
     const rt = this.runtime;
     rt.clock.advance(HOP_NS.wire);
-    const d = pkt.data, s = pkt.start;
+    const d = pkt.data,
+      s = pkt.start;
     const dstHi = (d[s]! << 8) | d[s + 1]!;
     const dstLow = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;
     if (dstHi !== 0xffff || dstLow !== -1) {
       const list = this.byMacLow.get(dstLow);
       let to: SegmentPort | undefined;
-      if (list) for (let i = 0; i < list.length; i++) if (Math.floor(list[i]!.mac / 0x100000000) === dstHi) to = list[i];
-      if (!to || to === from) return rt.drop(pkt, this.name, `no station with MAC ${macToString(readMac(d, s))} on ${this.name}`);
+      if (list)
+        for (let i = 0; i < list.length; i++) if (Math.floor(list[i]!.mac / 0x100000000) === dstHi) to = list[i];
+      if (!to || to === from)
+        return rt.drop(pkt, this.name, `no station with MAC ${macToString(readMac(d, s))} on ${this.name}`);
       return to.station.receiveFrame(pkt);
     }
     let last: SegmentPort | undefined;

@@ -21,7 +21,6 @@ import type { NetInterface } from './net-interface.js';
 import { enterBridge, type BridgeInput, type OvsPort } from './ovs-ports.js';
 import { HOP_NS } from '../runtime/clock.js';
 
-
 /**
  * What vxlan0 needs of its host's kernel stack, owned here so the ports sit below the node that assembles them:
  * the UDP port hand-off (the kernel's udp_tunnel sock with its encap_rcv), the IPv4 ID counter and the IP output
@@ -58,7 +57,13 @@ export class Vxlan0Port implements OvsPort {
     let t = this.templates.get(tunDst);
     if (!t) {
       // The outer Ethernet header is written by the kernel's neighbour layer after routing, so MACs are 0 here.
-      t = new VxlanEncapTemplate({ srcMac: 0, dstMac: 0, srcIp: this.nodeIp, dstIp: tunDst >>> 0, dstPort: this.udpPort });
+      t = new VxlanEncapTemplate({
+        srcMac: 0,
+        dstMac: 0,
+        srcIp: this.nodeIp,
+        dstIp: tunDst >>> 0,
+        dstPort: this.udpPort,
+      });
       this.templates.set(tunDst, t);
     }
     return t;
@@ -66,7 +71,8 @@ export class Vxlan0Port implements OvsPort {
 
   /** The Linux-style flow hash of the inner frame, scaled into the source port range. */
   private sourcePort(pkt: PacketBuffer): number {
-    const d = pkt.data, s = pkt.start;
+    const d = pkt.data,
+      s = pkt.start;
     const ethertype = readU16(d, s + 12);
     let h: number;
     if (ethertype === ETHERTYPE_IPV4 && pkt.length >= ETHERNET_HEADER_LEN + IPV4_HEADER_LEN) {
@@ -74,7 +80,14 @@ export class Vxlan0Port implements OvsPort {
       const proto = d[ip + 9]!;
       const l4 = ip + ((d[ip]! & 0x0f) << 2);
       const ports = (proto === IPPROTO_TCP || proto === IPPROTO_UDP) && l4 + 4 <= pkt.end;
-      h = flowHash5Int32(readU32(d, ip + 12), readU32(d, ip + 16), proto, ports ? readU16(d, l4) : 0, ports ? readU16(d, l4 + 2) : 0, this.hashSeed);
+      h = flowHash5Int32(
+        readU32(d, ip + 12),
+        readU32(d, ip + 16),
+        proto,
+        ports ? readU16(d, l4) : 0,
+        ports ? readU16(d, l4 + 2) : 0,
+        this.hashSeed,
+      );
     } else if (ethertype === ETHERTYPE_ARP && pkt.length >= ETHERNET_HEADER_LEN + 28) {
       const a = s + ETHERNET_HEADER_LEN;
       h = flowHash5Int32(readU32(d, a + 14), readU32(d, a + 24), 0, 0, 0, this.hashSeed);
@@ -86,7 +99,8 @@ export class Vxlan0Port implements OvsPort {
 
   output(pkt: PacketBuffer): void {
     const rt = this.runtime;
-    const tunDst = pkt.tunDst | 0, vni = pkt.tunId & 0xffffff;
+    const tunDst = pkt.tunDst | 0,
+      vni = pkt.tunId & 0xffffff;
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'outbound', pkt, pkt.hopReason);
     pkt.hopReason = undefined;
     if (tunDst === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: output with no tun_dst');
@@ -98,7 +112,13 @@ export class Vxlan0Port implements OvsPort {
     pkt.start = start + ETHERNET_HEADER_LEN; // the kernel adds the real outer Ethernet header after routing
     if (rec !== null) rec.encapsulated(pkt);
     const trace = rt.traceOf(pkt);
-    if (trace) trace.add('encap', `vxlan0: encapsulate VNI ${vni} (0x${vni.toString(16)}): ${ipv4ToString(this.nodeIp)}:${srcPort} > ${ipv4ToString(tunDst >>> 0)}:${this.udpPort}, TTL 64, DF, UDP checksum 0`, { vni, tunDst: ipv4ToString(tunDst >>> 0), srcPort }, this.nodeName);
+    if (trace)
+      trace.add(
+        'encap',
+        `vxlan0: encapsulate VNI ${vni} (0x${vni.toString(16)}): ${ipv4ToString(this.nodeIp)}:${srcPort} > ${ipv4ToString(tunDst >>> 0)}:${this.udpPort}, TTL 64, DF, UDP checksum 0`,
+        { vni, tunDst: ipv4ToString(tunDst >>> 0), srcPort },
+        this.nodeName,
+      );
     // Tunnel transmit scrubs the skb (iptunnel_xmit): OVS metadata and conntrack do not follow the outer packet.
     pkt.clearMetadata();
     rt.clock.advance(HOP_NS.port);
@@ -113,9 +133,11 @@ export class Vxlan0Port implements OvsPort {
     const udp = l3 + ihl;
     const udpLen = readU16(d, udp + 4);
     const vx = udp + UDP_HEADER_LEN;
-    if (udpLen < UDP_HEADER_LEN + VXLAN_HEADER_LEN + ETHERNET_HEADER_LEN || udp + udpLen > pkt.end) return rt.drop(pkt, this.nodeName, 'vxlan0: short VXLAN datagram');
+    if (udpLen < UDP_HEADER_LEN + VXLAN_HEADER_LEN + ETHERNET_HEADER_LEN || udp + udpLen > pkt.end)
+      return rt.drop(pkt, this.nodeName, 'vxlan0: short VXLAN datagram');
     if ((d[vx]! & 0x08) === 0) return rt.drop(pkt, this.nodeName, 'vxlan0: VXLAN I flag clear');
-    const tunSrc = readU32(d, l3 + 12), tunDst = readU32(d, l3 + 16);
+    const tunSrc = readU32(d, l3 + 12),
+      tunDst = readU32(d, l3 + 16);
     const vni = (d[vx + 4]! << 16) | (d[vx + 5]! << 8) | d[vx + 6]!;
     pkt.end = udp + udpLen;
     pkt.start = vx + VXLAN_HEADER_LEN;
@@ -126,7 +148,13 @@ export class Vxlan0Port implements OvsPort {
     pkt.tunDst = tunDst;
     pkt.inPort = this.ofport;
     const trace = rt.traceOf(pkt);
-    if (trace) trace.add('encap', `vxlan0: decapsulate VNI ${vni} from ${ipv4ToString(tunSrc)}; enters br0 as in_port=1, tun_id=0x${vni.toString(16)}, tun_src=${ipv4ToString(tunSrc)}`, { vni, tunSrc: ipv4ToString(tunSrc) }, this.nodeName);
+    if (trace)
+      trace.add(
+        'encap',
+        `vxlan0: decapsulate VNI ${vni} from ${ipv4ToString(tunSrc)}; enters br0 as in_port=1, tun_id=0x${vni.toString(16)}, tun_src=${ipv4ToString(tunSrc)}`,
+        { vni, tunSrc: ipv4ToString(tunSrc) },
+        this.nodeName,
+      );
     if (this.tap >= 0 && rt.capture) rt.captureFrame(this.tap, 'inbound', pkt, undefined);
     rt.clock.advance(HOP_NS.port);
     enterBridge(rt, this.nodeName, this.bridge, pkt, trace);

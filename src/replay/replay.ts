@@ -99,7 +99,9 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     const traceLimit = opts.traceLimit ?? DEFAULT_TRACE_LIMIT;
     const t0 = clock.now;
     let first: CaptureRecord | undefined;
-    let firstSec = 0, firstNsec = 0, lastTarget = t0;
+    let firstSec = 0,
+      firstNsec = 0,
+      lastTarget = t0;
     let error: ReplayError | undefined;
     const injected: number[] = [];
     const notes: string[] = [];
@@ -128,7 +130,8 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         }
         const dir = classify(point, rec, link);
         if (!dir.inject) {
-          if (summary.notInjected.count++ < NOT_INJECTED_EXAMPLES) summary.notInjected.examples.push({ record: rec.number, why: dir.why ?? 'received at the point' });
+          if (summary.notInjected.count++ < NOT_INJECTED_EXAMPLES)
+            summary.notInjected.examples.push({ record: rec.number, why: dir.why ?? 'received at the point' });
           continue;
         }
         if (summary.traced === traceLimit && emu.runtime.tracing) {
@@ -152,7 +155,12 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
         if (traced) {
           const wp = emu.runtime.packets[pkt.walkIndex]!;
           wp.label = `capture #${rec.number}: ${summarize(pkt.data, pkt.start, pkt.end).replace(MAC_PAIR, '')}`;
-          wp.trace.add('detail', `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`, undefined, point.host);
+          wp.trace.add(
+            'detail',
+            `replay: record ${rec.number} of ${opts.file} (byte ${rec.offset}, ${lt}, ${rec.data.length} bytes) injected at ${point.label}`,
+            undefined,
+            point.host,
+          );
           for (const n of notes) wp.trace.add('detail', n, undefined, point.host);
           summary.traced++;
           injected.push(pkt.walkIndex);
@@ -168,12 +176,20 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     } catch (e) {
       if (!(e instanceof DecodeError)) {
         if ((e as NodeJS.ErrnoException).code && !source && !opts.source) {
-          const fault: Fault = { layer: 'capture', code: 'unsupported', offset: 0, detail: `cannot read the file: ${(e as Error).message}` };
+          const fault: Fault = {
+            layer: 'capture',
+            code: 'unsupported',
+            offset: 0,
+            detail: `cannot read the file: ${(e as Error).message}`,
+          };
           error = { fault, message: `${opts.file}: cannot read the file: ${(e as NodeJS.ErrnoException).code}` };
         } else throw e;
       } else {
         const ft = e.fault;
-        error = { fault: ft, message: `${opts.file}: byte ${ft.offset}: ${ft.layer} ${ft.code}${ft.detail ? `: ${ft.detail}` : ''} (the ${summary.read} record${summary.read === 1 ? '' : 's'} before it ${summary.read === 1 ? 'was' : 'were'} replayed)` };
+        error = {
+          fault: ft,
+          message: `${opts.file}: byte ${ft.offset}: ${ft.layer} ${ft.code}${ft.detail ? `: ${ft.detail}` : ''} (the ${summary.read} record${summary.read === 1 ? '' : 's'} before it ${summary.read === 1 ? 'was' : 'were'} replayed)`,
+        };
       }
     } finally {
       source?.close();
@@ -184,7 +200,11 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     summary.error = error?.message;
     tally(summary, emu, injected, origin);
     const result: ReplayResult = {
-      scenario: { name: 'replay', figure: `${opts.file} at ${point.label}`, summary: `${summary.read} records read, ${summary.injected} injected at ${point.label}` },
+      scenario: {
+        name: 'replay',
+        figure: `${opts.file} at ${point.label}`,
+        summary: `${summary.read} records read, ${summary.injected} injected at ${point.label}`,
+      },
       cluster,
       emulation: emu,
       flows: outcomeLines(summary),
@@ -199,13 +219,43 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     if (tmpDir && finalDir) {
       const header = `replay of ${opts.file} at ${point.label} on ${opts.clusterFile}, seed ${seed}\n${formatReplaySummary(summary)}`;
       writeIn(tmpDir, 'trace.txt', renderWalkTrace(header, emu.runtime.packets));
-      writeIn(tmpDir, 'trace.json', JSON.stringify({ replay: opts.file, at: point.label, seed, summary, capturePoints: recorder.pointIdsInOrder().map((i) => ({ ...recorder.points[i]!, frames: recorder.counts[i]! })).filter((p) => p.frames > 0), packets: packetsToJson(emu.runtime.packets) }, null, 1) + '\n');
+      writeIn(
+        tmpDir,
+        'trace.json',
+        JSON.stringify(
+          {
+            replay: opts.file,
+            at: point.label,
+            seed,
+            summary,
+            capturePoints: recorder
+              .pointIdsInOrder()
+              .map((i) => ({ ...recorder.points[i]!, frames: recorder.counts[i]! }))
+              .filter((p) => p.frames > 0),
+            packets: packetsToJson(emu.runtime.packets),
+          },
+          null,
+          1,
+        ) + '\n',
+      );
       // Pictures and pages take the WalkResult shape `run` hands them (src/walk/walk-result.ts).
       writeIn(tmpDir, 'path.svg', renderPathSvg(result));
       writeIn(tmpDir, 'walk.html', renderWalkPage(replayPageInput(result, opts, point.label, seed)));
       result.files.push('trace.txt', 'trace.json', 'path.svg', 'walk.html');
-      const record: ScenarioFolderRecord = { scenario: result.scenario.name, figure: result.scenario.figure, summary: result.scenario.summary, passed: result.passed, seed, cluster: opts.clusterFile, flows: groupFlows(result.flows) };
-      const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files: result.files, record };
+      const record: ScenarioFolderRecord = {
+        scenario: result.scenario.name,
+        figure: result.scenario.figure,
+        summary: result.scenario.summary,
+        passed: result.passed,
+        seed,
+        cluster: opts.clusterFile,
+        flows: groupFlows(result.flows),
+      };
+      const manifest: FolderManifest<ScenarioFolderRecord> = {
+        packetwalk: 'scenario-folder',
+        files: result.files,
+        record,
+      };
       writeIn(tmpDir, FOLDER_MANIFEST, JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);
       replaceFolder(tmpDir, finalDir);
@@ -232,11 +282,19 @@ function writeIn(dir: string, name: string, data: string): void {
 /** What walk.html shows for a replay: the traced packets, the summary's outcome lines as notes, the picture. */
 function replayPageInput(result: ReplayResult, opts: ReplayOptions, at: string, seed: number) {
   return walkPageInput(
-    { packets: result.packets, frames: result.recorder.frames, points: result.recorder.points, flows: emulationFlows(result.emulation) },
+    {
+      packets: result.packets,
+      frames: result.recorder.frames,
+      points: result.recorder.points,
+      flows: emulationFlows(result.emulation),
+    },
     {
       title: `replay of ${basename(opts.file)}`,
       subtitle: `at ${at} · ${result.scenario.summary} · ${opts.clusterFile}, seed ${seed}`,
-      notes: [...result.flows.map((f) => ({ text: f.detail, ok: f.ok })), ...(result.error ? [{ text: `stopped: ${result.error.message}`, ok: false }] : [])],
+      notes: [
+        ...result.flows.map((f) => ({ text: f.detail, ok: f.ok })),
+        ...(result.error ? [{ text: `stopped: ${result.error.message}`, ok: false }] : []),
+      ],
       pictureSvg: renderPathSvg(result, { frameAttributes: true }),
     },
   );
@@ -254,7 +312,11 @@ function tally(summary: ReplaySummary, emu: Emulation, injected: readonly number
   for (const i of injected) count(summary, packets[i]!.outcome);
   for (const p of packets) {
     if (p.origin === origin || / \(flooded to [^)]*\)$/.test(p.label)) continue; // injected frames, copies of a broadcast
-    const label = p.label.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '').replace(/ +/g, ' ').trim() || p.label;
+    const label =
+      p.label
+        .replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '')
+        .replace(/ +/g, ' ')
+        .trim() || p.label;
     const key = `${label} from ${p.origin}`;
     summary.sent[key] = (summary.sent[key] ?? 0) + 1;
   }

@@ -35,7 +35,23 @@ export interface ReplaySummary {
 }
 
 export function newSummary(file: string, point: string): ReplaySummary {
-  return { file, point, format: '', read: 0, linktypes: {}, injected: 0, notInjected: { count: 0, examples: [] }, traced: 0, unparseable: {}, delivered: {}, dropped: {}, consumed: {}, inFlight: 0, answered: 0, sent: {} };
+  return {
+    file,
+    point,
+    format: '',
+    read: 0,
+    linktypes: {},
+    injected: 0,
+    notInjected: { count: 0, examples: [] },
+    traced: 0,
+    unparseable: {},
+    delivered: {},
+    dropped: {},
+    consumed: {},
+    inFlight: 0,
+    answered: 0,
+    sent: {},
+  };
 }
 
 function sum(r: Record<string, number>): number {
@@ -54,17 +70,29 @@ export function unaccounted(s: ReplaySummary): number {
 /** The summary as text (stdout and the head of trace.txt). */
 export function formatReplaySummary(s: ReplaySummary): string {
   const lines: string[] = [];
-  const lt = Object.entries(s.linktypes).map(([k, n]) => `${n} ${k}`).join(', ');
-  lines.push(`read ${s.read} record${s.read === 1 ? '' : 's'} from ${s.file}${s.format ? ` (${s.format}${lt ? `; ${lt}` : ''})` : ''}`);
+  const lt = Object.entries(s.linktypes)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  lines.push(
+    `read ${s.read} record${s.read === 1 ? '' : 's'} from ${s.file}${s.format ? ` (${s.format}${lt ? `; ${lt}` : ''})` : ''}`,
+  );
   lines.push(`injected at ${s.point}: ${s.injected}`);
   for (const [host, n] of Object.entries(s.delivered)) lines.push(`  delivered: ${n} to ${host}`);
   for (const [why, n] of Object.entries(s.dropped)) lines.push(`  dropped:   ${n} at ${why}`);
   for (const [why, n] of Object.entries(s.consumed)) lines.push(`  ignored:   ${n} at ${why}`);
   if (s.inFlight) lines.push(`  in flight: ${s.inFlight}`);
-  if (s.injected > s.traced) lines.push(`  traced hop by hop: the first ${s.traced}; the other ${s.injected - s.traced} walked untraced (outcomes counted, captures written)`);
+  if (s.injected > s.traced)
+    lines.push(
+      `  traced hop by hop: the first ${s.traced}; the other ${s.injected - s.traced} walked untraced (outcomes counted, captures written)`,
+    );
   if (s.notInjected.count) {
-    const first = s.notInjected.examples.slice(0, 3).map((x) => `#${x.record} ${x.why}`).join('; ');
-    lines.push(`not injected (the other side's frames in the capture; the emulation answers for itself): ${s.notInjected.count} (${first}${s.notInjected.count > 3 ? '; ...' : ''})`);
+    const first = s.notInjected.examples
+      .slice(0, 3)
+      .map((x) => `#${x.record} ${x.why}`)
+      .join('; ');
+    lines.push(
+      `not injected (the other side's frames in the capture; the emulation answers for itself): ${s.notInjected.count} (${first}${s.notInjected.count > 3 ? '; ...' : ''})`,
+    );
   }
   const u = Object.entries(s.unparseable);
   if (u.length) {
@@ -73,7 +101,10 @@ export function formatReplaySummary(s: ReplaySummary): string {
   }
   if (s.answered) lines.push(`answered: ${s.answered} frame${s.answered === 1 ? '' : 's'} came back to ${s.point}`);
   const sent = Object.entries(s.sent);
-  if (sent.length) lines.push(`sent by the emulated hosts${s.injected > s.traced ? ' (while traced frames walked)' : ''}: ${sent.map(([k, n]) => `${k} ×${n}`).join('; ')}`);
+  if (sent.length)
+    lines.push(
+      `sent by the emulated hosts${s.injected > s.traced ? ' (while traced frames walked)' : ''}: ${sent.map(([k, n]) => `${k} ×${n}`).join('; ')}`,
+    );
   if (s.error) lines.push(`stopped: ${s.error}`);
   return lines.join('\n') + '\n';
 }

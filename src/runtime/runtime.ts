@@ -49,7 +49,10 @@ export class Runtime {
   readonly drops = new Map<string, number>();
   readonly rng: SeededRandom;
 
-  constructor(readonly seed = 1, opts: { fastPath?: PathCacheFactory } = {}) {
+  constructor(
+    readonly seed = 1,
+    opts: { fastPath?: PathCacheFactory } = {},
+  ) {
     this.rng = new SeededRandom(seed);
     this.fastPath = opts.fastPath ? opts.fastPath(this) : null;
   }
@@ -104,7 +107,13 @@ export class Runtime {
     if (pkt.traced) {
       const parent = this.packets[pkt.walkIndex]!;
       const index = this.packets.length;
-      this.packets.push({ index, origin: parent.origin, label: `${parent.label} (${label})`, createdNs: this.clock.now, trace: new TraceRecorder() });
+      this.packets.push({
+        index,
+        origin: parent.origin,
+        label: `${parent.label} (${label})`,
+        createdNs: this.clock.now,
+        trace: new TraceRecorder(),
+      });
       copy.walkIndex = index;
     }
     return copy;

@@ -63,7 +63,11 @@ export interface ScenarioResult extends WalkResult {
 
 /** The cluster a scenario runs on: the base documents plus the scenario's own additions. */
 export function scenarioCluster(s: Scenario, baseDocuments: readonly object[], clusterFile: string): Cluster {
-  return named(s, () => (s.editDocuments ? buildCluster(s.editDocuments(baseDocuments), `${clusterFile} (as edited by scenario ${s.name})`) : buildCluster(baseDocuments, clusterFile)));
+  return named(s, () =>
+    s.editDocuments
+      ? buildCluster(s.editDocuments(baseDocuments), `${clusterFile} (as edited by scenario ${s.name})`)
+      : buildCluster(baseDocuments, clusterFile),
+  );
 }
 
 /** The scenario's flows on this cluster; a missing endpoint is a ScenarioUnavailable naming the scenario. */
@@ -72,8 +76,10 @@ export function scenarioFlows(s: Scenario, cluster: Cluster): FlowSpec[] {
     const specs = s.flows(cluster);
     for (const f of specs) {
       const src = f.from;
-      if (src.kind === 'pod' && !cluster.pods.some((p) => p.namespace === src.namespace && p.name === src.name)) throw new ScenarioUnavailable(`pod ${src.namespace}/${src.name}`);
-      if (src.kind === 'external' && !cluster.externalHosts.some((e) => e.name === src.name)) throw new ScenarioUnavailable(`external host ${src.name}`);
+      if (src.kind === 'pod' && !cluster.pods.some((p) => p.namespace === src.namespace && p.name === src.name))
+        throw new ScenarioUnavailable(`pod ${src.namespace}/${src.name}`);
+      if (src.kind === 'external' && !cluster.externalHosts.some((e) => e.name === src.name))
+        throw new ScenarioUnavailable(`external host ${src.name}`);
     }
     return specs;
   });
@@ -82,7 +88,12 @@ export function scenarioFlows(s: Scenario, cluster: Cluster): FlowSpec[] {
 /** A bulk run's conversations grouped by outcome for index.html: completed ones, then each failure kind with an example. */
 function tallyGroups(t: FlowTally, first: readonly FlowResult[]): { detail: string; ok: boolean; times: number }[] {
   const out: { detail: string; ok: boolean; times: number }[] = [];
-  if (t.outcomes.completed > 0) out.push({ detail: first.find((f) => f.ok)?.detail ?? 'conversation completed', ok: true, times: t.outcomes.completed });
+  if (t.outcomes.completed > 0)
+    out.push({
+      detail: first.find((f) => f.ok)?.detail ?? 'conversation completed',
+      ok: true,
+      times: t.outcomes.completed,
+    });
   for (const kind of ['refused', 'unanswered', 'no-port'] as const) {
     if (t.outcomes[kind] > 0) out.push({ detail: t.examples.get(kind) ?? kind, ok: false, times: t.outcomes[kind] });
   }
@@ -92,9 +103,13 @@ function tallyGroups(t: FlowTally, first: readonly FlowResult[]): { detail: stri
 /** The lines trace.txt adds for a bulk run: what was traced, and every conversation counted. */
 function bulkHeader(t: FlowTally, count: number): string {
   const o = t.outcomes;
-  return `bulk run: ${count} conversations per flow; the first of each is traced below, the rest are counted\n` +
+  return (
+    `bulk run: ${count} conversations per flow; the first of each is traced below, the rest are counted\n` +
     `conversations: ${t.total} (${o.completed} completed, ${o.refused} refused, ${o.unanswered} unanswered, ${o['no-port']} failed with EADDRNOTAVAIL)` +
-    (t.portWaits ? `; the client waited ${t.portWaits} times for a port in TIME_WAIT (${(t.portWaitNs / 1e9).toFixed(3)} s of virtual time)` : '');
+    (t.portWaits
+      ? `; the client waited ${t.portWaits} times for a port in TIME_WAIT (${(t.portWaitNs / 1e9).toFixed(3)} s of virtual time)`
+      : '')
+  );
 }
 
 function named<T>(s: Scenario, fn: () => T): T {
@@ -112,7 +127,10 @@ export function scenarioPageInput(result: ScenarioResult, seed: number): WalkPag
   return walkResultPageInput(
     result,
     `${s.figure} · ${s.summary} · seed ${seed}`,
-    result.flows.map((f) => ({ text: `${sourceLabel(f.spec.from)} → ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.detail}`, ok: f.ok })),
+    result.flows.map((f) => ({
+      text: `${sourceLabel(f.spec.from)} → ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.detail}`,
+      ok: f.ok,
+    })),
   );
 }
 
@@ -144,7 +162,8 @@ export interface ScenarioFolderRecord {
  * captures are removed, so only whole folders are ever left.
  */
 export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void, ScenarioResult, void> {
-  const cluster = !s.editDocuments && opts.baseCluster ? opts.baseCluster : scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
+  const cluster =
+    !s.editDocuments && opts.baseCluster ? opts.baseCluster : scenarioCluster(s, opts.baseDocuments, opts.clusterFile);
   const seed = opts.seed ?? 1;
   const emu = new Emulation(cluster, { seed, fastPath: opts.fastPath === false ? undefined : createFastPath });
   opts.prepare?.(emu);
@@ -187,14 +206,59 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
     const packets = emu.runtime.packets;
     const passed = s.expect === 'complete' ? tally.outcomes.completed === tally.total : !flows[0]?.ok;
     const files = ['walk.pcapng', ...recorder.pcapFiles()];
-    const result: ScenarioResult = { scenario: s, cluster, emulation: emu, flows, tally, count, elapsedMs, packets, recorder, passed, files, dir: finalDir };
+    const result: ScenarioResult = {
+      scenario: s,
+      cluster,
+      emulation: emu,
+      flows,
+      tally,
+      count,
+      elapsedMs,
+      packets,
+      recorder,
+      passed,
+      files,
+      dir: finalDir,
+    };
     if (tmpDir && finalDir) {
-      const flowLines = flows.map((f) => `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`);
+      const flowLines = flows.map(
+        (f) =>
+          `flow ${sourceLabel(f.spec.from)} -> ${f.spec.toLabel ?? ''} ${f.spec.proto}/${f.spec.to.port}: ${f.ok ? 'ok' : 'FAILED'} (${f.detail})`,
+      );
       const bulk = count > 1 ? `\n${bulkHeader(tally, count)}` : '';
       const header = `${s.name} (${s.figure}), seed ${seed}: ${s.summary}\n` + flowLines.join('\n') + bulk;
       writeOutputFile(join(tmpDir, 'trace.txt'), renderWalkTrace(header, packets));
-      const bulkJson = count > 1 ? { count, conversations: tally.toJSON(), drops: Object.fromEntries(emu.runtime.drops) } : {};
-      writeOutputFile(join(tmpDir, 'trace.json'), JSON.stringify({ scenario: s.name, figure: s.figure, summary: s.summary, seed, passed, ...bulkJson, flows: flows.map((f) => ({ from: sourceLabel(f.spec.from), to: f.spec.toLabel, proto: f.spec.proto, port: f.spec.to.port, clientPort: f.clientPort, ok: f.ok, detail: f.detail })), capturePoints: recorder.pointIdsInOrder().map((i) => ({ ...recorder!.points[i]!, frames: recorder!.counts[i]! })).filter((p) => p.frames > 0), packets: packetsToJson(packets) }, null, 1) + '\n');
+      const bulkJson =
+        count > 1 ? { count, conversations: tally.toJSON(), drops: Object.fromEntries(emu.runtime.drops) } : {};
+      writeOutputFile(
+        join(tmpDir, 'trace.json'),
+        JSON.stringify(
+          {
+            scenario: s.name,
+            figure: s.figure,
+            summary: s.summary,
+            seed,
+            passed,
+            ...bulkJson,
+            flows: flows.map((f) => ({
+              from: sourceLabel(f.spec.from),
+              to: f.spec.toLabel,
+              proto: f.spec.proto,
+              port: f.spec.to.port,
+              clientPort: f.clientPort,
+              ok: f.ok,
+              detail: f.detail,
+            })),
+            capturePoints: recorder
+              .pointIdsInOrder()
+              .map((i) => ({ ...recorder!.points[i]!, frames: recorder!.counts[i]! }))
+              .filter((p) => p.frames > 0),
+            packets: packetsToJson(packets),
+          },
+          null,
+          1,
+        ) + '\n',
+      );
       files.push('trace.txt', 'trace.json');
       // The picture shows the first conversation (the only one a bulk run traces).
       writeOutputFile(join(tmpDir, 'path.svg'), renderPathSvg(result));
@@ -203,7 +267,15 @@ export function* runScenarioSteps(s: Scenario, opts: RunOptions): Generator<void
         writeOutputFile(join(tmpDir, 'walk.html'), renderWalkPage(scenarioPageInput(result, seed)));
         files.push('walk.html');
       }
-      const record: ScenarioFolderRecord = { scenario: s.name, figure: s.figure, summary: s.summary, passed, seed, cluster: opts.clusterFile, flows: count > 1 ? tallyGroups(tally, flows) : groupFlows(flows) };
+      const record: ScenarioFolderRecord = {
+        scenario: s.name,
+        figure: s.figure,
+        summary: s.summary,
+        passed,
+        seed,
+        cluster: opts.clusterFile,
+        flows: count > 1 ? tallyGroups(tally, flows) : groupFlows(flows),
+      };
       const manifest: FolderManifest<ScenarioFolderRecord> = { packetwalk: 'scenario-folder', files, record };
       writeOutputFile(join(tmpDir, FOLDER_MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       unmarkTempDir(tmpDir);

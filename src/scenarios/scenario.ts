@@ -26,7 +26,10 @@ export interface Scenario {
 
 /** The cluster lacks something the scenario needs (a pod, a service, a node): it cannot run there. */
 export class ScenarioUnavailable extends Error {
-  constructor(readonly need: string, readonly scenario = '') {
+  constructor(
+    readonly need: string,
+    readonly scenario = '',
+  ) {
     super(`scenario ${scenario || '(unnamed)'} cannot run on this cluster: it needs ${need}`);
     this.name = 'ScenarioUnavailable';
   }

@@ -69,7 +69,8 @@ export class FlowSet {
   constructor(opts: FlowSetOptions) {
     const s = findScenario(opts.scenario);
     if (!s) throw new Error(`no scenario ${JSON.stringify(opts.scenario)}`);
-    if (!(Number.isInteger(opts.shards) && opts.shards >= 1)) throw new Error(`shards must be a positive integer, got ${opts.shards}`);
+    if (!(Number.isInteger(opts.shards) && opts.shards >= 1))
+      throw new Error(`shards must be a positive integer, got ${opts.shards}`);
     this.scenario = s;
     this.cluster = scenarioCluster(s, builtinClusterDocuments(), '<builtin>');
     this.base = s.flows(this.cluster);
@@ -106,12 +107,23 @@ export class FlowSet {
     const k = this.base.length;
     const f = this.base[i % k]!;
     const icmp = f.proto === 'icmp';
-    const shard = rssQueue(rssHashIpv4(RSS_KEY_SYMMETRIC, this.srcIps[i % k]!, f.to.ip, icmp ? 0 : this.sourcePort(i), icmp ? 0 : f.to.port, !icmp), this.shards);
+    const shard = rssQueue(
+      rssHashIpv4(
+        RSS_KEY_SYMMETRIC,
+        this.srcIps[i % k]!,
+        f.to.ip,
+        icmp ? 0 : this.sourcePort(i),
+        icmp ? 0 : f.to.port,
+        !icmp,
+      ),
+      this.shards,
+    );
     this.shardCache[i] = shard + 1;
     return shard;
   }
 
   private check(i: number): void {
-    if (!(Number.isInteger(i) && i >= 0 && i < this.capacity)) throw new Error(`flow ${i} outside the flow set (0-${this.capacity - 1}: client ports would repeat)`);
+    if (!(Number.isInteger(i) && i >= 0 && i < this.capacity))
+      throw new Error(`flow ${i} outside the flow set (0-${this.capacity - 1}: client ports would repeat)`);
   }
 }

@@ -15,7 +15,9 @@ import { INDEX_STRIDE, IX_FLOW, IX_OFFSET, IX_SEQ, IX_TIME, type ShardFrames } f
 
 /** Negative, zero or positive as frame a of stream sa sorts before, with, or after frame b of stream sb. */
 function compareFrames(sa: Float64Array, a: number, sb: Float64Array, b: number): number {
-  return sa[a + IX_TIME]! - sb[b + IX_TIME]! || sa[a + IX_FLOW]! - sb[b + IX_FLOW]! || sa[a + IX_SEQ]! - sb[b + IX_SEQ]!;
+  return (
+    sa[a + IX_TIME]! - sb[b + IX_TIME]! || sa[a + IX_FLOW]! - sb[b + IX_FLOW]! || sa[a + IX_SEQ]! - sb[b + IX_SEQ]!
+  );
 }
 
 function readU32LE(b: Uint8Array, o: number): number {
@@ -77,10 +79,17 @@ export class MergedCaptureWriter {
     const point = readU32LE(src, offset + 8);
     const total = readU32LE(src, offset + 4);
     let ifId = this.ifIds[point];
-    if (ifId === undefined) throw new Error(`merge: frame at byte ${offset} names capture point ${point}, but there are ${this.points.length}`);
+    if (ifId === undefined)
+      throw new Error(
+        `merge: frame at byte ${offset} names capture point ${point}, but there are ${this.points.length}`,
+      );
     if (ifId < 0) {
       const p = this.points[point]!;
-      ifId = this.ifIds[point] = this.pcapng.addInterface({ name: p.name, description: p.description, tsOffsetSec: this.epochSeconds });
+      ifId = this.ifIds[point] = this.pcapng.addInterface({
+        name: p.name,
+        description: p.description,
+        tsOffsetSec: this.epochSeconds,
+      });
     }
     const o = this.sink.reserve(total);
     src.copy(this.sink.buf, o, offset, offset + total);
@@ -91,6 +100,9 @@ export class MergedCaptureWriter {
 function checkSorted(s: ShardFrames): void {
   const ix = s.index;
   for (let a = INDEX_STRIDE; a < ix.length; a += INDEX_STRIDE) {
-    if (compareFrames(ix, a - INDEX_STRIDE, ix, a) >= 0) throw new Error(`merge: shard ${s.shard} frames ${a / INDEX_STRIDE - 1} and ${a / INDEX_STRIDE} are out of order`);
+    if (compareFrames(ix, a - INDEX_STRIDE, ix, a) >= 0)
+      throw new Error(
+        `merge: shard ${s.shard} frames ${a / INDEX_STRIDE - 1} and ${a / INDEX_STRIDE} are out of order`,
+      );
   }
 }

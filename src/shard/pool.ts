@@ -21,7 +21,22 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { CapturePointInfo } from '../runtime/capture-sink.js';
 import { DEFAULT_SPACING_NS, FlowSet } from './flow-set.js';
 import type { ShardFrames } from './frame-log.js';
-import { C_CPU_SAMPLES, C_DONE, C_ERRORS, C_FAILED, C_READY, C_WAKE_AT, CONTROL_SLOTS, S_BUSY_MS, S_CPU_MS, S_FLOWS, STATS_STRIDE, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import {
+  C_CPU_SAMPLES,
+  C_DONE,
+  C_ERRORS,
+  C_FAILED,
+  C_READY,
+  C_WAKE_AT,
+  CONTROL_SLOTS,
+  S_BUSY_MS,
+  S_CPU_MS,
+  S_FLOWS,
+  STATS_STRIDE,
+  type FromWorker,
+  type ToWorker,
+  type WorkerConfig,
+} from './protocol.js';
 
 /** Default shard count: a multiple of 1, 2, 4 and 8 workers, so each worker hosts the same number of shards. */
 export const DEFAULT_SHARDS = 8;
@@ -75,9 +90,12 @@ function startWorker(workerData: unknown, transferList: MessagePort[]): Worker {
 function tsxEsmApi(from: string): string {
   const require = createRequire(from);
   const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+    exports: Record<string, { import?: { default?: string } }>;
+  };
   const rel = pkg.exports['./esm/api']?.import?.default;
-  if (!rel) throw new Error(`tsx at ${pkgPath} has no ./esm/api export: cannot start shard workers from TypeScript sources`);
+  if (!rel)
+    throw new Error(`tsx at ${pkgPath} has no ./esm/api export: cannot start shard workers from TypeScript sources`);
   return pathToFileURL(join(dirname(pkgPath), rel)).href;
 }
 
@@ -119,7 +137,17 @@ export class ShardPool {
     for (let w = 0; w < this.workers; w++) {
       const shardIds: number[] = [];
       for (let s = w; s < shards; s += this.workers) shardIds.push(s);
-      const config: WorkerConfig = { workerIndex: w, scenario: opts.scenario, shards, shardIds, seed: opts.seed ?? 1, spacingNs, capture: this.capture, control: controlBuf, stats: statsBuf };
+      const config: WorkerConfig = {
+        workerIndex: w,
+        scenario: opts.scenario,
+        shards,
+        shardIds,
+        seed: opts.seed ?? 1,
+        spacingNs,
+        capture: this.capture,
+        control: controlBuf,
+        stats: statsBuf,
+      };
       const { port1, port2 } = new MessageChannel();
       this.ports.push(port1);
       const t = startWorker({ config, port: port2 }, [port2]);
@@ -206,7 +234,9 @@ export class ShardPool {
     this.cpuSamples += this.workers;
     this.waitFor(C_CPU_SAMPLES, () => this.cpuSamples, 'CPU time samples');
     const s = this.statsArray;
-    const busyMs: number[] = [], flows: number[] = [], cpuMs: number[] = [];
+    const busyMs: number[] = [],
+      flows: number[] = [],
+      cpuMs: number[] = [];
     for (let w = 0; w < this.workers; w++) {
       busyMs.push(s[w * STATS_STRIDE + S_BUSY_MS]!);
       flows.push(s[w * STATS_STRIDE + S_FLOWS]!);
@@ -269,11 +299,16 @@ export class ShardPool {
       for (let m = receiveMessageOnPort(this.ports[w]!); m; m = receiveMessageOnPort(this.ports[w]!)) {
         const msg = m.message as FromWorker;
         if (msg.kind === 'error') found.push(`worker ${w}: ${msg.message}`);
-        if (msg.kind === 'failure') found.push(`flow ${msg.flow} (${this.flowSet.scenario.name}, client port ${this.flowSet.sourcePort(msg.flow)}) did not complete: ${msg.detail}`);
+        if (msg.kind === 'failure')
+          found.push(
+            `flow ${msg.flow} (${this.flowSet.scenario.name}, client port ${this.flowSet.sourcePort(msg.flow)}) did not complete: ${msg.detail}`,
+          );
       }
     }
     const failed = Atomics.load(c, C_FAILED);
-    throw new Error(`shard pool: ${failed > 0 ? `${failed} flow(s) failed; ` : ''}${found.join('; ') || 'a worker failed to start (see stderr)'}`);
+    throw new Error(
+      `shard pool: ${failed > 0 ? `${failed} flow(s) failed; ` : ''}${found.join('; ') || 'a worker failed to start (see stderr)'}`,
+    );
   }
 
   /** The next message of `kind` from worker w (it was posted before the counter we waited on moved). */

@@ -21,10 +21,18 @@ export class ShardReplica {
   readonly emulation: Emulation;
   readonly log: FrameLog | undefined;
 
-  constructor(private readonly flows: FlowSet, readonly shard: number, seed: number, capture: boolean) {
+  constructor(
+    private readonly flows: FlowSet,
+    readonly shard: number,
+    seed: number,
+    capture: boolean,
+  ) {
     // Every node built up front: a FrameLog takes its capture points before the first frame, and every replica
     // must declare the same ones (the merge numbers interfaces by them).
-    this.emulation = new Emulation(flows.cluster, { seed: shardSeed(seed, shard), fastPath: createFastPath }).buildAll();
+    this.emulation = new Emulation(flows.cluster, {
+      seed: shardSeed(seed, shard),
+      fastPath: createFastPath,
+    }).buildAll();
     if (capture) {
       this.log = new FrameLog(this.emulation.runtime.clock);
       attachCapture(this.emulation, this.log);
@@ -33,7 +41,8 @@ export class ShardReplica {
 
   /** Run flow i (which must hash to this shard) from its start time, or later if the previous flow ran past it. */
   run(i: number): FlowResult {
-    if (this.flows.shardOf(i) !== this.shard) throw new Error(`flow ${i} hashes to shard ${this.flows.shardOf(i)}, not ${this.shard}`);
+    if (this.flows.shardOf(i) !== this.shard)
+      throw new Error(`flow ${i} hashes to shard ${this.flows.shardOf(i)}, not ${this.shard}`);
     const clock = this.emulation.runtime.clock;
     const start = this.flows.startNs(i);
     if (clock.now < start) clock.now = start;

@@ -15,8 +15,46 @@ import type { Ipv4Address } from '../../codecs/bytes.js';
 
 /** The key of Microsoft's verification table (and the default of many NIC drivers). */
 export const RSS_KEY_MICROSOFT = Uint8Array.of(
-  0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
-  0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+  0x6d,
+  0x5a,
+  0x56,
+  0xda,
+  0x25,
+  0x5b,
+  0x0e,
+  0xc2,
+  0x41,
+  0x67,
+  0x25,
+  0x3d,
+  0x43,
+  0xa3,
+  0x8f,
+  0xb0,
+  0xd0,
+  0xca,
+  0x2b,
+  0xcb,
+  0xae,
+  0x7b,
+  0x30,
+  0xb4,
+  0x77,
+  0xcb,
+  0x2d,
+  0xa3,
+  0x80,
+  0x30,
+  0xf2,
+  0x0c,
+  0x6a,
+  0x42,
+  0xb7,
+  0x3b,
+  0xbe,
+  0xac,
+  0x01,
+  0xfa,
 );
 
 /** A 40-byte key of 0x6d5a repeated: the symmetric RSS key (both directions of a flow hash alike). */
@@ -27,10 +65,11 @@ export const RSS_TABLE_SIZE = 128;
 
 /** Toeplitz hash of `input[0, length)` under `key` (needs length + 4 key bytes), as a uint32. */
 export function toeplitzHash(key: Uint8Array, input: Uint8Array, length = input.length): number {
-  if (key.length < length + 4) throw new Error(`toeplitz: a ${length}-byte input needs a key of ${length + 4} bytes, got ${key.length}`);
+  if (key.length < length + 4)
+    throw new Error(`toeplitz: a ${length}-byte input needs a key of ${length + 4} bytes, got ${key.length}`);
   let result = 0;
   // `window` holds key bits [i, i + 32); each input bit shifts one more key bit in.
-  let window = ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) | 0;
+  let window = (key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]! | 0;
   for (let byte = 0; byte < length; byte++) {
     const next = key[byte + 4]!;
     const b = input[byte]!;
@@ -48,7 +87,14 @@ const tuple = new Uint8Array(12);
  * RSS hash of an IPv4 TCP/UDP 4-tuple (NdisHashFunctionToeplitz over src ip, dst ip, src port, dst port). Pass
  * ports 0 and `withPorts` false for the IPv4-only hash (ICMP, fragments).
  */
-export function rssHashIpv4(key: Uint8Array, src: Ipv4Address, dst: Ipv4Address, srcPort: number, dstPort: number, withPorts = true): number {
+export function rssHashIpv4(
+  key: Uint8Array,
+  src: Ipv4Address,
+  dst: Ipv4Address,
+  srcPort: number,
+  dstPort: number,
+  withPorts = true,
+): number {
   const t = tuple;
   t[0] = src >>> 24;
   t[1] = src >>> 16;

@@ -27,7 +27,8 @@ export interface ShardedRunResult {
 export async function runShardedCapture(opts: ShardedRunOptions): Promise<ShardedRunResult> {
   const pool = new ShardPool({ ...opts, capture: true });
   try {
-    if (opts.flows > pool.flowSet.capacity) throw new Error(`${opts.flows} flows exceed the flow set's ${pool.flowSet.capacity}`);
+    if (opts.flows > pool.flowSet.capacity)
+      throw new Error(`${opts.flows} flows exceed the flow set's ${pool.flowSet.capacity}`);
     const streams = pool.runCaptured(0, opts.flows);
     const flowsPerShard = new Array<number>(pool.shards).fill(0);
     for (let i = 0; i < opts.flows; i++) flowsPerShard[pool.flowSet.shardOf(i)]!++;

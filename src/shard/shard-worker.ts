@@ -7,7 +7,21 @@
 import { readFileSync } from 'node:fs';
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { FlowSet } from './flow-set.js';
-import { C_CPU_SAMPLES, C_DONE, C_ERRORS, C_FAILED, C_READY, C_WAKE_AT, S_BUSY_MS, S_CPU_MS, S_FLOWS, STATS_STRIDE, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import {
+  C_CPU_SAMPLES,
+  C_DONE,
+  C_ERRORS,
+  C_FAILED,
+  C_READY,
+  C_WAKE_AT,
+  S_BUSY_MS,
+  S_CPU_MS,
+  S_FLOWS,
+  STATS_STRIDE,
+  type FromWorker,
+  type ToWorker,
+  type WorkerConfig,
+} from './protocol.js';
 import { ShardReplica } from './replica.js';
 
 const { config, port } = workerData as { config: WorkerConfig; port: MessagePort };
@@ -65,7 +79,10 @@ function runBatch(list: Int32Array): void {
   stats[me * STATS_STRIDE + S_FLOWS]! += list.length;
   if (config.capture) {
     const shards = config.shardIds.map((s) => replicas[s]!.log!.take(s));
-    post({ kind: 'frames', workerIndex: me, shards }, shards.flatMap((f) => [f.blocks.buffer as ArrayBuffer, f.index.buffer as ArrayBuffer]));
+    post(
+      { kind: 'frames', workerIndex: me, shards },
+      shards.flatMap((f) => [f.blocks.buffer as ArrayBuffer, f.index.buffer as ArrayBuffer]),
+    );
   }
   // Messages and failures before done: once the main thread sees a batch done, they are there to read.
   if (failed > 0) bump(C_FAILED, failed);
@@ -98,8 +115,13 @@ port.on('message', (m: ToWorker) => {
 try {
   build();
   cpuAtBuild = threadCpuMs();
-  const points = config.capture ? replicas[config.shardIds[0]!]?.log?.points ?? [] : null;
-  post({ kind: 'ready', workerIndex: me, points, epochSeconds: replicas[config.shardIds[0]!]?.emulation.runtime.clock.epochSeconds ?? 0 });
+  const points = config.capture ? (replicas[config.shardIds[0]!]?.log?.points ?? []) : null;
+  post({
+    kind: 'ready',
+    workerIndex: me,
+    points,
+    epochSeconds: replicas[config.shardIds[0]!]?.emulation.runtime.clock.epochSeconds ?? 0,
+  });
   bump(C_READY, 1);
 } catch (e) {
   fail(e);

@@ -48,7 +48,8 @@ export function applyNodeState(n: EmulatedNode, state: NodeState, nowNs: number)
     }
   }
   const nic = nicName(state, n.hostSubnet.hostIP) ?? 'eth0';
-  const devOf = (name: string): NetInterface | undefined => (name === nic ? n.nic : name === 'tun0' ? n.tun0 : undefined);
+  const devOf = (name: string): NetInterface | undefined =>
+    name === nic ? n.nic : name === 'tun0' ? n.tun0 : undefined;
   if (state.interfaces) applyInterfaces(state.interfaces, devOf);
   if (state.routes) {
     const table = n.kernel.routes;
@@ -59,7 +60,14 @@ export function applyNodeState(n: EmulatedNode, state: NodeState, nowNs: number)
         skipped.push(`${state.dir}/ip-route.json: route ${r.text}: device ${r.dev} is not modelled`);
         continue;
       }
-      table.add({ dst: r.dst, via: r.via, dev, src: r.src, scope: r.scope === 'link' ? 'link' : undefined, mtu: r.mtu });
+      table.add({
+        dst: r.dst,
+        via: r.via,
+        dev,
+        src: r.src,
+        scope: r.scope === 'link' ? 'link' : undefined,
+        mtu: r.mtu,
+      });
     }
   }
   return { skipped };

@@ -34,15 +34,19 @@ export function collectScript(o: CollectOptions): string {
     'oc get namespaces -o yaml > "$OUT/objects/namespaces.yaml"',
   ];
   if (ns) {
-    for (const n of ns) lines.push(`oc adm inspect --dest-dir "$OUT/inspect" ns/${q(n).slice(1, -1)} >/dev/null`, `oc -n ${q(n)} get ${namespaced.join(',')} -o yaml > "$OUT/objects/ns-${n.replace(/[^A-Za-z0-9_.-]/g, '_')}.yaml"`);
+    for (const n of ns)
+      lines.push(
+        `oc adm inspect --dest-dir "$OUT/inspect" ns/${q(n).slice(1, -1)} >/dev/null`,
+        `oc -n ${q(n)} get ${namespaced.join(',')} -o yaml > "$OUT/objects/ns-${n.replace(/[^A-Za-z0-9_.-]/g, '_')}.yaml"`,
+      );
   } else {
     lines.push(`oc get ${namespaced.join(',')} -A -o yaml > "$OUT/objects/namespaced.yaml"`);
   }
   lines.push(
     '',
-    '# Per node: the ovs pod runs ovs-ofctl against br0, the sdn pod (host network) sees the node\'s iptables,',
+    "# Per node: the ovs pod runs ovs-ofctl against br0, the sdn pod (host network) sees the node's iptables,",
     '# routes, addresses and conntrack table.',
-    'for node in $(oc get hostsubnets -o jsonpath=\'{.items[*].host}\'); do',
+    "for node in $(oc get hostsubnets -o jsonpath='{.items[*].host}'); do",
     '  d="$OUT/nodes/$node"; mkdir -p "$d"',
     '  ovs=$(oc -n openshift-sdn get pods -l app=ovs --field-selector spec.nodeName="$node" -o jsonpath=\'{.items[0].metadata.name}\')',
     '  sdn=$(oc -n openshift-sdn get pods -l app=sdn --field-selector spec.nodeName="$node" -o jsonpath=\'{.items[0].metadata.name}\')',

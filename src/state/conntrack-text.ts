@@ -38,7 +38,8 @@ export function parseConntrackList(text: string, file: string): ConntrackLine[] 
     };
     const w = t.split(/\s+/);
     const proto = Number(w[1]);
-    if (!/^\d+$/.test(w[1] ?? '') || !/^\d+$/.test(w[2] ?? '')) fail(`expected "PROTO NUMBER TIMEOUT ..." as conntrack -L prints it, got ${JSON.stringify(t.slice(0, 40))}`);
+    if (!/^\d+$/.test(w[1] ?? '') || !/^\d+$/.test(w[2] ?? ''))
+      fail(`expected "PROTO NUMBER TIMEOUT ..." as conntrack -L prints it, got ${JSON.stringify(t.slice(0, 40))}`);
     if (proto !== PROTO_TCP && proto !== PROTO_UDP && proto !== PROTO_ICMP) continue;
     const secondsLeft = Number(w[2]);
     let k = 3;
@@ -50,10 +51,14 @@ export function parseConntrackList(text: string, file: string): ConntrackLine[] 
     }
     const tuples: CtTuple[] = [];
     let cur: Record<string, string> | null = null;
-    let replied = true, assured = false, mark = 0, zone = 0;
+    let replied = true,
+      assured = false,
+      mark = 0,
+      zone = 0;
     const finish = (): void => {
       if (!cur) return;
-      const src = tryParseIpv4(cur.src ?? ''), dst = tryParseIpv4(cur.dst ?? '');
+      const src = tryParseIpv4(cur.src ?? ''),
+        dst = tryParseIpv4(cur.dst ?? '');
       if (src === undefined || dst === undefined) fail('a tuple without IPv4 src= and dst=');
       const tu = new CtTuple();
       if (proto === PROTO_ICMP) tu.set(proto, src!, dst!, Number(cur.id ?? 0), Number(cur.type ?? 0));
@@ -68,11 +73,13 @@ export function parseConntrackList(text: string, file: string): ConntrackLine[] 
       const word = w[k]!;
       if (word === '[UNREPLIED]') replied = false;
       else if (word === '[ASSURED]') assured = true;
-      else if (word.startsWith('[')) continue; // [OFFLOAD], [HW_OFFLOAD]
+      else if (word.startsWith('['))
+        continue; // [OFFLOAD], [HW_OFFLOAD]
       else {
         const eq = word.indexOf('=');
         if (eq < 0) fail(`unexpected ${JSON.stringify(word)}`);
-        const key = word.slice(0, eq), val = word.slice(eq + 1);
+        const key = word.slice(0, eq),
+          val = word.slice(eq + 1);
         if (key === 'src') {
           finish();
           if (tuples.length >= 2) fail('more than two tuples');
@@ -88,7 +95,18 @@ export function parseConntrackList(text: string, file: string): ConntrackLine[] 
     }
     finish();
     if (tuples.length !== 2) fail('expected an original and a reply tuple');
-    out.push({ orig: tuples[0]!, reply: tuples[1]!, tcpState, replied, assured, mark, zone, secondsLeft, line: i + 1, text: t });
+    out.push({
+      orig: tuples[0]!,
+      reply: tuples[1]!,
+      tcpState,
+      replied,
+      assured,
+      mark,
+      zone,
+      secondsLeft,
+      line: i + 1,
+      text: t,
+    });
   }
   return out;
 }

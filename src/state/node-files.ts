@@ -24,7 +24,14 @@ import type { Ruleset } from '../netfilter/rules.js';
 import { parseConntrackList, type ConntrackLine } from './conntrack-text.js';
 import { StateFileError } from './errors.js';
 
-export const NODE_FILES = ['dump-flows.txt', 'dump-groups.txt', 'iptables-save.txt', 'ip-route.json', 'ip-addr.json', 'conntrack.txt'] as const;
+export const NODE_FILES = [
+  'dump-flows.txt',
+  'dump-groups.txt',
+  'iptables-save.txt',
+  'ip-route.json',
+  'ip-addr.json',
+  'conntrack.txt',
+] as const;
 
 /** A flow read from a dump, with its line for messages. */
 export interface StateFlow {
@@ -127,7 +134,12 @@ export function flowKey(line: string): string | undefined {
  * FlowSpec (shared: nothing changes a parsed FlowSpec): the nodes of a cluster have most of their flows in
  * common, and their dumps differ there only in counters and durations.
  */
-export function parseDumpFlows(text: string, file: string, unmodelled: string[] = [], parsed?: RecentMap<FlowSpec>): StateFlow[] {
+export function parseDumpFlows(
+  text: string,
+  file: string,
+  unmodelled: string[] = [],
+  parsed?: RecentMap<FlowSpec>,
+): StateFlow[] {
   const out: StateFlow[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -200,10 +212,14 @@ export function parseIpRoutes(text: string, file: string): StateRoute[] {
     if (dstText.includes(':')) return; // IPv6
     if (r.type !== undefined && r.type !== 'unicast') return;
     if (r.table !== undefined && r.table !== 'main') return;
-    const dst = dstText === 'default' ? tryParseCidr('0.0.0.0/0') : tryParseCidr(dstText.includes('/') ? dstText : `${dstText}/32`);
+    const dst =
+      dstText === 'default'
+        ? tryParseCidr('0.0.0.0/0')
+        : tryParseCidr(dstText.includes('/') ? dstText : `${dstText}/32`);
     if (!dst) throw new StateFileError(file, `[${i}].dst: ${JSON.stringify(r.dst)} is not an IPv4 destination`);
     const via = r.gateway === undefined ? undefined : tryParseIpv4(String(r.gateway));
-    if (r.gateway !== undefined && via === undefined) throw new StateFileError(file, `[${i}].gateway: ${JSON.stringify(r.gateway)} is not an IPv4 address`);
+    if (r.gateway !== undefined && via === undefined)
+      throw new StateFileError(file, `[${i}].gateway: ${JSON.stringify(r.gateway)} is not an IPv4 address`);
     if (typeof r.dev !== 'string') throw new StateFileError(file, `[${i}].dev: missing`);
     const src = r.prefsrc === undefined ? undefined : tryParseIpv4(String(r.prefsrc));
     const metrics = Array.isArray(r.metrics) ? (r.metrics as Record<string, unknown>[]) : [];
@@ -228,10 +244,19 @@ export function parseIpAddrs(text: string, file: string): StateInterface[] {
       .filter((a) => a.family === 'inet')
       .map((a, j) => {
         const ip = tryParseIpv4(String(a.local));
-        if (ip === undefined) throw new StateFileError(file, `[${i}].addr_info[${j}].local: ${JSON.stringify(a.local)} is not an IPv4 address`);
+        if (ip === undefined)
+          throw new StateFileError(
+            file,
+            `[${i}].addr_info[${j}].local: ${JSON.stringify(a.local)} is not an IPv4 address`,
+          );
         return { ip, prefix: Number(a.prefixlen ?? 32), label: typeof a.label === 'string' ? a.label : undefined };
       });
-    return { name: r.ifname, mtu: Number(r.mtu ?? 1500), mac: typeof r.address === 'string' ? r.address : undefined, addrs };
+    return {
+      name: r.ifname,
+      mtu: Number(r.mtu ?? 1500),
+      mac: typeof r.address === 'string' ? r.address : undefined,
+      addrs,
+    };
   });
 }
 
@@ -282,7 +307,7 @@ export class RulesetCache {
     return { key: e.key, ruleset: () => (e.ruleset ??= parse(readFileSync(path, 'utf8'))) };
   }
 
-/** Reads the file into `raw` (grown as needed): its length. */
+  /** Reads the file into `raw` (grown as needed): its length. */
   private read(path: string): number {
     const fd = openSync(path, 'r');
     try {
@@ -324,9 +349,16 @@ interface RulesEntry {
  */
 export function orderFreeKey(b: Uint8Array): string {
   const n = b.length;
-  let s1 = 0, s2 = 0, s3 = 0, count = 0;
-  let t1 = 0, t2 = 0; // the table's seed
-  let c1 = 0, c2 = 0, chainStart = -1, chainLen = 0; // the hashed chain being folded
+  let s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    count = 0;
+  let t1 = 0,
+    t2 = 0; // the table's seed
+  let c1 = 0,
+    c2 = 0,
+    chainStart = -1,
+    chainLen = 0; // the hashed chain being folded
   const add = (h1: number, h2: number): void => {
     s1 = (s1 + h1) | 0;
     s2 = (s2 + h2) | 0;
@@ -341,7 +373,8 @@ export function orderFreeKey(b: Uint8Array): string {
   while (i < n) {
     let e = b.indexOf(LF, i);
     if (e < 0) e = n;
-    let h1 = t1 ^ 0x811c9dc5, h2 = t2 ^ 0x27d4eb2f;
+    let h1 = t1 ^ 0x811c9dc5,
+      h2 = t2 ^ 0x27d4eb2f;
     for (let k = i; k < e; k++) {
       h1 = Math.imul(h1 ^ b[k]!, 0x01000193);
       h2 = Math.imul(h2 ^ b[k]!, 0x5bd1e995);
@@ -381,7 +414,9 @@ const RULE_OF_KUBE = [0x2d, 0x41, 0x20, 0x4b, 0x55, 0x42, 0x45, 0x2d]; // "-A KU
 
 /** The length of a hashed chain kind (SVC SEP FW XLB EXT SVL) at `b[j]` followed by "-", else 0. */
 function hashedKind(b: Uint8Array, j: number): number {
-  const x = b[j], y = b[j + 1], z = b[j + 2];
+  const x = b[j],
+    y = b[j + 1],
+    z = b[j + 2];
   if (x === 0x46 && y === 0x57) return b[j + 2] === 0x2d ? 2 : 0; // FW
   const three =
     (x === 0x53 && ((y === 0x56 && (z === 0x43 || z === 0x4c)) || (y === 0x45 && z === 0x50))) || // SVC SVL SEP
@@ -402,7 +437,16 @@ function hashedChainEnd(b: Uint8Array, i: number, end: number): number {
   return j - h === 16 && (j === end || b[j] === SP) ? j : -1;
 }
 
-const HASH = 0x23, STAR = 0x2a, LF = 0x0a, CR = 0x0d, SP = 0x20, LBRACKET = 0x5b, RBRACKET = 0x5d, COLON = 0x3a, D0 = 0x30, D9 = 0x39;
+const HASH = 0x23,
+  STAR = 0x2a,
+  LF = 0x0a,
+  CR = 0x0d,
+  SP = 0x20,
+  LBRACKET = 0x5b,
+  RBRACKET = 0x5d,
+  COLON = 0x3a,
+  D0 = 0x30,
+  D9 = 0x39;
 
 /** If `buf[i..end)` starts with an iptables-save counter `[digits:digits]`, the index after it; else -1. */
 function counterEnd(buf: Uint8Array, i: number, end: number): number {
@@ -425,11 +469,13 @@ function counterEnd(buf: Uint8Array, i: number, end: number): number {
  */
 export function rulesBytes(src: Uint8Array, n: number, out: Uint8Array): number {
   out.set(src.subarray(0, n));
-  let i = 0, o = 0;
+  let i = 0,
+    o = 0;
   while (i < n) {
     let e = out.indexOf(LF, i);
     if (e < 0 || e > n) e = n;
-    let start = i, end = e;
+    let start = i,
+      end = e;
     i = e + 1;
     if (out[start] === HASH) continue;
     const c = counterEnd(out, start, end);

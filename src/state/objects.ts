@@ -29,7 +29,9 @@ const KNOWN = new Set(Object.keys(KIND_API_VERSIONS));
 
 /** Every YAML/JSON file under `dir`, sorted (stable object order), leaving out `nodes/` (per-node dumps). */
 function listFiles(dir: string, root = dir, out: string[] = []): string[] {
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory() || (e.isSymbolicLink() && statSync(p).isDirectory())) {
@@ -42,7 +44,10 @@ function listFiles(dir: string, root = dir, out: string[] = []): string[] {
 
 function meta(doc: Record<string, unknown>): { namespace: string; name: string } {
   const m = (doc.metadata ?? {}) as Record<string, unknown>;
-  return { namespace: typeof m.namespace === 'string' ? m.namespace : '', name: typeof m.name === 'string' ? m.name : '' };
+  return {
+    namespace: typeof m.namespace === 'string' ? m.namespace : '',
+    name: typeof m.name === 'string' ? m.name : '',
+  };
 }
 
 /** A pod the SDN would not give an address: finished, or not scheduled to a node yet. */
@@ -60,7 +65,8 @@ function expandTypedLists(objs: SourceObject[]): SourceObject[] {
   for (const o of objs) {
     const d = o.doc as { kind?: unknown; items?: unknown } | null;
     if (d && typeof d === 'object' && typeof d.kind === 'string' && /.List$/.test(d.kind) && Array.isArray(d.items)) {
-      for (const [i, doc] of d.items.entries()) out.push({ doc, position: `${o.position ? `${o.position} ` : ''}items[${i}]` });
+      for (const [i, doc] of d.items.entries())
+        out.push({ doc, position: `${o.position ? `${o.position} ` : ''}items[${i}]` });
     } else out.push(o);
   }
   return out;
@@ -68,7 +74,14 @@ function expandTypedLists(objs: SourceObject[]): SourceObject[] {
 
 /** Reads every object under `dir`. YAML syntax errors name the file, line and column (ConfigError). */
 export function readStateObjects(dir: string): StateObjects {
-  const res: StateObjects = { sources: [], kinds: new Map(), ignored: new Map(), skippedPods: [], files: 0, duplicates: 0 };
+  const res: StateObjects = {
+    sources: [],
+    kinds: new Map(),
+    ignored: new Map(),
+    skippedPods: [],
+    files: 0,
+    duplicates: 0,
+  };
   const seen = new Set<string>();
   for (const file of listFiles(dir)) {
     const rel = relative(dir, file);

@@ -34,7 +34,12 @@ export interface PartialOptions {
 /** The Emulation of `nodes` (HostSubnet names) of the state's cluster. */
 export function partialEmulation(state: StateDir, nodes: ReadonlySet<string>, opts: PartialOptions): Emulation {
   const full = state.cluster;
-  const sub: Cluster = { ...full, hostSubnets: full.hostSubnets.filter((h) => nodes.has(h.name)), pods: full.pods.filter((p) => nodes.has(p.node)), services: [] };
+  const sub: Cluster = {
+    ...full,
+    hostSubnets: full.hostSubnets.filter((h) => nodes.has(h.name)),
+    pods: full.pods.filter((p) => nodes.has(p.node)),
+    services: [],
+  };
   const emu = new Emulation(sub, { seed: opts.seed ?? 1, fastPath: createFastPath });
   let kubeProxy: Ruleset | undefined;
   const kp = opts.kubeProxy ?? (() => (kubeProxy ??= kubeProxyRules(full)));
@@ -69,7 +74,12 @@ export function expectedNodeRules(cluster: Cluster, node: string, kubeProxy: Rul
 /** kube-proxy's rules alone, with the options buildNodeRules gives it. */
 export function kubeProxyRules(cluster: Cluster): Ruleset {
   const rs = emptyRuleset();
-  addKubeProxyRules(rs, cluster, { clusterCIDR: cluster.network.clusterNetwork, masqueradeBit: 0, randomFully: true, localDetector: 'cidr' });
+  addKubeProxyRules(rs, cluster, {
+    clusterCIDR: cluster.network.clusterNetwork,
+    masqueradeBit: 0,
+    randomFully: true,
+    localDetector: 'cidr',
+  });
   return rs;
 }
 
@@ -82,7 +92,8 @@ function mergeRules(sdn: Ruleset, kp: Ruleset): Ruleset {
   const names = new Set<TableName>([...sdn.tables.keys(), ...kp.tables.keys()]);
   for (const t of names) {
     const chains = new Map<string, Chain>();
-    const a = kp.tables.get(t), b = sdn.tables.get(t);
+    const a = kp.tables.get(t),
+      b = sdn.tables.get(t);
     for (const src of [a, b]) {
       if (!src) continue;
       for (const [n, c] of src.chains) {

@@ -35,8 +35,12 @@ function renderNodes(nodes: TraceNode[], indent: string, out: string[], state: {
 /** Human-readable trace of one packet. */
 export function renderPacketTrace(p: TracedPacket): string {
   const out: string[] = [];
-  const outcome = p.outcome ? `${p.outcome.kind}${p.outcome.reason ? `: ${p.outcome.reason}` : ''} at ${p.outcome.host}` : 'in flight';
-  out.push(`=== packet ${p.index + 1}: ${p.label} (from ${p.origin}, t=${(p.createdNs / 1e9).toFixed(6)}s) -> ${outcome}`);
+  const outcome = p.outcome
+    ? `${p.outcome.kind}${p.outcome.reason ? `: ${p.outcome.reason}` : ''} at ${p.outcome.host}`
+    : 'in flight';
+  out.push(
+    `=== packet ${p.index + 1}: ${p.label} (from ${p.origin}, t=${(p.createdNs / 1e9).toFixed(6)}s) -> ${outcome}`,
+  );
   renderNodes(p.trace.root, '  ', out, {});
   return out.join('\n');
 }
@@ -55,5 +59,12 @@ export interface PacketJson {
 }
 
 export function packetsToJson(packets: readonly TracedPacket[]): PacketJson[] {
-  return packets.map((p) => ({ index: p.index + 1, origin: p.origin, label: p.label, createdNs: p.createdNs, outcome: p.outcome ?? null, hops: p.trace.root }));
+  return packets.map((p) => ({
+    index: p.index + 1,
+    origin: p.origin,
+    label: p.label,
+    createdNs: p.createdNs,
+    outcome: p.outcome ?? null,
+    hops: p.trace.root,
+  }));
 }

@@ -30,7 +30,13 @@ export class FlowTally {
   }
 
   toJSON(): object {
-    return { total: this.total, ...this.outcomes, portWaits: this.portWaits, portWaitSeconds: this.portWaitNs / 1e9, examples: Object.fromEntries(this.examples) };
+    return {
+      total: this.total,
+      ...this.outcomes,
+      portWaits: this.portWaits,
+      portWaitSeconds: this.portWaitNs / 1e9,
+      examples: Object.fromEntries(this.examples),
+    };
   }
 }
 

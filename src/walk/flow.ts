@@ -62,7 +62,11 @@ export function sourceStack(emu: Emulation, src: Source): Stack {
 }
 
 export function sourceLabel(src: Source): string {
-  return src.kind === 'pod' ? `${src.namespace}/${src.name}` : src.kind === 'node' ? `node/${src.name}` : `external/${src.name}`;
+  return src.kind === 'pod'
+    ? `${src.namespace}/${src.name}`
+    : src.kind === 'node'
+      ? `node/${src.name}`
+      : `external/${src.name}`;
 }
 
 /** Run one flow to completion (the emulation is synchronous: when this returns, every packet has landed). */
@@ -75,7 +79,8 @@ export function runFlow(emu: Emulation, spec: FlowSpec): FlowResult {
 /** Start a flow; `finish()` reads its outcome once the emulation has settled. */
 function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
   const stack = sourceStack(emu, spec.from);
-  const dst = spec.to.ip, port = spec.to.port;
+  const dst = spec.to.ip,
+    port = spec.to.port;
   const host = spec.toLabel ?? ipv4ToString(dst);
   switch (spec.proto) {
     case 'tcp': {
@@ -88,7 +93,17 @@ function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
           stack.sockets.abandon(c);
           if (c.error) return { spec, ok, outcome: 'no-port', clientPort: 0, detail: noPortDetail('connect') };
           const outcome = ok ? 'completed' : c.reset ? 'refused' : 'unanswered';
-          return { spec, ok, outcome, clientPort: c.localPort, detail: ok ? `TCP exchange complete: ${got} response bytes, connection closed` : c.reset ? 'TCP connection reset' : `TCP stopped in ${state}` };
+          return {
+            spec,
+            ok,
+            outcome,
+            clientPort: c.localPort,
+            detail: ok
+              ? `TCP exchange complete: ${got} response bytes, connection closed`
+              : c.reset
+                ? 'TCP connection reset'
+                : `TCP stopped in ${state}`,
+          };
         },
       };
     }
@@ -98,13 +113,27 @@ function startFlow(emu: Emulation, spec: FlowSpec): { finish(): FlowResult } {
         finish: () => {
           stack.sockets.closeUdp(x);
           if (x.error) return { spec, ok: false, outcome: 'no-port', clientPort: 0, detail: noPortDetail('sendto') };
-          return { spec, ok: !!x.response, outcome: x.response ? 'completed' : 'unanswered', clientPort: x.localPort, detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response' };
+          return {
+            spec,
+            ok: !!x.response,
+            outcome: x.response ? 'completed' : 'unanswered',
+            clientPort: x.localPort,
+            detail: x.response ? `UDP response of ${x.response.length} bytes` : 'no UDP response',
+          };
         },
       };
     }
     case 'icmp': {
       const r = stack.ping(dst, spec.payloadSize ?? 64);
-      return { finish: () => ({ spec, ok: r.replied, outcome: r.replied ? 'completed' : 'unanswered', clientPort: r.id, detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply' }) };
+      return {
+        finish: () => ({
+          spec,
+          ok: r.replied,
+          outcome: r.replied ? 'completed' : 'unanswered',
+          clientPort: r.id,
+          detail: r.replied ? 'ICMP echo reply received' : 'no ICMP echo reply',
+        }),
+      };
     }
   }
 }
@@ -114,7 +143,10 @@ function noPortDetail(call: string): string {
 }
 
 /** Resolve `ip` or a cluster name to an address: pod `ns/name`, service `svc/ns/name`, node name, external host name. */
-export function resolveTarget(cluster: Cluster, target: string): { ip: Ipv4Address; label: string; defaultPort?: number } {
+export function resolveTarget(
+  cluster: Cluster,
+  target: string,
+): { ip: Ipv4Address; label: string; defaultPort?: number } {
   if (target.startsWith('svc/')) {
     const [, ns, name] = target.split('/');
     const s = cluster.services.find((x) => x.namespace === ns && x.name === name);

@@ -28,9 +28,12 @@ describe('sum16 (even/odd byte sums, 16 bytes per round)', () => {
   it('equals the word-at-a-time sum for every length 0..70 at every offset 0..3, and on random buffers', () => {
     const rand = prng(61);
     const b = randBytes(rand, 4096);
-    for (let len = 0; len <= 70; len++) for (let off = 0; off < 4; off++) expect(sum16(b, off, len, 7), `len ${len} off ${off}`).toBe(sum16Reference(b, off, len, 7));
+    for (let len = 0; len <= 70; len++)
+      for (let off = 0; off < 4; off++)
+        expect(sum16(b, off, len, 7), `len ${len} off ${off}`).toBe(sum16Reference(b, off, len, 7));
     for (let i = 0; i < 300; i++) {
-      const off = randInt(rand, 100), len = randInt(rand, 3900);
+      const off = randInt(rand, 100),
+        len = randInt(rand, 3900);
       expect(sum16(b, off, len)).toBe(sum16Reference(b, off, len));
     }
     // All 0xff: the largest partial sums.
@@ -43,7 +46,12 @@ describe('flow hash forms', () => {
   it('flowHash5Int32 has flowHash5 bits, and flowSourcePort = vxlanSourcePort(flowHash5(...))', () => {
     const rand = prng(62);
     for (let i = 0; i < 3000; i++) {
-      const a = randInt(rand, 2 ** 32), b = randInt(rand, 2 ** 32), p = randInt(rand, 256), sp = randInt(rand, 65536), dp = randInt(rand, 65536), seed = randInt(rand, 2 ** 32);
+      const a = randInt(rand, 2 ** 32),
+        b = randInt(rand, 2 ** 32),
+        p = randInt(rand, 256),
+        sp = randInt(rand, 65536),
+        dp = randInt(rand, 65536),
+        seed = randInt(rand, 2 ** 32);
       const h = flowHash5(a, b, p, sp, dp, seed);
       expect(flowHash5Int32(a, b, p, sp, dp, seed)).toBe(h | 0);
       // Addresses given as int32 hash the same (the canonical order is the unsigned one).
@@ -55,7 +63,12 @@ describe('flow hash forms', () => {
 });
 
 describe('classifier lookup cache', () => {
-  interface R { match: Match; priority: number; seq: number; id: number }
+  interface R {
+    match: Match;
+    priority: number;
+    seq: number;
+    id: number;
+  }
   let seq = 0;
   function rule(priority: number, fields: [number, number, number][]): R {
     const m = new Match();
@@ -70,7 +83,8 @@ describe('classifier lookup cache', () => {
     let best: R | undefined;
     for (const r of rules) {
       let ok = true;
-      for (let w = 0; w < r.match.masks.length && ok; w++) if ((key[w]! & r.match.masks[w]!) !== r.match.values[w]) ok = false;
+      for (let w = 0; w < r.match.masks.length && ok; w++)
+        if ((key[w]! & r.match.masks[w]!) !== r.match.values[w]) ok = false;
       if (ok && (!best || r.priority > best.priority || (r.priority === best.priority && r.seq < best.seq))) best = r;
     }
     return best;
@@ -96,7 +110,8 @@ describe('classifier lookup cache', () => {
       } else {
         const fields: [number, number, number][] = [];
         if (rand() < 0.6) fields.push([W_IN_PORT, 1 + randInt(rand, 4), 0xffff]);
-        if (rand() < 0.5) fields.push([W_NW_SRC, (0x0a000000 + randInt(rand, 8)) | 0, rand() < 0.5 ? -1 : 0xfffffffc | 0]);
+        if (rand() < 0.5)
+          fields.push([W_NW_SRC, (0x0a000000 + randInt(rand, 8)) | 0, rand() < 0.5 ? -1 : 0xfffffffc | 0]);
         if (rand() < 0.5) fields.push([W_NW_DST, (0xc0a80000 + randInt(rand, 8)) | 0, -1]);
         if (rand() < 0.3) fields.push([W_TP_DST, randInt(rand, 3), 0xffff]);
         const r = rule(randInt(rand, 5) * 10, fields);
@@ -118,14 +133,16 @@ describe('Conntrack.insert (conntrack -I) and trackNow', () => {
     const ct = new Conntrack();
     const clock = { now: 5_000_000_000 }; // past 2^31 ns
     ct.clock = clock;
-    const src = 0xac100001, dst = 0xc0a80005;
+    const src = 0xac100001,
+      dst = 0xc0a80005;
     const e = ct.insert(6, src, dst, 40000, 443, clock.now);
     expect(ct.count).toBe(1);
     expect(() => ct.insert(6, dst, src, 443, 40000, clock.now)).toThrow(/exists/);
     expect(ct.lookup(6, src, dst, 40000, 443)).toBe(e);
     // A reply ACK from dst:443 to src:40000.
     const pkt = new PacketBuffer();
-    const d = pkt.data, l3 = pkt.setFrame(40);
+    const d = pkt.data,
+      l3 = pkt.setFrame(40);
     d.set([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0], l3);
     d.writeUInt32BE(dst, l3 + 12);
     d.writeUInt32BE(src, l3 + 16);
@@ -145,9 +162,12 @@ describe('Conntrack.insert (conntrack -I) and trackNow', () => {
 describe('PcapngWriter.writePacketNow and the comment cache', () => {
   it('writes the same bytes as writePacket, with comments, for short and long frames', () => {
     const rand = prng(64);
-    const a = new MemorySink(), b = new MemorySink();
-    const wa = new PcapngWriter(a), wb = new PcapngWriter(b);
-    const ia = wa.addInterface({ name: 'x' }), ib = wb.addInterface({ name: 'x' });
+    const a = new MemorySink(),
+      b = new MemorySink();
+    const wa = new PcapngWriter(a),
+      wb = new PcapngWriter(b);
+    const ia = wa.addInterface({ name: 'x' }),
+      ib = wb.addInterface({ name: 'x' });
     const clock = { now: 0 };
     for (let i = 0; i < 50; i++) {
       const frame = Buffer.from(randBytes(rand, 1 + randInt(rand, 1500)));

@@ -60,11 +60,15 @@ describe('bench --quick', () => {
     const leftoversBefore = benchFiles('/dev/shm').length + benchFiles(tmpdir()).length;
     try {
       const plot = join(dir, 'plot');
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--quick', '--json', json, '--plot', plot], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const r = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'bench/main.ts', '--quick', '--json', json, '--plot', plot],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
       expect(r.error, 'bench did not finish').toBeUndefined();
       expect(r.status, `bench exited ${r.status}\n${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^# machine: .+, \d+ cores, node v\d+/m);

@@ -84,11 +84,15 @@ describe('FileSink', () => {
     const path = scratchPath('failed.pcap');
     const before = readdirSync(join(path, '..')).length;
     expect(() =>
-      writeFileWithSink(path, (sink) => {
-        const w = new PcapWriter(sink);
-        for (let i = 0; i < 1000; i++) w.writePacket(i, Buffer.alloc(100));
-        w.writePacket(-1, Buffer.alloc(100)); // EncodeError: negative timestamp
-      }, 4096),
+      writeFileWithSink(
+        path,
+        (sink) => {
+          const w = new PcapWriter(sink);
+          for (let i = 0; i < 1000; i++) w.writePacket(i, Buffer.alloc(100));
+          w.writePacket(-1, Buffer.alloc(100)); // EncodeError: negative timestamp
+        },
+        4096,
+      ),
     ).toThrow(/timestamp/);
     expect(existsSync(path)).toBe(false);
     expect(readdirSync(join(path, '..')).length).toBe(before);

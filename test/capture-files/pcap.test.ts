@@ -83,7 +83,14 @@ describe('pcap round trips', () => {
       });
       const { header, packets } = readPcap(bytes);
       expect(header).toEqual({
-        byteOrder: 'little', resolution, versionMajor: 2, versionMinor: 4, thiszone: 0, sigfigs: 0, snaplen: 262144, linktype: 1,
+        byteOrder: 'little',
+        resolution,
+        versionMajor: 2,
+        versionMinor: 4,
+        thiszone: 0,
+        sigfigs: 0,
+        snaplen: 262144,
+        linktype: 1,
       });
       expect(packets.map((p) => toHex(p.data))).toEqual(frames.map((f) => toHex(f)));
       expect(packets.map((p) => p.origLen)).toEqual(frames.map((f) => f.length));
@@ -109,14 +116,19 @@ describe('pcap round trips', () => {
   });
 
   it('reads a hand-built big-endian nanosecond file', () => {
-    const bytes = fromHex('a1b23c4d 0002 0004 00000000 00000000 00040000 00000001  00000001 3b9ac9ff 00000001 00000001 ee');
+    const bytes = fromHex(
+      'a1b23c4d 0002 0004 00000000 00000000 00040000 00000001  00000001 3b9ac9ff 00000001 00000001 ee',
+    );
     const { header, packets } = readPcap(bytes);
     expect(header.resolution).toBe('ns');
     expect(packets[0]!.tsNs).toBe(1_999_999_999);
   });
 
   it('iterates lazily: a record after a bad one is never reached before the caller asks', () => {
-    const bytes = write({}, (w) => { w.writePacket(1, FRAME); w.writePacket(2, FRAME); });
+    const bytes = write({}, (w) => {
+      w.writePacket(1, FRAME);
+      w.writePacket(2, FRAME);
+    });
     const cut = bytes.subarray(0, bytes.length - 1);
     const it = new PcapReader(cut)[Symbol.iterator]();
     expect(it.next().value?.tsNs).toBe(1);
@@ -125,7 +137,10 @@ describe('pcap round trips', () => {
 });
 
 describe('pcap malformed input', () => {
-  const file = write({ snaplen: 65535 }, (w) => { w.writePacket(1, FRAME); w.writePacket(2, fromHex('0102')); });
+  const file = write({ snaplen: 65535 }, (w) => {
+    w.writePacket(1, FRAME);
+    w.writePacket(2, fromHex('0102'));
+  });
   const recordStarts = [24, 24 + 16 + 5, file.length];
 
   it('every truncation is either a whole prefix of records or a truncated fault at the cut record', () => {

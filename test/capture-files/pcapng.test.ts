@@ -52,14 +52,21 @@ describe('pcapng writer golden bytes', () => {
   });
 
   it('omits the option list when a block has no options', () => {
-    const bytes = write((w) => {
-      w.addInterface({ name: '', tsresolNs: false, snaplen: 65535 });
-      w.writePacket(0, 3000, fromHex('aabbccdd'));
-    }, { userAppl: '' });
-    expect(toHex(bytes)).toBe(toHex(fromHex(`
+    const bytes = write(
+      (w) => {
+        w.addInterface({ name: '', tsresolNs: false, snaplen: 65535 });
+        w.writePacket(0, 3000, fromHex('aabbccdd'));
+      },
+      { userAppl: '' },
+    );
+    expect(toHex(bytes)).toBe(
+      toHex(
+        fromHex(`
       0a0d0d0a 1c000000 4d3c2b1a 01000000 ffffffffffffffff 1c000000   # SHB, 28 bytes, no options
       01000000 14000000 0100 0000 ffff0000 14000000                  # IDB, 20 bytes, microseconds
-      06000000 24000000 00000000 00000000 03000000 04000000 04000000 aabbccdd 24000000  # EPB: 3 us`)));
+      06000000 24000000 00000000 00000000 03000000 04000000 04000000 aabbccdd 24000000  # EPB: 3 us`),
+      ),
+    );
   });
 
   it('encodes a multibyte comment with its UTF-8 length and the inbound flag', () => {
@@ -74,10 +81,16 @@ describe('pcapng writer golden bytes', () => {
   });
 
   it('writes the same bytes from a range inside a larger buffer', () => {
-    const a = write((w) => { w.addInterface({ name: 'x' }); w.writePacket(0, 5, FRAME); });
+    const a = write((w) => {
+      w.addInterface({ name: 'x' });
+      w.writePacket(0, 5, FRAME);
+    });
     const big = new Uint8Array(40).fill(0x55);
     big.set(FRAME, 9);
-    const b = write((w) => { w.addInterface({ name: 'x' }); w.writePacket(0, 5, big, 9, 14); });
+    const b = write((w) => {
+      w.addInterface({ name: 'x' });
+      w.writePacket(0, 5, big, 9, 14);
+    });
     expect(toHex(b)).toBe(toHex(a));
   });
 
@@ -132,7 +145,8 @@ describe('pcapng round trips', () => {
   });
 
   it('converts other timestamp resolutions (10^-3 and 2^-10 s)', () => {
-    const idb = (tsresol: string) => `01000000 20000000 0100 0000 00000000 0900 0100 ${tsresol} 000000 00000000 20000000`;
+    const idb = (tsresol: string) =>
+      `01000000 20000000 0100 0000 00000000 0900 0100 ${tsresol} 000000 00000000 20000000`;
     const epb = '06000000 20000000 00000000 00000000 00040000 00000000 00000000 20000000'; // ts = 1024 units, no data
     const shb = '0a0d0d0a 1c000000 4d3c2b1a 01000000 ffffffffffffffff 1c000000';
     expect(readPcapng(fromHex(shb + idb('03') + epb)).packets[0]!.tsNs).toBe(1024 * 1_000_000);
@@ -140,8 +154,17 @@ describe('pcapng round trips', () => {
   });
 
   it('numbers interfaces of a second section after those of the first', () => {
-    const one = write((w) => { w.addInterface({ name: 'a' }); w.writePacket(0, 1, FRAME); });
-    const two = write((w) => { w.addInterface({ name: 'b' }); w.writePacket(0, 2, FRAME); }, { userAppl: 'other' });
+    const one = write((w) => {
+      w.addInterface({ name: 'a' });
+      w.writePacket(0, 1, FRAME);
+    });
+    const two = write(
+      (w) => {
+        w.addInterface({ name: 'b' });
+        w.writePacket(0, 2, FRAME);
+      },
+      { userAppl: 'other' },
+    );
     const r = readPcapng(Buffer.concat([one, two]));
     expect(r.interfaces.map((i) => i.name)).toEqual(['a', 'b']);
     expect(r.packets.map((p) => p.interfaceId)).toEqual([0, 1]);

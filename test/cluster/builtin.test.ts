@@ -18,7 +18,9 @@ if (!hasSeed) console.warn(`builtin.test: ${SEED} not found; the comparisons wit
 
 /** The seed's lines with the web page's non-breaking spaces turned back into spaces. */
 function seedLines(): string[] {
-  return readFileSync(SEED, 'utf8').replace(/\u00a0/g, ' ').split('\n');
+  return readFileSync(SEED, 'utf8')
+    .replace(/\u00a0/g, ' ')
+    .split('\n');
 }
 
 /** The lines after a command line up to the first blank line (or `count` lines). */
@@ -43,11 +45,17 @@ describe('built-in ARO cluster', () => {
 
   it.skipIf(!hasSeed)('prints project1 `oc get svc` as the article shows it, but for AGE', () => {
     const expected = seedOutput('kubectl get svc', 4).map(dropLastColumn);
-    expect(formatTable(cluster, 'services', { namespace: 'project1' }).split('\n').map(dropLastColumn)).toEqual(expected);
+    expect(formatTable(cluster, 'services', { namespace: 'project1' }).split('\n').map(dropLastColumn)).toEqual(
+      expected,
+    );
   });
 
   it.skipIf(!hasSeed)('has the project1 pods of `oc get pod -o wide` with their IPs and nodes', () => {
-    const seedRows = new Map(seedOutput('kubectl get pod -o wide').slice(1).map((l) => [l.split(/\s+/)[0]!, l.trim().split(/\s+/)]));
+    const seedRows = new Map(
+      seedOutput('kubectl get pod -o wide')
+        .slice(1)
+        .map((l) => [l.split(/\s+/)[0]!, l.trim().split(/\s+/)]),
+    );
     const ours = formatTable(cluster, 'pods', { namespace: 'project1' }).split('\n').slice(1);
     expect(ours).toHaveLength(3);
     for (const row of ours) {
@@ -60,9 +68,14 @@ describe('built-in ARO cluster', () => {
   });
 
   it.skipIf(!hasSeed)("has worker 1's pods of `oc get pod -A -o wide` with their namespaces, IPs and nodes", () => {
-    const seedRows = seedOutput('kubectl get pod -A -o wide | grep aro2-p8bjm-worker-northeurope1-qt8l7').map((l) => l.trim().split(/\s+/));
+    const seedRows = seedOutput('kubectl get pod -A -o wide | grep aro2-p8bjm-worker-northeurope1-qt8l7').map((l) =>
+      l.trim().split(/\s+/),
+    );
     const bySeedKey = new Map(seedRows.map((c) => [`${c[0]}/${c[1]}`, c]));
-    const ours = formatTable(cluster, 'pods').split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    const ours = formatTable(cluster, 'pods')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
     const onWorker1 = ours.filter((c) => c[7] === BUILTIN_NODES.WORKER_1 && c[1] !== 'sqlapi-1-8jgx8'); // 8jgx8 is from the other listing
     expect(onWorker1.length).toBeGreaterThanOrEqual(7);
     for (const cells of onWorker1) {
@@ -74,21 +87,34 @@ describe('built-in ARO cluster', () => {
     }
   });
 
-  it.skipIf(!hasSeed)("loads the article's `oc get clusternetworks -o yaml` output unchanged and gets the same network", () => {
-    const lines = seedLines();
-    const start = lines.findIndex((l) => l.startsWith('oc get clusternetworks.network.openshift.io -o yaml')) + 1;
-    const end = lines.findIndex((l, i) => i > start && l.trim() === '');
-    const fromSeed = parseClusterDocuments(lines.slice(start, end).join('\n'), 'seed.yaml');
-    expect(fromSeed.network).toEqual(cluster.network);
-  });
+  it.skipIf(!hasSeed)(
+    "loads the article's `oc get clusternetworks -o yaml` output unchanged and gets the same network",
+    () => {
+      const lines = seedLines();
+      const start = lines.findIndex((l) => l.startsWith('oc get clusternetworks.network.openshift.io -o yaml')) + 1;
+      const end = lines.findIndex((l, i) => i > start && l.trim() === '');
+      const fromSeed = parseClusterDocuments(lines.slice(start, end).join('\n'), 'seed.yaml');
+      expect(fromSeed.network).toEqual(cluster.network);
+    },
+  );
 
   it('has the article network settings', () => {
-    expect(formatTable(cluster, 'clusternetwork').split('\n')[1]!.split(/\s+/)).toEqual(['default', '10.128.0.0/14', '172.30.0.0/16', 'redhat/openshift-ovs-networkpolicy']);
+    expect(formatTable(cluster, 'clusternetwork').split('\n')[1]!.split(/\s+/)).toEqual([
+      'default',
+      '10.128.0.0/14',
+      '172.30.0.0/16',
+      'redhat/openshift-ovs-networkpolicy',
+    ]);
     expect(cluster.network.mtu).toBe(1500);
     expect(overlayMtu(cluster.network)).toBe(1450);
     expect(cluster.network.vxlanPort).toBe(4789);
     expect(cluster.network.hostSubnetLength).toBe(9);
-    expect(cluster.underlay).toEqual({ cidr: { network: ipv4('192.168.0.0'), prefix: 24, mask: 0xffffff00 }, gateway: ipv4('192.168.0.1'), gatewayMac: 0x123456789abc, mtu: 1500 });
+    expect(cluster.underlay).toEqual({
+      cidr: { network: ipv4('192.168.0.0'), prefix: 24, mask: 0xffffff00 },
+      gateway: ipv4('192.168.0.1'),
+      gatewayMac: 0x123456789abc,
+      mtu: 1500,
+    });
     expect(cluster.externalHosts.map((h) => [h.name, h.ip])).toEqual([['external', ipv4('203.0.113.10')]]);
   });
 
@@ -115,7 +141,8 @@ describe('built-in ARO cluster', () => {
   it('gives fixed VNIDs: 0 to default, distinct values >= 10 to the others', () => {
     const ids = new Map(cluster.netNamespaces.map((n) => [n.name, n.netid]));
     expect(ids.get('default')).toBe(0);
-    for (const ns of ['project1', 'kuard1', 'kuard2', 'openshift-dns', 'openshift-ingress', 'openshift-sdn']) expect(ids.get(ns)).toBeGreaterThanOrEqual(10);
+    for (const ns of ['project1', 'kuard1', 'kuard2', 'openshift-dns', 'openshift-ingress', 'openshift-sdn'])
+      expect(ids.get(ns)).toBeGreaterThanOrEqual(10);
     const nonGlobal = [...ids.values()].filter((v) => v !== 0);
     expect(new Set(nonGlobal).size).toBe(nonGlobal.length);
   });
@@ -129,7 +156,9 @@ describe('built-in ARO cluster', () => {
       ports: [{ protocol: 'TCP', port: 8080 }],
     });
     expect(ix.endpoints('project1', 'server')!.addresses.map((a) => a.ip)).toEqual([ipv4('10.128.2.24')]);
-    expect(ix.endpoints('default', 'kubernetes')!.addresses.map((a) => a.ip)).toEqual(['192.168.0.38', '192.168.0.39', '192.168.0.40'].map(ipv4));
+    expect(ix.endpoints('default', 'kubernetes')!.addresses.map((a) => a.ip)).toEqual(
+      ['192.168.0.38', '192.168.0.39', '192.168.0.40'].map(ipv4),
+    );
     const lb = ix.service('project1', 'sqlapilb')!;
     expect(lb.type).toBe('LoadBalancer');
     expect(lb.externalIPs).toEqual([ipv4('192.168.0.11')]);
@@ -156,7 +185,9 @@ describe('built-in ARO cluster', () => {
   });
 
   it('loads the same cluster from its documents written out as multi-document YAML', () => {
-    const text = builtinClusterDocuments().map((d) => stringify(d)).join('---\n');
+    const text = builtinClusterDocuments()
+      .map((d) => stringify(d))
+      .join('---\n');
     expect(parseClusterDocuments(text, 'builtin.yaml')).toEqual(cluster);
   });
 });

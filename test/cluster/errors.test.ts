@@ -280,7 +280,10 @@ subsets:
     ],
     [
       'node port outside the NodePort range',
-      VALID.replace('spec: {clusterIP', 'spec: {type: NodePort, clusterIP').replace('ports: [{port: 8080}]', 'ports: [{port: 8080, nodePort: 8080}]'),
+      VALID.replace('spec: {clusterIP', 'spec: {type: NodePort, clusterIP').replace(
+        'ports: [{port: 8080}]',
+        'ports: [{port: 8080, nodePort: 8080}]',
+      ),
       'cluster.yaml: Service project1/sqlapi: spec.ports[0].nodePort: 8080 is out of range (expected 30000..32767)',
       'Service project1/sqlapi',
       'spec.ports[0].nodePort',
@@ -317,6 +320,8 @@ subsets:
   });
 
   it('reports duplicate YAML keys as syntax errors', () => {
-    expect(() => parseClusterDocuments('kind: Pod\nkind: Pod\n', 'c.yaml')).toThrow(/^c\.yaml:2:1: YAML syntax error: Map keys must be unique$/);
+    expect(() => parseClusterDocuments('kind: Pod\nkind: Pod\n', 'c.yaml')).toThrow(
+      /^c\.yaml:2:1: YAML syntax error: Map keys must be unique$/,
+    );
   });
 });

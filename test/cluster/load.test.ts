@@ -87,12 +87,21 @@ describe('a user cluster file shaped like `oc get -o yaml` output', () => {
     expect(web.addresses.map((a) => a.pod)).toEqual(['frontend/web-2', 'frontend/web-1', 'frontend/web-3']);
     expect(web.ports).toEqual([{ name: 'http', protocol: 'TCP', port: 8080 }]);
     expect(ix.endpoints('backend', 'db')!.ports).toEqual([{ protocol: 'TCP', port: 5432 }]);
-    expect(ix.service('backend', 'db')!.ports).toEqual([{ protocol: 'TCP', port: 5432, targetPort: 5432, nodePort: 30432 }]);
+    expect(ix.service('backend', 'db')!.ports).toEqual([
+      { protocol: 'TCP', port: 5432, targetPort: 5432, nodePort: 30432 },
+    ]);
   });
 
   it('reads policies', () => {
     expect(cluster.egressNetworkPolicies).toEqual([
-      { namespace: 'backend', name: 'default', rules: [{ type: 'Allow', cidrSelector: cidr('203.0.113.0/24') }, { type: 'Deny', cidrSelector: cidr('0.0.0.0/0') }] },
+      {
+        namespace: 'backend',
+        name: 'default',
+        rules: [
+          { type: 'Allow', cidrSelector: cidr('203.0.113.0/24') },
+          { type: 'Deny', cidrSelector: cidr('0.0.0.0/0') },
+        ],
+      },
     ]);
     expect(cluster.networkPolicies[0]).toEqual({
       namespace: 'backend',
@@ -128,9 +137,13 @@ describe('a user cluster file shaped like `oc get -o yaml` output', () => {
     expect(parseClusterDocuments(`\n  ${list}\n`, 'cluster.json')).toEqual(cluster);
     // A key twice: the yaml package's error with its line, not JSON.parse's last-one-wins.
     const twice = list.replace('"kind": "List",', '"kind": "List",\n  "kind": "List",');
-    expect(() => parseClusterDocuments(twice, 'c.json')).toThrow(/^c\.json:4:3: YAML syntax error: Map keys must be unique$/);
+    expect(() => parseClusterDocuments(twice, 'c.json')).toThrow(
+      /^c\.json:4:3: YAML syntax error: Map keys must be unique$/,
+    );
     // Strings holding `:` and escaped quotes do not count as keys.
-    const colons = JSON.stringify([{ ...(docs[0] as object), metadata: { name: 'default', annotations: { 'a.io/x': 'k: \\" v: "w":' } } }]);
+    const colons = JSON.stringify([
+      { ...(docs[0] as object), metadata: { name: 'default', annotations: { 'a.io/x': 'k: \\" v: "w":' } } },
+    ]);
     expect(parseClusterDocuments(colons, 'c.json').network.name).toBe('default');
     // Not JSON after all (a YAML flow mapping): the yaml package's reading.
     expect(() => parseClusterDocuments('{kind: Pod', 'c.json')).toThrow(ConfigError);
@@ -138,11 +151,17 @@ describe('a user cluster file shaped like `oc get -o yaml` output', () => {
 
   it('names objects in errors by kind and name, or by document and item before the name is known', () => {
     const nameless = readFixture().replace('  metadata:\n    name: node-b\n', '  metadata: {}\n');
-    expect(() => parseClusterDocuments(nameless, 'c.yaml')).toThrow('c.yaml: document 2 items[1] (HostSubnet): metadata.name: required field is missing (expected a DNS-1123 name like sqlapi-1-8jgx8)');
+    expect(() => parseClusterDocuments(nameless, 'c.yaml')).toThrow(
+      'c.yaml: document 2 items[1] (HostSubnet): metadata.name: required field is missing (expected a DNS-1123 name like sqlapi-1-8jgx8)',
+    );
     const text = readFixture().replace('  host: node-b\n', '  host: node-b\n  bogus: 1\n');
-    expect(() => parseClusterDocuments(text, 'c.yaml')).toThrow('c.yaml: HostSubnet node-b: bogus: unknown field (expected one of: apiVersion, kind, metadata, host, hostIP, subnet, egressIPs, egressCIDRs)');
+    expect(() => parseClusterDocuments(text, 'c.yaml')).toThrow(
+      'c.yaml: HostSubnet node-b: bogus: unknown field (expected one of: apiVersion, kind, metadata, host, hostIP, subnet, egressIPs, egressCIDRs)',
+    );
     const text2 = readFixture().replace('  - CIDR: 10.128.0.0/14', '  - CIDR: 10.128.0.0/33');
-    expect(() => parseClusterDocuments(text2, 'c.yaml')).toThrow('c.yaml: ClusterNetwork default: clusterNetworks[0].CIDR: "10.128.0.0/33" is not an IPv4 CIDR (expected a.b.c.d/n, like 10.128.0.0/14)');
+    expect(() => parseClusterDocuments(text2, 'c.yaml')).toThrow(
+      'c.yaml: ClusterNetwork default: clusterNetworks[0].CIDR: "10.128.0.0/33" is not an IPv4 CIDR (expected a.b.c.d/n, like 10.128.0.0/14)',
+    );
   });
 });
 
@@ -160,7 +179,15 @@ describe('defaults', () => {
     expect(cidrToString(c.underlay.cidr)).toBe('172.16.5.0/24');
     expect(ipv4ToString(c.underlay.gateway)).toBe('172.16.5.1');
     expect(cidrToString(c.hostSubnets[0]!.subnet)).toBe('10.128.0.0/23');
-    expect(c.netNamespaces).toEqual([{ name: 'default', netid: 0, egressIPs: [], multicast: false, namespaceLabels: { 'kubernetes.io/metadata.name': 'default' } }]);
+    expect(c.netNamespaces).toEqual([
+      {
+        name: 'default',
+        netid: 0,
+        egressIPs: [],
+        multicast: false,
+        namespaceLabels: { 'kubernetes.io/metadata.name': 'default' },
+      },
+    ]);
   });
 });
 
@@ -169,13 +196,28 @@ describe('HostSubnetAllocator', () => {
     // Order from openshift-sdn.md §2 (derived from subnet_allocator.go): leftShift 7, rightShift 2.
     const a = new HostSubnetAllocator(cidr('10.128.0.0/14'), 9);
     const got = Array.from({ length: 8 }, () => cidrToString(a.allocate()!));
-    expect(got).toEqual(['10.128.0.0/23', '10.129.0.0/23', '10.130.0.0/23', '10.131.0.0/23', '10.128.2.0/23', '10.129.2.0/23', '10.130.2.0/23', '10.131.2.0/23']);
+    expect(got).toEqual([
+      '10.128.0.0/23',
+      '10.129.0.0/23',
+      '10.130.0.0/23',
+      '10.131.0.0/23',
+      '10.128.2.0/23',
+      '10.129.2.0/23',
+      '10.130.2.0/23',
+      '10.131.2.0/23',
+    ]);
   });
 
   it('follows the example in the allocator source comment (10.1.0.0/16, hostBits 6)', () => {
     // "we first allocate 10.1.0.0/26, 10.1.1.0/26, etc, through 10.1.255.0/26 ... then 10.1.0.64/26, 10.1.1.64/26"
     const a = new HostSubnetAllocator(cidr('10.1.0.0/16'), 6);
-    expect([0, 1, 255, 256, 257].map((n) => cidrToString(a.subnetAt(n)))).toEqual(['10.1.0.0/26', '10.1.1.0/26', '10.1.255.0/26', '10.1.0.64/26', '10.1.1.64/26']);
+    expect([0, 1, 255, 256, 257].map((n) => cidrToString(a.subnetAt(n)))).toEqual([
+      '10.1.0.0/26',
+      '10.1.1.0/26',
+      '10.1.255.0/26',
+      '10.1.0.64/26',
+      '10.1.1.64/26',
+    ]);
   });
 
   it('does not rotate when host bits fill whole octets', () => {
@@ -198,7 +240,14 @@ describe('HostSubnetAllocator', () => {
     });
     const { MASTER_0, MASTER_1, MASTER_2, WORKER_1, WORKER_2, WORKER_3 } = BUILTIN_NODES;
     const order = [MASTER_1, MASTER_0, MASTER_2, WORKER_1, WORKER_3, WORKER_2];
-    const nodeDocs = order.map((n) => docs.find((d) => (d as { metadata?: { name?: string } }).metadata?.name === n && (d as { kind: string }).kind === 'HostSubnet')!);
+    const nodeDocs = order.map(
+      (n) =>
+        docs.find(
+          (d) =>
+            (d as { metadata?: { name?: string } }).metadata?.name === n &&
+            (d as { kind: string }).kind === 'HostSubnet',
+        )!,
+    );
     const rest = docs.filter((d) => !nodeDocs.includes(d));
     const c = buildCluster([...nodeDocs, ...rest], 'registration-order');
     const subnets = Object.fromEntries(c.hostSubnets.map((h) => [h.name, cidrToString(h.subnet)]));
@@ -218,7 +267,13 @@ describe('HostLocalIpam', () => {
     const ipam = new HostLocalIpam(cidr('10.0.0.0/29')); // .2 .. .6 usable
     ipam.reserve(ipv4('10.0.0.3'));
     const got = Array.from({ length: 5 }, () => ipam.allocate());
-    expect(got.map((a) => (a === undefined ? undefined : ipv4ToString(a)))).toEqual(['10.0.0.2', '10.0.0.4', '10.0.0.5', '10.0.0.6', undefined]);
+    expect(got.map((a) => (a === undefined ? undefined : ipv4ToString(a)))).toEqual([
+      '10.0.0.2',
+      '10.0.0.4',
+      '10.0.0.5',
+      '10.0.0.6',
+      undefined,
+    ]);
   });
 });
 
@@ -235,9 +290,27 @@ describe('cluster editing for scenarios', () => {
     const base = deepFreeze(builtinClusterDocuments());
     const before = JSON.stringify(base);
     const extra = deepFreeze([
-      { apiVersion: 'network.openshift.io/v1', kind: 'NetNamespace', metadata: { name: 'project1' }, netname: 'project1', netid: 5999645, egressIPs: ['192.168.0.100'] },
-      { kind: 'HostSubnet', metadata: { name: BUILTIN_NODES.WORKER_1 }, host: BUILTIN_NODES.WORKER_1, hostIP: '192.168.0.4', subnet: '10.131.0.0/23', egressIPs: ['192.168.0.100'] },
-      { kind: 'EgressNetworkPolicy', metadata: { namespace: 'project1', name: 'default' }, spec: { egress: [{ type: 'Deny', to: { cidrSelector: '0.0.0.0/0' } }] } },
+      {
+        apiVersion: 'network.openshift.io/v1',
+        kind: 'NetNamespace',
+        metadata: { name: 'project1' },
+        netname: 'project1',
+        netid: 5999645,
+        egressIPs: ['192.168.0.100'],
+      },
+      {
+        kind: 'HostSubnet',
+        metadata: { name: BUILTIN_NODES.WORKER_1 },
+        host: BUILTIN_NODES.WORKER_1,
+        hostIP: '192.168.0.4',
+        subnet: '10.131.0.0/23',
+        egressIPs: ['192.168.0.100'],
+      },
+      {
+        kind: 'EgressNetworkPolicy',
+        metadata: { namespace: 'project1', name: 'default' },
+        spec: { egress: [{ type: 'Deny', to: { cidrSelector: '0.0.0.0/0' } }] },
+      },
     ]);
     const edited = withDocuments(base, extra);
     expect(JSON.stringify(base)).toBe(before);
@@ -264,7 +337,9 @@ describe('cluster editing for scenarios', () => {
     const ix = new ClusterIndex(buildCluster(patched, 'patched'));
     expect(ix.netNamespaceByName.get('kuard1')!.netid).toBe(3826128); // untouched fields stay
     expect(ix.egressNode(ipv4('192.168.0.101'))!.name).toBe(BUILTIN_NODES.WORKER_2); // automatic assignment
-    expect(() => patchDocuments(base, [{ kind: 'NetNamespace', metadata: { name: 'nope' }, netid: 10 }])).toThrow(ConfigError);
+    expect(() => patchDocuments(base, [{ kind: 'NetNamespace', metadata: { name: 'nope' }, netid: 10 }])).toThrow(
+      ConfigError,
+    );
   });
 
   it('withoutDocuments drops by key', () => {

@@ -34,7 +34,9 @@ function fast(text: string): { values: unknown[]; fallbacks: number } | undefine
 
 describe('the block YAML reader', () => {
   it('reads the built-in cluster as the yaml package prints it, with no fallback', () => {
-    const text = builtinClusterDocuments().map((d) => `---\n${stringify(d)}`).join('');
+    const text = builtinClusterDocuments()
+      .map((d) => `---\n${stringify(d)}`)
+      .join('');
     const r = fast(text)!;
     expect(r.fallbacks).toBe(0);
     expect(r.values).toEqual(reference(text));
@@ -46,15 +48,24 @@ describe('the block YAML reader', () => {
   });
 
   it.each([
-    ['numbers and look-alikes', 'a: 1\nb: -7\nc: 007\nd: 1.5\ne: 0x1f\nf: 10.128.0.0/14\ng: 1.0.0\nh: +3\ni: 1e3\nj: .inf\n'],
+    [
+      'numbers and look-alikes',
+      'a: 1\nb: -7\nc: 007\nd: 1.5\ne: 0x1f\nf: 10.128.0.0/14\ng: 1.0.0\nh: +3\ni: 1e3\nj: .inf\n',
+    ],
     ['nulls and booleans', 'a:\nb: ~\nc: null\nd: True\ne: FALSE\nf: yes\ng: "true"\n'],
     ['quotes and comments', "a: 'it''s' # c\nb: \"x\\ty\"\nc: a#b\nd: x # y\n'e f': 1\n\"g\": [] # c\nh: {}\n"],
-    ['sequences at the key\'s indent', 'a:\n- 1\n- name: x\n  v: 2\n-\n  - 3\nb: 4\n'],
-    ['things it leaves to the yaml package', 'a: &x 1\nb: *x\nc: |\n  text\nd: [1, 2]\ne: "multi\n  line"\nf: plain\n  continued\n'],
+    ["sequences at the key's indent", 'a:\n- 1\n- name: x\n  v: 2\n-\n  - 3\nb: 4\n'],
+    [
+      'things it leaves to the yaml package',
+      'a: &x 1\nb: *x\nc: |\n  text\nd: [1, 2]\ne: "multi\n  line"\nf: plain\n  continued\n',
+    ],
     ['duplicate keys (an error, from the yaml package)', 'a: 1\na: 2\n'],
     ['a document separator with a trailing empty document', '---\na: 1\n---\n'],
     ['comments before the first document', '# head\n\n---\na: 1\n'],
-    ['trailing white space, CRLF and stray carriage returns', 'a: x \t\r\nb:\r\n  - y\t\r\n  -  z\u00a0\u3000\nc: w\r\r\nd: \x0b\n  \r\ne: v\u2003 # c \r\n'],
+    [
+      'trailing white space, CRLF and stray carriage returns',
+      'a: x \t\r\nb:\r\n  - y\t\r\n  -  z\u00a0\u3000\nc: w\r\r\nd: \x0b\n  \r\ne: v\u2003 # c \r\n',
+    ],
   ])('%s', (_name, text) => {
     const r = fast(text);
     let ref: unknown[] | Error;
@@ -86,7 +97,12 @@ describe('the block YAML reader', () => {
       fc.constantFrom('10.0.0.1', '1.0.0', '0o17', '007', 'yes', '~', '-', 'a: b', '#x', "it's", '[]', '{}'),
     );
     const value = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(key, tie('node'), { maxKeys: 4 })),
+      node: fc.oneof(
+        { depthSize: 'small' },
+        scalar,
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+      ),
     })).node;
     fc.assert(
       fc.property(fc.array(fc.dictionary(key, value, { maxKeys: 5 }), { minLength: 1, maxLength: 3 }), (docs) => {
@@ -101,7 +117,8 @@ describe('the block YAML reader', () => {
 describe('StringTable', () => {
   it('gives one instance per value, equal to the text read, non-Latin-1 included', () => {
     const strings = new StringTable();
-    const text = 'a: aro2-p8bjm-worker-big-0001\nb: aro2-p8bjm-worker-big-0001\nc: short\nd: ünïcödé-välüé-ıś-kept\ne: 😀-emoji-value-kept-too\n';
+    const text =
+      'a: aro2-p8bjm-worker-big-0001\nb: aro2-p8bjm-worker-big-0001\nc: short\nd: ünïcödé-välüé-ıś-kept\ne: 😀-emoji-value-kept-too\n';
     const v = parseBlockDocument(text, strings) as Record<string, string>;
     expect(v).toEqual(parseBlockDocument(text));
     expect(v.a).toBe('aro2-p8bjm-worker-big-0001');

@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, ipv4, mac, MAC_BROADCAST, toHex } from '../../codecs/bytes.js';
-import { ARP_LEN, ARP_REPLY, ARP_REQUEST, arpEncodingLength, ArpView, emitArp, parseArp, type ArpHeader } from '../../codecs/arp.js';
+import {
+  ARP_LEN,
+  ARP_REPLY,
+  ARP_REQUEST,
+  arpEncodingLength,
+  ArpView,
+  emitArp,
+  parseArp,
+  type ArpHeader,
+} from '../../codecs/arp.js';
 import { DecodeError } from '../../codecs/errors.js';
 import { emitEthernet, ETHERTYPE_ARP } from '../../codecs/ethernet.js';
 import { hasTshark, tsharkFields } from './tshark-helper.js';
 
-const REQUEST: ArpHeader = { op: ARP_REQUEST, senderMac: mac('0a:58:0a:83:00:28'), senderIp: ipv4('10.131.0.40'), targetMac: 0, targetIp: ipv4('10.128.2.24') };
+const REQUEST: ArpHeader = {
+  op: ARP_REQUEST,
+  senderMac: mac('0a:58:0a:83:00:28'),
+  senderIp: ipv4('10.131.0.40'),
+  targetMac: 0,
+  targetIp: ipv4('10.128.2.24'),
+};
 
 // Hand-checked against RFC 826: hrd 1 (Ethernet) | pro 0800 | hln 6 | pln 4 | op 1 (request)
 // | sha 0a:58:0a:83:00:28 | spa 10.131.0.40 | tha 00:00:00:00:00:00 | tpa 10.128.2.24
@@ -26,7 +41,13 @@ describe('arp', () => {
   });
 
   it('round trips emit -> parse -> emit', () => {
-    const reply: ArpHeader = { op: ARP_REPLY, senderMac: mac('0a:58:0a:80:02:18'), senderIp: ipv4('10.128.2.24'), targetMac: mac('0a:58:0a:83:00:28'), targetIp: ipv4('10.131.0.40') };
+    const reply: ArpHeader = {
+      op: ARP_REPLY,
+      senderMac: mac('0a:58:0a:80:02:18'),
+      senderIp: ipv4('10.128.2.24'),
+      targetMac: mac('0a:58:0a:83:00:28'),
+      targetIp: ipv4('10.131.0.40'),
+    };
     for (const h of [REQUEST, reply]) {
       const a = new Uint8Array(28);
       emitArp(h, a, 0);
@@ -69,7 +90,17 @@ describe('arp', () => {
     const frame = new Uint8Array(42);
     emitEthernet({ dst: MAC_BROADCAST, src: REQUEST.senderMac, ethertype: ETHERTYPE_ARP }, frame, 0);
     emitArp(REQUEST, frame, 14);
-    const [row] = tsharkFields([frame], ['frame.protocols', 'arp.opcode', 'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.proto_ipv4', '_ws.malformed']);
-    expect(row).toEqual({ 'frame.protocols': 'eth:ethertype:arp', 'arp.opcode': '1', 'arp.src.hw_mac': '0a:58:0a:83:00:28', 'arp.src.proto_ipv4': '10.131.0.40', 'arp.dst.proto_ipv4': '10.128.2.24', '_ws.malformed': '' });
+    const [row] = tsharkFields(
+      [frame],
+      ['frame.protocols', 'arp.opcode', 'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.proto_ipv4', '_ws.malformed'],
+    );
+    expect(row).toEqual({
+      'frame.protocols': 'eth:ethertype:arp',
+      'arp.opcode': '1',
+      'arp.src.hw_mac': '0a:58:0a:83:00:28',
+      'arp.src.proto_ipv4': '10.131.0.40',
+      'arp.dst.proto_ipv4': '10.128.2.24',
+      '_ws.malformed': '',
+    });
   });
 });

@@ -6,9 +6,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CaptureReader, FileSource, MAX_RECORD_BYTES, memorySource, type CaptureRecord } from '../../codecs/capture-reader.js';
+import {
+  CaptureReader,
+  FileSource,
+  MAX_RECORD_BYTES,
+  memorySource,
+  type CaptureRecord,
+} from '../../codecs/capture-reader.js';
 import { DecodeError, type Fault } from '../../codecs/errors.js';
-import { decodeLinkLayer, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, newLinkLayerInfo, PACKET_HOST, PACKET_OUTGOING } from '../../codecs/link-layer.js';
+import {
+  decodeLinkLayer,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  newLinkLayerInfo,
+  PACKET_HOST,
+  PACKET_OUTGOING,
+} from '../../codecs/link-layer.js';
 import { readPcap } from '../../codecs/pcap.js';
 import { readPcapng } from '../../codecs/pcapng.js';
 
@@ -33,7 +46,15 @@ function readAll(bytes: Uint8Array): { reader: CaptureReader; records: Rec[] } {
   let first: CaptureRecord | undefined;
   for (let r = reader.next(); r; r = reader.next()) {
     first ??= { ...r };
-    const rec: Rec = { number: r.number, offset: r.offset, linktype: r.linktype, interfaceId: r.interfaceId, relNs: (r.tsSec - first.tsSec) * 1e9 + (r.tsNsec - first.tsNsec), hex: Buffer.from(r.data).toString('hex'), origLen: r.origLen };
+    const rec: Rec = {
+      number: r.number,
+      offset: r.offset,
+      linktype: r.linktype,
+      interfaceId: r.interfaceId,
+      relNs: (r.tsSec - first.tsSec) * 1e9 + (r.tsNsec - first.tsNsec),
+      hex: Buffer.from(r.data).toString('hex'),
+      origLen: r.origLen,
+    };
     if (r.direction) rec.direction = r.direction;
     out.push(rec);
   }
@@ -74,7 +95,9 @@ describe('CaptureReader on captures written by Scapy and editcap', () => {
 
   it.each(SYN_VARIANTS)('%s: same frames and relative times in every format, byte order and resolution', (name) => {
     const { reader, records } = readAll(fixture(name));
-    expect(records.map((r) => [r.number, r.linktype, r.relNs, r.hex])).toEqual(ref.map((r) => [r.number, r.linktype, r.relNs, r.hex]));
+    expect(records.map((r) => [r.number, r.linktype, r.relNs, r.hex])).toEqual(
+      ref.map((r) => [r.number, r.linktype, r.relNs, r.hex]),
+    );
     expect(reader.format).toBe(name.endsWith('.pcapng') ? 'pcapng' : 'pcap');
     expect(reader.byteOrder).toBe(name.includes('-be') ? 'big' : 'little');
     if (reader.format === 'pcap') expect(reader.resolution).toBe(name.includes('ns') ? 'ns' : 'us');
@@ -106,8 +129,12 @@ describe('CaptureReader on captures written by Scapy and editcap', () => {
     expect(records.map((r) => r.linktype).sort()).toEqual([1, 1, 127]);
   });
 
-  it('decodes Scapy\'s Linux cooked v1 and v2 records: direction, sender MAC, EtherType, the same IP bytes', () => {
-    for (const [name, lt] of [['pod-syn-to-service-cooked-v1.pcap', LINKTYPE_LINUX_SLL], ['pod-syn-to-service-cooked-v2.pcap', LINKTYPE_LINUX_SLL2], ['pod-syn-to-service-cooked-v2-be.pcapng', LINKTYPE_LINUX_SLL2]] as const) {
+  it("decodes Scapy's Linux cooked v1 and v2 records: direction, sender MAC, EtherType, the same IP bytes", () => {
+    for (const [name, lt] of [
+      ['pod-syn-to-service-cooked-v1.pcap', LINKTYPE_LINUX_SLL],
+      ['pod-syn-to-service-cooked-v2.pcap', LINKTYPE_LINUX_SLL2],
+      ['pod-syn-to-service-cooked-v2-be.pcapng', LINKTYPE_LINUX_SLL2],
+    ] as const) {
       const reader = new CaptureReader(memorySource(fixture(name)));
       const info = newLinkLayerInfo();
       const types: number[] = [];
@@ -208,13 +235,36 @@ describe('CaptureReader on broken captures: the fault names the byte, records be
   });
 
   it('if_tsresol as a power of two and if_tsoffset', () => {
-    const le = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
-    const block = (type: number, body: Buffer) => Buffer.concat([le(type), le(12 + body.length), body, le(12 + body.length)]);
+    const le = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
+    const block = (type: number, body: Buffer) =>
+      Buffer.concat([le(type), le(12 + body.length), body, le(12 + body.length)]);
     const shb = block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
     // IDB: Ethernet, snaplen 0; if_tsresol 0x94 (2^-20 s), if_tsoffset 1000 s, end of options.
-    const idb = block(1, Buffer.from('01000000' + '00000000' + '09000100' + '94000000' + '0e000800' + 'e803000000000000' + '00000000', 'hex'));
+    const idb = block(
+      1,
+      Buffer.from(
+        '01000000' + '00000000' + '09000100' + '94000000' + '0e000800' + 'e803000000000000' + '00000000',
+        'hex',
+      ),
+    );
     const frame = Buffer.from(ref0().hex, 'hex');
-    const epb = (units: number) => block(6, Buffer.concat([le(0), le(0), le(units), le(frame.length), le(frame.length), frame, Buffer.alloc(((frame.length + 3) & ~3) - frame.length)]));
+    const epb = (units: number) =>
+      block(
+        6,
+        Buffer.concat([
+          le(0),
+          le(0),
+          le(units),
+          le(frame.length),
+          le(frame.length),
+          frame,
+          Buffer.alloc(((frame.length + 3) & ~3) - frame.length),
+        ]),
+      );
     const reader = new CaptureReader(memorySource(Buffer.concat([shb, idb, epb(3 * 1048576 + 524288)])));
     const r = reader.next()!;
     expect([r.tsSec, r.tsNsec]).toEqual([1003, 500_000_000]);

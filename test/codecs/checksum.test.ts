@@ -11,11 +11,13 @@ import { prng, randBytes, randInt } from '../helpers/prng.js';
 function natIncremental(b: Uint8Array, ip: number, src: number, dst: number, sport: number, dport: number): void {
   const v = new Ipv4View(b, ip);
   const l4 = v.payloadOffset;
-  const oldSrc = v.src, oldDst = v.dst;
+  const oldSrc = v.src,
+    oldDst = v.dst;
   v.checksum = checksumUpdate32(checksumUpdate32(v.checksum, oldSrc, src), oldDst, dst);
   v.src = src;
   v.dst = dst;
-  const oldSport = readU16(b, l4), oldDport = readU16(b, l4 + 2);
+  const oldSport = readU16(b, l4),
+    oldDport = readU16(b, l4 + 2);
   writeU16(b, l4, sport);
   writeU16(b, l4 + 2, dport);
   if (v.protocol === IPPROTO_TCP) {
@@ -51,10 +53,45 @@ function randomPacket(rand: () => number): Uint8Array {
   const l4Len = (tcp ? 20 : 8) + payload.length;
   const b = new Uint8Array(20 + l4Len);
   b.set(payload, 20 + (tcp ? 20 : 8));
-  const src = randInt(rand, 2 ** 32), dst = randInt(rand, 2 ** 32);
-  emitIpv4({ protocol: tcp ? IPPROTO_TCP : IPPROTO_UDP, src, dst, ttl: 1 + randInt(rand, 255), identification: randInt(rand, 65536) }, b, 0, l4Len);
-  if (tcp) emitTcp({ srcPort: randInt(rand, 65536), dstPort: randInt(rand, 65536), seq: randInt(rand, 2 ** 32), ack: randInt(rand, 2 ** 32), flags: randInt(rand, 512), window: randInt(rand, 65536) }, b, 20, payload.length, src, dst);
-  else emitUdp({ srcPort: randInt(rand, 65536), dstPort: randInt(rand, 65536), checksum: rand() < 0.2 ? 0 : undefined }, b, 20, payload.length, src, dst);
+  const src = randInt(rand, 2 ** 32),
+    dst = randInt(rand, 2 ** 32);
+  emitIpv4(
+    {
+      protocol: tcp ? IPPROTO_TCP : IPPROTO_UDP,
+      src,
+      dst,
+      ttl: 1 + randInt(rand, 255),
+      identification: randInt(rand, 65536),
+    },
+    b,
+    0,
+    l4Len,
+  );
+  if (tcp)
+    emitTcp(
+      {
+        srcPort: randInt(rand, 65536),
+        dstPort: randInt(rand, 65536),
+        seq: randInt(rand, 2 ** 32),
+        ack: randInt(rand, 2 ** 32),
+        flags: randInt(rand, 512),
+        window: randInt(rand, 65536),
+      },
+      b,
+      20,
+      payload.length,
+      src,
+      dst,
+    );
+  else
+    emitUdp(
+      { srcPort: randInt(rand, 65536), dstPort: randInt(rand, 65536), checksum: rand() < 0.2 ? 0 : undefined },
+      b,
+      20,
+      payload.length,
+      src,
+      dst,
+    );
   return b;
 }
 
@@ -62,8 +99,27 @@ describe('RFC 1624 incremental checksum update', () => {
   it('reproduces the Linux DNAT + MASQUERADE of a SYN (TTL 64 -> 63, 10.131.0.40 -> 172.30.72.7 becomes 198.51.100.1 -> 10.128.2.24)', () => {
     // The SYN as the client sent it (kernelref `synth tcp --dst 172.30.72.7`), built here with full checksums.
     const b = new Uint8Array(40);
-    emitIpv4({ identification: 0x1234, dontFragment: true, ttl: 64, protocol: IPPROTO_TCP, src: ipv4('10.131.0.40'), dst: ipv4('172.30.72.7') }, b, 0, 20);
-    emitTcp({ srcPort: 41000, dstPort: 1433, seq: 1000, ack: 0, flags: TCP_SYN, window: 64240 }, b, 20, 0, ipv4('10.131.0.40'), ipv4('172.30.72.7'));
+    emitIpv4(
+      {
+        identification: 0x1234,
+        dontFragment: true,
+        ttl: 64,
+        protocol: IPPROTO_TCP,
+        src: ipv4('10.131.0.40'),
+        dst: ipv4('172.30.72.7'),
+      },
+      b,
+      0,
+      20,
+    );
+    emitTcp(
+      { srcPort: 41000, dstPort: 1433, seq: 1000, ack: 0, flags: TCP_SYN, window: 64240 },
+      b,
+      20,
+      0,
+      ipv4('10.131.0.40'),
+      ipv4('172.30.72.7'),
+    );
     new Ipv4View(b, 0).decrementTtl();
     natIncremental(b, 0, ipv4('198.51.100.1'), ipv4('10.128.2.24'), 41000, 1433);
     expect(toHex(b)).toBe(toHex(KERNEL_NAT_FORWARDED, 14));
@@ -81,7 +137,12 @@ describe('RFC 1624 incremental checksum update', () => {
     for (let i = 0; i < 4000; i++) {
       const a = randomPacket(rand);
       const b = a.slice();
-      const args = [randInt(rand, 2 ** 32), randInt(rand, 2 ** 32), randInt(rand, 65536), randInt(rand, 65536)] as const;
+      const args = [
+        randInt(rand, 2 ** 32),
+        randInt(rand, 2 ** 32),
+        randInt(rand, 65536),
+        randInt(rand, 65536),
+      ] as const;
       natIncremental(a, 0, ...args);
       natFull(b, 0, ...args);
       if (toHex(a) !== toHex(b)) expect.fail(`packet ${i}: incremental ${toHex(a, 0, 40)} != full ${toHex(b, 0, 40)}`);
@@ -92,10 +153,16 @@ describe('RFC 1624 incremental checksum update', () => {
     const rand = prng(0xffff);
     for (let i = 0; i < 500; i++) {
       // Pick the rewrite, then choose two payload bytes so that the rewritten datagram's checksum computes to 0.
-      const src = randInt(rand, 2 ** 32), dst = randInt(rand, 2 ** 32), sport = randInt(rand, 65536), dport = randInt(rand, 65536);
+      const src = randInt(rand, 2 ** 32),
+        dst = randInt(rand, 2 ** 32),
+        sport = randInt(rand, 65536),
+        dport = randInt(rand, 65536);
       const b = new Uint8Array(20 + 8 + 16);
       b.set(randBytes(rand, 14), 30);
-      const origSrc = randInt(rand, 2 ** 32), origDst = randInt(rand, 2 ** 32), origSport = randInt(rand, 65536), origDport = randInt(rand, 65536);
+      const origSrc = randInt(rand, 2 ** 32),
+        origDst = randInt(rand, 2 ** 32),
+        origSport = randInt(rand, 65536),
+        origDport = randInt(rand, 65536);
       const after = b.slice();
       emitIpv4({ protocol: IPPROTO_UDP, src, dst }, after, 0, 24);
       emitUdp({ srcPort: sport, dstPort: dport }, after, 20, 16, src, dst);
@@ -122,7 +189,18 @@ describe('RFC 1624 incremental checksum update', () => {
     const rand = prng(64);
     for (let ttl = 0; ttl < 256; ttl++) {
       const b = new Uint8Array(20);
-      emitIpv4({ protocol: randInt(rand, 256), ttl, src: randInt(rand, 2 ** 32), dst: randInt(rand, 2 ** 32), identification: randInt(rand, 65536) }, b, 0, 0);
+      emitIpv4(
+        {
+          protocol: randInt(rand, 256),
+          ttl,
+          src: randInt(rand, 2 ** 32),
+          dst: randInt(rand, 2 ** 32),
+          identification: randInt(rand, 65536),
+        },
+        b,
+        0,
+        0,
+      );
       const v = new Ipv4View(b);
       v.decrementTtl();
       const got = v.checksum;

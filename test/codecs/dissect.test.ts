@@ -6,7 +6,14 @@ import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, padEthernetFrame } from '.
 import { emitIcmp, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../../codecs/icmp.js';
 import { emitIpv4, IPPROTO_ICMP } from '../../codecs/ipv4.js';
 import {
-  bindUdpPort, ethertypeFor, ipProtocolFor, layerForEthertype, layerForIpProtocol, layerForUdpPort, udpPortFor, unbindUdpPort,
+  bindUdpPort,
+  ethertypeFor,
+  ipProtocolFor,
+  layerForEthertype,
+  layerForIpProtocol,
+  layerForUdpPort,
+  udpPortFor,
+  unbindUdpPort,
 } from '../../codecs/registry.js';
 import { summarize } from '../../codecs/summary.js';
 import { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
@@ -25,7 +32,17 @@ function run(b: Uint8Array, opts: DissectOptions = VERIFY, start = 0, end = b.le
 function arpFrame(): Uint8Array {
   const f = new Uint8Array(42);
   emitEthernet({ dst: MAC_BROADCAST, src: mac('0a:58:0a:83:00:28'), ethertype: ETHERTYPE_ARP }, f, 0);
-  emitArp({ op: ARP_REQUEST, senderMac: mac('0a:58:0a:83:00:28'), senderIp: ipv4('10.131.0.40'), targetMac: 0, targetIp: ipv4('10.128.2.24') }, f, 14);
+  emitArp(
+    {
+      op: ARP_REQUEST,
+      senderMac: mac('0a:58:0a:83:00:28'),
+      senderIp: ipv4('10.131.0.40'),
+      targetMac: 0,
+      targetIp: ipv4('10.128.2.24'),
+    },
+    f,
+    14,
+  );
   return f;
 }
 
@@ -35,9 +52,45 @@ describe('dissect: well-formed frames', () => {
     expect(d.fault).toBeUndefined();
     expect(d.stopped).toBe(false);
     expect(d.protocols).toBe(FULL_OVS);
-    expect(d.layers.slice(0, d.count).map((l) => [l.offset, l.length])).toEqual([[0, 14], [14, 20], [34, 8], [42, 8], [50, 14], [64, 20], [84, 8], [92, 64]]);
-    expect({ eth: d.eth, outerIpv4: d.outerIpv4, outerL4: d.outerL4, vxlan: d.vxlan, vni: d.vni, innerEth: d.innerEth, innerIpv4: d.innerIpv4, ipv4: d.ipv4, l4: d.l4, l4Kind: d.l4Kind, payload: d.payload, payloadLength: d.payloadLength, padding: d.padding })
-      .toEqual({ eth: 0, outerIpv4: 14, outerL4: 34, vxlan: 42, vni: 0, innerEth: 50, innerIpv4: 64, ipv4: 64, l4: 84, l4Kind: 'udp', payload: 92, payloadLength: 64, padding: 0 });
+    expect(d.layers.slice(0, d.count).map((l) => [l.offset, l.length])).toEqual([
+      [0, 14],
+      [14, 20],
+      [34, 8],
+      [42, 8],
+      [50, 14],
+      [64, 20],
+      [84, 8],
+      [92, 64],
+    ]);
+    expect({
+      eth: d.eth,
+      outerIpv4: d.outerIpv4,
+      outerL4: d.outerL4,
+      vxlan: d.vxlan,
+      vni: d.vni,
+      innerEth: d.innerEth,
+      innerIpv4: d.innerIpv4,
+      ipv4: d.ipv4,
+      l4: d.l4,
+      l4Kind: d.l4Kind,
+      payload: d.payload,
+      payloadLength: d.payloadLength,
+      padding: d.padding,
+    }).toEqual({
+      eth: 0,
+      outerIpv4: 14,
+      outerL4: 34,
+      vxlan: 42,
+      vni: 0,
+      innerEth: 50,
+      innerIpv4: 64,
+      ipv4: 64,
+      l4: 84,
+      l4Kind: 'udp',
+      payload: 92,
+      payloadLength: 64,
+      padding: 0,
+    });
   });
 
   it('verifies every checksum of the Linux VXLAN frame, the outer UDP one included', () => {
@@ -83,7 +136,10 @@ describe('dissect: well-formed frames', () => {
     const d = run(buf, VERIFY, start, innerEnd + 4);
     expect(d.fault).toBeUndefined();
     expect(d.protocols).toBe('eth:ipv4:udp:vxlan:eth:arp:padding:padding');
-    expect(d.layers.slice(6, 8)).toEqual([{ kind: 'padding', offset: 142, length: 18 }, { kind: 'padding', offset: 160, length: 4 }]);
+    expect(d.layers.slice(6, 8)).toEqual([
+      { kind: 'padding', offset: 142, length: 18 },
+      { kind: 'padding', offset: 160, length: 4 },
+    ]);
     expect(d.padding).toBe(4);
     // Only the inner frame padded: the outer frame has no padding of its own.
     const inner = run(buf, VERIFY, start, innerEnd);
@@ -129,7 +185,14 @@ describe('dissect: well-formed frames', () => {
     const d = new Dissection();
     dissect(OVS_VXLAN, 0, OVS_VXLAN.length, d);
     dissect(KERNEL_SYN, 0, 20, d);
-    expect([d.protocols, d.fault?.code, d.vxlan, d.innerIpv4, d.l4, d.payload]).toEqual(['eth', 'truncated', -1, -1, -1, -1]);
+    expect([d.protocols, d.fault?.code, d.vxlan, d.innerIpv4, d.l4, d.payload]).toEqual([
+      'eth',
+      'truncated',
+      -1,
+      -1,
+      -1,
+      -1,
+    ]);
     dissect(KERNEL_SYN, 0, KERNEL_SYN.length, d);
     expect([d.protocols, d.fault, d.stopped]).toEqual(['eth:ipv4:tcp', undefined, false]);
   });
@@ -152,14 +215,18 @@ function expectedCut(n: number): { first: string; protocols: string; stoppedBy: 
   return { first, protocols: n === 92 ? 'eth:ipv4:udp:vxlan:eth:ipv4:udp' : FULL_OVS, stoppedBy: undefined };
 }
 
-const faultText = (f: { layer: string; code: string; offset: number } | undefined) => f && `${f.layer} ${f.code} ${f.offset}`;
+const faultText = (f: { layer: string; code: string; offset: number } | undefined) =>
+  f && `${f.layer} ${f.code} ${f.offset}`;
 
 describe('dissect: malformed frames', () => {
   it('never throws and keeps the good outer layers when a VXLAN frame is cut at every byte boundary', () => {
     for (let n = 0; n < OVS_VXLAN.length; n++) {
       const d = run(OVS_VXLAN, VERIFY, 0, n);
       const e = expectedCut(n);
-      expect({ first: faultText(d.fault), protocols: d.protocols, stoppedBy: faultText(d.stoppedBy) }, `cut at ${n}`).toEqual(e);
+      expect(
+        { first: faultText(d.fault), protocols: d.protocols, stoppedBy: faultText(d.stoppedBy) },
+        `cut at ${n}`,
+      ).toEqual(e);
       expect(d.stopped).toBe(e.stoppedBy !== undefined);
     }
     for (let n = 0; n < KERNEL_VXLAN.length; n++) {
@@ -169,8 +236,16 @@ describe('dissect: malformed frames', () => {
     }
   });
 
-  const set = (at: number, ...bytes: number[]) => (b: Uint8Array) => { b.set(bytes, at); return b; };
-  const flip = (at: number) => (b: Uint8Array) => { b[at]! ^= 0x01; return b; };
+  const set =
+    (at: number, ...bytes: number[]) =>
+    (b: Uint8Array) => {
+      b.set(bytes, at);
+      return b;
+    };
+  const flip = (at: number) => (b: Uint8Array) => {
+    b[at]! ^= 0x01;
+    return b;
+  };
 
   it.each([
     // [name, frame, mutation, options, layer, code, offset, protocols kept]
@@ -181,10 +256,37 @@ describe('dissect: malformed frames', () => {
     ['total length below the header', KERNEL_SYN, set(16, 0x00, 0x13), VERIFY, 'ipv4', 'bad-length', 16, 'eth'],
     ['a bad outer IPv4 checksum', OVS_VXLAN, flip(25), VERIFY, 'ipv4', 'bad-checksum', 24, FULL_OVS],
     ['a bad inner IPv4 checksum', OVS_VXLAN, flip(75), VERIFY, 'ipv4', 'bad-checksum', 74, FULL_OVS],
-    ['a bad inner UDP checksum (outer UDP checksum 0)', OVS_VXLAN, flip(100), VERIFY, 'udp', 'bad-checksum', 90, FULL_OVS],
-    ['a bad inner TCP checksum under a computed outer UDP checksum', KERNEL_VXLAN, flip(101), VERIFY, 'udp', 'bad-checksum', 40, FULL_KERNEL],
+    [
+      'a bad inner UDP checksum (outer UDP checksum 0)',
+      OVS_VXLAN,
+      flip(100),
+      VERIFY,
+      'udp',
+      'bad-checksum',
+      90,
+      FULL_OVS,
+    ],
+    [
+      'a bad inner TCP checksum under a computed outer UDP checksum',
+      KERNEL_VXLAN,
+      flip(101),
+      VERIFY,
+      'udp',
+      'bad-checksum',
+      40,
+      FULL_KERNEL,
+    ],
     ['a bad TCP checksum', KERNEL_SYN, flip(51), VERIFY, 'tcp', 'bad-checksum', 50, 'eth:ipv4:tcp'],
-    ['a bad TCP checksum is not checked without verifyChecksums', KERNEL_SYN, flip(51), {}, undefined, undefined, undefined, 'eth:ipv4:tcp'],
+    [
+      'a bad TCP checksum is not checked without verifyChecksums',
+      KERNEL_SYN,
+      flip(51),
+      {},
+      undefined,
+      undefined,
+      undefined,
+      'eth:ipv4:tcp',
+    ],
     ['the VXLAN I bit clear', OVS_VXLAN, set(42, 0x00), VERIFY, 'vxlan', 'bad-flags', 42, FULL_OVS],
     ['a reserved VXLAN byte nonzero', OVS_VXLAN, set(49, 0x01), VERIFY, 'vxlan', 'reserved-nonzero', 49, FULL_OVS],
     ['a reserved VXLAN flag set', OVS_VXLAN, set(42, 0x88), VERIFY, 'vxlan', 'reserved-nonzero', 42, FULL_OVS],
@@ -197,7 +299,9 @@ describe('dissect: malformed frames', () => {
     const b = mutate(Uint8Array.from(frame));
     let d: Dissection | undefined;
     expect(() => (d = run(b, opts))).not.toThrow();
-    expect(d!.fault && { layer: d!.fault.layer, code: d!.fault.code, offset: d!.fault.offset }).toEqual(layer === undefined ? undefined : { layer, code, offset });
+    expect(d!.fault && { layer: d!.fault.layer, code: d!.fault.code, offset: d!.fault.offset }).toEqual(
+      layer === undefined ? undefined : { layer, code, offset },
+    );
     expect(d!.protocols).toBe(protocols);
   });
 
@@ -232,10 +336,27 @@ describe('layer registry', () => {
   afterEach(() => unbindUdpPort(8472));
 
   it('maps both directions', () => {
-    expect([layerForEthertype(0x0800), layerForEthertype(0x0806), layerForEthertype(0x8100), layerForEthertype(0x86dd)]).toEqual(['ipv4', 'arp', 'vlan', undefined]);
-    expect([layerForIpProtocol(1), layerForIpProtocol(6), layerForIpProtocol(17), layerForIpProtocol(47)]).toEqual(['icmp', 'tcp', 'udp', undefined]);
+    expect([
+      layerForEthertype(0x0800),
+      layerForEthertype(0x0806),
+      layerForEthertype(0x8100),
+      layerForEthertype(0x86dd),
+    ]).toEqual(['ipv4', 'arp', 'vlan', undefined]);
+    expect([layerForIpProtocol(1), layerForIpProtocol(6), layerForIpProtocol(17), layerForIpProtocol(47)]).toEqual([
+      'icmp',
+      'tcp',
+      'udp',
+      undefined,
+    ]);
     expect([layerForUdpPort(4789), layerForUdpPort(8472)]).toEqual(['vxlan', undefined]);
-    expect([ethertypeFor('ipv4'), ethertypeFor('arp'), ipProtocolFor('udp'), ipProtocolFor('tcp'), udpPortFor('vxlan'), udpPortFor('tcp')]).toEqual([0x0800, 0x0806, 17, 6, 4789, undefined]);
+    expect([
+      ethertypeFor('ipv4'),
+      ethertypeFor('arp'),
+      ipProtocolFor('udp'),
+      ipProtocolFor('tcp'),
+      udpPortFor('vxlan'),
+      udpPortFor('tcp'),
+    ]).toEqual([0x0800, 0x0806, 17, 6, 4789, undefined]);
   });
 
   it('dissects VXLAN on another port once bound (like tshark -d udp.port==8472,vxlan)', () => {

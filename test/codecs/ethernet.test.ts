@@ -2,8 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, mac, toHex } from '../../codecs/bytes.js';
 import { DecodeError, EncodeError } from '../../codecs/errors.js';
 import {
-  emitEthernet, ETHERNET_MIN_FRAME, ethernetEncodingLength, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, padEthernetFrame,
-  parseEthernet, type EthernetHeader,
+  emitEthernet,
+  ETHERNET_MIN_FRAME,
+  ethernetEncodingLength,
+  EthernetView,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  padEthernetFrame,
+  parseEthernet,
+  type EthernetHeader,
 } from '../../codecs/ethernet.js';
 import { KERNEL_SYN } from './goldens.js';
 import { hasTshark, tsharkFields } from './tshark-helper.js';
@@ -14,7 +21,12 @@ const POD_B = mac('0a:58:0a:80:02:18');
 // First 14 bytes of the Linux-built SYN: dst 0a:58:0a:80:02:18 | src 0a:58:0a:83:00:28 | type 0x0800.
 const UNTAGGED: EthernetHeader = { dst: POD_B, src: POD_A, ethertype: ETHERTYPE_IPV4 };
 // Hand-checked against IEEE 802.1Q: TPID 8100, TCI = PCP 5 (101) DEI 1 VID 10 = 1011 0000 0000 1010 = b00a.
-const TAGGED: EthernetHeader = { dst: POD_B, src: POD_A, vlan: { pcp: 5, dei: true, vid: 10 }, ethertype: ETHERTYPE_IPV4 };
+const TAGGED: EthernetHeader = {
+  dst: POD_B,
+  src: POD_A,
+  vlan: { pcp: 5, dei: true, vid: 10 },
+  ethertype: ETHERTYPE_IPV4,
+};
 const TAGGED_GOLDEN = '0a580a800218' + '0a580a830028' + '8100' + 'b00a' + '0800';
 
 describe('ethernet', () => {
@@ -101,6 +113,13 @@ describe('ethernet', () => {
     const frame = new Uint8Array(60);
     emitEthernet({ ...TAGGED, ethertype: 0x88b5 }, frame, 0); // 0x88b5: IEEE local experimental, shown as data
     const [row] = tsharkFields([frame], ['vlan.id', 'vlan.priority', 'vlan.dei', 'vlan.etype', 'eth.src', 'eth.dst']);
-    expect(row).toEqual({ 'vlan.id': '10', 'vlan.priority': '5', 'vlan.dei': '1', 'vlan.etype': '0x88b5', 'eth.src': '0a:58:0a:83:00:28', 'eth.dst': '0a:58:0a:80:02:18' });
+    expect(row).toEqual({
+      'vlan.id': '10',
+      'vlan.priority': '5',
+      'vlan.dei': '1',
+      'vlan.etype': '0x88b5',
+      'eth.src': '0a:58:0a:83:00:28',
+      'eth.dst': '0a:58:0a:80:02:18',
+    });
   });
 });

@@ -3,8 +3,16 @@ import { fromHex, ipv4, mac, toHex } from '../../codecs/bytes.js';
 import { DecodeError } from '../../codecs/errors.js';
 import { emitEthernet, ETHERTYPE_IPV4 } from '../../codecs/ethernet.js';
 import {
-  emitIcmp, ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, icmpEncodingLength,
-  IcmpView, parseIcmp, type IcmpHeader,
+  emitIcmp,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_FRAG_NEEDED,
+  ICMP_TIME_EXCEEDED,
+  icmpEncodingLength,
+  IcmpView,
+  parseIcmp,
+  type IcmpHeader,
 } from '../../codecs/icmp.js';
 import { emitIpv4, IPPROTO_ICMP } from '../../codecs/ipv4.js';
 import { KERNEL_SYN } from './goldens.js';
@@ -56,7 +64,12 @@ describe('icmp', () => {
 
   it('round trips emit -> parse -> emit', () => {
     const redirect: IcmpHeader = { type: 5, code: 1, rest: ipv4('10.0.0.1') };
-    for (const [h, data] of [[ECHO, ECHO_DATA], [FRAG_NEEDED, QUOTE], [redirect, QUOTE], [{ type: ICMP_ECHO_REPLY, code: 0, identifier: 0xabcd, sequence: 7 }, ECHO_DATA]] as const) {
+    for (const [h, data] of [
+      [ECHO, ECHO_DATA],
+      [FRAG_NEEDED, QUOTE],
+      [redirect, QUOTE],
+      [{ type: ICMP_ECHO_REPLY, code: 0, identifier: 0xabcd, sequence: 7 }, ECHO_DATA],
+    ] as const) {
       const a = emitWith(h, data);
       const parsed = parseIcmp(a);
       const b = emitWith(parsed, data);
@@ -77,11 +90,19 @@ describe('icmp', () => {
   });
 
   it('faults on truncation', () => {
-    for (let n = 0; n < 8; n++) expect(new IcmpView(fromHex(ECHO_GOLDEN)).check(n)).toMatchObject({ layer: 'icmp', code: 'truncated', offset: 0 });
+    for (let n = 0; n < 8; n++)
+      expect(new IcmpView(fromHex(ECHO_GOLDEN)).check(n)).toMatchObject({
+        layer: 'icmp',
+        code: 'truncated',
+        offset: 0,
+      });
   });
 
   it.skipIf(!hasTshark)('tshark checks the emitted checksums and fields', () => {
-    const frames = [[ECHO, ECHO_DATA], [FRAG_NEEDED, QUOTE]].map(([h, data]) => {
+    const frames = [
+      [ECHO, ECHO_DATA],
+      [FRAG_NEEDED, QUOTE],
+    ].map(([h, data]) => {
       const icmpLen = 8 + (data as Uint8Array).length;
       const f = new Uint8Array(14 + 20 + icmpLen);
       emitEthernet({ dst: mac('0a:58:0a:80:02:18'), src: mac('0a:58:0a:83:00:28'), ethertype: ETHERTYPE_IPV4 }, f, 0);
@@ -90,8 +111,26 @@ describe('icmp', () => {
       emitIcmp(h as IcmpHeader, f, 34, (data as Uint8Array).length);
       return f;
     });
-    const rows = tsharkFields(frames, ['icmp.type', 'icmp.code', 'icmp.checksum.status', 'icmp.ident', 'icmp.seq', 'icmp.mtu']);
-    expect(rows[0]).toMatchObject({ 'icmp.type': '8', 'icmp.code': '0', 'icmp.checksum.status': '1', 'icmp.ident': '1', 'icmp.seq': '1' });
-    expect(rows[1]).toMatchObject({ 'icmp.type': '3', 'icmp.code': '4', 'icmp.checksum.status': '1', 'icmp.mtu': '1450' });
+    const rows = tsharkFields(frames, [
+      'icmp.type',
+      'icmp.code',
+      'icmp.checksum.status',
+      'icmp.ident',
+      'icmp.seq',
+      'icmp.mtu',
+    ]);
+    expect(rows[0]).toMatchObject({
+      'icmp.type': '8',
+      'icmp.code': '0',
+      'icmp.checksum.status': '1',
+      'icmp.ident': '1',
+      'icmp.seq': '1',
+    });
+    expect(rows[1]).toMatchObject({
+      'icmp.type': '3',
+      'icmp.code': '4',
+      'icmp.checksum.status': '1',
+      'icmp.mtu': '1450',
+    });
   });
 });

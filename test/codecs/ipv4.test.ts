@@ -8,7 +8,14 @@ import { KERNEL_SYN, OVS_VXLAN } from './goldens.js';
 const GOLDEN = fromHex('4500 0054 1c46 4000 4001 0000 0a83 0028 0a80 0218');
 
 describe('ipv4', () => {
-  const h: Ipv4Header = { identification: 0x1c46, dontFragment: true, ttl: 64, protocol: 1, src: ipv4('10.131.0.40'), dst: ipv4('10.128.2.24') };
+  const h: Ipv4Header = {
+    identification: 0x1c46,
+    dontFragment: true,
+    ttl: 64,
+    protocol: 1,
+    src: ipv4('10.131.0.40'),
+    dst: ipv4('10.128.2.24'),
+  };
 
   it('emits the golden header with a computed checksum', () => {
     const buf = new Uint8Array(20);
@@ -61,7 +68,12 @@ describe('ipv4', () => {
   it('emits the headers Linux and OVS built, checksums included', () => {
     // Linux SYN: 45 00 | 0028 | 1234 | 4000 DF | 40 06 | 115a | 10.131.0.40 -> 10.128.2.24
     const a = new Uint8Array(20);
-    emitIpv4({ identification: 0x1234, dontFragment: true, protocol: 6, src: ipv4('10.131.0.40'), dst: ipv4('10.128.2.24') }, a, 0, 20);
+    emitIpv4(
+      { identification: 0x1234, dontFragment: true, protocol: 6, src: ipv4('10.131.0.40'), dst: ipv4('10.128.2.24') },
+      a,
+      0,
+      20,
+    );
     expect(toHex(a)).toBe(toHex(KERNEL_SYN, 14, 34));
     // OVS outer header: 45 00 | 008e | 0000 | 4000 DF | 40 11 | b903 | 192.168.0.5 -> 192.168.0.6
     emitIpv4({ dontFragment: true, protocol: 17, src: ipv4('192.168.0.5'), dst: ipv4('192.168.0.6') }, a, 0, 122);

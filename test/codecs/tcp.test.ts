@@ -4,19 +4,41 @@ import { DecodeError } from '../../codecs/errors.js';
 import { emitEthernet, ETHERTYPE_IPV4 } from '../../codecs/ethernet.js';
 import { emitIpv4, IPPROTO_TCP } from '../../codecs/ipv4.js';
 import {
-  emitTcp, parseTcp, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_NS, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, tcpEncodingLength,
-  tcpFlagsToString, TcpView, type TcpHeader,
+  emitTcp,
+  parseTcp,
+  TCP_ACK,
+  TCP_CWR,
+  TCP_ECE,
+  TCP_FIN,
+  TCP_NS,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  TCP_URG,
+  tcpEncodingLength,
+  tcpFlagsToString,
+  TcpView,
+  type TcpHeader,
 } from '../../codecs/tcp.js';
 import { KERNEL_NAT_REPLY_SENT, KERNEL_SYN } from './goldens.js';
 import { hasTshark, tsharkFields } from './tshark-helper.js';
 
-const POD_A = ipv4('10.131.0.40'), POD_B = ipv4('10.128.2.24'), MASQ = ipv4('198.51.100.1');
+const POD_A = ipv4('10.131.0.40'),
+  POD_B = ipv4('10.128.2.24'),
+  MASQ = ipv4('198.51.100.1');
 // Linux SYN (KERNEL_SYN from byte 34): a028 (41000) | 0599 (1433) | seq 000003e8 | ack 0 | 50 (off 5) | 02 SYN
 // | faf0 (64240) | f405 | urg 0
 const SYN: TcpHeader = { srcPort: 41000, dstPort: 1433, seq: 1000, ack: 0, flags: TCP_SYN, window: 64240 };
 // Linux server's SYN-ACK (KERNEL_NAT_REPLY_SENT from byte 34), 10.128.2.24 -> 198.51.100.1:
 // 0599 | a028 | seq 5eed0001 | ack 000003e9 | 50 | 12 SYN+ACK | ffff | 706d | 0
-const SYN_ACK: TcpHeader = { srcPort: 1433, dstPort: 41000, seq: 0x5eed0001, ack: 1001, flags: TCP_SYN | TCP_ACK, window: 65535 };
+const SYN_ACK: TcpHeader = {
+  srcPort: 1433,
+  dstPort: 41000,
+  seq: 0x5eed0001,
+  ack: 1001,
+  flags: TCP_SYN | TCP_ACK,
+  window: 65535,
+};
 
 function emitWith(h: TcpHeader, payload: Uint8Array, src: number, dst: number, at = 0, size?: number): Uint8Array {
   const hl = tcpEncodingLength(h);
@@ -43,7 +65,12 @@ describe('tcp', () => {
     expect(toHex(b, 12, 14)).toBe('71c2');
     expect(toHex(b, 20, 28)).toBe('020405b404020000');
     const v = new TcpView(b);
-    expect([v.dataOffset, v.headerLength, v.flags, v.payloadOffset]).toEqual([7, 28, TCP_SYN | TCP_ECE | TCP_CWR | TCP_NS, 28]);
+    expect([v.dataOffset, v.headerLength, v.flags, v.payloadOffset]).toEqual([
+      7,
+      28,
+      TCP_SYN | TCP_ECE | TCP_CWR | TCP_NS,
+      28,
+    ]);
     expect(v.checksumValid(POD_A, POD_B, 28)).toBe(true);
   });
 
@@ -65,7 +92,11 @@ describe('tcp', () => {
 
   it('round trips emit -> parse -> emit', () => {
     const payload = Buffer.from('hello');
-    for (const h of [SYN, SYN_ACK, { ...SYN, flags: TCP_FIN | TCP_ACK | TCP_NS, urgentPointer: 3, options: fromHex('01010402') }]) {
+    for (const h of [
+      SYN,
+      SYN_ACK,
+      { ...SYN, flags: TCP_FIN | TCP_ACK | TCP_NS, urgentPointer: 3, options: fromHex('01010402') },
+    ]) {
       const a = emitWith(h, payload, POD_A, POD_B);
       const parsed = parseTcp(a, 0, a.length, POD_A, POD_B);
       expect(toHex(emitWith(parsed, payload, POD_A, POD_B))).toBe(toHex(a));
@@ -117,7 +148,16 @@ describe('tcp', () => {
     emitIpv4({ protocol: IPPROTO_TCP, src: POD_A, dst: POD_B, dontFragment: true }, f, 14, hl + payload.length);
     f.set(payload, 34 + hl);
     emitTcp(h, f, 34, payload.length, POD_A, POD_B);
-    const [row] = tsharkFields([f], ['tcp.checksum.status', 'tcp.hdr_len', 'tcp.options.mss_val', 'tcp.flags.ae', 'tcp.flags.str', 'tcp.len']);
-    expect(row).toMatchObject({ 'tcp.checksum.status': '1', 'tcp.hdr_len': '28', 'tcp.options.mss_val': '1460', 'tcp.flags.ae': '1', 'tcp.len': '10' });
+    const [row] = tsharkFields(
+      [f],
+      ['tcp.checksum.status', 'tcp.hdr_len', 'tcp.options.mss_val', 'tcp.flags.ae', 'tcp.flags.str', 'tcp.len'],
+    );
+    expect(row).toMatchObject({
+      'tcp.checksum.status': '1',
+      'tcp.hdr_len': '28',
+      'tcp.options.mss_val': '1460',
+      'tcp.flags.ae': '1',
+      'tcp.len': '10',
+    });
   });
 });

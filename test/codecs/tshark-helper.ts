@@ -45,12 +45,15 @@ export function tsharkFields(frames: Uint8Array[], fields: string[], extra: stri
     const args = ['-r', file, ...CHECKSUMS, ...extra, '-T', 'fields', '-E', 'separator=\t'];
     for (const f of fields) args.push('-e', f);
     const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.split('\n').filter((l) => l !== '').map((line) => {
-      const cols = line.split('\t');
-      const rec: Record<string, string> = {};
-      for (const [i, f] of fields.entries()) rec[f] = cols[i] ?? '';
-      return rec;
-    });
+    return out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((line) => {
+        const cols = line.split('\t');
+        const rec: Record<string, string> = {};
+        for (const [i, f] of fields.entries()) rec[f] = cols[i] ?? '';
+        return rec;
+      });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

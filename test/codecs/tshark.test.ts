@@ -17,9 +17,16 @@ import { flowHash5, VxlanEncapTemplate, vxlanSourcePort } from '../../codecs/vxl
 import { hasTshark, tsharkFields } from './tshark-helper.js';
 
 const HEADROOM = 128;
-const POD_A = ipv4('10.131.0.40'), POD_B = ipv4('10.128.2.24');
-const MAC_A = mac('0a:58:0a:83:00:28'), MAC_B = mac('0a:58:0a:80:02:18');
-const TUNNEL = new VxlanEncapTemplate({ srcMac: mac('02:00:c0:a8:00:04'), dstMac: mac('02:00:c0:a8:00:05'), srcIp: ipv4('192.168.0.4'), dstIp: ipv4('192.168.0.5') });
+const POD_A = ipv4('10.131.0.40'),
+  POD_B = ipv4('10.128.2.24');
+const MAC_A = mac('0a:58:0a:83:00:28'),
+  MAC_B = mac('0a:58:0a:80:02:18');
+const TUNNEL = new VxlanEncapTemplate({
+  srcMac: mac('02:00:c0:a8:00:04'),
+  dstMac: mac('02:00:c0:a8:00:05'),
+  srcIp: ipv4('192.168.0.4'),
+  dstIp: ipv4('192.168.0.5'),
+});
 
 /** Build a frame innermost first into headroom-backed memory, as the data path does; returns its bytes. */
 class Builder {
@@ -43,11 +50,21 @@ class Builder {
 }
 
 function synFrame(): Builder {
-  const tcp = { srcPort: 41000, dstPort: 1433, seq: 1000, ack: 0, flags: TCP_SYN, window: 64860, options: fromHex('020405aa0402080a0000000100000000010303') };
+  const tcp = {
+    srcPort: 41000,
+    dstPort: 1433,
+    seq: 1000,
+    ack: 0,
+    flags: TCP_SYN,
+    window: 64860,
+    options: fromHex('020405aa0402080a0000000100000000010303'),
+  };
   return new Builder()
     .payload(new Uint8Array(0))
     .prepend(tcpEncodingLength(tcp), (b, at, n) => emitTcp(tcp, b, at, n, POD_A, POD_B))
-    .prepend(20, (b, at, n) => emitIpv4({ protocol: IPPROTO_TCP, src: POD_A, dst: POD_B, dontFragment: true, identification: 0x4d2 }, b, at, n))
+    .prepend(20, (b, at, n) =>
+      emitIpv4({ protocol: IPPROTO_TCP, src: POD_A, dst: POD_B, dontFragment: true, identification: 0x4d2 }, b, at, n),
+    )
     .prepend(14, (b, at) => emitEthernet({ dst: MAC_B, src: MAC_A, ethertype: ETHERTYPE_IPV4 }, b, at));
 }
 
@@ -63,7 +80,9 @@ function echoFrame(): Builder {
 function arpFrame(): Builder {
   return new Builder()
     .payload(new Uint8Array(0))
-    .prepend(28, (b, at) => emitArp({ op: ARP_REQUEST, senderMac: MAC_A, senderIp: POD_A, targetMac: 0, targetIp: POD_B }, b, at))
+    .prepend(28, (b, at) =>
+      emitArp({ op: ARP_REQUEST, senderMac: MAC_A, senderIp: POD_A, targetMac: 0, targetIp: POD_B }, b, at),
+    )
     .prepend(14, (b, at) => emitEthernet({ dst: MAC_BROADCAST, src: MAC_A, ethertype: ETHERTYPE_ARP }, b, at));
 }
 
@@ -91,10 +110,25 @@ function vxlan(f: Builder, vni: number, srcPort: number, ipId: number): Builder 
 
 /** tshark's frame.protocols in our layer names: drop `ethertype`, ip -> ipv4, data -> payload. */
 function asOurs(tsharkProtocols: string): string {
-  return tsharkProtocols.split(':').filter((p) => p !== 'ethertype').map((p) => (p === 'ip' ? 'ipv4' : p === 'data' ? 'payload' : p)).join(':');
+  return tsharkProtocols
+    .split(':')
+    .filter((p) => p !== 'ethertype')
+    .map((p) => (p === 'ip' ? 'ipv4' : p === 'data' ? 'payload' : p))
+    .join(':');
 }
 
-const FIELDS = ['frame.protocols', 'ip.checksum.status', 'udp.checksum.status', 'tcp.checksum.status', 'icmp.checksum.status', 'vxlan.vni', 'vxlan.flags', 'udp.srcport', '_ws.expert.severity', '_ws.malformed'];
+const FIELDS = [
+  'frame.protocols',
+  'ip.checksum.status',
+  'udp.checksum.status',
+  'tcp.checksum.status',
+  'icmp.checksum.status',
+  'vxlan.vni',
+  'vxlan.flags',
+  'udp.srcport',
+  '_ws.expert.severity',
+  '_ws.malformed',
+];
 const WARNING = 0x00600000; // expert severity: chat 0x200000, note 0x400000, warn 0x600000, error 0x800000
 
 describe.skipIf(!hasTshark)('tshark cross-check', () => {
@@ -114,22 +148,46 @@ describe.skipIf(!hasTshark)('tshark cross-check', () => {
     expect(rows.length).toBe(frames.length);
 
     expect(rows[0]).toMatchObject({
-      'frame.protocols': 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:tcp', 'ip.checksum.status': '1,1', 'udp.checksum.status': '3',
-      'tcp.checksum.status': '1', 'vxlan.vni': String(0x1234), 'vxlan.flags': '0x0800', 'udp.srcport': String(sport), '_ws.malformed': '',
+      'frame.protocols': 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:tcp',
+      'ip.checksum.status': '1,1',
+      'udp.checksum.status': '3',
+      'tcp.checksum.status': '1',
+      'vxlan.vni': String(0x1234),
+      'vxlan.flags': '0x0800',
+      'udp.srcport': String(sport),
+      '_ws.malformed': '',
     });
     expect(sport).toBeGreaterThanOrEqual(32768);
     expect(sport).toBeLessThan(61000);
-    expect(rows[1]).toMatchObject({ 'frame.protocols': 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:icmp:data', 'ip.checksum.status': '1,1', 'udp.checksum.status': '3', 'icmp.checksum.status': '1', 'vxlan.vni': '0' });
-    expect(rows[2]).toMatchObject({ 'frame.protocols': 'eth:ethertype:ip:udp:vxlan:eth:ethertype:arp', 'vxlan.vni': String(0xffffff) });
-    expect(rows[3]).toMatchObject({ 'frame.protocols': 'eth:ethertype:ip:tcp', 'ip.checksum.status': '1', 'tcp.checksum.status': '1' });
+    expect(rows[1]).toMatchObject({
+      'frame.protocols': 'eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:icmp:data',
+      'ip.checksum.status': '1,1',
+      'udp.checksum.status': '3',
+      'icmp.checksum.status': '1',
+      'vxlan.vni': '0',
+    });
+    expect(rows[2]).toMatchObject({
+      'frame.protocols': 'eth:ethertype:ip:udp:vxlan:eth:ethertype:arp',
+      'vxlan.vni': String(0xffffff),
+    });
+    expect(rows[3]).toMatchObject({
+      'frame.protocols': 'eth:ethertype:ip:tcp',
+      'ip.checksum.status': '1',
+      'tcp.checksum.status': '1',
+    });
     expect(rows[4]).toMatchObject({ 'frame.protocols': 'eth:ethertype:arp' });
     expect(rows[5]).toMatchObject({ 'frame.protocols': 'eth:ethertype:ip:udp:data', 'udp.checksum.status': '1' });
     expect((frames[5]![40]! << 8) | frames[5]![41]!).toBe(0xffff);
 
     const d = new Dissection();
     rows.forEach((row, i) => {
-      const severities = row['_ws.expert.severity']!.split(',').filter((s) => s !== '').map(Number);
-      expect(severities.every((s) => s < WARNING), `frame ${i} expert severities ${severities}`).toBe(true);
+      const severities = row['_ws.expert.severity']!.split(',')
+        .filter((s) => s !== '')
+        .map(Number);
+      expect(
+        severities.every((s) => s < WARNING),
+        `frame ${i} expert severities ${severities}`,
+      ).toBe(true);
       dissect(frames[i]!, 0, frames[i]!.length, d, { verifyChecksums: true });
       expect(d.fault, `frame ${i}`).toBeUndefined();
       expect(d.protocols.replace(/:padding/g, ''), `frame ${i}`).toBe(asOurs(row['frame.protocols']!));
@@ -145,7 +203,15 @@ describe.skipIf(!hasTshark)('tshark cross-check', () => {
     expect(rows[0]).toMatchObject({ 'ip.checksum.status': '1,1', 'tcp.checksum.status': '0' });
     expect(rows[1]!['ip.checksum.status']).toBe('0,1');
     const d = new Dissection();
-    expect(dissect(badInnerTcp, 0, badInnerTcp.length, d, { verifyChecksums: true }).fault).toMatchObject({ layer: 'tcp', code: 'bad-checksum', offset: 100 });
-    expect(dissect(badOuterIp, 0, badOuterIp.length, d, { verifyChecksums: true }).fault).toMatchObject({ layer: 'ipv4', code: 'bad-checksum', offset: 24 });
+    expect(dissect(badInnerTcp, 0, badInnerTcp.length, d, { verifyChecksums: true }).fault).toMatchObject({
+      layer: 'tcp',
+      code: 'bad-checksum',
+      offset: 100,
+    });
+    expect(dissect(badOuterIp, 0, badOuterIp.length, d, { verifyChecksums: true }).fault).toMatchObject({
+      layer: 'ipv4',
+      code: 'bad-checksum',
+      offset: 24,
+    });
   });
 });

@@ -1,18 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { ipv4, readU16, toHex } from '../../codecs/bytes.js';
 import { DecodeError } from '../../codecs/errors.js';
-import { emitUdp, parseUdp, udpChecksumUpdate16, udpEncodingLength, UdpView, type UdpHeader } from '../../codecs/udp.js';
+import {
+  emitUdp,
+  parseUdp,
+  udpChecksumUpdate16,
+  udpEncodingLength,
+  UdpView,
+  type UdpHeader,
+} from '../../codecs/udp.js';
 import { KERNEL_VXLAN, OVS_VXLAN } from './goldens.js';
 
 // Linux vxlan device, outer UDP of KERNEL_VXLAN: a3be (41918) | 12b5 (4789) | 0046 (70) | 9bfe, 192.168.0.4 -> .5.
-const K_SRC = ipv4('192.168.0.4'), K_DST = ipv4('192.168.0.5');
-const K_UDP = 34, K_PAYLOAD = KERNEL_VXLAN.subarray(42);
+const K_SRC = ipv4('192.168.0.4'),
+  K_DST = ipv4('192.168.0.5');
+const K_UDP = 34,
+  K_PAYLOAD = KERNEL_VXLAN.subarray(42);
 // OVS, inner UDP of OVS_VXLAN: 04d2 (1234) | 162e (5678) | 0048 (72) | e94a, 10.131.0.5 -> 10.129.2.7, data 00..3f.
-const O_SRC = ipv4('10.131.0.5'), O_DST = ipv4('10.129.2.7');
-const O_UDP = 84, O_PAYLOAD = OVS_VXLAN.subarray(92);
+const O_SRC = ipv4('10.131.0.5'),
+  O_DST = ipv4('10.129.2.7');
+const O_UDP = 84,
+  O_PAYLOAD = OVS_VXLAN.subarray(92);
 
 /** Emit header `h` with `payload` into a fresh buffer at `at`. */
-function emitWith(h: UdpHeader, payload: Uint8Array, at = 0, src?: number, dst?: number, size = at + 8 + payload.length): Uint8Array {
+function emitWith(
+  h: UdpHeader,
+  payload: Uint8Array,
+  at = 0,
+  src?: number,
+  dst?: number,
+  size = at + 8 + payload.length,
+): Uint8Array {
   const buf = new Uint8Array(size);
   buf.set(payload, at + 8);
   expect(emitUdp(h, buf, at, payload.length, src, dst)).toBe(8);
@@ -31,7 +49,9 @@ describe('udp', () => {
   });
 
   it('writes checksum 0 ("none") when told to or without addresses, and explicit values as given', () => {
-    expect(toHex(emitWith({ srcPort: 33963, dstPort: 4789, checksum: 0 }, K_PAYLOAD, 0, K_SRC, K_DST), 0, 8)).toBe('84ab12b500460000');
+    expect(toHex(emitWith({ srcPort: 33963, dstPort: 4789, checksum: 0 }, K_PAYLOAD, 0, K_SRC, K_DST), 0, 8)).toBe(
+      '84ab12b500460000',
+    );
     expect(toHex(emitWith({ srcPort: 33963, dstPort: 4789 }, K_PAYLOAD), 0, 8)).toBe('84ab12b500460000');
     const bad = emitWith({ srcPort: 1, dstPort: 2, checksum: 0xbeef }, O_PAYLOAD, 0, O_SRC, O_DST);
     expect(readU16(bad, 6)).toBe(0xbeef);
@@ -78,7 +98,15 @@ describe('udp', () => {
 
   it.each([
     ['7 bytes', (b: Uint8Array) => b.subarray(0, 7), 'truncated', 0],
-    ['length 7', (b: Uint8Array) => { b[5] = 7; return b; }, 'bad-length', 4],
+    [
+      'length 7',
+      (b: Uint8Array) => {
+        b[5] = 7;
+        return b;
+      },
+      'bad-length',
+      4,
+    ],
     ['length past the data', (b: Uint8Array) => b.subarray(0, 71), 'bad-length', 4],
   ] as const)('faults on %s', (_n, mutate, code, offset) => {
     const b = mutate(OVS_VXLAN.slice(O_UDP));

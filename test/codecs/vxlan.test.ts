@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../codecs/bytes.js';
 import { DecodeError } from '../../codecs/errors.js';
-import { emitVxlan, parseVxlan, VXLAN_HEADER_LEN, VXLAN_OVERHEAD, vxlanEncodingLength, VxlanView } from '../../codecs/vxlan.js';
+import {
+  emitVxlan,
+  parseVxlan,
+  VXLAN_HEADER_LEN,
+  VXLAN_OVERHEAD,
+  vxlanEncodingLength,
+  VxlanView,
+} from '../../codecs/vxlan.js';
 import { KERNEL_VXLAN, OVS_VXLAN } from './goldens.js';
 
 // RFC 7348: flags 08 (I) | reserved 000000 | VNI (24 bits) | reserved 00. Linux sent VNI 7, OVS VNI 0.
@@ -64,6 +71,7 @@ describe('vxlan', () => {
   });
 
   it('faults on truncation at every byte boundary', () => {
-    for (let n = 0; n < 8; n++) expect(new VxlanView(KERNEL_VXLAN, 42).check(42 + n)).toMatchObject({ code: 'truncated', offset: 42 });
+    for (let n = 0; n < 8; n++)
+      expect(new VxlanView(KERNEL_VXLAN, 42).check(42 + n)).toMatchObject({ code: 'truncated', offset: 42 });
   });
 });

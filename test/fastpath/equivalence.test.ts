@@ -30,7 +30,6 @@ import { runFlow, sourceStack, type FlowResult, type FlowSpec } from '../../src/
 import { scenarioCluster, scenarioFlows } from '../../src/scenarios/run-scenario.js';
 import { diffState } from '../helpers/state-diff.js';
 
-
 /**
  * Fields that may legitimately differ with the fast path on; every other field of the emulation must be equal.
  * `name` skips a property everywhere, `Class.name` only in that class (test/helpers/state-diff.ts). Each entry
@@ -86,7 +85,8 @@ function bringUp(s: Scenario, fastPath: boolean): Side {
 
 /** Run the scenario's flows `ROUNDS` times on both sides, as `packetwalk run --count N` does. */
 function runRounds(off: Side, on: Side): { off: FlowResult[]; on: FlowResult[] } {
-  const specsOff = scenarioFlows(off.scenario, off.cluster), specsOn = scenarioFlows(on.scenario, on.cluster);
+  const specsOff = scenarioFlows(off.scenario, off.cluster),
+    specsOn = scenarioFlows(on.scenario, on.cluster);
   const results = { off: [] as FlowResult[], on: [] as FlowResult[] };
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < specsOff.length; i++) {
@@ -100,12 +100,18 @@ function runRounds(off: Side, on: Side): { off: FlowResult[]; on: FlowResult[] }
 }
 
 function tcpSourcePort(f: Uint8Array): number | undefined {
-  if (f.length < ETHERNET_HEADER_LEN + 40 || readU16(f, 12) !== ETHERTYPE_IPV4 || f[ETHERNET_HEADER_LEN + 9] !== IPPROTO_TCP) return undefined;
+  if (
+    f.length < ETHERNET_HEADER_LEN + 40 ||
+    readU16(f, 12) !== ETHERTYPE_IPV4 ||
+    f[ETHERNET_HEADER_LEN + 9] !== IPPROTO_TCP
+  )
+    return undefined;
   return readU16(f, ETHERNET_HEADER_LEN + ((f[ETHERNET_HEADER_LEN]! & 0x0f) << 2));
 }
 
 function isPureAck(f: Uint8Array): boolean {
-  const ip = ETHERNET_HEADER_LEN, l4 = ip + ((f[ip]! & 0x0f) << 2);
+  const ip = ETHERNET_HEADER_LEN,
+    l4 = ip + ((f[ip]! & 0x0f) << 2);
   const payload = readU16(f, ip + 2) - (l4 - ip) - ((f[l4 + 12]! >>> 4) << 2);
   return f[l4 + 13] === TCP_ACK && payload === 0;
 }
@@ -150,7 +156,10 @@ function observe(side: Side): Map<string, string> {
     out.set(`${name}: br0 drops`, [...node.bridge.drops].map(([k, v]) => `${k}: ${v}`).join('\n'));
   }
   for (const s of emu.stacks()) {
-    out.set(`${s.name}: ip -s link`, s.interfaces.map((i) => `${i.name} tx ${i.txPackets} rx ${i.rxPackets}`).join('\n'));
+    out.set(
+      `${s.name}: ip -s link`,
+      s.interfaces.map((i) => `${i.name} tx ${i.txPackets} rx ${i.rxPackets}`).join('\n'),
+    );
     if (s.netfilter instanceof Netfilter) {
       out.set(`${s.name}: iptables-save -c`, iptablesSave(s.netfilter.ruleset, { counters: true }));
       out.set(`${s.name}: conntrack -L`, formatConntrackTable(s.netfilter.conntrack, rt.clock.now));
@@ -168,13 +177,15 @@ function observe(side: Side): Map<string, string> {
 function observationDiffs(a: Map<string, string>, b: Map<string, string>): string[] {
   const out: string[] = [];
   for (const name of new Set([...a.keys(), ...b.keys()])) {
-    const x = a.get(name), y = b.get(name);
+    const x = a.get(name),
+      y = b.get(name);
     if (x === y) continue;
     if (x === undefined || y === undefined) {
       out.push(`${name}: only in ${x === undefined ? 'fast-path' : 'slow-path'} emulation`);
       continue;
     }
-    const lx = x.split('\n'), ly = y.split('\n');
+    const lx = x.split('\n'),
+      ly = y.split('\n');
     let i = 0;
     while (lx[i] === ly[i]) i++;
     out.push(`${name}: line ${i + 1}: ${JSON.stringify(lx[i] ?? '(end)')} != ${JSON.stringify(ly[i] ?? '(end)')}`);
@@ -187,7 +198,8 @@ function observationDiffs(a: Map<string, string>, b: Map<string, string>): strin
  * packet record, its frame number as Wireshark shows it and the capture point it was recorded at.
  */
 function pcapngDifference(off: Side, on: Side): string | undefined {
-  const a = off.recorder.memoryPcapng(), b = on.recorder.memoryPcapng();
+  const a = off.recorder.memoryPcapng(),
+    b = on.recorder.memoryPcapng();
   if (a.equals(b)) return undefined;
   let at = 0;
   while (at < a.length && at < b.length && a[at] === b[at]) at++;
@@ -199,7 +211,8 @@ function blockAt(f: Buffer, side: Side, at: number): string {
   if (at >= f.length) return 'end of file';
   let record = -1;
   for (let o = 0, block = 0; o + 8 <= f.length; block++) {
-    const type = f.readUInt32LE(o), len = f.readUInt32LE(o + 4);
+    const type = f.readUInt32LE(o),
+      len = f.readUInt32LE(o + 4);
     if (type === BLOCK_EPB) record++;
     if (at < o + len || len < 12) {
       if (type !== BLOCK_EPB) return `block ${block} (type 0x${type.toString(16)})`;
@@ -233,14 +246,17 @@ function checkScenario(s: Scenario): number {
   expect(on.emu.runtime.fastPath, 'the fast path is on by default').toBeTruthy();
 
   const flows = runRounds(off, on);
-  expect(flows.on.map((f) => [f.ok, f.detail, f.clientPort])).toEqual(flows.off.map((f) => [f.ok, f.detail, f.clientPort]));
+  expect(flows.on.map((f) => [f.ok, f.detail, f.clientPort])).toEqual(
+    flows.off.map((f) => [f.ok, f.detail, f.clientPort]),
+  );
   expectEquivalent(off, on, `after ${ROUNDS} rounds of flows`);
 
   const first = scenarioFlows(s, off.cluster)[0]!;
   const lastRun = flows.off[flows.off.length - scenarioFlows(s, off.cluster).length]!;
   const replay = first.proto === 'tcp' ? replayFrame(off, first, lastRun.clientPort) : undefined;
   if (!replay) return 0;
-  const ifOff = interfaceAt(off, replay.tap), ifOn = interfaceAt(on, replay.tap);
+  const ifOff = interfaceAt(off, replay.tap),
+    ifOn = interfaceAt(on, replay.tap);
   const hitsBefore = on.emu.runtime.fastPath!.stats.hits;
   for (const batch of REPLAY_BATCHES) {
     off.emu.runtime.clock.advance(batch.advanceNs);
@@ -248,8 +264,12 @@ function checkScenario(s: Scenario): number {
     inject(off, ifOff, replay.frame, batch.count);
     inject(on, ifOn, replay.frame, batch.count);
   }
-  expectEquivalent(off, on, `after ${REPLAY_BATCHES.reduce((n, b) => n + b.count, 0)} injections at ${ifOff.owner.name} ${ifOff.name}`);
-  return (on.emu.runtime.fastPath!.stats.hits) - hitsBefore;
+  expectEquivalent(
+    off,
+    on,
+    `after ${REPLAY_BATCHES.reduce((n, b) => n + b.count, 0)} injections at ${ifOff.owner.name} ${ifOff.name}`,
+  );
+  return on.emu.runtime.fastPath!.stats.hits - hitsBefore;
 }
 
 describe('fast path equivalence: every scenario, slow path vs fast path', () => {
@@ -282,11 +302,18 @@ function totalDrops(side: Side): number {
 }
 
 /** Both sides after the scenario's first flow, with the client's established frame and where to inject it. */
-function warmPair(scenarioName: string): { off: Side; on: Side; frame: Uint8Array; ifOff: NetInterface; ifOn: NetInterface } {
+function warmPair(scenarioName: string): {
+  off: Side;
+  on: Side;
+  frame: Uint8Array;
+  ifOff: NetInterface;
+  ifOn: NetInterface;
+} {
   const s = findScenario(scenarioName)!;
   const { off, on } = pair(s);
   const spec = scenarioFlows(s, off.cluster)[0]!;
-  const rOff = runFlow(off.emu, spec), rOn = runFlow(on.emu, scenarioFlows(s, on.cluster)[0]!);
+  const rOff = runFlow(off.emu, spec),
+    rOn = runFlow(on.emu, scenarioFlows(s, on.cluster)[0]!);
   expect(rOff.ok && rOn.ok).toBe(true);
   const replay = replayFrame(off, spec, rOff.clientPort)!;
   return { off, on, frame: replay.frame, ifOff: interfaceAt(off, replay.tap), ifOn: interfaceAt(on, replay.tap) };
@@ -302,7 +329,8 @@ function checkConfigChanges(scenarioName: string, steps: (side: Side) => ConfigS
   };
   batch();
   expectEquivalent(off, on, 'before any change');
-  const stepsOff = steps(off), stepsOn = steps(on);
+  const stepsOff = steps(off),
+    stepsOn = steps(on);
   let hitsBefore = 0;
   for (let i = 0; i < stepsOff.length; i++) {
     stepsOff[i]!.apply(off);
@@ -313,7 +341,7 @@ function checkConfigChanges(scenarioName: string, steps: (side: Side) => ConfigS
     expect(totalDrops(off) > dropsBefore, `slow path drops after: ${stepsOff[i]!.what}`).toBe(stepsOff[i]!.drops);
     expectEquivalent(off, on, `after: ${stepsOff[i]!.what}`);
   }
-  return { hitsAfterLastStep: (on.emu.runtime.fastPath!.stats.hits) - hitsBefore };
+  return { hitsAfterLastStep: on.emu.runtime.fastPath!.stats.hits - hitsBefore };
 }
 
 function podIp(cluster: Cluster, namespace: string, name: string): string {
@@ -327,13 +355,22 @@ function podNode(side: Side, namespace: string, name: string): string {
 describe('fast path equivalence: configuration changes between batches invalidate cached paths', () => {
   it('br0 flows added and deleted on the client and server nodes (tables 90 and 80)', () => {
     const r = checkConfigChanges('pod-to-pod-cross-node', (side) => {
-      const server = podIp(side.cluster, 'project1', 'server-1-ppl25'), client = podIp(side.cluster, 'project1', 'sqlapi-1-8jgx8');
+      const server = podIp(side.cluster, 'project1', 'server-1-ppl25'),
+        client = podIp(side.cluster, 'project1', 'sqlapi-1-8jgx8');
       const br1 = side.emu.node(podNode(side, 'project1', 'sqlapi-1-8jgx8')).bridge;
       const br3 = side.emu.node(podNode(side, 'project1', 'server-1-ppl25')).bridge;
       return [
-        { what: 'drop to the server in table 90 of the client node', drops: true, apply: () => br1.addFlow(`table=90, priority=300, ip, nw_dst=${server} actions=drop`) },
+        {
+          what: 'drop to the server in table 90 of the client node',
+          drops: true,
+          apply: () => br1.addFlow(`table=90, priority=300, ip, nw_dst=${server} actions=drop`),
+        },
         { what: 'that drop deleted', drops: false, apply: () => void br1.delFlows(`table=90, ip, nw_dst=${server}`) },
-        { what: 'drop from the client in table 80 of the server node', drops: true, apply: () => br3.addFlow(`table=80, priority=300, ip, nw_src=${client} actions=drop`) },
+        {
+          what: 'drop from the client in table 80 of the server node',
+          drops: true,
+          apply: () => br3.addFlow(`table=80, priority=300, ip, nw_src=${client} actions=drop`),
+        },
         { what: 'that drop deleted', drops: false, apply: () => void br3.delFlows(`table=80, ip, nw_src=${client}`) },
       ];
     });
@@ -352,7 +389,9 @@ describe('fast path equivalence: configuration changes between batches invalidat
           apply: () => {
             const lines = iptablesSave(nf.ruleset, { counters: true }).split('\n');
             const filter = lines.indexOf('*filter');
-            const at = lines.findIndex((l, i) => i > filter && / -A FORWARD /.test(` ${l.replace(/^\[\d+:\d+\] /, '')}`));
+            const at = lines.findIndex(
+              (l, i) => i > filter && / -A FORWARD /.test(` ${l.replace(/^\[\d+:\d+\] /, '')}`),
+            );
             lines.splice(at, 0, dropLine);
             nf.load(parseIptablesSave(lines.join('\n')));
           },
@@ -361,7 +400,10 @@ describe('fast path equivalence: configuration changes between batches invalidat
           what: 'the ruleset reloaded without it',
           drops: false,
           apply: () => {
-            const text = iptablesSave(nf.ruleset, { counters: true }).split('\n').filter((l) => !l.endsWith(`-A FORWARD -d ${server}/32 -p tcp -j DROP`)).join('\n');
+            const text = iptablesSave(nf.ruleset, { counters: true })
+              .split('\n')
+              .filter((l) => !l.endsWith(`-A FORWARD -d ${server}/32 -p tcp -j DROP`))
+              .join('\n');
             nf.load(parseIptablesSave(text));
           },
         },
@@ -377,7 +419,11 @@ describe('fast path equivalence: kernel state the recipes depend on', () => {
       const nic = side.emu.node(podNode(side, 'project1', 'sqlapi-1-8jgx8')).nic;
       const mtu = nic.mtu;
       return [
-        { what: 'node eth0 MTU 80 (the outer IPv4 packet of the 54-byte ACK is 90 bytes: EMSGSIZE)', drops: true, apply: () => void (nic.mtu = 80) },
+        {
+          what: 'node eth0 MTU 80 (the outer IPv4 packet of the 54-byte ACK is 90 bytes: EMSGSIZE)',
+          drops: true,
+          apply: () => void (nic.mtu = 80),
+        },
         { what: `node eth0 MTU back to ${mtu}`, drops: false, apply: () => void (nic.mtu = mtu) },
       ];
     });
@@ -449,13 +495,21 @@ describe('fast path equivalence: UDP through a service', () => {
   it('a pod re-sends its DNS query to 172.30.0.10:53 (DNAT, replies, the 2 s stream boundary)', () => {
     const s = findScenario('pod-to-service-cross-node')!;
     const { off, on } = pair(s);
-    const spec: FlowSpec = { from: { kind: 'pod', namespace: 'project1', name: 'sqlapi-1-8jgx8' }, to: { ip: 0xac1e000a, port: 53 }, proto: 'udp' };
-    const rOff = runFlow(off.emu, spec), rOn = runFlow(on.emu, spec);
+    const spec: FlowSpec = {
+      from: { kind: 'pod', namespace: 'project1', name: 'sqlapi-1-8jgx8' },
+      to: { ip: 0xac1e000a, port: 53 },
+      proto: 'udp',
+    };
+    const rOff = runFlow(off.emu, spec),
+      rOn = runFlow(on.emu, spec);
     expect(rOff.ok && rOn.ok, `${rOff.detail} / ${rOn.detail}`).toBe(true);
     const taps = new Set(sourceStack(off.emu, spec.from).interfaces.map((i) => i.tap));
-    const query = off.recorder.frames.find((f) => f.direction === 'outbound' && taps.has(f.point) && f.bytes && f.bytes[ETHERNET_HEADER_LEN + 9] === 17)!;
+    const query = off.recorder.frames.find(
+      (f) => f.direction === 'outbound' && taps.has(f.point) && f.bytes && f.bytes[ETHERNET_HEADER_LEN + 9] === 17,
+    )!;
     expect(query, 'the client sent a UDP datagram').toBeTruthy();
-    const ifOff = interfaceAt(off, query.point), ifOn = interfaceAt(on, query.point);
+    const ifOff = interfaceAt(off, query.point),
+      ifOn = interfaceAt(on, query.point);
     const fp = on.emu.runtime.fastPath!;
     // Replied within 2 s: the conntrack class depends on the time, so nothing may be replayed yet.
     inject(off, ifOff, query.bytes!, 20);

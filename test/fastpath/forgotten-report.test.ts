@@ -19,27 +19,43 @@ import type { NetInterface } from '../../src/ports/net-interface.js';
 import { SCENARIOS } from '../../src/scenarios/catalog.js';
 import { diffState } from '../helpers/state-diff.js';
 
-const SKIP_KEYS: ReadonlySet<string> = new Set(['Runtime.fastPath', 'Bridge.frames', 'Bridge.passCache', 'Conntrack.t', 'MemorySink.buf']);
+const SKIP_KEYS: ReadonlySet<string> = new Set([
+  'Runtime.fastPath',
+  'Bridge.frames',
+  'Bridge.passCache',
+  'Conntrack.t',
+  'MemorySink.buf',
+]);
 
 /** The server's eth0 of a warmed-up pod-to-pod path (where the injected frame ends). */
 function serverEth0(w: WarmPath): NetInterface {
   const dst = w.frame[30]! * 0x1000000 + w.frame[31]! * 0x10000 + w.frame[32]! * 0x100 + w.frame[33]!;
-  for (const s of w.emulation.stacks()) for (const i of s.interfaces) if (i.name === 'eth0' && i.hasAddress(dst) && s !== w.source.stack) return i;
+  for (const s of w.emulation.stacks())
+    for (const i of s.interfaces) if (i.name === 'eth0' && i.hasAddress(dst) && s !== w.source.stack) return i;
   throw new Error('no server eth0');
 }
 
 /** The client node's kernel, its NIC, and the neighbour entry its VXLAN packets leave with (the other node's). */
-function underlayNeighbour(w: WarmPath): { kernel: Stack; nic: NetInterface; ip: number; mac: number; index: Map<number, number> } {
+function underlayNeighbour(w: WarmPath): {
+  kernel: Stack;
+  nic: NetInterface;
+  ip: number;
+  mac: number;
+  index: Map<number, number>;
+} {
   const node = [...w.emulation.nodes.values()].find((n) => n.built && [...n.pods.values()].includes(w.source))!;
   // Test-only access to the neighbour index (what lookupNeighbour reads).
-  const index = (node.kernel as unknown as { neighbourIndex: Map<NetInterface, Map<number, number>> }).neighbourIndex.get(node.nic)!;
-  const [ip, mac] = [...index].find(([ip]) => (ip >>> 0) !== w.emulation.cluster.underlay.gateway)!;
+  const index = (
+    node.kernel as unknown as { neighbourIndex: Map<NetInterface, Map<number, number>> }
+  ).neighbourIndex.get(node.nic)!;
+  const [ip, mac] = [...index].find(([ip]) => ip >>> 0 !== w.emulation.cluster.underlay.gateway)!;
   return { kernel: node.kernel, nic: node.nic, ip: ip >>> 0, mac, index };
 }
 
 describe('a forgotten report to the path observer', () => {
   it('a hop that changes state without reporting: the object-graph check names the field', () => {
-    const fast = warmScenario('pod-to-pod-cross-node', true), slow = warmScenario('pod-to-pod-cross-node', false);
+    const fast = warmScenario('pod-to-pod-cross-node', true),
+      slow = warmScenario('pod-to-pod-cross-node', false);
     // Test-only hop: the server's eth0 counts frames in a field of its own, and tells no observer.
     for (const w of [fast, slow]) {
       const eth0 = serverEth0(w) as NetInterface & { framesSeenByTest?: number };
@@ -56,7 +72,10 @@ describe('a forgotten report to the path observer', () => {
     }
     expect((fast.runtime.fastPath as FastPath).stats.hits).toBeGreaterThan(10);
     const diffs = diffState(slow.emulation, fast.emulation, { skipKeys: SKIP_KEYS });
-    expect(diffs.some((d) => /\.framesSeenByTest: 20 != \d+$/.test(d)), diffs.join('\n')).toBe(true);
+    expect(
+      diffs.some((d) => /\.framesSeenByTest: 20 != \d+$/.test(d)),
+      diffs.join('\n'),
+    ).toBe(true);
   });
 
   it('state a walk decides on, changed without a ConfigVersion bump: the audit names the step', () => {
@@ -77,11 +96,14 @@ describe('a forgotten report to the path observer', () => {
     n.index.set(n.ip | 0, 0x02_00_5e_00_71_01);
     inject(w);
     expect(fp.auditFailures.length, 'the audit caught the stale recipe').toBe(1);
-    expect(fp.auditFailures[0]).toMatch(/vetoed \(dropped\) after byte program step \d+: recipe write bytes .*, walk write bytes \(.*02005e007101/);
+    expect(fp.auditFailures[0]).toMatch(
+      /vetoed \(dropped\) after byte program step \d+: recipe write bytes .*, walk write bytes \(.*02005e007101/,
+    );
   });
 
   it('every scenario whose first flow is TCP, audited: no replayed walk differs from its recipe', () => {
-    let hits = 0, audited = 0;
+    let hits = 0,
+      audited = 0;
     const failures: string[] = [];
     for (const s of SCENARIOS) {
       let w: WarmPath;

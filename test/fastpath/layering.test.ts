@@ -9,7 +9,18 @@ import { join, relative, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const DATA_PATH = ['codecs', 'src/buffer', 'src/ports', 'src/node', 'src/ovs', 'src/netfilter', 'src/capture', 'src/trace', 'src/cluster', 'src/path-observer'];
+const DATA_PATH = [
+  'codecs',
+  'src/buffer',
+  'src/ports',
+  'src/node',
+  'src/ovs',
+  'src/netfilter',
+  'src/capture',
+  'src/trace',
+  'src/cluster',
+  'src/path-observer',
+];
 
 function sources(dir: string): string[] {
   const out: string[] = [];
@@ -34,7 +45,8 @@ function importedPaths(file: string): string[] {
 it('no data-path file imports src/fastpath', () => {
   const offenders: string[] = [];
   for (const dir of DATA_PATH) {
-    for (const f of sources(dir)) for (const p of importedPaths(f)) if (p.startsWith('src/fastpath/')) offenders.push(`${f} imports ${p}`);
+    for (const f of sources(dir))
+      for (const p of importedPaths(f)) if (p.startsWith('src/fastpath/')) offenders.push(`${f} imports ${p}`);
   }
   expect(offenders).toEqual([]);
 });
@@ -42,7 +54,8 @@ it('no data-path file imports src/fastpath', () => {
 it('src/path-observer imports only the packet buffer, codecs and itself', () => {
   const offenders: string[] = [];
   for (const f of sources('src/path-observer')) {
-    for (const p of importedPaths(f)) if (!/^(src\/buffer|src\/path-observer|codecs)\//.test(p)) offenders.push(`${f} imports ${p}`);
+    for (const p of importedPaths(f))
+      if (!/^(src\/buffer|src\/path-observer|codecs)\//.test(p)) offenders.push(`${f} imports ${p}`);
   }
   expect(offenders).toEqual([]);
 });

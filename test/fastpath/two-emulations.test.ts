@@ -12,7 +12,13 @@ import type { FastPath } from '../../src/fastpath/fast-path.js';
 import { diffState } from '../helpers/state-diff.js';
 
 /** As in equivalence.test.ts: the fast path itself and the scratch fields only walked packets leave. */
-const SKIP_KEYS: ReadonlySet<string> = new Set(['Runtime.fastPath', 'Bridge.frames', 'Bridge.passCache', 'Conntrack.t', 'MemorySink.buf']);
+const SKIP_KEYS: ReadonlySet<string> = new Set([
+  'Runtime.fastPath',
+  'Bridge.frames',
+  'Bridge.passCache',
+  'Conntrack.t',
+  'MemorySink.buf',
+]);
 
 /** A warmed-up scenario with the fast path and its slow-path twin. */
 interface Twins {
@@ -49,10 +55,11 @@ function expectEquivalent(t: Twins, what: string): void {
 }
 
 describe('two emulations in one thread', () => {
-  it('replay independently: a configuration change in one does not void the other\'s recipes', () => {
+  it("replay independently: a configuration change in one does not void the other's recipes", () => {
     const a = twins('pod-to-pod-cross-node');
     const b = twins('pod-to-service-cross-node');
-    const fa = fastPathOf(a.fast), fb = fastPathOf(b.fast);
+    const fa = fastPathOf(a.fast),
+      fb = fastPathOf(b.fast);
     expect(fa).not.toBe(fb);
     expect(a.fast.runtime.config).not.toBe(b.fast.runtime.config);
     expect(a.fast.runtime.watch).not.toBe(b.fast.runtime.watch);
@@ -67,18 +74,21 @@ describe('two emulations in one thread', () => {
 
     // A configuration change in A: A's recipes are void, B's are not.
     changeConfig(a);
-    const missesA = fa.stats.misses, missesB = fb.stats.misses, hitsB = fb.stats.hits;
+    const missesA = fa.stats.misses,
+      missesB = fb.stats.misses,
+      hitsB = fb.stats.hits;
     for (let round = 0; round < 20; round++) {
       injectBoth(b, 1);
       injectBoth(a, 1);
     }
-    expect(fb.stats.misses, 'B walked no packet: its recipes survived A\'s change').toBe(missesB);
+    expect(fb.stats.misses, "B walked no packet: its recipes survived A's change").toBe(missesB);
     expect(fb.stats.hits - hitsB).toBe(20);
     expect(fa.stats.misses - missesA, 'A walked (and recorded) once after its own change, then replayed').toBe(1);
 
     // And the other way round.
     changeConfig(b);
-    const missesA2 = fa.stats.misses, missesB2 = fb.stats.misses;
+    const missesA2 = fa.stats.misses,
+      missesB2 = fb.stats.misses;
     injectBoth(a, 10);
     injectBoth(b, 10);
     expect(fa.stats.misses).toBe(missesA2);

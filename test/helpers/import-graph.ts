@@ -98,12 +98,10 @@ export function blankNonCode(src: string, blankStrings = false): string {
         else if (r === '[') {
           inClass = true;
           i++;
-        }
-        else if (r === ']') {
+        } else if (r === ']') {
           inClass = false;
           i++;
-        }
-        else if (r === '/' && !inClass) break;
+        } else if (r === '/' && !inClass) break;
         else i++;
       }
       i++;
@@ -192,7 +190,9 @@ export function fileEdges(root: string, files: readonly string[]): FileEdge[] {
   for (const from of files) {
     for (const site of extractImports(readFileSync(join(root, from), 'utf8'))) {
       if (!site.specifier.startsWith('.')) continue; // node: builtins and packages
-      const target = relative(root, resolve(root, dirname(from), site.specifier)).split(sep).join('/');
+      const target = relative(root, resolve(root, dirname(from), site.specifier))
+        .split(sep)
+        .join('/');
       edges.push({ from, to: target.replace(/\.js$/, '.ts'), line: site.line, names: site.names });
     }
   }

@@ -39,7 +39,8 @@ export function moduleDeclarations(src: string): Declaration[] {
     if (depthAt[m.index] !== 0) continue;
     const line = code.slice(0, m.index).split('\n').length;
     if (m[1] !== 'const') out.push({ name: m[2]!, line, kind: 'let' });
-    else if (m[3] === '{' || m[3] === '[' || /^new\b/.test(code.slice(m.index + m[0].length - 1))) out.push({ name: m[2]!, line, kind: 'container' });
+    else if (m[3] === '{' || m[3] === '[' || /^new\b/.test(code.slice(m.index + m[0].length - 1)))
+      out.push({ name: m[2]!, line, kind: 'container' });
   }
   return out;
 }
@@ -94,7 +95,8 @@ export function findModuleState(root: string, files: readonly string[], edges: r
       }
       // Its own file first, then each importer under the name it imported it as.
       const places: { file: string; local: string }[] = [{ file, local: d.name }];
-      for (const e of edges) if (e.to === file && e.names.has(d.name)) places.push({ file: e.from, local: e.names.get(d.name)! });
+      for (const e of edges)
+        if (e.to === file && e.names.has(d.name)) places.push({ file: e.from, local: e.names.get(d.name)! });
       for (const p of places) {
         const m = firstMutation(source.get(p.file) ?? '', p.local);
         if (m) {

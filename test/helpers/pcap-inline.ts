@@ -32,7 +32,10 @@ export function scratchPath(name: string): string {
 }
 
 /** Frames as a classic pcap in memory; frame i is stamped i microseconds unless `tsNs` gives the stamps. */
-export function pcapBytes(frames: readonly Uint8Array[], opts: PcapWriterOptions & { tsNs?: readonly number[] } = {}): Buffer {
+export function pcapBytes(
+  frames: readonly Uint8Array[],
+  opts: PcapWriterOptions & { tsNs?: readonly number[] } = {},
+): Buffer {
   const sink = new MemorySink();
   const w = new PcapWriter(sink, opts);
   for (const [i, f] of frames.entries()) w.writePacket(opts.tsNs?.[i] ?? i * 1000, f);
@@ -40,7 +43,10 @@ export function pcapBytes(frames: readonly Uint8Array[], opts: PcapWriterOptions
 }
 
 /** Frames written to a new pcap file in the scratch directory; returns its path. */
-export function writeTempPcap(frames: readonly Uint8Array[], opts: PcapWriterOptions & { tsNs?: readonly number[]; name?: string } = {}): string {
+export function writeTempPcap(
+  frames: readonly Uint8Array[],
+  opts: PcapWriterOptions & { tsNs?: readonly number[]; name?: string } = {},
+): string {
   const path = scratchPath(opts.name ?? 'frames.pcap');
   writeFileWithSink(path, (sink) => {
     const w = new PcapWriter(sink, opts);

@@ -25,7 +25,14 @@ export interface DiffOptions {
   maxDiffs?: number;
 }
 
-const enum Seg { Root, Prop, Index, MapKey, MapValue, SetItem }
+const enum Seg {
+  Root,
+  Prop,
+  Index,
+  MapKey,
+  MapValue,
+  SetItem,
+}
 
 /** One step of the walk: a pair of objects and how it was reached (for the path of a later difference). */
 interface Step {
@@ -61,7 +68,7 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
   const skipFor = (proto: object | null): ReadonlySet<string> => {
     let set = skipByProto.get(proto);
     if (!set) {
-      const name = proto === null ? '' : (proto as { constructor?: { name?: string } }).constructor?.name ?? '';
+      const name = proto === null ? '' : ((proto as { constructor?: { name?: string } }).constructor?.name ?? '');
       const own = skipIn.get(name);
       set = own ? new Set([...skipAny, ...own]) : skipAny;
       skipByProto.set(proto, set);
@@ -83,18 +90,35 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
 
   /** Compare one pair of values reached from `parent` by (seg, key); objects are queued, not walked here. */
   const visit = (x: unknown, y: unknown, parent: Step | null, seg: Seg, key: string | number, label: string): void => {
-    const tx = kindOf(x), ty = kindOf(y);
+    const tx = kindOf(x),
+      ty = kindOf(y);
     if (tx !== ty) return report(parent, seg, key, label, `${show(x)} != ${show(y)}`);
     if (tx === 'function' || tx === 'symbol') return;
     if (tx !== 'object') {
       if (!Object.is(x, y)) report(parent, seg, key, label, `${show(x)} != ${show(y)}`);
       return;
     }
-    const ox = x as object, oy = y as object;
-    const firstA = seenA.get(ox), firstB = seenB.get(oy);
+    const ox = x as object,
+      oy = y as object;
+    const firstA = seenA.get(ox),
+      firstB = seenB.get(oy);
     if (firstA || firstB) {
-      if (firstA && firstA.b !== oy) report(parent, seg, key, label, `a's object here is the one at ${pathOf(firstA.parent, firstA.seg, firstA.key, firstA.label)}, b's is not`);
-      else if (firstB && firstB.a !== ox) report(parent, seg, key, label, `b's object here is the one at ${pathOf(firstB.parent, firstB.seg, firstB.key, firstB.label)}, a's is not`);
+      if (firstA && firstA.b !== oy)
+        report(
+          parent,
+          seg,
+          key,
+          label,
+          `a's object here is the one at ${pathOf(firstA.parent, firstA.seg, firstA.key, firstA.label)}, b's is not`,
+        );
+      else if (firstB && firstB.a !== ox)
+        report(
+          parent,
+          seg,
+          key,
+          label,
+          `b's object here is the one at ${pathOf(firstB.parent, firstB.seg, firstB.key, firstB.label)}, a's is not`,
+        );
       return;
     }
     const s: Step = { a: ox, b: oy, parent, seg, key, label };
@@ -107,7 +131,8 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
   visit(a, b, null, Seg.Root, '', '');
   while (head < queue.length && diffs.length < max) {
     const s = queue[head++]!;
-    const x = s.a as Record<string, unknown>, y = s.b as Record<string, unknown>;
+    const x = s.a as Record<string, unknown>,
+      y = s.b as Record<string, unknown>;
     const proto = Object.getPrototypeOf(x) as object | null;
     if (proto !== Object.getPrototypeOf(y)) {
       report(s, Seg.Root, '', '', `${typeName(x)} != ${typeName(y)}`);
@@ -119,7 +144,8 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
       continue;
     }
     if (x instanceof Date) {
-      if (x.getTime() !== (y as unknown as Date).getTime()) report(s, Seg.Root, '', '', `${x.toISOString()} != ${(y as unknown as Date).toISOString()}`);
+      if (x.getTime() !== (y as unknown as Date).getTime())
+        report(s, Seg.Root, '', '', `${x.toISOString()} != ${(y as unknown as Date).toISOString()}`);
       continue;
     }
     if (x instanceof RegExp) {
@@ -130,9 +156,11 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
     if (x instanceof Map) {
       const my = y as unknown as Map<unknown, unknown>;
       if (x.size !== my.size) report(s, Seg.Root, '', '', `Map of ${x.size} != Map of ${my.size}`);
-      const ia = x.entries(), ib = my.entries();
+      const ia = x.entries(),
+        ib = my.entries();
       for (let i = 0; ; i++) {
-        const ea = ia.next(), eb = ib.next();
+        const ea = ia.next(),
+          eb = ib.next();
         if (ea.done || eb.done) break;
         const [ka, va] = ea.value as [unknown, unknown];
         const [kb, vb] = eb.value as [unknown, unknown];
@@ -142,9 +170,11 @@ export function diffState(a: unknown, b: unknown, opts: DiffOptions = {}): strin
     } else if (x instanceof Set) {
       const sy = y as unknown as Set<unknown>;
       if (x.size !== sy.size) report(s, Seg.Root, '', '', `Set of ${x.size} != Set of ${sy.size}`);
-      const ia = x.values(), ib = sy.values();
+      const ia = x.values(),
+        ib = sy.values();
       for (let i = 0; ; i++) {
-        const ea = ia.next(), eb = ib.next();
+        const ea = ia.next(),
+          eb = ib.next();
         if (ea.done || eb.done) break;
         visit(ea.value, eb.value, s, Seg.SetItem, i, '');
       }
@@ -179,15 +209,22 @@ function kindOf(v: unknown): Kind {
 }
 
 /** Where two binary objects of the same class first differ, or undefined when their bytes are equal. */
-function diffBytes(x: ArrayBufferView | ArrayBuffer, y: ArrayBufferView | ArrayBuffer): { seg: Seg; at: number; what: string } | undefined {
+function diffBytes(
+  x: ArrayBufferView | ArrayBuffer,
+  y: ArrayBufferView | ArrayBuffer,
+): { seg: Seg; at: number; what: string } | undefined {
   // Small typed arrays (flow keys, tuples) element by element: no Buffer wrappers to allocate.
   if (!(x instanceof DataView) && !(x instanceof ArrayBuffer) && x.byteLength <= 256) {
-    const ex = x as unknown as ArrayLike<number>, ey = y as unknown as ArrayLike<number>;
-    if (ex.length !== ey.length) return { seg: Seg.Root, at: 0, what: `${x.byteLength} bytes != ${y.byteLength} bytes` };
-    for (let i = 0; i < ex.length; i++) if (!Object.is(ex[i], ey[i])) return { seg: Seg.Index, at: i, what: `${show(ex[i])} != ${show(ey[i])}` };
+    const ex = x as unknown as ArrayLike<number>,
+      ey = y as unknown as ArrayLike<number>;
+    if (ex.length !== ey.length)
+      return { seg: Seg.Root, at: 0, what: `${x.byteLength} bytes != ${y.byteLength} bytes` };
+    for (let i = 0; i < ex.length; i++)
+      if (!Object.is(ex[i], ey[i])) return { seg: Seg.Index, at: i, what: `${show(ex[i])} != ${show(ey[i])}` };
     return undefined;
   }
-  const bx = bytesOf(x), by = bytesOf(y);
+  const bx = bytesOf(x),
+    by = bytesOf(y);
   if (bx.length !== by.length) return { seg: Seg.Root, at: 0, what: `${bx.length} bytes != ${by.length} bytes` };
   if (bx.equals(by)) return undefined;
   let i = 0;
@@ -195,7 +232,11 @@ function diffBytes(x: ArrayBufferView | ArrayBuffer, y: ArrayBufferView | ArrayB
   const el = 'BYTES_PER_ELEMENT' in x ? (x as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
   if (el === 1) return { seg: Seg.Index, at: i, what: `${bx[i]} != ${by[i]}` };
   const at = Math.floor(i / el);
-  return { seg: Seg.Index, at, what: `${show((x as unknown as ArrayLike<unknown>)[at])} != ${show((y as unknown as ArrayLike<unknown>)[at])}` };
+  return {
+    seg: Seg.Index,
+    at,
+    what: `${show((x as unknown as ArrayLike<unknown>)[at])} != ${show((y as unknown as ArrayLike<unknown>)[at])}`,
+  };
 }
 
 function bytesOf(v: ArrayBufferView | ArrayBuffer): Buffer {
@@ -204,7 +245,11 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Buffer {
 
 function typeName(o: object): string {
   const p = Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null;
-  return p === null ? 'null-prototype object' : p === Object.prototype ? 'plain object' : `instance of ${p.constructor?.name || '(anonymous class)'}`;
+  return p === null
+    ? 'null-prototype object'
+    : p === Object.prototype
+      ? 'plain object'
+      : `instance of ${p.constructor?.name || '(anonymous class)'}`;
 }
 
 /** A value as a difference prints it: strings quoted and cut at 60 characters, objects by their class. */
@@ -227,7 +272,13 @@ function show(v: unknown): string {
 
 /** A Map key as the path prints it: `"name"`, `42`, or `#3` (the entry's position) for an object key. */
 function keyLabel(k: unknown, position: number): string {
-  return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'number' || typeof k === 'boolean' || k === null || k === undefined ? String(k) : typeof k === 'bigint' ? `${k}n` : `#${position}`;
+  return typeof k === 'string'
+    ? JSON.stringify(k)
+    : typeof k === 'number' || typeof k === 'boolean' || k === null || k === undefined
+      ? String(k)
+      : typeof k === 'bigint'
+        ? `${k}n`
+        : `#${position}`;
 }
 
 function segText(seg: Seg, key: string | number, label: string): string {

@@ -16,9 +16,12 @@ const MAX_OUTPUT = 512 * 1024 * 1024;
 
 /** Preferences that make tshark verify IPv4, UDP and TCP checksums (off by default; ICMP is always checked). */
 export const CHECKSUM_PREFS: readonly string[] = [
-  '-o', 'ip.check_checksum:TRUE',
-  '-o', 'udp.check_checksum:TRUE',
-  '-o', 'tcp.check_checksum:TRUE',
+  '-o',
+  'ip.check_checksum:TRUE',
+  '-o',
+  'udp.check_checksum:TRUE',
+  '-o',
+  'tcp.check_checksum:TRUE',
 ];
 
 function available(cmd: string): boolean {
@@ -40,7 +43,10 @@ export const TSHARK_MISSING = 'tshark not installed: skipping Wireshark cross-ch
 
 /** stderr without the harmless `Running as user "root"...` line tshark prints on every call. */
 function cleanStderr(s: string): string {
-  return s.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Running as user')).join('\n');
+  return s
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('Running as user'))
+    .join('\n');
 }
 
 /** Run a Wireshark tool; throws with its stderr on failure (missing file, bad field, cut-short capture). */
@@ -87,7 +93,11 @@ export function tsharkFields(file: string, fields: readonly string[], opts: Tsha
  * One object per frame mapping each asked field to all its occurrences (outer first), from `-T json`.
  * Fields absent from a frame are missing from its object.
  */
-export function tsharkJson(file: string, fields: readonly string[], opts: TsharkOptions = {}): Record<string, string[]>[] {
+export function tsharkJson(
+  file: string,
+  fields: readonly string[],
+  opts: TsharkOptions = {},
+): Record<string, string[]>[] {
   const args = [...commonArgs(file, opts), '-T', 'json'];
   for (const f of fields) args.push('-e', f);
   const parsed = JSON.parse(runTool('tshark', args) || '[]') as { _source: { layers: Record<string, string[]> } }[];
@@ -109,7 +119,16 @@ export function tsharkProblems(file: string, opts: { decodeAs?: string[]; ignore
   // JSON keeps each message whole (messages contain commas) and aligned with its severity.
   const frames = tsharkJson(
     file,
-    ['frame.number', '_ws.expert.message', '_ws.expert.severity', '_ws.malformed', 'ip.checksum.status', 'udp.checksum.status', 'tcp.checksum.status', 'icmp.checksum.status'],
+    [
+      'frame.number',
+      '_ws.expert.message',
+      '_ws.expert.severity',
+      '_ws.malformed',
+      'ip.checksum.status',
+      'udp.checksum.status',
+      'tcp.checksum.status',
+      'icmp.checksum.status',
+    ],
     { filter, checksums: true, decodeAs: opts.decodeAs ?? [] },
   );
   const ignore = opts.ignore ?? [];

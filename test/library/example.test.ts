@@ -34,7 +34,12 @@ it('injects a frame and reads the captures (README example)', () => {
   const b = pkt.data;
   b.set(payload, start + 42);
   emitUdp({ srcPort: 40000, dstPort: 1433 }, b, start + 34, payload.length, ipv4('10.131.0.40'), ipv4('10.128.2.24'));
-  emitIpv4({ protocol: IPPROTO_UDP, src: ipv4('10.131.0.40'), dst: ipv4('10.128.2.24'), ttl: 64 }, b, start + 14, 8 + payload.length);
+  emitIpv4(
+    { protocol: IPPROTO_UDP, src: ipv4('10.131.0.40'), dst: ipv4('10.128.2.24'), ttl: 64 },
+    b,
+    start + 14,
+    8 + payload.length,
+  );
   emitEthernet({ src: mac('0a:58:0a:83:00:28'), dst: mac('0a:58:0a:80:02:18'), ethertype: ETHERTYPE_IPV4 }, b, start);
   sqlapi.eth0.transmit(pkt);
   emu.settle();

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ipv4 } from '../../codecs/bytes.js';
 import { CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_TRK } from '../../src/buffer/packet-buffer.js';
-import { Conntrack, IPS_ASSURED, TRACK_ACCEPT, TRACK_DROP, type ConntrackEntry } from '../../src/netfilter/conntrack.js';
+import {
+  Conntrack,
+  IPS_ASSURED,
+  TRACK_ACCEPT,
+  TRACK_DROP,
+  type ConntrackEntry,
+} from '../../src/netfilter/conntrack.js';
 import { formatConntrackEntry, formatConntrackTable } from '../../src/netfilter/conntrack-format.js';
 import { TCP_STATE_NAMES } from '../../src/netfilter/tcp-state.js';
 import { ACK, echo, FIN, icmpError, PSH, RST, SEC, SYN, tcp, udp, type Ends } from './packets.js';
@@ -10,7 +16,11 @@ const C: Ends = { src: '10.131.0.20', dst: '10.131.0.40', sport: 40000, dport: 8
 const S: Ends = { src: C.dst, dst: C.src, sport: C.dport, dport: C.sport };
 
 /** Track one packet (and confirm it, as POSTROUTING does); returns its ct_state. */
-function step(ct: Conntrack, p: { pkt: import('../../src/buffer/packet-buffer.js').PacketBuffer; l3: number }, now: number): number {
+function step(
+  ct: Conntrack,
+  p: { pkt: import('../../src/buffer/packet-buffer.js').PacketBuffer; l3: number },
+  now: number,
+): number {
   expect(ct.track(p.pkt, p.l3, now)).toBe(TRACK_ACCEPT);
   ct.confirm(p.pkt, now);
   return p.pkt.ctState;
@@ -68,7 +78,15 @@ describe('conntrack: TCP', () => {
 
   it('a SYN in TIME_WAIT starts a new connection', () => {
     const ct = new Conntrack();
-    for (const [p, f] of [[C, SYN], [S, SYN | ACK], [C, ACK], [C, FIN | ACK], [S, FIN | ACK], [C, ACK]] as const) step(ct, tcp(p, f), 0);
+    for (const [p, f] of [
+      [C, SYN],
+      [S, SYN | ACK],
+      [C, ACK],
+      [C, FIN | ACK],
+      [S, FIN | ACK],
+      [C, ACK],
+    ] as const)
+      step(ct, tcp(p, f), 0);
     const old = ct.lookup(6, ipv4(C.src), ipv4(C.dst), C.sport, C.dport)!;
     expect(state(old)).toBe('TIME_WAIT');
     const syn = tcp(C, SYN);
@@ -131,9 +149,13 @@ describe('conntrack: UDP and ICMP', () => {
     expect(formatConntrackEntry(e, ct.secondsLeft(e, 0))).toBe(
       'udp      17 29 src=10.128.0.5 dst=172.30.0.10 sport=5353 dport=53 [UNREPLIED] src=172.30.0.10 dst=10.128.0.5 sport=53 dport=5353 mark=0 use=1',
     );
-    expect(step(ct, udp({ src: '172.30.0.10', dst: '10.128.0.5', sport: 53, dport: 5353 }), SEC)).toBe(CT_TRK | CT_EST | CT_RPL);
+    expect(step(ct, udp({ src: '172.30.0.10', dst: '10.128.0.5', sport: 53, dport: 5353 }), SEC)).toBe(
+      CT_TRK | CT_EST | CT_RPL,
+    );
     expect(ct.secondsLeft(e, SEC)).toBe(29);
-    expect(step(ct, udp({ src: '10.128.0.5', dst: '172.30.0.10', sport: 5353, dport: 53 }), 1.5 * SEC)).toBe(CT_TRK | CT_EST);
+    expect(step(ct, udp({ src: '10.128.0.5', dst: '172.30.0.10', sport: 5353, dport: 53 }), 1.5 * SEC)).toBe(
+      CT_TRK | CT_EST,
+    );
     expect([ct.secondsLeft(e, 1.5 * SEC), (e.status & IPS_ASSURED) !== 0]).toEqual([29, false]);
     step(ct, udp({ src: '10.128.0.5', dst: '172.30.0.10', sport: 5353, dport: 53 }), 3 * SEC);
     expect([ct.secondsLeft(e, 3 * SEC), (e.status & IPS_ASSURED) !== 0]).toEqual([119, true]);

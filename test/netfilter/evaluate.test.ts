@@ -41,7 +41,13 @@ describe('node-a netfilter walks', () => {
       const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed });
       const p = tcp(TO_SVC, SYN);
       expect(forward(nf, p, 'tun0', 'tun0')).toBe(NF_ACCEPT);
-      expect(inspect(p)).toEqual({ src: '10.128.0.5', dst: expectedEndpoint(seed), sport: 40000, dport: 8080, valid: true });
+      expect(inspect(p)).toEqual({
+        src: '10.128.0.5',
+        dst: expectedEndpoint(seed),
+        sport: 40000,
+        dport: 8080,
+        valid: true,
+      });
       expect(p.pkt.pktMark).toBe(0);
     }
   });
@@ -89,7 +95,7 @@ describe('node-a netfilter walks', () => {
     expect(seen.size).toBe(3);
   });
 
-  it('hairpin: a pod reaching itself through the service is marked and masqueraded to tun0\'s address', () => {
+  it("hairpin: a pod reaching itself through the service is marked and masqueraded to tun0's address", () => {
     let seed = 0;
     while (expectedEndpoint(seed) !== '10.128.0.6') seed++;
     const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed });
@@ -122,10 +128,12 @@ describe('node-a netfilter walks', () => {
     const inbound = tcp({ src: '93.184.216.34', dst: '192.168.0.100', sport: 5555, dport: 22 }, SYN);
     expect(nf.prerouting(inbound.pkt, inbound.l3, 'eth0')).toBe(NF_ACCEPT);
     expect(nf.input(inbound.pkt, inbound.l3, 'eth0')).toBe(NF_REJECT);
-    expect(nf.lastRule()).toBe('-A OPENSHIFT-FIREWALL-ALLOW -d 192.168.0.100/32 -m conntrack --ctstate NEW -j REJECT --reject-with icmp-port-unreachable');
+    expect(nf.lastRule()).toBe(
+      '-A OPENSHIFT-FIREWALL-ALLOW -d 192.168.0.100/32 -m conntrack --ctstate NEW -j REJECT --reject-with icmp-port-unreachable',
+    );
   });
 
-  it('NodePort: DNAT to an endpoint and masquerade to tun0\'s address', () => {
+  it("NodePort: DNAT to an endpoint and masquerade to tun0's address", () => {
     const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed: 3 });
     const p = tcp({ src: '192.168.0.1', dst: '192.168.0.4', sport: 50000, dport: 30080 }, SYN);
     expect(forward(nf, p, 'eth0', 'tun0')).toBe(NF_ACCEPT);
@@ -148,7 +156,9 @@ describe('node-a netfilter walks', () => {
     const nf = createNodeNetfilter(smallCluster(), 'node-a');
     const p = udp({ src: '10.128.0.5', dst: '172.30.5.5', sport: 5000, dport: 53 });
     expect(forward(nf, p, 'tun0', 'tun0')).toBe(NF_REJECT);
-    expect(nf.lastRule()).toBe('-A KUBE-SERVICES -d 172.30.5.5/32 -p udp -m comment --comment "app/empty has no endpoints" -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable');
+    expect(nf.lastRule()).toBe(
+      '-A KUBE-SERVICES -d 172.30.5.5/32 -p udp -m comment --comment "app/empty has no endpoints" -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable',
+    );
   });
 
   it('records the deciding rules, conntrack and NAT in a trace', () => {
@@ -158,18 +168,30 @@ describe('node-a netfilter walks', () => {
     forward(nf, p, 'tun0', 'tun0', trace);
     const lines = trace.root.map((n) => `${n.kind}: ${n.text}`);
     const ep = expectedEndpoint(1);
-    expect(lines).toContain('netfilter: nat: -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-    expect(lines).toContain('netfilter: nat: -A KUBE-SERVICES -d 172.30.82.94/32 -p tcp -m comment --comment "app/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-GSODGFK7F4BKZ7VG');
-    expect(lines.some((l) => l.startsWith('netfilter: nat: -A KUBE-SEP-') && l.endsWith(`--to-destination ${ep}:8080`))).toBe(true);
+    expect(lines).toContain(
+      'netfilter: nat: -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    );
+    expect(lines).toContain(
+      'netfilter: nat: -A KUBE-SERVICES -d 172.30.82.94/32 -p tcp -m comment --comment "app/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-GSODGFK7F4BKZ7VG',
+    );
+    expect(
+      lines.some((l) => l.startsWith('netfilter: nat: -A KUBE-SEP-') && l.endsWith(`--to-destination ${ep}:8080`)),
+    ).toBe(true);
     expect(lines).toContain(`nat: DNAT: destination 172.30.82.94:80 -> ${ep}:8080`);
-    expect(lines).toContain('netfilter: filter: -A OPENSHIFT-FIREWALL-FORWARD -d 10.128.0.0/14 -m comment --comment "forward traffic from SDN" -j ACCEPT');
-    expect(lines.at(-1)).toBe(`ct: conntrack: confirmed tcp 10.128.0.5:40000 -> 172.30.82.94:80, reply ${ep}:8080 -> 10.128.0.5:40000`);
-    expect(lines.some((l) => l.startsWith('ct: conntrack (zone 0): +trk+new tcp 10.128.0.5:40000 -> 172.30.82.94:80'))).toBe(true);
+    expect(lines).toContain(
+      'netfilter: filter: -A OPENSHIFT-FIREWALL-FORWARD -d 10.128.0.0/14 -m comment --comment "forward traffic from SDN" -j ACCEPT',
+    );
+    expect(lines.at(-1)).toBe(
+      `ct: conntrack: confirmed tcp 10.128.0.5:40000 -> 172.30.82.94:80, reply ${ep}:8080 -> 10.128.0.5:40000`,
+    );
+    expect(
+      lines.some((l) => l.startsWith('ct: conntrack (zone 0): +trk+new tcp 10.128.0.5:40000 -> 172.30.82.94:80')),
+    ).toBe(true);
   });
 });
 
 describe('OVS ct() on the shared table', () => {
-  it('sees the kernel\'s DNAT entry: the endpoint\'s reply is +est+rpl+dnat and ct(nat) un-DNATs it', () => {
+  it("sees the kernel's DNAT entry: the endpoint's reply is +est+rpl+dnat and ct(nat) un-DNATs it", () => {
     let seed = 0;
     while (expectedEndpoint(seed) !== '10.128.0.6') seed++;
     const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed });
@@ -200,7 +222,14 @@ describe('OVS ct() on the shared table', () => {
   it('ct(commit,nat(dst=...),exec(set_field:...->ct_mark)) binds a new connection and stores the mark', () => {
     const nf = createNodeNetfilter(smallCluster(), 'node-a');
     const p = tcp({ src: '10.128.0.5', dst: '10.0.0.1', sport: 40002, dport: 80 }, SYN);
-    expect(nf.ovsCt(p.pkt, p.l3, { commit: true, nat: true, natSpec: { kind: 'dst', addrMin: ipv4('10.129.0.7'), portMin: 8080 }, mark: 7 })).toBe(NF_ACCEPT);
+    expect(
+      nf.ovsCt(p.pkt, p.l3, {
+        commit: true,
+        nat: true,
+        natSpec: { kind: 'dst', addrMin: ipv4('10.129.0.7'), portMin: 8080 },
+        mark: 7,
+      }),
+    ).toBe(NF_ACCEPT);
     expect(inspect(p)).toEqual({ src: '10.128.0.5', dst: '10.129.0.7', sport: 40002, dport: 8080, valid: true });
     expect([p.pkt.ctMark, (p.pkt.ctEntry as ConntrackEntry).mark, nf.conntrack.count]).toEqual([7, 7, 1]);
   });
@@ -231,9 +260,15 @@ describe('OVS ct() on the shared table', () => {
 
 describe('egress router pod', () => {
   it('DNATs what arrives on eth0 and SNATs it out of macvlan0', () => {
-    const nf = createEgressRouterNetfilter({
-      source: ipv4('192.168.0.99'), gateway: ipv4('192.168.0.1'), macvlanMac: 0x020000000099, destinations: [{ ip: ipv4('203.0.113.25') }],
-    }, ipv4('10.129.0.20'));
+    const nf = createEgressRouterNetfilter(
+      {
+        source: ipv4('192.168.0.99'),
+        gateway: ipv4('192.168.0.1'),
+        macvlanMac: 0x020000000099,
+        destinations: [{ ip: ipv4('203.0.113.25') }],
+      },
+      ipv4('10.129.0.20'),
+    );
     const p = tcp({ src: '10.128.0.5', dst: '10.129.0.20', sport: 40000, dport: 80 }, SYN);
     expect(forward(nf, p, 'eth0', 'macvlan0')).toBe(NF_ACCEPT);
     expect(inspect(p)).toEqual({ src: '192.168.0.99', dst: '203.0.113.25', sport: 40000, dport: 80, valid: true });

@@ -17,9 +17,14 @@ function which(name: string): string | undefined {
 }
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const ip = which('ip');
-const backends = (['nft', 'legacy'] as const).filter((b) => which(`iptables-${b}-restore`) && which(`iptables-${b}-save`));
+const backends = (['nft', 'legacy'] as const).filter(
+  (b) => which(`iptables-${b}-restore`) && which(`iptables-${b}-save`),
+);
 const canRun = isRoot && ip !== undefined && backends.length > 0;
-if (!canRun) console.log(`iptables oracle skipped: ${!isRoot ? 'not root' : !ip ? 'no ip(8)' : 'no iptables-restore (apt-get install iptables)'}`);
+if (!canRun)
+  console.log(
+    `iptables oracle skipped: ${!isRoot ? 'not root' : !ip ? 'no ip(8)' : 'no iptables-restore (apt-get install iptables)'}`,
+  );
 
 const created: string[] = [];
 afterAll(() => {
@@ -51,7 +56,11 @@ describe.skipIf(!canRun)('real iptables accepts and reprints our rules', () => {
       created.push(ns);
       try {
         const run = (cmd: string, input?: string): string =>
-          execFileSync(ip!, ['netns', 'exec', ns, ...cmd.split(' ')], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+          execFileSync(ip!, ['netns', 'exec', ns, ...cmd.split(' ')], {
+            input,
+            encoding: 'utf8',
+            stdio: ['pipe', 'pipe', 'pipe'],
+          });
         run(`iptables-${b}-restore --test`, ours);
         run(`iptables-${b}-restore`, ours);
         const theirs = byTable(run(`iptables-${b}-save`));

@@ -13,7 +13,12 @@ import { ACK, ETH, icmpError, inspect, ipHex, SYN, tcp, udp, type Ends } from '.
 type P = { pkt: PacketBuffer; l3: number };
 
 function nat(rules: string, interfaces: Record<string, number[]> = {}): Netfilter {
-  return new Netfilter(parseIptablesSave(`*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${rules}\nCOMMIT\n`), { interfaces });
+  return new Netfilter(
+    parseIptablesSave(
+      `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${rules}\nCOMMIT\n`,
+    ),
+    { interfaces },
+  );
 }
 
 /** A router forwarding `p` from inIf to outIf: PREROUTING, TTL-1 (ip_forward), FORWARD, POSTROUTING. */
@@ -36,10 +41,11 @@ const CLIENT: Ends = { src: '10.131.0.20', dst: '172.30.82.94', sport: 40000, dp
 
 describe('NAT against the Linux kernel (kernel-reference.md, experiment (c))', () => {
   // example-nat.rules from shared/tools/kernelref, loaded by the kernel with iptables-restore.
-  const rules = '-A PREROUTING -d 172.30.72.7/32 -p tcp -m tcp --dport 1433 -j DNAT --to-destination 10.128.2.24:1433\n-A POSTROUTING -o eth1 -j MASQUERADE';
+  const rules =
+    '-A PREROUTING -d 172.30.72.7/32 -p tcp -m tcp --dport 1433 -j DNAT --to-destination 10.128.2.24:1433\n-A POSTROUTING -o eth1 -j MASQUERADE';
   const ifs = { eth0: [ipv4('192.0.2.1')], eth1: [ipv4('198.51.100.1')] };
 
-  it('DNAT + MASQUERADE of the SYN and un-NAT of the SYN-ACK give the kernel\'s bytes and conntrack lines', () => {
+  it("DNAT + MASQUERADE of the SYN and un-NAT of the SYN-ACK give the kernel's bytes and conntrack lines", () => {
     const nf = nat(rules, ifs);
     const syn = tcp({ src: '10.131.0.40', dst: '172.30.72.7', sport: 41000, dport: 1433 }, SYN);
     route(nf, syn, 'eth0', 'eth1');
@@ -66,7 +72,7 @@ describe('NAT against the Linux kernel (kernel-reference.md, experiment (c))', (
     expect(nf.conntrack.count).toBe(0);
   });
 
-  it('the router\'s own time-exceeded for a DNATed packet leaves with the service address as source', () => {
+  it("the router's own time-exceeded for a DNATed packet leaves with the service address as source", () => {
     const nf = nat(rules, ifs);
     const syn = tcp({ src: '10.131.0.40', dst: '172.30.72.7', sport: 41000, dport: 1433 }, SYN, { ttl: 1 });
     expect(nf.prerouting(syn.pkt, syn.l3, 'eth0')).toBe(NF_ACCEPT);
@@ -87,7 +93,9 @@ describe('NAT against the Linux kernel (kernel-reference.md, experiment (c))', (
 
 describe('DNAT, SNAT, MASQUERADE', () => {
   it('DNATs a service address to an endpoint and un-DNATs the reply', () => {
-    const nf = nat('-A PREROUTING -d 172.30.82.94/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.131.0.40:8080');
+    const nf = nat(
+      '-A PREROUTING -d 172.30.82.94/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.131.0.40:8080',
+    );
     const syn = tcp(CLIENT, SYN);
     route(nf, syn, 'tun0', 'tun0');
     expect(inspect(syn)).toEqual({ src: '10.131.0.20', dst: '10.131.0.40', sport: 40000, dport: 8080, valid: true });
@@ -100,7 +108,9 @@ describe('DNAT, SNAT, MASQUERADE', () => {
   });
 
   it('DNAT to another port (service port 80 -> targetPort 8080), reply back to port 80', () => {
-    const nf = nat('-A PREROUTING -d 172.30.82.94/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.131.0.40:8080');
+    const nf = nat(
+      '-A PREROUTING -d 172.30.82.94/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.131.0.40:8080',
+    );
     const syn = tcp({ ...CLIENT, dport: 80 }, SYN, { payload: 33 });
     route(nf, syn, 'tun0', 'tun0');
     expect(inspect(syn)).toEqual({ src: '10.131.0.20', dst: '10.131.0.40', sport: 40000, dport: 8080, valid: true });
@@ -110,7 +120,9 @@ describe('DNAT, SNAT, MASQUERADE', () => {
   });
 
   it('later packets reuse the binding without walking the nat table', () => {
-    const nf = nat('-A PREROUTING -d 172.30.82.94/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.131.0.40:8080');
+    const nf = nat(
+      '-A PREROUTING -d 172.30.82.94/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.131.0.40:8080',
+    );
     route(nf, tcp(CLIENT, SYN), 'tun0', 'tun0');
     route(nf, tcp({ src: '10.131.0.40', dst: '10.131.0.20', sport: 8080, dport: 40000 }, SYN | ACK), 'tun0', 'tun0');
     const ack = tcp(CLIENT, ACK);
@@ -120,8 +132,10 @@ describe('DNAT, SNAT, MASQUERADE', () => {
     expect(nf.ruleset.tables.get('nat')!.chains.get('PREROUTING')!.rules[0]!.packets).toBe(1);
   });
 
-  it('MASQUERADE uses the outgoing interface\'s primary address and keeps a free source port', () => {
-    const nf = nat('-A POSTROUTING -s 10.128.0.0/14 -o eth0 -j MASQUERADE', { eth0: [ipv4('192.168.0.4'), ipv4('192.168.0.100')] });
+  it("MASQUERADE uses the outgoing interface's primary address and keeps a free source port", () => {
+    const nf = nat('-A POSTROUTING -s 10.128.0.0/14 -o eth0 -j MASQUERADE', {
+      eth0: [ipv4('192.168.0.4'), ipv4('192.168.0.100')],
+    });
     const p = tcp({ src: '10.128.0.5', dst: '93.184.216.34', sport: 51000, dport: 443 }, SYN);
     route(nf, p, 'tun0', 'eth0');
     expect(inspect(p)).toEqual({ src: '192.168.0.4', dst: '93.184.216.34', sport: 51000, dport: 443, valid: true });
@@ -197,7 +211,12 @@ describe('NAT property: DNAT, reply, un-DNAT', () => {
     const ip = (): string => [10, rng.nextU32() & 255, rng.nextU32() & 255, 1 + (rng.nextU32() % 254)].join('.');
     for (let i = 0; i < 300; i++) {
       const proto = i % 2 ? 'tcp' : 'udp';
-      const client: Ends = { src: ip(), dst: `172.30.${rng.nextU32() & 255}.${1 + (rng.nextU32() % 254)}`, sport: 1 + (rng.nextU32() % 65535), dport: 1 + (rng.nextU32() % 65535) };
+      const client: Ends = {
+        src: ip(),
+        dst: `172.30.${rng.nextU32() & 255}.${1 + (rng.nextU32() % 254)}`,
+        sport: 1 + (rng.nextU32() % 65535),
+        dport: 1 + (rng.nextU32() % 65535),
+      };
       const ep = ip();
       const epPort = 1 + (rng.nextU32() % 65535);
       const nf = nat(`-A PREROUTING -d ${client.dst}/32 -p ${proto} -j DNAT --to-destination ${ep}:${epPort}`);
@@ -209,7 +228,13 @@ describe('NAT property: DNAT, reply, un-DNAT', () => {
       const back: Ends = { src: ep, dst: client.src, sport: epPort, dport: client.sport };
       const rep = proto === 'tcp' ? tcp(back, SYN | ACK, { payload }) : udp(back, { payload });
       route(nf, rep, 'tun0', 'tun0');
-      expect(inspect(rep)).toEqual({ src: client.dst, dst: client.src, sport: client.dport, dport: client.sport, valid: true });
+      expect(inspect(rep)).toEqual({
+        src: client.dst,
+        dst: client.src,
+        sport: client.dport,
+        dport: client.sport,
+        valid: true,
+      });
       expect(readU16(rep.pkt.data, rep.l3 + (proto === 'tcp' ? 36 : 26))).toBe(recompute(rep));
     }
   });

@@ -139,12 +139,14 @@ describe('node rules', () => {
     expect(text).toContain('-A OPENSHIFT-MASQUERADE -m mark --mark 0x1/0x1 -j RETURN');
   });
 
-  it('names service chains like kube-proxy (vectors from real clusters\' iptables-save output)', () => {
+  it("names service chains like kube-proxy (vectors from real clusters' iptables-save output)", () => {
     expect(servicePortChainName('kube-system/kube-dns:dns', 'udp')).toBe('KUBE-SVC-TCOU7JCQXEZGVUNU');
     expect(servicePortChainName('kube-system/kube-dns:dns-tcp', 'tcp')).toBe('KUBE-SVC-ERIFXISQEP7F7OF4');
     expect(servicePortChainName('kube-system/kube-dns:metrics', 'tcp')).toBe('KUBE-SVC-JD5MR3NA4I4DYORP');
     expect(servicePortChainName('default/kubernetes:https', 'tcp')).toBe('KUBE-SVC-NPX46M4PTMTKRN6Y');
-    expect(servicePortEndpointChainName('default/kubernetes:https', 'tcp', '10.0.0.1:6443')).toMatch(/^KUBE-SEP-[A-Z2-7]{16}$/);
+    expect(servicePortEndpointChainName('default/kubernetes:https', 'tcp', '10.0.0.1:6443')).toMatch(
+      /^KUBE-SEP-[A-Z2-7]{16}$/,
+    );
   });
 
   it('computes egress IP marks like getMarkForVNID', () => {
@@ -159,14 +161,20 @@ describe('node rules', () => {
 describe('egress router rules', () => {
   it('DNATs eth0 traffic to the destinations and SNATs macvlan0 to EGRESS_SOURCE', () => {
     const rs = egressRouterRules({
-      source: ipv4('192.168.0.99'), gateway: ipv4('192.168.0.1'), macvlanMac: 0x020000000099,
+      source: ipv4('192.168.0.99'),
+      gateway: ipv4('192.168.0.1'),
+      macvlanMac: 0x020000000099,
       destinations: [
         { port: 80, protocol: 'TCP', ip: ipv4('203.0.113.25') },
         { port: 8443, protocol: 'TCP', ip: ipv4('203.0.113.26'), targetPort: 443 },
         { ip: ipv4('203.0.113.27') },
       ],
     });
-    expect(iptablesSave(rs).split('\n').filter((l) => l.startsWith('-A'))).toEqual([
+    expect(
+      iptablesSave(rs)
+        .split('\n')
+        .filter((l) => l.startsWith('-A')),
+    ).toEqual([
       '-A PREROUTING -i eth0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 203.0.113.25',
       '-A PREROUTING -i eth0 -p tcp -m tcp --dport 8443 -j DNAT --to-destination 203.0.113.26:443',
       '-A PREROUTING -i eth0 -j DNAT --to-destination 203.0.113.27',

@@ -12,7 +12,11 @@ import { emitUdp, parseUdp } from '../../codecs/udp.js';
 import { PacketBuffer } from '../../src/buffer/packet-buffer.js';
 
 export const ETH = 14;
-export const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04, PSH = 0x08;
+export const SYN = 0x02,
+  ACK = 0x10,
+  FIN = 0x01,
+  RST = 0x04,
+  PSH = 0x08;
 
 export interface Ends {
   src: string;
@@ -29,22 +33,47 @@ function frame(ipLen: number): { pkt: PacketBuffer; l3: number } {
   return { pkt, l3: s + ETH };
 }
 
-export function tcp(e: Ends, flags: number, o: { seq?: number; ack?: number; payload?: number; ttl?: number; id?: number } = {}): { pkt: PacketBuffer; l3: number } {
+export function tcp(
+  e: Ends,
+  flags: number,
+  o: { seq?: number; ack?: number; payload?: number; ttl?: number; id?: number } = {},
+): { pkt: PacketBuffer; l3: number } {
   const payload = o.payload ?? 0;
   const { pkt, l3 } = frame(20 + 20 + payload);
-  const src = ipv4(e.src), dst = ipv4(e.dst);
+  const src = ipv4(e.src),
+    dst = ipv4(e.dst);
   for (let i = 0; i < payload; i++) pkt.data[l3 + 40 + i] = (i * 7 + 3) & 0xff;
-  emitTcp({ srcPort: e.sport, dstPort: e.dport, seq: o.seq ?? 1000, ack: o.ack ?? 0, flags, window: 0xfaf0 }, pkt.data, l3 + 20, payload, src, dst);
-  emitIpv4({ identification: o.id ?? 0x1234, dontFragment: true, ttl: o.ttl ?? 64, protocol: 6, src, dst }, pkt.data, l3, 20 + payload);
+  emitTcp(
+    { srcPort: e.sport, dstPort: e.dport, seq: o.seq ?? 1000, ack: o.ack ?? 0, flags, window: 0xfaf0 },
+    pkt.data,
+    l3 + 20,
+    payload,
+    src,
+    dst,
+  );
+  emitIpv4(
+    { identification: o.id ?? 0x1234, dontFragment: true, ttl: o.ttl ?? 64, protocol: 6, src, dst },
+    pkt.data,
+    l3,
+    20 + payload,
+  );
   return { pkt, l3 };
 }
 
 export function udp(e: Ends, o: { payload?: number; noChecksum?: boolean } = {}): { pkt: PacketBuffer; l3: number } {
   const payload = o.payload ?? 4;
   const { pkt, l3 } = frame(20 + 8 + payload);
-  const src = ipv4(e.src), dst = ipv4(e.dst);
+  const src = ipv4(e.src),
+    dst = ipv4(e.dst);
   for (let i = 0; i < payload; i++) pkt.data[l3 + 28 + i] = (i * 13 + 1) & 0xff;
-  emitUdp(o.noChecksum ? { srcPort: e.sport, dstPort: e.dport, checksum: 0 } : { srcPort: e.sport, dstPort: e.dport }, pkt.data, l3 + 20, payload, src, dst);
+  emitUdp(
+    o.noChecksum ? { srcPort: e.sport, dstPort: e.dport, checksum: 0 } : { srcPort: e.sport, dstPort: e.dport },
+    pkt.data,
+    l3 + 20,
+    payload,
+    src,
+    dst,
+  );
   emitIpv4({ ttl: 64, protocol: 17, src, dst }, pkt.data, l3, 8 + payload);
   return { pkt, l3 };
 }
@@ -58,7 +87,14 @@ export function echo(src: string, dst: string, type: 8 | 0, id: number, seq = 1)
 }
 
 /** An ICMP error from `src` to `dst` quoting the first `quote` bytes of the IPv4 packet at `orig`. */
-export function icmpError(src: string, dst: string, type: number, code: number, orig: { pkt: PacketBuffer; l3: number }, quote = 28): { pkt: PacketBuffer; l3: number } {
+export function icmpError(
+  src: string,
+  dst: string,
+  type: number,
+  code: number,
+  orig: { pkt: PacketBuffer; l3: number },
+  quote = 28,
+): { pkt: PacketBuffer; l3: number } {
   const total = new Ipv4View(orig.pkt.data, orig.l3).totalLength;
   const q = Math.min(quote, total);
   const { pkt, l3 } = frame(20 + 8 + q);
@@ -69,13 +105,21 @@ export function icmpError(src: string, dst: string, type: number, code: number, 
 }
 
 /** Addresses, ports and validity of every checksum, by full recomputation in the codecs. */
-export function inspect(p: { pkt: PacketBuffer; l3: number }): { src: string; dst: string; sport: number; dport: number; valid: boolean } {
+export function inspect(p: { pkt: PacketBuffer; l3: number }): {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  valid: boolean;
+} {
   const b = p.pkt.data;
   const ip = new Ipv4View(b, p.l3);
-  const src = ip.src, dst = ip.dst;
+  const src = ip.src,
+    dst = ip.dst;
   const s = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
   let valid = ip.checksumValid();
-  let sport = 0, dport = 0;
+  let sport = 0,
+    dport = 0;
   const l4 = p.l3 + ip.headerLength;
   const end = p.l3 + ip.totalLength;
   try {

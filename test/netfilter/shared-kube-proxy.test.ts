@@ -24,7 +24,9 @@ describe('kube-proxy rules shared by the nodes', () => {
       const shared = buildNodeRules(cluster, hs.name, { kubeProxy: kp });
       expect(iptablesSave(shared, { counters: true })).toBe(iptablesSave(own, { counters: true }));
       // The same tables and chains in the same order (what a whole-graph comparison sees).
-      expect([...shared.tables].map(([t, x]) => [t, [...x.chains.keys()]])).toEqual([...own.tables].map(([t, x]) => [t, [...x.chains.keys()]]));
+      expect([...shared.tables].map(([t, x]) => [t, [...x.chains.keys()]])).toEqual(
+        [...own.tables].map(([t, x]) => [t, [...x.chains.keys()]]),
+      );
     }
   });
 

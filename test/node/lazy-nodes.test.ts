@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bigNamespace, bigPodName, bigPodNode, bigNodeName, writeBigClusterFile } from '../../bench/big-cluster-file.js';
+import {
+  bigNamespace,
+  bigPodName,
+  bigPodNode,
+  bigNodeName,
+  writeBigClusterFile,
+} from '../../bench/big-cluster-file.js';
 import { attachCapture } from '../../src/capture/attach.js';
 import { CaptureRecorder } from '../../src/capture/recorder.js';
 import { loadClusterFile } from '../../src/cluster/load.js';
@@ -37,7 +43,11 @@ function walk(eager: boolean): { emu: Emulation; pcapng: Buffer; trace: string; 
   const r = runFlow(emu, spec);
   expect(r.ok, r.detail).toBe(true);
   rec.close();
-  const points = rec.pointIdsInOrder().filter((i) => rec.counts[i]! > 0).map((i) => `${rec.points[i]!.name} ${rec.counts[i]}`).join('\n');
+  const points = rec
+    .pointIdsInOrder()
+    .filter((i) => rec.counts[i]! > 0)
+    .map((i) => `${rec.points[i]!.name} ${rec.counts[i]}`)
+    .join('\n');
   return { emu, pcapng: rec.memoryPcapng(), trace: renderWalkTrace('walk', emu.runtime.packets), points };
 }
 
@@ -50,7 +60,9 @@ describe('a walk across a 300-node cluster', () => {
     const built = [...lazy.emu.nodes.values()].filter((n) => n.built).map((n) => n.name);
     expect(built.sort()).toEqual([bigNodeName(bigPodNode(0, shape)), bigNodeName(bigPodNode(150, shape))].sort());
     // The underlay ARP still reached every node (each NIC saw the broadcast), without building them.
-    expect([...lazy.emu.nodes.values()].every((n) => n.nic.rxPackets > 0 || n.name === built[0] || n.name === built[1])).toBe(true);
+    expect(
+      [...lazy.emu.nodes.values()].every((n) => n.nic.rxPackets > 0 || n.name === built[0] || n.name === built[1]),
+    ).toBe(true);
   });
 
   it('writes the same bytes as when every node was built first', () => {

@@ -42,7 +42,11 @@ describe('local delivery through lo', () => {
     expect(text).toMatch(/dev lo table local/);
     expect(text).not.toMatch(/ARP/);
     const syn = emu.runtime.packets[0]!;
-    expect(syn.label).toMatch(new RegExp(`^TCP SYN ${src.replaceAll('.', '\\.')}:\\d+ > ${(dst === '0.0.0.0' ? '127.0.0.1' : dst).replaceAll('.', '\\.')}:8080`));
+    expect(syn.label).toMatch(
+      new RegExp(
+        `^TCP SYN ${src.replaceAll('.', '\\.')}:\\d+ > ${(dst === '0.0.0.0' ? '127.0.0.1' : dst).replaceAll('.', '\\.')}:8080`,
+      ),
+    );
   });
 
   it('a pod pings itself over lo', () => {
@@ -52,7 +56,11 @@ describe('local delivery through lo', () => {
   });
 
   it('a node talking to its own address stays on the node and runs its iptables with -o lo / -i lo (no listener on 80: RST)', () => {
-    const { flow, frames, text } = walk({ from: { kind: 'node', name: WORKER1 }, to: { ip: ipv4('192.168.0.4'), port: 80 }, proto: 'tcp' });
+    const { flow, frames, text } = walk({
+      from: { kind: 'node', name: WORKER1 },
+      to: { ip: ipv4('192.168.0.4'), port: 80 },
+      proto: 'tcp',
+    });
     expect(flow.detail).toBe('TCP connection reset');
     expect(frames).toHaveLength(0);
     expect(text).toMatch(/nat: -A OUTPUT .*KUBE-SERVICES/);

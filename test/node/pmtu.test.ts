@@ -18,12 +18,19 @@ it('a 1500-byte DF datagram routed toward tun0 (MTU 1450) gets ICMP fragmentatio
   emu.runtime.tracing = true;
   const worker1 = emu.node('aro2-p8bjm-worker-northeurope1-qt8l7');
   // The gateway knows worker1; teach it nothing else: the ICMP error must find its own way back.
-  const src = ipv4('203.0.113.10'), dst = ipv4('10.131.0.40');
+  const src = ipv4('203.0.113.10'),
+    dst = ipv4('10.131.0.40');
   const pkt = emu.runtime.newPacket('test', 'oversized UDP');
-  const total = 1500, payload = total - 28;
+  const total = 1500,
+    payload = total - 28;
   const o = pkt.setFrame(14 + total);
   emitUdp({ srcPort: 5000, dstPort: 8080 }, pkt.data, o + 34, payload, src, dst);
-  emitIpv4({ protocol: IPPROTO_UDP, src, dst, ttl: 60, dontFragment: true, identification: 7 }, pkt.data, o + 14, 8 + payload);
+  emitIpv4(
+    { protocol: IPPROTO_UDP, src, dst, ttl: 60, dontFragment: true, identification: 7 },
+    pkt.data,
+    o + 14,
+    8 + payload,
+  );
   emitEthernet({ src: emu.cluster.underlay.gatewayMac, dst: worker1.nic.mac, ethertype: ETHERTYPE_IPV4 }, pkt.data, o);
   worker1.nic.receiveFrame(pkt);
   emu.settle();

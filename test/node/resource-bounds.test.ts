@@ -68,7 +68,7 @@ describe('unres_qlen_bytes', () => {
     expect(leaked(emu)).toBe(0);
   });
 
-  it('counts a full-sized frame as SKB_TRUESIZE(1514), so 101 fit (the kernel\'s unres_qlen)', () => {
+  it("counts a full-sized frame as SKB_TRUESIZE(1514), so 101 fit (the kernel's unres_qlen)", () => {
     expect(Math.floor(UNRES_QLEN_BYTES / skbTruesize(1514))).toBe(101);
   });
 });
@@ -81,7 +81,10 @@ describe('br0 translation limits in a walk', () => {
     const f = runFlow(emu, TO_SERVICE);
     expect(f.outcome).toBe('unanswered');
     const syn = emu.runtime.packets[0]!;
-    expect(syn.outcome).toMatchObject({ kind: 'dropped', reason: expect.stringMatching(/over max translation depth 64/) });
+    expect(syn.outcome).toMatchObject({
+      kind: 'dropped',
+      reason: expect.stringMatching(/over max translation depth 64/),
+    });
     expect(JSON.stringify(syn.trace.root)).toMatch(/Translation failed \(Recursion too deep\), packet is dropped/);
     expect(dropsMatching(emu, /over max translation depth 64/)).toBeGreaterThanOrEqual(1);
     expect(leaked(emu)).toBe(0);

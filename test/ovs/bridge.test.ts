@@ -25,13 +25,22 @@ function fakeHost(opts: { replyFrom?: string } = {}): BridgeHost & { outs: Out[]
     outs,
     cts,
     output(port: number, p: PacketBuffer) {
-      outs.push({ port, hex: toHex(p.data, p.start, p.end), reg0: p.reg0, tunId: p.tunId, tunDst: p.tunDst, pktMark: p.pktMark, ctState: p.ctState });
+      outs.push({
+        port,
+        hex: toHex(p.data, p.start, p.end),
+        reg0: p.reg0,
+        tunId: p.tunId,
+        tunDst: p.tunDst,
+        pktMark: p.pktMark,
+        ctState: p.ctState,
+      });
     },
     conntrack(p: PacketBuffer, req: CtRequest) {
       cts.push({ ...req });
       const tuple = toHex(p.data, p.start + 26, p.start + 38);
       let st = CT_TRK | (committed.has(tuple) ? CT_EST : CT_NEW);
-      if (opts.replyFrom !== undefined && readU32(p.data, p.start + 26) === ipv4(opts.replyFrom)) st = CT_TRK | CT_EST | CT_RPL;
+      if (opts.replyFrom !== undefined && readU32(p.data, p.start + 26) === ipv4(opts.replyFrom))
+        st = CT_TRK | CT_EST | CT_RPL;
       if (req.commit) committed.add(tuple);
       p.ctState = st;
       p.ctZone = req.zone;
@@ -40,7 +49,8 @@ function fakeHost(opts: { replyFrom?: string } = {}): BridgeHost & { outs: Out[]
   };
 }
 
-const pod = (dst = '10.128.0.3', extra: Partial<Parameters<typeof ipFrame>[0]> = {}) => ipFrame({ src: '10.128.0.2', dst, ...extra });
+const pod = (dst = '10.128.0.3', extra: Partial<Parameters<typeof ipFrame>[0]> = {}) =>
+  ipFrame({ src: '10.128.0.2', dst, ...extra });
 
 describe('matching', () => {
   it('the highest priority wins; a missing table drops with a reason', () => {
@@ -79,10 +89,28 @@ describe('matching', () => {
     expect(run(pod('10.0.0.1', { dport: 0x1234 }))).toBe(11);
     expect(run(pod('10.0.0.1', { dport: 0x2234 }))).toBe(15);
     expect(run(pod('10.0.0.1', { dstMac: '01:00:5e:00:00:01', dport: 80 }))).toBe(12);
-    expect(run(pod('10.0.0.1', { dport: 80 }), (p) => { p.tunId = 0x7b; p.tunSrc = ipv4('192.168.0.6'); })).toBe(13);
-    expect(run(pod('10.0.0.1', { dport: 80 }), (p) => { p.tunId = 0x7c; p.tunSrc = ipv4('192.168.0.6'); })).toBe(15);
-    expect(run(pod('10.0.0.1', { dport: 80 }), (p) => { p.ctState = CT_TRK | CT_NEW; })).toBe(14);
-    expect(run(pod('10.0.0.1', { dport: 80 }), (p) => { p.ctState = CT_TRK | CT_EST; })).toBe(15);
+    expect(
+      run(pod('10.0.0.1', { dport: 80 }), (p) => {
+        p.tunId = 0x7b;
+        p.tunSrc = ipv4('192.168.0.6');
+      }),
+    ).toBe(13);
+    expect(
+      run(pod('10.0.0.1', { dport: 80 }), (p) => {
+        p.tunId = 0x7c;
+        p.tunSrc = ipv4('192.168.0.6');
+      }),
+    ).toBe(15);
+    expect(
+      run(pod('10.0.0.1', { dport: 80 }), (p) => {
+        p.ctState = CT_TRK | CT_NEW;
+      }),
+    ).toBe(14);
+    expect(
+      run(pod('10.0.0.1', { dport: 80 }), (p) => {
+        p.ctState = CT_TRK | CT_EST;
+      }),
+    ).toBe(15);
     expect(run(ipFrame({ src: '10.132.0.2', dst: '10.0.0.1', dport: 80 }))).toBeUndefined();
     expect(run(pod('10.0.0.1', { dport: 80, ttl: 63 }))).toBeUndefined();
   });
@@ -111,7 +139,9 @@ describe('matching', () => {
     b.process(packet(pod(), 3));
     expect(h.outs.map((o) => o.port)).toEqual([1, 2]);
     expect(b.flowCount()).toBe(1);
-    expect(b.dumpFlows()).toBe(` cookie=0x0, duration=0.000s, table=0, n_packets=1, n_bytes=${pod().length}, priority=5,ip actions=output:2\n`);
+    expect(b.dumpFlows()).toBe(
+      ` cookie=0x0, duration=0.000s, table=0, n_packets=1, n_bytes=${pod().length}, priority=5,ip actions=output:2\n`,
+    );
   });
 
   it('del-flows removes flows at least as specific as the filter', () => {
@@ -126,7 +156,9 @@ describe('matching', () => {
     expect(b.delFlows('table=20,in_port=3')).toBe(2);
     expect(b.delFlows('ip,nw_src=10.128.0.2')).toBe(1);
     expect(b.delFlows('cookie=0x99/-1')).toBe(1);
-    expect(b.dumpFlows({ counters: false })).toBe(' table=20, priority=100,ip,in_port=4,nw_src=10.128.0.3 actions=goto_table:27\n');
+    expect(b.dumpFlows({ counters: false })).toBe(
+      ' table=20, priority=100,ip,in_port=4,nw_src=10.128.0.3 actions=goto_table:27\n',
+    );
   });
 });
 
@@ -134,7 +166,9 @@ describe('actions', () => {
   it('load and move on bit ranges of registers and tun_id', () => {
     const h = fakeHost();
     const b = new Bridge('br0', h);
-    b.addFlow('table=0,ip actions=load:0xabcd->NXM_NX_REG0[16..31],load:0x1->NXM_NX_REG0[3],move:NXM_NX_REG0[16..23]->NXM_NX_TUN_ID[0..7],load:0x1ff->NXM_NX_TUN_ID[28..36],move:NXM_NX_REG0[]->NXM_NX_REG5[],move:NXM_NX_REG5[0..15]->NXM_NX_REG1[8..23],output:1');
+    b.addFlow(
+      'table=0,ip actions=load:0xabcd->NXM_NX_REG0[16..31],load:0x1->NXM_NX_REG0[3],move:NXM_NX_REG0[16..23]->NXM_NX_TUN_ID[0..7],load:0x1ff->NXM_NX_TUN_ID[28..36],move:NXM_NX_REG0[]->NXM_NX_REG5[],move:NXM_NX_REG5[0..15]->NXM_NX_REG1[8..23],output:1',
+    );
     const p = packet(pod(), 3);
     b.process(p);
     expect(h.outs[0]!.reg0).toBe(0xabcd0008);
@@ -146,7 +180,9 @@ describe('actions', () => {
   it('set_field on eth and IPv4 addresses rewrites the bytes with valid checksums (UDP and TCP)', () => {
     const h = fakeHost();
     const b = new Bridge('br0', h);
-    b.addFlow('table=0,ip actions=set_field:0a:58:0a:83:00:01->eth_dst,set_field:1.2.3.4->ip_dst,set_field:172.30.99.1->nw_src,output:1');
+    b.addFlow(
+      'table=0,ip actions=set_field:0a:58:0a:83:00:01->eth_dst,set_field:1.2.3.4->ip_dst,set_field:172.30.99.1->nw_src,output:1',
+    );
     for (const proto of ['udp', 'tcp'] as const) {
       h.outs.length = 0;
       b.process(packet(ipFrame({ src: '10.128.0.2', dst: '10.128.0.3', proto, sport: 4242, dport: 8080 }), 3));
@@ -197,7 +233,9 @@ describe('actions', () => {
   it('a select group picks the same bucket for the same flow and spreads different flows', () => {
     const h = fakeHost();
     const b = new Bridge('br0', h);
-    b.addGroup('group_id=37,type=select,bucket=actions=set_field:10.0.0.1->tun_dst,output:1,bucket=actions=set_field:10.0.0.2->tun_dst,output:1');
+    b.addGroup(
+      'group_id=37,type=select,bucket=actions=set_field:10.0.0.1->tun_dst,output:1,bucket=actions=set_field:10.0.0.2->tun_dst,output:1',
+    );
     b.addFlow('table=0,ip actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],group:37');
     const pick = (sport: number) => {
       h.outs.length = 0;
@@ -216,7 +254,10 @@ describe('actions', () => {
     b.addGroup('group_id=1,type=all,bucket=actions=set_field:7->pkt_mark,output:4,bucket=actions=output:5');
     b.addFlow('table=0,ip actions=group:1');
     b.process(packet(pod(), 3));
-    expect(h.outs.map((o) => [o.port, o.pktMark])).toEqual([[4, 7], [5, 0]]);
+    expect(h.outs.map((o) => [o.port, o.pktMark])).toEqual([
+      [4, 7],
+      [5, 0],
+    ]);
   });
 
   it('flows that reference a missing group are rejected, as OVS does', () => {
@@ -276,7 +317,9 @@ describe('conntrack and recirculation', () => {
     const t = new TraceRecorder();
     b.process(packet(pod('10.128.0.3', { proto: 'udp', sport: 1234, dport: 5678 }), 2), t);
     const text = renderBridgeTrace(t.root);
-    expect(text).toBe(`Flow: udp,in_port=2,vlan_tci=0x0000,dl_src=0a:58:0a:80:00:02,dl_dst=0a:58:0a:80:00:01,nw_src=10.128.0.2,nw_dst=10.128.0.3,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1234,tp_dst=5678
+    expect(
+      text,
+    ).toBe(`Flow: udp,in_port=2,vlan_tci=0x0000,dl_src=0a:58:0a:80:00:02,dl_dst=0a:58:0a:80:00:01,nw_src=10.128.0.2,nw_dst=10.128.0.3,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1234,tp_dst=5678
 
 bridge("br0")
 -------------

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { ipv4ToString } from '../../codecs/bytes.js';
 import { Classifier } from '../../src/ovs/classifier.js';
 import {
-  newFlowKey, W_CT_STATE, W_DL_TYPE, W_IN_PORT, W_NW_DST, W_NW_PROTO, W_NW_SRC, W_REG0, W_TP_DST,
+  newFlowKey,
+  W_CT_STATE,
+  W_DL_TYPE,
+  W_IN_PORT,
+  W_NW_DST,
+  W_NW_PROTO,
+  W_NW_SRC,
+  W_REG0,
+  W_TP_DST,
 } from '../../src/ovs/fields.js';
 import { parseFlow } from '../../src/ovs/flow-text.js';
 import type { Match } from '../../src/ovs/match.js';
@@ -31,12 +39,17 @@ function randomFlows(n: number, rand: () => number): R[] {
     const kind = x < 0.01 ? 4 : x < 0.02 ? 5 : Math.floor(rand() * 4);
     const prio = [0, 50, 100, 100, 150, 200, 300][Math.floor(rand() * 7)]!;
     const text =
-      kind === 0 ? `priority=${prio},in_port=${Math.floor(rand() * 6)},ip,nw_src=${ip()}` :
-      kind === 1 ? `priority=${prio},ip,nw_dst=${ip()}/${[23, 24, 30, 32][Math.floor(rand() * 4)]}` :
-      kind === 2 ? `priority=${prio},reg0=${Math.floor(rand() * 4)},reg1=${Math.floor(rand() * 4)}` :
-      kind === 3 ? `priority=${prio},tcp,nw_dst=${ip()},tp_dst=${[80, 443, 8080][Math.floor(rand() * 3)]}` :
-      kind === 4 ? `priority=${prio},ip,ct_state=${rand() < 0.5 ? '+rpl' : '-rpl+trk'}` :
-      `priority=${prio}${rand() < 0.5 ? ',ip' : ''}`;
+      kind === 0
+        ? `priority=${prio},in_port=${Math.floor(rand() * 6)},ip,nw_src=${ip()}`
+        : kind === 1
+          ? `priority=${prio},ip,nw_dst=${ip()}/${[23, 24, 30, 32][Math.floor(rand() * 4)]}`
+          : kind === 2
+            ? `priority=${prio},reg0=${Math.floor(rand() * 4)},reg1=${Math.floor(rand() * 4)}`
+            : kind === 3
+              ? `priority=${prio},tcp,nw_dst=${ip()},tp_dst=${[80, 443, 8080][Math.floor(rand() * 3)]}`
+              : kind === 4
+                ? `priority=${prio},ip,ct_state=${rand() < 0.5 ? '+rpl' : '-rpl+trk'}`
+                : `priority=${prio}${rand() < 0.5 ? ',ip' : ''}`;
     const match = parseFlow(`${text} actions=drop`).match;
     out.push({ match, priority: prio, seq: i, words: [...match.masks.keys()].filter((w) => match.masks[w] !== 0) });
   }
@@ -47,8 +60,12 @@ function randomKey(rand: () => number, key: Int32Array): Int32Array {
   key.fill(0);
   key[W_IN_PORT] = Math.floor(rand() * 6);
   key[W_DL_TYPE] = rand() < 0.9 ? 0x0800 : 0x0806;
-  key[W_NW_SRC] = ((10 << 24) | ((128 + Math.floor(rand() * 4)) << 16) | (Math.floor(rand() * 4) << 8) | Math.floor(rand() * 8)) >>> 0;
-  key[W_NW_DST] = ((10 << 24) | ((128 + Math.floor(rand() * 4)) << 16) | (Math.floor(rand() * 4) << 8) | Math.floor(rand() * 8)) >>> 0;
+  key[W_NW_SRC] =
+    ((10 << 24) | ((128 + Math.floor(rand() * 4)) << 16) | (Math.floor(rand() * 4) << 8) | Math.floor(rand() * 8)) >>>
+    0;
+  key[W_NW_DST] =
+    ((10 << 24) | ((128 + Math.floor(rand() * 4)) << 16) | (Math.floor(rand() * 4) << 8) | Math.floor(rand() * 8)) >>>
+    0;
   key[W_NW_PROTO] = rand() < 0.5 ? 6 : 17;
   key[W_TP_DST] = [80, 443, 8080, 53][Math.floor(rand() * 4)]!;
   key[W_REG0] = Math.floor(rand() * 4);
@@ -59,7 +76,9 @@ function randomKey(rand: () => number, key: Int32Array): Int32Array {
 
 /** Match by brute force over the words the rule constrains (independent of the classifier's hashing). */
 function matchesLinear(r: R, key: Int32Array): boolean {
-  const ws = r.words, m = r.match.masks, v = r.match.values;
+  const ws = r.words,
+    m = r.match.masks,
+    v = r.match.values;
   for (let i = 0; i < ws.length; i++) {
     const w = ws[i]!;
     if ((key[w]! & m[w]!) !== v[w]) return false;

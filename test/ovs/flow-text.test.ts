@@ -9,13 +9,19 @@ const EXAMPLE = readFileSync('/work/shared/tools/ovsref/example-flows.txt', 'utf
 
 /** Golden lines printed by a real OVS 3.1 (`dump-flows --no-stats | sort`), comments removed. */
 function ovsGolden(name: string): string[] {
-  return read(name).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  return read(name)
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 const sorted = (lines: string[]): string[] => [...lines].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 describe('flow text printed as OVS 3.1 prints it', () => {
   const cases: [string, string, string][] = [
-    ['OpenShift SDN flows (fact sheet section 1)', read('openshift-sdn-flows.txt'), 'openshift-sdn-flows.ovs31-dump.txt'],
+    [
+      'OpenShift SDN flows (fact sheet section 1)',
+      read('openshift-sdn-flows.txt'),
+      'openshift-sdn-flows.ovs31-dump.txt',
+    ],
     ['ovsref example flows', EXAMPLE, 'example-flows.ovs31-dump.txt'],
     ['field and action coverage', read('field-coverage-flows.txt'), 'field-coverage-flows.ovs31-dump.txt'],
   ];
@@ -38,16 +44,22 @@ describe('flow text printed as OVS 3.1 prints it', () => {
   }
 
   it('prints counters and a deterministic duration in the stats form', () => {
-    const f = parseFlow('table=0, priority=200, in_port=1, ip, nw_src=10.128.0.0/14 actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10');
+    const f = parseFlow(
+      'table=0, priority=200, in_port=1, ip, nw_src=10.128.0.0/14 actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10',
+    );
     expect(formatFlowDump(f, { nPackets: 3, nBytes: 222, durationSec: 1.5 })).toBe(
       ' cookie=0x0, duration=1.500s, table=0, n_packets=3, n_bytes=222, priority=200,ip,in_port=1,nw_src=10.128.0.0/14 actions=move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG0[],goto_table:10',
     );
   });
 
   it('accepts a full dump-flows line with stats (ignored) and keeps the cookie', () => {
-    const f = parseFlow(' cookie=0xf46ee1a, duration=478.456s, table=10, n_packets=9, n_bytes=378, idle_age=3, priority=100,tun_src=10.0.123.45 actions=goto_table:30');
+    const f = parseFlow(
+      ' cookie=0xf46ee1a, duration=478.456s, table=10, n_packets=9, n_bytes=378, idle_age=3, priority=100,tun_src=10.0.123.45 actions=goto_table:30',
+    );
     expect(f.cookie).toBe(0xf46ee1an);
-    expect(formatFlowDump(f)).toBe(' cookie=0xf46ee1a, table=10, priority=100,tun_src=10.0.123.45 actions=goto_table:30');
+    expect(formatFlowDump(f)).toBe(
+      ' cookie=0xf46ee1a, table=10, priority=100,tun_src=10.0.123.45 actions=goto_table:30',
+    );
   });
 
   it('accepts spaces instead of commas between match fields', () => {
@@ -71,9 +83,24 @@ describe('flow text errors name line, column, token and what was expected', () =
     ['table=0,ip actions=output:1,drop', 'drop', 29, /"drop" must not be accompanied/],
     ['table=5,ip actions=goto_table:3', 'goto_table:3', 20, /OFPBIC_BAD_TABLE_ID/],
     ['table=0,ip actions=goto_table:5,output:2', 'goto_table', 20, /apply_actions must appear before goto_table/],
-    ['table=0,ip actions=load:0x1ffff->NXM_NX_REG0[0..15]', 'load:0x1ffff->NXM_NX_REG0[0..15]', 20, /does not fit into 16 bits/],
-    ['table=0,ip actions=move:NXM_NX_REG0[0..15]->NXM_NX_REG1[0..7]', 'move:NXM_NX_REG0[0..15]->NXM_NX_REG1[0..7]', 20, /16 bits wide but destination is 8/],
-    ['table=0,in_port=1 actions=set_field:1.2.3.4->ip_dst', 'set_field:1.2.3.4->ip_dst', 27, /OFPBAC_MATCH_INCONSISTENT/],
+    [
+      'table=0,ip actions=load:0x1ffff->NXM_NX_REG0[0..15]',
+      'load:0x1ffff->NXM_NX_REG0[0..15]',
+      20,
+      /does not fit into 16 bits/,
+    ],
+    [
+      'table=0,ip actions=move:NXM_NX_REG0[0..15]->NXM_NX_REG1[0..7]',
+      'move:NXM_NX_REG0[0..15]->NXM_NX_REG1[0..7]',
+      20,
+      /16 bits wide but destination is 8/,
+    ],
+    [
+      'table=0,in_port=1 actions=set_field:1.2.3.4->ip_dst',
+      'set_field:1.2.3.4->ip_dst',
+      27,
+      /OFPBAC_MATCH_INCONSISTENT/,
+    ],
     ['table=0,ip actions=load:1->NXM_NX_REG9[]', 'load:1->NXM_NX_REG9[]', 20, /reg0\.\.reg7/],
     ['table=0,ip actions=ct(nat(src=1.2.3.4))', 'nat(src=1.2.3.4)', 23, /requires commit/],
   ];
@@ -96,10 +123,12 @@ describe('flow text errors name line, column, token and what was expected', () =
   }
 
   it('parseFlows reports the real line number', () => {
-    expect(() => parseFlows('# comment\n\ntable=0 actions=drop\ntable=0,nw_ttl=3 actions=drop\n')).toThrow(/^line 4, column 9/);
+    expect(() => parseFlows('# comment\n\ntable=0 actions=drop\ntable=0,nw_ttl=3 actions=drop\n')).toThrow(
+      /^line 4, column 9/,
+    );
   });
 
-  it("drops fields with missing prerequisites like OVS 3.1 when asked to", () => {
+  it('drops fields with missing prerequisites like OVS 3.1 when asked to', () => {
     const f = parseFlow('table=0,nw_src=1.2.3.4,in_port=3 actions=drop', { prerequisites: 'drop' });
     expect(formatFlowDump(f)).toBe(' in_port=3 actions=drop');
   });
@@ -107,14 +136,17 @@ describe('flow text errors name line, column, token and what was expected', () =
 
 describe('groups', () => {
   it('print as OVS 3.1 dump-groups prints them', () => {
-    const ours = read('openshift-sdn-groups.txt').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => ` ${formatGroup(parseGroup(l))}`);
+    const ours = read('openshift-sdn-groups.txt')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => ` ${formatGroup(parseGroup(l))}`);
     expect(sorted(ours)).toEqual(ovsGolden('openshift-sdn-groups.ovs31-dump.txt'));
   });
 
   it('keep select weights other than the default 1 and reject weights elsewhere', () => {
-    expect(formatGroup(parseGroup('group_id=7,type=select,bucket=weight:100,actions=output:3,bucket=weight:1,output:4'))).toBe(
-      'group_id=7,type=select,bucket=weight:100,actions=output:3,bucket=actions=output:4',
-    );
+    expect(
+      formatGroup(parseGroup('group_id=7,type=select,bucket=weight:100,actions=output:3,bucket=weight:1,output:4')),
+    ).toBe('group_id=7,type=select,bucket=weight:100,actions=output:3,bucket=actions=output:4');
     expect(() => parseGroup('group_id=7,type=all,bucket=weight:2,actions=output:3')).toThrow(/Only select groups/);
   });
 });

@@ -27,7 +27,14 @@ export function netNamespace(name: string, netid: number, extra: Partial<NetName
   return { name, netid, egressIPs: [], multicast: false, ...extra };
 }
 
-export function pod(namespace: string, name: string, node: string, ip: string, labels: Record<string, string> = {}, hostNetwork = false): Pod {
+export function pod(
+  namespace: string,
+  name: string,
+  node: string,
+  ip: string,
+  labels: Record<string, string> = {},
+  hostNetwork = false,
+): Pod {
   const a = ipv4(ip);
   return {
     namespace,
@@ -52,14 +59,22 @@ export function makeCluster(mode: PluginMode, parts: Partial<Cluster> = {}): Clu
       mtu: 1500,
       vxlanPort: 4789,
     },
-    hostSubnets: [hostSubnet('node0', '172.17.0.4', '10.128.0.0/23'), hostSubnet('node1', '10.0.123.45', '10.128.2.0/23')],
+    hostSubnets: [
+      hostSubnet('node0', '172.17.0.4', '10.128.0.0/23'),
+      hostSubnet('node1', '10.0.123.45', '10.128.2.0/23'),
+    ],
     netNamespaces: [netNamespace('default', 0), netNamespace('ns1', 42)],
     pods: [pod('ns1', 'pod-a', 'node0', '10.128.0.2')],
     services: [],
     endpoints: [],
     egressNetworkPolicies: [],
     networkPolicies: [],
-    underlay: { cidr: cidr('172.17.0.0/16'), gateway: ipv4('172.17.0.1'), gatewayMac: mac('12:34:56:78:9a:bc'), mtu: 1500 },
+    underlay: {
+      cidr: cidr('172.17.0.0/16'),
+      gateway: ipv4('172.17.0.1'),
+      gatewayMac: mac('12:34:56:78:9a:bc'),
+      mtu: 1500,
+    },
     externalHosts: [],
     ...parts,
   };

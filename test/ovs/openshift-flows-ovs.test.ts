@@ -26,7 +26,8 @@ function runs(cmd: string): boolean {
 }
 
 const hasOvs = TOOLS.every(runs) && existsSync(SCHEMA);
-if (!hasOvs) console.log('Open vSwitch (ovs-vswitchd, ovsdb-server, ovs-ofctl) not installed: skipping the real-OVS flow checks');
+if (!hasOvs)
+  console.log('Open vSwitch (ovs-vswitchd, ovsdb-server, ovs-ofctl) not installed: skipping the real-OVS flow checks');
 
 /** Three nodes, every feature: egress IP held by node2 (local there, remote elsewhere), one held by nobody. */
 function threeNodeCluster(mode: PluginMode): Cluster {
@@ -67,7 +68,10 @@ function threeNodeCluster(mode: PluginMode): Cluster {
         ingress: [
           { peers: [{ podSelector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: 5432 }] },
           { peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }], ports: [] },
-          { peers: [{ ipBlock: { cidr: cidr('10.0.0.0/8'), except: [cidr('10.1.0.0/16')] } }], ports: [{ protocol: 'UDP', port: 53 }] },
+          {
+            peers: [{ ipBlock: { cidr: cidr('10.0.0.0/8'), except: [cidr('10.1.0.0/16')] } }],
+            ports: [{ protocol: 'UDP', port: 53 }],
+          },
         ],
         egress: [],
       },
@@ -77,9 +81,21 @@ function threeNodeCluster(mode: PluginMode): Cluster {
         podSelector: { app: 'web' },
         policyTypes: ['Egress'],
         ingress: [],
-        egress: [{ peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }, { podSelector: {} }], ports: [] }],
+        egress: [
+          {
+            peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }, { podSelector: {} }],
+            ports: [],
+          },
+        ],
       },
-      { namespace: 'other', name: 'deny-all', podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] },
+      {
+        namespace: 'other',
+        name: 'deny-all',
+        podSelector: {},
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [],
+        egress: [],
+      },
     ],
   });
 }
@@ -101,23 +117,86 @@ class PrivateOvs {
     const d = this.dir;
     const db = `unix:${join(d, 'db.sock')}`;
     this.run('ovsdb-tool', ['create', join(d, 'conf.db'), SCHEMA]);
-    this.run('ovsdb-server', [join(d, 'conf.db'), `--remote=punix:${join(d, 'db.sock')}`, `--unixctl=${join(d, 'ovsdb-server.ctl')}`,
-      `--pidfile=${join(d, 'ovsdb-server.pid')}`, `--log-file=${join(d, 'ovsdb-server.log')}`, '--detach', '--no-chdir', '-vconsole:off']);
+    this.run('ovsdb-server', [
+      join(d, 'conf.db'),
+      `--remote=punix:${join(d, 'db.sock')}`,
+      `--unixctl=${join(d, 'ovsdb-server.ctl')}`,
+      `--pidfile=${join(d, 'ovsdb-server.pid')}`,
+      `--log-file=${join(d, 'ovsdb-server.log')}`,
+      '--detach',
+      '--no-chdir',
+      '-vconsole:off',
+    ]);
     this.run('ovs-vsctl', [`--db=${db}`, '--no-wait', 'init']);
     // --enable-dummy (not =override) keeps vxlan0 a real tunnel port; --disable-system: no kernel datapath.
-    this.run('ovs-vswitchd', [db, '--enable-dummy', '--disable-system', '--disable-system-route', `--unixctl=${join(d, 'ovs-vswitchd.ctl')}`,
-      `--pidfile=${join(d, 'ovs-vswitchd.pid')}`, `--log-file=${join(d, 'ovs-vswitchd.log')}`, '--detach', '--no-chdir', '-vconsole:off']);
-    const args = [`--db=${db}`, '--timeout=30',
-      '--', 'add-br', 'br0', '--', 'set', 'Bridge', 'br0', 'datapath_type=dummy', 'fail_mode=secure', 'protocols=OpenFlow13',
-      '--', 'add-port', 'br0', 'vxlan0', '--', 'set', 'Interface', 'vxlan0', 'type=vxlan', 'options:remote_ip=flow', 'options:key=flow', 'ofport_request=1',
-      '--', 'add-port', 'br0', 'tun0', '--', 'set', 'Interface', 'tun0', 'type=internal', 'ofport_request=2'];
-    for (let p = 3; p < 3 + podPorts; p++) args.push('--', 'add-port', 'br0', `veth${p}`, '--', 'set', 'Interface', `veth${p}`, 'type=dummy', `ofport_request=${p}`);
+    this.run('ovs-vswitchd', [
+      db,
+      '--enable-dummy',
+      '--disable-system',
+      '--disable-system-route',
+      `--unixctl=${join(d, 'ovs-vswitchd.ctl')}`,
+      `--pidfile=${join(d, 'ovs-vswitchd.pid')}`,
+      `--log-file=${join(d, 'ovs-vswitchd.log')}`,
+      '--detach',
+      '--no-chdir',
+      '-vconsole:off',
+    ]);
+    const args = [
+      `--db=${db}`,
+      '--timeout=30',
+      '--',
+      'add-br',
+      'br0',
+      '--',
+      'set',
+      'Bridge',
+      'br0',
+      'datapath_type=dummy',
+      'fail_mode=secure',
+      'protocols=OpenFlow13',
+      '--',
+      'add-port',
+      'br0',
+      'vxlan0',
+      '--',
+      'set',
+      'Interface',
+      'vxlan0',
+      'type=vxlan',
+      'options:remote_ip=flow',
+      'options:key=flow',
+      'ofport_request=1',
+      '--',
+      'add-port',
+      'br0',
+      'tun0',
+      '--',
+      'set',
+      'Interface',
+      'tun0',
+      'type=internal',
+      'ofport_request=2',
+    ];
+    for (let p = 3; p < 3 + podPorts; p++)
+      args.push(
+        '--',
+        'add-port',
+        'br0',
+        `veth${p}`,
+        '--',
+        'set',
+        'Interface',
+        `veth${p}`,
+        'type=dummy',
+        `ofport_request=${p}`,
+      );
     this.run('ovs-vsctl', args);
   }
 
   /** Replace br0's flows and groups with ours, then return what OVS dumps in our line form. */
   load(flows: string[], groups: string[]): { flows: string[]; groups: string[] } {
-    const of = (args: string[], input?: string): string => this.run('ovs-ofctl', ['-O', 'OpenFlow13', '--timeout=30', ...args], input);
+    const of = (args: string[], input?: string): string =>
+      this.run('ovs-ofctl', ['-O', 'OpenFlow13', '--timeout=30', ...args], input);
     of(['del-flows', this.mgmt]);
     of(['del-groups', this.mgmt]);
     if (groups.length > 0) of(['add-groups', this.mgmt, '-'], `${groups.join('\n')}\n`);
@@ -161,7 +240,10 @@ class PrivateOvs {
     for (const daemon of ['ovs-vswitchd', 'ovsdb-server']) {
       const pid = this.pid(daemon);
       if (pid === undefined) continue;
-      spawnSync('ovs-appctl', ['-t', join(this.dir, `${daemon}.ctl`), '--timeout=5', 'exit'], { env: this.env, timeout: 10_000 });
+      spawnSync('ovs-appctl', ['-t', join(this.dir, `${daemon}.ctl`), '--timeout=5', 'exit'], {
+        env: this.env,
+        timeout: 10_000,
+      });
       for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         const deadline = Date.now() + 2000;
         while (PrivateOvs.alive(pid) && Date.now() < deadline) spawnSync('sleep', ['0.05']);

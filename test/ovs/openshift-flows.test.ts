@@ -191,8 +191,13 @@ describe('egressMark (getMarkForVNID)', () => {
 describe('plugin modes', () => {
   it('subnet: every pod is VNID 0, tables 27/80 allow all, no VNID features', () => {
     const { flows, groups } = flowsOf(referenceCluster('subnet'));
-    expect(table(flows, 20)[2]).toBe('table=20, priority=100,ip,in_port=3,nw_src=10.128.0.2 actions=load:0->NXM_NX_REG0[],goto_table:27');
-    expect(table(flows, 27)).toEqual(['table=27, priority=500 actions=goto_table:30', 'table=27, priority=0 actions=drop']);
+    expect(table(flows, 20)[2]).toBe(
+      'table=20, priority=100,ip,in_port=3,nw_src=10.128.0.2 actions=load:0->NXM_NX_REG0[],goto_table:27',
+    );
+    expect(table(flows, 27)).toEqual([
+      'table=27, priority=500 actions=goto_table:30',
+      'table=27, priority=0 actions=drop',
+    ]);
     expect(table(flows, 30)).toEqual(['table=30, priority=0 actions=goto_table:31']);
     expect(table(flows, 80)).toEqual([
       'table=80, priority=300,ip,nw_src=10.128.0.1 actions=output:NXM_NX_REG2[]',
@@ -200,7 +205,10 @@ describe('plugin modes', () => {
       'table=80, priority=0 actions=drop',
     ]);
     expect(table(flows, 100)).toEqual(['table=100, priority=0 actions=goto_table:101']);
-    expect(table(flows, 101)).toEqual(['table=101, priority=150,ct_state=+rpl actions=output:2', 'table=101, priority=0 actions=output:2']);
+    expect(table(flows, 101)).toEqual([
+      'table=101, priority=150,ct_state=+rpl actions=output:2',
+      'table=101, priority=0 actions=output:2',
+    ]);
     expect(table(flows, 110)).toEqual(['table=110, priority=0 actions=drop']);
     expect(table(flows, 120)).toEqual(['table=120, priority=0 actions=drop']);
     expect(table(flows, 253)).toEqual(['table=253, actions=note:00.0d.00.00.00.00']);
@@ -250,7 +258,12 @@ describe('plugin modes', () => {
 
   it('egress router pods get ordinary pod flows only (their macvlan is outside OVS)', () => {
     const c = makeCluster('multitenant');
-    c.pods[0]!.egressRouter = { source: ipv4('172.17.0.99'), gateway: ipv4('172.17.0.1'), destinations: [{ ip: ipv4('203.0.113.1') }], macvlanMac: 0x0a0000000099 };
+    c.pods[0]!.egressRouter = {
+      source: ipv4('172.17.0.99'),
+      gateway: ipv4('172.17.0.1'),
+      destinations: [{ ip: ipv4('203.0.113.1') }],
+      macvlanMac: 0x0a0000000099,
+    };
     const plain = flowsOf(makeCluster('multitenant')).flows;
     expect(flowsOf(c).flows).toEqual(plain);
     expect(plain.join('\n')).not.toContain('172.17.0.99');
@@ -266,15 +279,23 @@ describe('egress IPs (table 101 and select groups)', () => {
   };
 
   it('local egress node: the only bucket marks and sends to tun0, no ct(commit)', () => {
-    const { flows, groups } = flowsOf(eipCluster({ node0: ['10.0.12.100'], node1: ['10.0.12.101'] }, ['10.0.12.101', '10.0.12.100']));
+    const { flows, groups } = flowsOf(
+      eipCluster({ node0: ['10.0.12.100'], node1: ['10.0.12.101'] }, ['10.0.12.101', '10.0.12.100']),
+    );
     expect(table(flows, 101)[1]).toBe('table=101, priority=100,ip,reg0=0x25 actions=group:37');
-    expect(groups).toEqual([`group_id=37,type=select,bucket=actions=set_field:${TUN0_MAC}->eth_dst,set_field:0x1000024->pkt_mark,output:2`]);
+    expect(groups).toEqual([
+      `group_id=37,type=select,bucket=actions=set_field:${TUN0_MAC}->eth_dst,set_field:0x1000024->pkt_mark,output:2`,
+    ]);
   });
 
   it('remote egress nodes: one bucket per node, ct(commit) first', () => {
-    const { flows, groups } = flowsOf(eipCluster({ node3: ['10.0.12.100'], node1: ['10.0.12.101'] }, ['10.0.12.100', '10.0.12.101']));
+    const { flows, groups } = flowsOf(
+      eipCluster({ node3: ['10.0.12.100'], node1: ['10.0.12.101'] }, ['10.0.12.100', '10.0.12.101']),
+    );
     expect(table(flows, 101)[1]).toBe('table=101, priority=100,ip,reg0=0x25 actions=ct(commit),group:37');
-    expect(groups).toEqual([`group_id=37,type=select,bucket=actions=${VIA('10.0.12.34')},bucket=actions=${VIA('10.0.123.45')}`]);
+    expect(groups).toEqual([
+      `group_id=37,type=select,bucket=actions=${VIA('10.0.12.34')},bucket=actions=${VIA('10.0.123.45')}`,
+    ]);
   });
 
   it('no node holds the IP: drop the namespace’s external traffic', () => {
@@ -385,7 +406,10 @@ describe('NetworkPolicy (tables 80 and 27)', () => {
 
   it('some pods isolated: allow web -> db:5432, drop the rest to db, allow the others', () => {
     const c = npCluster(
-      policy({ podSelector: { app: 'db' }, ingress: [{ peers: [{ podSelector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: 5432 }] }] }),
+      policy({
+        podSelector: { app: 'db' },
+        ingress: [{ peers: [{ podSelector: { app: 'web' } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+      }),
     );
     expect(t(c, 80)).toEqual([
       'table=80, priority=150,tcp,reg1=0x2a,nw_src=10.128.0.3,nw_dst=10.128.0.2,tp_dst=5432 actions=output:NXM_NX_REG2[]',
@@ -399,12 +423,24 @@ describe('NetworkPolicy (tables 80 and 27)', () => {
     const c = npCluster(
       policy({
         ingress: [
-          { peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }], ports: [{ protocol: 'UDP', port: 53 }] },
+          {
+            peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }],
+            ports: [{ protocol: 'UDP', port: 53 }],
+          },
           { peers: [{ ipBlock: { cidr: cidr('10.0.0.0/8'), except: [cidr('10.1.0.0/16')] } }], ports: [] },
         ],
       }),
     );
-    const ranges = ['10.0.0.0/16', '10.2.0.0/15', '10.4.0.0/14', '10.8.0.0/13', '10.16.0.0/12', '10.32.0.0/11', '10.64.0.0/10', '10.128.0.0/9'];
+    const ranges = [
+      '10.0.0.0/16',
+      '10.2.0.0/15',
+      '10.4.0.0/14',
+      '10.8.0.0/13',
+      '10.16.0.0/12',
+      '10.32.0.0/11',
+      '10.64.0.0/10',
+      '10.128.0.0/9',
+    ];
     expect(t(c, 80)).toEqual([
       'table=80, priority=150,udp,reg0=0x2b,reg1=0x2a,tp_dst=53 actions=output:NXM_NX_REG2[]',
       ...ranges.map((r) => `table=80, priority=150,ip,reg1=0x2a,nw_src=${r} actions=output:NXM_NX_REG2[]`),
@@ -416,7 +452,12 @@ describe('NetworkPolicy (tables 80 and 27)', () => {
       policy({
         podSelector: { app: 'web' },
         policyTypes: ['Egress'],
-        egress: [{ peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }], ports: [{ protocol: 'UDP', port: 53 }] }],
+        egress: [
+          {
+            peers: [{ namespaceSelector: { 'kubernetes.io/metadata.name': 'other' } }],
+            ports: [{ protocol: 'UDP', port: 53 }],
+          },
+        ],
       }),
     );
     expect(t(c, 27)).toEqual([
@@ -432,16 +473,17 @@ describe('NetworkPolicy (tables 80 and 27)', () => {
   it('a VNID with no pod on this node gets no policy flows', () => {
     const c = npCluster();
     expect(table(flowsOf(c).flows, 80).some((l) => l.includes('0x2b'))).toBe(false);
-    expect(table(flowsOf(c, 'node1').flows, 80)).toContain('table=80, priority=50,reg1=0x2b actions=output:NXM_NX_REG2[]');
+    expect(table(flowsOf(c, 'node1').flows, 80)).toContain(
+      'table=80, priority=50,reg1=0x2b actions=output:NXM_NX_REG2[]',
+    );
   });
 
   it('cidrMinus gives the fewest CIDRs, lowest first', () => {
     expect(cidrMinus(cidr('192.168.0.0/24'), [cidr('192.168.0.128/25')])).toEqual([cidr('192.168.0.0/25')]);
     expect(cidrMinus(cidr('192.168.0.0/24'), [cidr('192.168.0.0/16')])).toEqual([]);
-    expect(cidrMinus(cidr('192.168.0.0/30'), [cidr('192.168.0.1/32')]).map((x) => `${x.network >>> 0}/${x.prefix}`)).toEqual([
-      `${ipv4('192.168.0.0')}/32`,
-      `${ipv4('192.168.0.2')}/31`,
-    ]);
+    expect(
+      cidrMinus(cidr('192.168.0.0/30'), [cidr('192.168.0.1/32')]).map((x) => `${x.network >>> 0}/${x.prefix}`),
+    ).toEqual([`${ipv4('192.168.0.0')}/32`, `${ipv4('192.168.0.2')}/31`]);
   });
 });
 
@@ -457,7 +499,10 @@ describe('multicast (tables 110, 111, 120)', () => {
   it('networkpolicy programs table 110 only for VNIDs with local pods; multitenant for all', () => {
     const c = referenceCluster('networkpolicy');
     c.netNamespaces.push(netNamespace('mc-remote', 77, { multicast: true }));
-    expect(table(flowsOf(c).flows, 110)).toEqual(['table=110, reg0=0x63 actions=goto_table:111', 'table=110, priority=0 actions=drop']);
+    expect(table(flowsOf(c).flows, 110)).toEqual([
+      'table=110, reg0=0x63 actions=goto_table:111',
+      'table=110, priority=0 actions=drop',
+    ]);
     const m = referenceCluster('multitenant');
     m.netNamespaces.push(netNamespace('mc-remote', 77, { multicast: true }));
     expect(table(flowsOf(m).flows, 110)).toEqual([
@@ -465,7 +510,9 @@ describe('multicast (tables 110, 111, 120)', () => {
       'table=110, reg0=0x63 actions=goto_table:111',
       'table=110, priority=0 actions=drop',
     ]);
-    expect(table(flowsOf(m).flows, 120)[0]).toBe('table=120, priority=100,reg0=0x63 actions=output:4,output:5,output:6');
+    expect(table(flowsOf(m).flows, 120)[0]).toBe(
+      'table=120, priority=100,reg0=0x63 actions=output:4,output:5,output:6',
+    );
   });
 
   it('a single-node cluster has no remote to replicate to', () => {

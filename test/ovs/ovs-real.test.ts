@@ -64,14 +64,24 @@ function fromTrace(text: string): Result {
     if (r) ports.push(+r[1]!);
   });
   // OVS's Final flow line leaves tun_id out, so take it from the last "-> NXM_NX_TUN_ID[..] is now X".
-  const tunIds = lines.map((l) => /-> NXM_NX_TUN_ID\[[\d.]*\] is now (0x[0-9a-f]+|\d+)/.exec(l)).filter((m) => m !== null);
+  const tunIds = lines
+    .map((l) => /-> NXM_NX_TUN_ID\[[\d.]*\] is now (0x[0-9a-f]+|\d+)/.exec(l))
+    .filter((m) => m !== null);
   const finals = lines.filter((l) => l.startsWith('Final flow:'));
   const fin = finals[finals.length - 1] ?? '';
   const tunDst = /[,:]tun_dst=([\d.]+)/.exec(fin);
-  return { ports, tunId: tunIds.length ? Number(tunIds[tunIds.length - 1]![1]) : 0, tunDst: tunDst ? ipv4(tunDst[1]!) : 0 };
+  return {
+    ports,
+    tunId: tunIds.length ? Number(tunIds[tunIds.length - 1]![1]) : 0,
+    tunDst: tunDst ? ipv4(tunDst[1]!) : 0,
+  };
 }
 
-const sortLines = (s: string): string[] => s.split('\n').filter((l) => l.trim() && !l.startsWith('OFPST')).sort();
+const sortLines = (s: string): string[] =>
+  s
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('OFPST'))
+    .sort();
 
 describe.skipIf(!HAVE)('against a real Open vSwitch (userspace, dummy datapath)', () => {
   let ovs: PrivateOvs;
@@ -81,7 +91,10 @@ describe.skipIf(!HAVE)('against a real Open vSwitch (userspace, dummy datapath)'
   }, 20_000);
   afterAll(() => ovs?.stop());
 
-  for (const [name, flows, groups] of [['OpenShift SDN flows', FLOWS, GROUPS], ['ovsref example flows', EXAMPLE, '']] as const) {
+  for (const [name, flows, groups] of [
+    ['OpenShift SDN flows', FLOWS, GROUPS],
+    ['ovsref example flows', EXAMPLE, ''],
+  ] as const) {
     it(`${name}: our export loads into OVS and dumps back exactly as we print it`, () => {
       const { bridge } = ours(flows, groups);
       const exp = bridge.exportOfctl();
@@ -89,10 +102,15 @@ describe.skipIf(!HAVE)('against a real Open vSwitch (userspace, dummy datapath)'
       ovs.ofctl('del-groups');
       if (exp.groups) ovs.load('add-groups', exp.groups);
       ovs.load('add-flows', exp.flows);
-      expect(sortLines(ovs.ofctl('dump-flows', '--no-stats'))).toEqual(sortLines(bridge.dumpFlows({ counters: false })));
+      expect(sortLines(ovs.ofctl('dump-flows', '--no-stats'))).toEqual(
+        sortLines(bridge.dumpFlows({ counters: false })),
+      );
       // The stats form too, once duration and counters are masked.
-      const mask = (l: string) => l.replace(/duration=[\d.]+s/, 'duration=Xs').replace(/n_packets=\d+, n_bytes=\d+/, 'n_packets=N, n_bytes=N');
-      expect(sortLines(ovs.ofctl('dump-flows').split('\n').map(mask).join('\n'))).toEqual(sortLines(bridge.dumpFlows().split('\n').map(mask).join('\n')));
+      const mask = (l: string) =>
+        l.replace(/duration=[\d.]+s/, 'duration=Xs').replace(/n_packets=\d+, n_bytes=\d+/, 'n_packets=N, n_bytes=N');
+      expect(sortLines(ovs.ofctl('dump-flows').split('\n').map(mask).join('\n'))).toEqual(
+        sortLines(bridge.dumpFlows().split('\n').map(mask).join('\n')),
+      );
       if (groups) expect(sortLines(ovs.ofctl('dump-groups'))).toEqual(sortLines(bridge.dumpGroups()));
     });
   }
@@ -102,16 +120,36 @@ describe.skipIf(!HAVE)('against a real Open vSwitch (userspace, dummy datapath)'
   const cases: [string, string, Buffer][] = [
     ['pod -> remote pod: VXLAN with tun_id=42', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.2', dst: '10.128.2.5' })],
     ['pod -> gateway: tun0', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.2', dst: '10.128.0.1' })],
-    ['pod -> service: tun0', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.2', dst: '172.30.0.10', proto: 'tcp', dport: 443 })],
+    [
+      'pod -> service: tun0',
+      'in_port=3',
+      ipFrame({ ...POD, src: '10.128.0.2', dst: '172.30.0.10', proto: 'tcp', dport: 443 }),
+    ],
     ['pod -> external: egress policy drop', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.2', dst: '8.8.8.8' })],
     ['pod -> 192.168/16: egress policy allow', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.2', dst: '192.168.7.7' })],
     ['spoofed source: table 20 drop', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.9', dst: '10.128.2.5' })],
-    ['pod sends VXLAN: table 20 drop', 'in_port=3', ipFrame({ ...POD, src: '10.128.0.2', dst: '10.128.2.5', dport: 4789 })],
+    [
+      'pod sends VXLAN: table 20 drop',
+      'in_port=3',
+      ipFrame({ ...POD, src: '10.128.0.2', dst: '10.128.2.5', dport: 4789 }),
+    ],
     ['pod ARP for the gateway', 'in_port=3', arpFrame(1, '0a:58:0a:80:00:02', '10.128.0.2', '10.128.0.1')],
     ['pod ARP for a remote pod: VXLAN', 'in_port=3', arpFrame(1, '0a:58:0a:80:00:02', '10.128.0.2', '10.128.2.9')],
-    ['VXLAN in from a known node -> local pod', 'in_port=1,tun_id=0x2a,tun_src=10.0.123.45,tun_dst=172.17.0.4', ipFrame({ src: '10.128.2.5', dst: '10.128.0.2', proto: 'tcp', dport: 80 })],
-    ['VXLAN in from an unknown node: table 10 drop', 'in_port=1,tun_id=0x2a,tun_src=10.0.123.99,tun_dst=172.17.0.4', ipFrame({ src: '10.128.2.5', dst: '10.128.0.2' })],
-    ['VXLAN in for a remote subnet: output to in_port skipped', 'in_port=1,tun_id=0x2a,tun_src=10.0.123.45,tun_dst=172.17.0.4', ipFrame({ src: '10.128.2.5', dst: '10.128.2.6' })],
+    [
+      'VXLAN in from a known node -> local pod',
+      'in_port=1,tun_id=0x2a,tun_src=10.0.123.45,tun_dst=172.17.0.4',
+      ipFrame({ src: '10.128.2.5', dst: '10.128.0.2', proto: 'tcp', dport: 80 }),
+    ],
+    [
+      'VXLAN in from an unknown node: table 10 drop',
+      'in_port=1,tun_id=0x2a,tun_src=10.0.123.99,tun_dst=172.17.0.4',
+      ipFrame({ src: '10.128.2.5', dst: '10.128.0.2' }),
+    ],
+    [
+      'VXLAN in for a remote subnet: output to in_port skipped',
+      'in_port=1,tun_id=0x2a,tun_src=10.0.123.45,tun_dst=172.17.0.4',
+      ipFrame({ src: '10.128.2.5', dst: '10.128.2.6' }),
+    ],
     ['tun0 -> pod (host network)', 'in_port=2', ipFrame({ src: '10.128.0.1', dst: '10.128.0.2' })],
     ['multicast from tun0 dropped', 'in_port=2', ipFrame({ src: '10.128.0.5', dst: '224.1.2.3' })],
   ];

@@ -24,8 +24,14 @@ export function ipFrame(s: IpFrameSpec): Buffer {
   writeMac(b, 6, mac(s.srcMac ?? '0a:58:0a:80:00:02'));
   writeU16(b, 12, 0x0800);
   const protoNum = proto === 'tcp' ? 6 : proto === 'udp' ? 17 : 1;
-  const src = ipv4(s.src), dst = ipv4(s.dst);
-  emitIpv4({ protocol: protoNum, src, dst, ttl: s.ttl ?? 64, identification: 0x1234, dontFragment: true }, b, 14, l4len);
+  const src = ipv4(s.src),
+    dst = ipv4(s.dst);
+  emitIpv4(
+    { protocol: protoNum, src, dst, ttl: s.ttl ?? 64, identification: 0x1234, dontFragment: true },
+    b,
+    14,
+    l4len,
+  );
   const l4 = 34;
   for (let i = 0; i < (s.payload ?? 6); i++) b[l4 + l4len - (s.payload ?? 6) + i] = i + 1;
   if (proto === 'icmp') {
@@ -79,6 +85,7 @@ export function checksumsValid(b: Uint8Array): boolean {
   const l4len = total - 20;
   const src = ((b[26]! << 24) | (b[27]! << 16) | (b[28]! << 8) | b[29]!) >>> 0;
   const dst = ((b[30]! << 24) | (b[31]! << 16) | (b[32]! << 8) | b[33]!) >>> 0;
-  if (proto === 17 || proto === 6) return finishChecksum(sum16(b, 34, l4len, pseudoHeaderSum(src, dst, proto, l4len))) === 0;
+  if (proto === 17 || proto === 6)
+    return finishChecksum(sum16(b, 34, l4len, pseudoHeaderSum(src, dst, proto, l4len))) === 0;
   return true;
 }

@@ -20,7 +20,9 @@ function recordingHost(): BridgeHost & { log: string[] } {
   return {
     log,
     output(port: number, p: PacketBuffer) {
-      log.push(`out ${port} ${toHex(p.data, p.start, p.end)} reg0=${p.reg0} reg1=${p.reg1} reg2=${p.reg2} tun=${p.tunId}/${p.tunDst} mark=${p.pktMark} ct=${p.ctState}/${p.ctMark}`);
+      log.push(
+        `out ${port} ${toHex(p.data, p.start, p.end)} reg0=${p.reg0} reg1=${p.reg1} reg2=${p.reg2} tun=${p.tunId}/${p.tunDst} mark=${p.pktMark} ct=${p.ctState}/${p.ctMark}`,
+      );
     },
     conntrack(p: PacketBuffer, req) {
       const tuple = toHex(p.data, p.start + 23, p.start + 38);
@@ -65,11 +67,17 @@ function bridge(): { b: Bridge; host: ReturnType<typeof recordingHost> } {
 function randomPacket(rand: () => number): PacketBuffer {
   const srcs = ['10.128.0.2', '10.128.0.9', '10.130.0.4', '10.131.0.1'];
   const dsts = ['10.128.0.3', '10.129.4.5', '172.30.0.10', '8.8.8.8', '10.128.0.200'];
-  const p = packet(ipFrame({
-    src: srcs[randInt(rand, srcs.length)]!, dst: dsts[randInt(rand, dsts.length)]!,
-    proto: randInt(rand, 2) ? 'tcp' : 'udp', sport: 1000 + randInt(rand, 3), dport: [80, 0x1234, 443][randInt(rand, 3)]!,
-    ttl: [64, 1][randInt(rand, 8) === 0 ? 1 : 0],
-  }), [1, 3, 4][randInt(rand, 3)]!);
+  const p = packet(
+    ipFrame({
+      src: srcs[randInt(rand, srcs.length)]!,
+      dst: dsts[randInt(rand, dsts.length)]!,
+      proto: randInt(rand, 2) ? 'tcp' : 'udp',
+      sport: 1000 + randInt(rand, 3),
+      dport: [80, 0x1234, 443][randInt(rand, 3)]!,
+      ttl: [64, 1][randInt(rand, 8) === 0 ? 1 : 0],
+    }),
+    [1, 3, 4][randInt(rand, 3)]!,
+  );
   if (p.inPort === 1) {
     p.tunId = 0x5b8c1d;
     p.tunSrc = randInt(rand, 2) ? ipv4('192.168.0.4') : ipv4('192.168.0.9');
@@ -79,10 +87,13 @@ function randomPacket(rand: () => number): PacketBuffer {
 
 describe('pass cache', () => {
   it('untraced packets (cached passes) leave exactly what traced packets (no cache) leave', () => {
-    const traced = bridge(), fast = bridge();
-    const r1 = prng(71), r2 = prng(71);
+    const traced = bridge(),
+      fast = bridge();
+    const r1 = prng(71),
+      r2 = prng(71);
     for (let i = 0; i < 3000; i++) {
-      const a = randomPacket(r1), b = randomPacket(r2);
+      const a = randomPacket(r1),
+        b = randomPacket(r2);
       const ownedA = traced.b.process(a, new TraceRecorder());
       const ownedB = fast.b.process(b);
       expect(ownedB, `packet ${i}`).toBe(ownedA);
@@ -101,7 +112,12 @@ describe('pass cache', () => {
       host.log.length = 0;
       const p = packet(ipFrame({ src: '10.128.0.2', dst: '10.129.4.5', proto: 'tcp' }), 3);
       b.process(p);
-      return host.log.filter((l) => l.startsWith('out')).map((l) => l.split(' ')[1]).join(',') || b.lastDropReason();
+      return (
+        host.log
+          .filter((l) => l.startsWith('out'))
+          .map((l) => l.split(' ')[1])
+          .join(',') || b.lastDropReason()
+      );
     };
     expect(send()).toBe('1');
     expect(send()).toBe('1');

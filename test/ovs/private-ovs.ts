@@ -33,7 +33,13 @@ export class PrivateOvs {
   }
 
   private run(cmd: string, args: string[], input?: string): string {
-    return execFileSync(cmd, args, { env: this.env, encoding: 'utf8', input, timeout: 15_000, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, {
+      env: this.env,
+      encoding: 'utf8',
+      input,
+      timeout: 15_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   }
 
   /** Start the daemons and create br0 with the given ofports (all dummy ports named port<N>). */
@@ -41,19 +47,61 @@ export class PrivateOvs {
     const d = this.dir;
     const schema = SCHEMA_PATHS.find((p) => existsSync(p))!;
     this.run('ovsdb-tool', ['create', `${d}/conf.db`, schema]);
-    this.run('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--unixctl=${d}/ovsdb-server.ctl`,
-      `--pidfile=${d}/ovsdb-server.pid`, `--log-file=${d}/ovsdb-server.log`, '--detach', '--no-chdir', '-vconsole:off']);
+    this.run('ovsdb-server', [
+      `${d}/conf.db`,
+      `--remote=punix:${d}/db.sock`,
+      `--unixctl=${d}/ovsdb-server.ctl`,
+      `--pidfile=${d}/ovsdb-server.pid`,
+      `--log-file=${d}/ovsdb-server.log`,
+      '--detach',
+      '--no-chdir',
+      '-vconsole:off',
+    ]);
     this.pids.push(+readFileSync(`${d}/ovsdb-server.pid`, 'utf8').trim());
     this.vsctl(['--no-wait', 'init']);
-    this.run('ovs-vswitchd', [`unix:${d}/db.sock`, '--enable-dummy', '--disable-system', '--disable-system-route',
-      `--unixctl=${d}/ovs-vswitchd.ctl`, `--pidfile=${d}/ovs-vswitchd.pid`, `--log-file=${d}/ovs-vswitchd.log`,
-      '--detach', '--no-chdir', '-vconsole:off']);
+    this.run('ovs-vswitchd', [
+      `unix:${d}/db.sock`,
+      '--enable-dummy',
+      '--disable-system',
+      '--disable-system-route',
+      `--unixctl=${d}/ovs-vswitchd.ctl`,
+      `--pidfile=${d}/ovs-vswitchd.pid`,
+      `--log-file=${d}/ovs-vswitchd.log`,
+      '--detach',
+      '--no-chdir',
+      '-vconsole:off',
+    ]);
     this.pids.push(+readFileSync(`${d}/ovs-vswitchd.pid`, 'utf8').trim());
-    const args = ['--', 'add-br', 'br0', '--', 'set', 'Bridge', 'br0', 'datapath_type=dummy', 'fail_mode=secure', 'protocols=OpenFlow13'];
+    const args = [
+      '--',
+      'add-br',
+      'br0',
+      '--',
+      'set',
+      'Bridge',
+      'br0',
+      'datapath_type=dummy',
+      'fail_mode=secure',
+      'protocols=OpenFlow13',
+    ];
     for (const p of ports) {
       // ofport 1 is a real VXLAN port like OpenShift's vxlan0, so traces keep tunnel metadata.
-      const type = p === 1 ? ['type=vxlan', 'options:remote_ip=flow', 'options:key=flow', 'options:dst_port=4789'] : ['type=dummy'];
-      args.push('--', 'add-port', 'br0', `port${p}`, '--', 'set', 'Interface', `port${p}`, ...type, `ofport_request=${p}`);
+      const type =
+        p === 1
+          ? ['type=vxlan', 'options:remote_ip=flow', 'options:key=flow', 'options:dst_port=4789']
+          : ['type=dummy'];
+      args.push(
+        '--',
+        'add-port',
+        'br0',
+        `port${p}`,
+        '--',
+        'set',
+        'Interface',
+        `port${p}`,
+        ...type,
+        `ofport_request=${p}`,
+      );
     }
     this.vsctl(args);
   }

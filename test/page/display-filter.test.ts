@@ -8,12 +8,31 @@ import { PAGE_FILTER_NAMES } from '../../src/page/frame-fields.js';
 
 // A VXLAN frame's fields: both IPv4 headers count for ip.addr, as in Wireshark.
 const VXLAN_SYN: FilterFields = {
-  eth: [1, 1], ip: [1, 1], udp: [1], vxlan: [1], tcp: [1],
-  'ip.src': ['192.168.0.4', '10.131.0.40'], 'ip.dst': ['192.168.0.5', '10.128.2.24'], 'ip.ttl': [64, 63],
-  'udp.srcport': [46642], 'udp.dstport': [4789], 'vxlan.vni': [5999645], 'tcp.srcport': [41174], 'tcp.dstport': [1433],
-  'tcp.flags.syn': [1], 'tcp.flags.ack': [0], 'eth.src': ['00:0d:3a:ac:39:9b', 'f6:0d:bc:1f:a8:e2'], 'frame.interface_name': ['worker-northeurope1-qt8l7/eth0'],
+  eth: [1, 1],
+  ip: [1, 1],
+  udp: [1],
+  vxlan: [1],
+  tcp: [1],
+  'ip.src': ['192.168.0.4', '10.131.0.40'],
+  'ip.dst': ['192.168.0.5', '10.128.2.24'],
+  'ip.ttl': [64, 63],
+  'udp.srcport': [46642],
+  'udp.dstport': [4789],
+  'vxlan.vni': [5999645],
+  'tcp.srcport': [41174],
+  'tcp.dstport': [1433],
+  'tcp.flags.syn': [1],
+  'tcp.flags.ack': [0],
+  'eth.src': ['00:0d:3a:ac:39:9b', 'f6:0d:bc:1f:a8:e2'],
+  'frame.interface_name': ['worker-northeurope1-qt8l7/eth0'],
 };
-const ARP: FilterFields = { eth: [1], arp: [1], 'arp.opcode': [1], 'arp.src.proto_ipv4': ['10.131.0.40'], 'arp.dst.proto_ipv4': ['10.131.0.1'] };
+const ARP: FilterFields = {
+  eth: [1],
+  arp: [1],
+  'arp.opcode': [1],
+  'arp.src.proto_ipv4': ['10.131.0.40'],
+  'arp.dst.proto_ipv4': ['10.131.0.1'],
+};
 
 function matches(text: string, f: FilterFields): boolean {
   const c = compileDisplayFilter(text, PAGE_FILTER_NAMES);

@@ -13,7 +13,18 @@ import { SCENARIOS } from '../../src/scenarios/catalog.js';
 import { builtinClusterDocuments } from '../../src/cluster/builtin.js';
 import { runScenario } from '../../src/scenarios/run-scenario.js';
 
-const PROTO: Record<string, string> = { eth: 'eth', vlan: 'vlan', arp: 'arp', ipv4: 'ip', icmp: 'icmp', udp: 'udp', tcp: 'tcp', vxlan: 'vxlan', payload: 'data', padding: 'padding' };
+const PROTO: Record<string, string> = {
+  eth: 'eth',
+  vlan: 'vlan',
+  arp: 'arp',
+  ipv4: 'ip',
+  icmp: 'icmp',
+  udp: 'udp',
+  tcp: 'tcp',
+  vxlan: 'vxlan',
+  payload: 'data',
+  padding: 'padding',
+};
 const known = new Set(PAGE_FILTER_NAMES);
 
 function allFields(fields: PageField[], out: PageField[] = []): PageField[] {
@@ -38,7 +49,10 @@ describe('page layer tree', () => {
         const bytes = f.bytes!;
         const d = describeFrame(bytes);
         const want = dissectorLayers(bytes);
-        expect(d.layers.map((l) => [l.proto, l.offset, l.length]), `frame ${f.number}`).toEqual(want.map((l) => [PROTO[l.kind], l.offset, l.length]));
+        expect(
+          d.layers.map((l) => [l.proto, l.offset, l.length]),
+          `frame ${f.number}`,
+        ).toEqual(want.map((l) => [PROTO[l.kind], l.offset, l.length]));
         expect(d.fault, `frame ${f.number}`).toBeUndefined();
         for (const l of d.layers) {
           expect(known.has(l.proto)).toBe(true);
@@ -75,7 +89,9 @@ describe('page layer tree', () => {
     expect(f['tcp.checksum']).toMatchObject({ show: '0x57f5', status: 'good' });
     expect(f['tcp.options.mss_val']).toMatchObject({ show: '1410 bytes' });
     expect(f['tcp.options.wscale.shift']).toMatchObject({ show: '7', meaning: 'multiply by 128' });
-    expect(d.layers[2]!.title).toBe('Transmission Control Protocol, Src Port: 41174, Dst Port: 1433, Flags: [SYN], Len: 0');
+    expect(d.layers[2]!.title).toBe(
+      'Transmission Control Protocol, Src Port: 41174, Dst Port: 1433, Flags: [SYN], Len: 0',
+    );
   });
 
   it('marks bad checksums and reports the dissector fault', () => {

@@ -21,14 +21,17 @@ describe('walk page input', () => {
     for (const p of input.packets) expect(trace).toContain(`=== packet ${p.number}: ${p.label} (`);
     const frames = input.packets.flatMap((p) => p.hops.map((h) => h.frame)).sort((a, b) => a - b);
     expect(frames).toEqual(r.recorder.frames.map((f) => f.number));
-    for (const p of r.packets) expect(p.trace.captureMarks.length).toBe(r.recorder.frames.filter((f) => f.walkIndex === p.index).length);
+    for (const p of r.packets)
+      expect(p.trace.captureMarks.length).toBe(r.recorder.frames.filter((f) => f.walkIndex === p.index).length);
   });
 
   it('puts the DNAT rule, the DNAT and the route on the hop where the destination changed', () => {
     const syn = input.packets.find((p) => p.label.startsWith('TCP SYN '))!;
     const hop = syn.hops.find((h) => h.acted.some((a) => a.kind === 'nat'))!;
     const texts = hop.acted.map((a) => `${a.kind} | ${a.where ?? ''} | ${a.text}`);
-    expect(texts).toContain('iptables | iptables -t nat | -A KUBE-SERVICES -d 172.30.72.7/32 -p tcp -m comment --comment "project1/server:1433-tcp cluster IP" -m tcp --dport 1433 -j KUBE-SVC-MIZSFBH6LNGC24XA');
+    expect(texts).toContain(
+      'iptables | iptables -t nat | -A KUBE-SERVICES -d 172.30.72.7/32 -p tcp -m comment --comment "project1/server:1433-tcp cluster IP" -m tcp --dport 1433 -j KUBE-SVC-MIZSFBH6LNGC24XA',
+    );
     expect(texts).toContain('nat | NAT | DNAT: destination 172.30.72.7:1433 -> 10.128.2.24:1433');
     expect(texts).toContain('route | routing table | route 10.128.2.24: 10.128.0.0/14 dev tun0 (forward tun0 -> tun0)');
     expect(hop.point).toBe('worker-northeurope1-qt8l7/tun0');
@@ -40,7 +43,11 @@ describe('walk page input', () => {
     const flows = input.packets.flatMap((p) => p.hops.flatMap((h) => h.acted)).filter((a) => a.kind === 'flow');
     expect(flows.length).toBeGreaterThan(20);
     for (const f of flows) {
-      const dump = r.emulation.node(f.host!).bridge.dumpFlows({ counters: false }).split('\n').map((l) => l.trim());
+      const dump = r.emulation
+        .node(f.host!)
+        .bridge.dumpFlows({ counters: false })
+        .split('\n')
+        .map((l) => l.trim());
       expect(dump, f.text).toContain(f.text);
     }
   });

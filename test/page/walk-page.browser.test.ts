@@ -33,7 +33,8 @@ import { runToTemp } from '../scenarios/run-helpers.js';
 const CHROMIUM = process.env.PACKETWALK_CHROMIUM ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = resolve('test-artifacts');
-if (!hasChromium && !process.env.CI) console.warn(`chromium not found at ${CHROMIUM} (apt-get install chromium): skipping the walk.html browser tests`);
+if (!hasChromium && !process.env.CI)
+  console.warn(`chromium not found at ${CHROMIUM} (apt-get install chromium): skipping the walk.html browser tests`);
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -80,24 +81,42 @@ interface Spot {
 
 /** Go to a spot through the URL fragment (the page follows hashchange; no reload). */
 async function goHash(page: Page, packet: number, hop: number): Promise<void> {
-  await page.evaluate(([p, h]) => {
-    location.hash = `#packet=${p}&hop=${h}`;
-  }, [packet, hop]);
-  await page.waitForFunction(([p, h]) => {
-    const b = document.querySelector('button.hop[aria-current="step"]') as HTMLElement | null;
-    return b?.dataset.packet === String(p) && b.dataset.hop === String(h);
-  }, [packet, hop]);
+  await page.evaluate(
+    ([p, h]) => {
+      location.hash = `#packet=${p}&hop=${h}`;
+    },
+    [packet, hop],
+  );
+  await page.waitForFunction(
+    ([p, h]) => {
+      const b = document.querySelector('button.hop[aria-current="step"]') as HTMLElement | null;
+      return b?.dataset.packet === String(p) && b.dataset.hop === String(h);
+    },
+    [packet, hop],
+  );
 }
 
 async function spot(page: Page): Promise<Spot> {
   return page.evaluate(() => {
     const h = document.querySelector('button.hop[aria-current="step"]') as HTMLElement;
     const d = document.getElementById('dump')!;
-    return { packet: Number(h.dataset.packet), hop: Number(h.dataset.hop), frame: Number(h.dataset.frame), bytes: d.dataset.bytes ?? '' };
+    return {
+      packet: Number(h.dataset.packet),
+      hop: Number(h.dataset.hop),
+      frame: Number(h.dataset.frame),
+      bytes: d.dataset.bytes ?? '',
+    };
   });
 }
 
-const KEY_CODES: Record<string, number> = { ArrowLeft: 37, ArrowUp: 38, ArrowRight: 39, ArrowDown: 40, Home: 36, End: 35 };
+const KEY_CODES: Record<string, number> = {
+  ArrowLeft: 37,
+  ArrowUp: 38,
+  ArrowRight: 39,
+  ArrowDown: 40,
+  Home: 36,
+  End: 35,
+};
 
 /**
  * Press keys through the browser's input pipeline (CDP Input.dispatchKeyEvent, what Playwright's keyboard uses),
@@ -108,7 +127,10 @@ async function pressKeys(page: Page, keys: readonly string[]): Promise<void> {
   const sent: Promise<unknown>[] = [];
   for (const key of keys) {
     const ev = { key, code: key, windowsVirtualKeyCode: KEY_CODES[key], nativeVirtualKeyCode: KEY_CODES[key] };
-    sent.push(cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...ev }), cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', ...ev }));
+    sent.push(
+      cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...ev }),
+      cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', ...ev }),
+    );
   }
   await Promise.all(sent);
   await cdp.detach();
@@ -120,11 +142,25 @@ async function pressKeys(page: Page, keys: readonly string[]): Promise<void> {
  * dump, read once at the end) against the walk: packet and hop numbers, frame number, and the frame's bytes as
  * walk.pcapng holds them. Returns the spots, in order.
  */
-async function stepThrough(page: Page, packets: readonly WalkPacket[], frames: readonly CapturedFrame[], pcapPackets: readonly { data: Uint8Array }[]): Promise<Spot[]> {
+async function stepThrough(
+  page: Page,
+  packets: readonly WalkPacket[],
+  frames: readonly CapturedFrame[],
+  pcapPackets: readonly { data: Uint8Array }[],
+): Promise<Spot[]> {
   const expected: Spot[] = [];
   for (const p of packets) {
-    frames.filter((f) => f.walkIndex === p.index)
-      .forEach((f, k) => void expected.push({ packet: p.index + 1, hop: k + 1, frame: f.number, bytes: toHex(pcapPackets[f.number - 1]!.data) }));
+    frames
+      .filter((f) => f.walkIndex === p.index)
+      .forEach(
+        (f, k) =>
+          void expected.push({
+            packet: p.index + 1,
+            hop: k + 1,
+            frame: f.number,
+            bytes: toHex(pcapPackets[f.number - 1]!.data),
+          }),
+      );
   }
   await page.locator('#hop-list button.hop').first().focus();
   expect(await spot(page)).toEqual(expected[0]);
@@ -136,7 +172,12 @@ async function stepThrough(page: Page, packets: readonly WalkPacket[], frames: r
       const h = document.querySelector('button.hop[aria-current="step"]') as HTMLElement;
       const last = w.spots[w.spots.length - 1] as { frame: number } | undefined;
       if (last?.frame === Number(dump.dataset.frame)) return;
-      w.spots.push({ packet: Number(h.dataset.packet), hop: Number(h.dataset.hop), frame: Number(h.dataset.frame), bytes: dump.dataset.bytes ?? '' });
+      w.spots.push({
+        packet: Number(h.dataset.packet),
+        hop: Number(h.dataset.hop),
+        frame: Number(h.dataset.frame),
+        bytes: dump.dataset.bytes ?? '',
+      });
     }).observe(dump, { attributes: true, attributeFilter: ['data-frame'] });
   });
   const keys: string[] = [];
@@ -167,7 +208,8 @@ function timer(name: string): (phase: string) => void {
 
 function requireChromium(): boolean {
   if (hasChromium) return true;
-  if (process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: CI must install it (.ci/run installs the Debian package)`);
+  if (process.env.CI)
+    throw new Error(`chromium not found at ${CHROMIUM}: CI must install it (.ci/run installs the Debian package)`);
   return false;
 }
 
@@ -238,8 +280,22 @@ describe('walk.html in chromium', () => {
       await page.locator('#tree button.field').first().click();
       await page.addScriptTag({ path: axePath });
       const violations = await page.evaluate(async () => {
-        const res = await (window as unknown as { axe: { run: (c: Document) => Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document);
-        return res.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
+        const res = await (
+          window as unknown as {
+            axe: {
+              run: (
+                c: Document,
+              ) => Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }>;
+            };
+          }
+        ).axe.run(document);
+        return res.violations.map(
+          (v) =>
+            `${v.id}: ${v.help} (${v.nodes
+              .slice(0, 3)
+              .map((n) => n.target.join(' '))
+              .join('; ')})`,
+        );
       });
       expect(violations).toEqual([]);
       lap('axe');
@@ -249,7 +305,8 @@ describe('walk.html in chromium', () => {
       if (first) {
         const frames = r.recorder.frames.filter((f) => f.walkIndex === first.index);
         const moved = (k: number): number => {
-          const a = frames[k - 1]!.bytes!, b = frames[k]!.bytes!;
+          const a = frames[k - 1]!.bytes!,
+            b = frames[k]!.bytes!;
           let n = Math.abs(a.length - b.length) * 4;
           for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[a.length - 1 - i] !== b[b.length - 1 - i]) n++;
           return n;
@@ -279,7 +336,11 @@ describe('walk.html in chromium', () => {
     const { page, problems } = await open(join(r.dir, 'walk.html'), `#packet=${syn.index + 1}&hop=${k + 1}`);
     expect((await spot(page)).frame).toBe(frames[k]!.number);
     const marks = await page.evaluate(() =>
-      [...document.querySelectorAll('#tree button.field')].map((b) => ({ field: (b as HTMLElement).dataset.field!, change: (b as HTMLElement).dataset.change ?? '', text: b.textContent ?? '' })),
+      [...document.querySelectorAll('#tree button.field')].map((b) => ({
+        field: (b as HTMLElement).dataset.field!,
+        change: (b as HTMLElement).dataset.change ?? '',
+        text: b.textContent ?? '',
+      })),
     );
     const mark = (f: string) => marks.find((m) => m.field === f)!;
     expect(mark('ip.dst')).toMatchObject({ change: 'changed' });
@@ -297,17 +358,29 @@ describe('walk.html in chromium', () => {
     expect(changes).toMatch(/Destination Address: 172\.30\.72\.7 → 10\.128\.2\.24/);
     // What acted: the kube-proxy DNAT rule as iptables-save prints it, and the DNAT itself.
     const acted = await page.locator('#acted').textContent();
-    expect(acted).toMatch(/-A KUBE-SEP-\w+ -p tcp -m comment --comment "project1\/server:1433-tcp" -m tcp -j DNAT --to-destination 10\.128\.2\.24:1433/);
+    expect(acted).toMatch(
+      /-A KUBE-SEP-\w+ -p tcp -m comment --comment "project1\/server:1433-tcp" -m tcp -j DNAT --to-destination 10\.128\.2\.24:1433/,
+    );
     expect(acted).toMatch(/DNAT: destination 172\.30\.72\.7:1433 -> 10\.128\.2\.24:1433/);
     // The changed bytes are marked in the dump (underlined) at the destination address.
-    const changedBytes = await page.evaluate(() => [...document.querySelectorAll('#dump .hex .chg')].map((e) => Number((e as HTMLElement).dataset.i)));
+    const changedBytes = await page.evaluate(() =>
+      [...document.querySelectorAll('#dump .hex .chg')].map((e) => Number((e as HTMLElement).dataset.i)),
+    );
     expect(changedBytes).toEqual(expect.arrayContaining([30, 31, 32, 33]));
     // Clicking a byte of the destination address selects the field; clicking the field boxes its bytes.
     await page.locator('#dump .hex [data-i="31"]').click();
     expect(await page.getAttribute('#tree button.field[data-field="ip.dst"]', 'aria-pressed')).toBe('true');
-    expect(await page.evaluate(() => [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)))).toEqual([30, 31, 32, 33]);
+    expect(
+      await page.evaluate(() =>
+        [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)),
+      ),
+    ).toEqual([30, 31, 32, 33]);
     await page.locator('#tree button.field[data-field="ip.ttl"]').click();
-    expect(await page.evaluate(() => [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)))).toEqual([22]);
+    expect(
+      await page.evaluate(() =>
+        [...document.querySelectorAll('#dump .hex .sel')].map((e) => Number((e as HTMLElement).dataset.i)),
+      ),
+    ).toEqual([22]);
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);
@@ -330,7 +403,11 @@ describe('walk.html in chromium', () => {
     const { page, problems } = await open(join(r.dir, 'walk.html'), `#packet=${syn.index + 1}&hop=${k + 1}`);
     expect((await spot(page)).frame).toBe(frames[k]!.number);
     const marks = await page.evaluate(() =>
-      [...document.querySelectorAll('#tree button.field')].map((b) => ({ field: (b as HTMLElement).dataset.field!, change: (b as HTMLElement).dataset.change ?? '', text: b.textContent ?? '' })),
+      [...document.querySelectorAll('#tree button.field')].map((b) => ({
+        field: (b as HTMLElement).dataset.field!,
+        change: (b as HTMLElement).dataset.change ?? '',
+        text: b.textContent ?? '',
+      })),
     );
     const mark = (f: string) => marks.find((m) => m.field === f)!;
     expect(mark('tcp.dstport')).toMatchObject({ change: 'changed' });
@@ -355,18 +432,37 @@ describe('walk.html in chromium', () => {
     const syn = r.packets.find((p) => p.label.startsWith('TCP SYN '))!;
     const frames = r.recorder.frames.filter((f) => f.walkIndex === syn.index);
     const d = new Dissection();
-    const k = frames.findIndex((f, i) => i > 0 && dissect(f.bytes!, 0, f.length, d).vxlan >= 0 && dissect(frames[i - 1]!.bytes!, 0, frames[i - 1]!.length, d).vxlan < 0);
+    const k = frames.findIndex(
+      (f, i) =>
+        i > 0 &&
+        dissect(f.bytes!, 0, f.length, d).vxlan >= 0 &&
+        dissect(frames[i - 1]!.bytes!, 0, frames[i - 1]!.length, d).vxlan < 0,
+    );
     expect(k).toBeGreaterThan(0);
     const vni = dissect(frames[k]!.bytes!, 0, frames[k]!.length, d).vni;
     const { page, problems } = await open(join(r.dir, 'walk.html'), `#packet=${syn.index + 1}&hop=${k + 1}`);
     const layers = await page.evaluate(() =>
-      [...document.querySelectorAll('#tree details.layer')].map((l) => ({ proto: (l as HTMLElement).dataset.proto, depth: Number((l as HTMLElement).dataset.depth), change: (l as HTMLElement).dataset.change ?? '', title: l.querySelector('summary')!.textContent })),
+      [...document.querySelectorAll('#tree details.layer')].map((l) => ({
+        proto: (l as HTMLElement).dataset.proto,
+        depth: Number((l as HTMLElement).dataset.depth),
+        change: (l as HTMLElement).dataset.change ?? '',
+        title: l.querySelector('summary')!.textContent,
+      })),
     );
-    expect(layers.slice(0, 4).map((l) => [l.proto, l.depth, l.change])).toEqual([['eth', 0, 'added'], ['ip', 0, 'added'], ['udp', 0, 'added'], ['vxlan', 0, 'added']]);
+    expect(layers.slice(0, 4).map((l) => [l.proto, l.depth, l.change])).toEqual([
+      ['eth', 0, 'added'],
+      ['ip', 0, 'added'],
+      ['udp', 0, 'added'],
+      ['vxlan', 0, 'added'],
+    ]);
     expect(layers[3]!.title).toContain(`VNI: ${vni}`);
     expect(layers[3]!.title).toMatch(/ADDED/i);
     // The inner frame is the same packet, not marked added.
-    expect(layers.slice(4, 7).map((l) => [l.proto, l.depth, l.change])).toEqual([['eth', 1, ''], ['ip', 1, ''], ['tcp', 1, '']]);
+    expect(layers.slice(4, 7).map((l) => [l.proto, l.depth, l.change])).toEqual([
+      ['eth', 1, ''],
+      ['ip', 1, ''],
+      ['tcp', 1, ''],
+    ]);
     expect(await page.locator('#tree button.field[data-field="vxlan.vni"]').textContent()).toContain(String(vni));
     const changes = await page.locator('#changes').textContent();
     expect(changes).toContain(`added Virtual eXtensible Local Area Network, VNI: ${vni}`);
@@ -378,7 +474,9 @@ describe('walk.html in chromium', () => {
     expect(await page.locator('#picture .current').count()).toBeGreaterThan(0);
     // The hop before (into vxlan0) was br0's table 90, shown as dump-flows prints it.
     await page.keyboard.press('ArrowLeft');
-    expect(await page.locator('#acted').textContent()).toMatch(/cookie=0x[0-9a-f]+, table=90, priority=100,ip,nw_dst=10\.128\.2\.0\/23 actions=move:NXM_NX_REG0\[\]->NXM_NX_TUN_ID\[0\.\.31\],set_field:192\.168\.0\.5->tun_dst,output:1/);
+    expect(await page.locator('#acted').textContent()).toMatch(
+      /cookie=0x[0-9a-f]+, table=90, priority=100,ip,nw_dst=10\.128\.2\.0\/23 actions=move:NXM_NX_REG0\[\]->NXM_NX_TUN_ID\[0\.\.31\],set_field:192\.168\.0\.5->tun_dst,output:1/,
+    );
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);
@@ -387,7 +485,13 @@ describe('walk.html in chromium', () => {
     if (!requireChromium()) return;
     const out = join(mkdtempSync(join(tmpdir(), 'packetwalk-page-replay-')), 'replay');
     const file = join(import.meta.dirname, '..', 'fixtures', 'captures', 'pod-syn-to-service.pcap');
-    const r = runReplay({ file, at: 'project1/sqlapi-1-8jgx8', baseDocuments: builtinClusterDocuments(), clusterFile: '<builtin>', outDir: out });
+    const r = runReplay({
+      file,
+      at: 'project1/sqlapi-1-8jgx8',
+      baseDocuments: builtinClusterDocuments(),
+      clusterFile: '<builtin>',
+      outDir: out,
+    });
     const pcap = readPcapng(readFileSync(join(out, 'walk.pcapng')));
     expect(pcap.packets.length).toBeGreaterThan(5);
     const { page, problems } = await open(join(out, 'walk.html'));

@@ -18,15 +18,32 @@ const root = mkdtempSync(join(tmpdir(), 'packetwalk-index-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const entries: IndexEntry[] = ['pod-to-pod-cross-node', 'egress-node-ip'].map((name) => {
-  const r = runScenario(findScenario(name)!, { baseDocuments: builtinClusterDocuments(), clusterFile: '<builtin>', seed: 1, outDir: root });
+  const r = runScenario(findScenario(name)!, {
+    baseDocuments: builtinClusterDocuments(),
+    clusterFile: '<builtin>',
+    seed: 1,
+    outDir: root,
+  });
   writeFileSync(join(r.dir!, 'path.svg'), renderPathSvg(r));
-  return { name, figure: r.scenario.figure, summary: r.scenario.summary, passed: r.passed, files: [...r.files, 'path.svg'], flows: r.flows.map((f) => ({ detail: f.detail, ok: f.ok })) };
+  return {
+    name,
+    figure: r.scenario.figure,
+    summary: r.scenario.summary,
+    passed: r.passed,
+    files: [...r.files, 'path.svg'],
+    flows: r.flows.map((f) => ({ detail: f.detail, ok: f.ok })),
+  };
 });
 const html = renderIndexHtml(entries, { subtitle: 'built-in cluster, seed 1' });
 writeFileSync(join(root, 'index.html'), html);
 
 function attr(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 describe('renderIndexHtml', () => {
@@ -35,7 +52,8 @@ describe('renderIndexHtml', () => {
   it('links every file of every scenario folder', () => {
     for (const e of entries) {
       // All but the folder's manifest, which records what packetwalk wrote there and is not for reading.
-      for (const f of readdirSync(join(root, e.name))) if (f !== FOLDER_MANIFEST) expect(targets).toContain(`${e.name}/${f}`);
+      for (const f of readdirSync(join(root, e.name)))
+        if (f !== FOLDER_MANIFEST) expect(targets).toContain(`${e.name}/${f}`);
     }
   });
 
@@ -57,7 +75,16 @@ describe('renderIndexHtml', () => {
   });
 
   it('escapes text', () => {
-    const odd = renderIndexHtml([{ name: 'a&b', figure: '<fig>', summary: '<script>alert(1)</script> & "co"', passed: false, files: ['walk.pcapng'], flows: [{ detail: 'x<y', ok: false }] }]);
+    const odd = renderIndexHtml([
+      {
+        name: 'a&b',
+        figure: '<fig>',
+        summary: '<script>alert(1)</script> & "co"',
+        passed: false,
+        files: ['walk.pcapng'],
+        flows: [{ detail: 'x<y', ok: false }],
+      },
+    ]);
     expect(odd).not.toContain('<script>');
     expect(odd).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;co&quot;');
     expect(odd).toContain('href="a%26b/walk.pcapng"');

@@ -16,7 +16,8 @@ import { runToTemp } from '../scenarios/run-helpers.js';
 import { xmlProblems } from './xml-check.js';
 
 const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
-if (!hasXmllint) console.log('xmllint not installed (apt-get install libxml2-utils): skipping the xmllint cross-check of path.svg');
+if (!hasXmllint)
+  console.log('xmllint not installed (apt-get install libxml2-utils): skipping the xmllint cross-check of path.svg');
 
 const scratch = mkdtempSync(join(tmpdir(), 'packetwalk-picture-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -36,11 +37,18 @@ function framesOf(r: ScenarioResult, walkIndex: number) {
 
 /** Numbers inside the picture's hop badges (`<g class="hop">`). */
 function badgeNumbers(svg: string, cls: string): number[] {
-  return [...svg.matchAll(new RegExp(`<g class="${cls}">.*?<text[^>]*>(\\d+)</text></g>`, 'g'))].map((m) => Number(m[1]));
+  return [...svg.matchAll(new RegExp(`<g class="${cls}">.*?<text[^>]*>(\\d+)</text></g>`, 'g'))].map((m) =>
+    Number(m[1]),
+  );
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** `a.b.c.d.port` pairs of a tcpdump-style line: [src, dst] of the innermost header. */
@@ -50,7 +58,15 @@ function endpoints(line: string): [string, string] {
   return [`${m[1]}:${m[2]}`, `${m[3]}:${m[4]}`];
 }
 
-const scenarios = ['pod-to-pod-same-node', 'pod-to-pod-cross-node', 'pod-to-service-cross-node', 'egress-node-ip', 'egress-router', 'networkpolicy-deny', 'hairpin'];
+const scenarios = [
+  'pod-to-pod-same-node',
+  'pod-to-pod-cross-node',
+  'pod-to-service-cross-node',
+  'egress-node-ip',
+  'egress-router',
+  'networkpolicy-deny',
+  'hairpin',
+];
 const runs = new Map(scenarios.map((name) => [name, runToTemp(name)]));
 
 describe('renderPathSvg', () => {
@@ -90,9 +106,17 @@ describe('renderPathSvg', () => {
       });
 
       it('keeps every drawn element inside the viewBox', () => {
-        const [vx, vy, vw, vh] = /viewBox="([^"]+)"/.exec(svg)![1]!.split(' ').map(Number) as [number, number, number, number];
-        for (const m of svg.matchAll(/<(?:text|circle|rect)\b[^>]*?\b(?:x|cx)="(-?[\d.]+)"[^>]*?\b(?:y|cy)="(-?[\d.]+)"/g)) {
-          const x = Number(m[1]), y = Number(m[2]);
+        const [vx, vy, vw, vh] = /viewBox="([^"]+)"/.exec(svg)![1]!.split(' ').map(Number) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        for (const m of svg.matchAll(
+          /<(?:text|circle|rect)\b[^>]*?\b(?:x|cx)="(-?[\d.]+)"[^>]*?\b(?:y|cy)="(-?[\d.]+)"/g,
+        )) {
+          const x = Number(m[1]),
+            y = Number(m[2]);
           expect(x).toBeGreaterThanOrEqual(vx);
           expect(x).toBeLessThanOrEqual(vx + vw);
           expect(y).toBeGreaterThanOrEqual(vy);
@@ -112,7 +136,10 @@ describe('renderPathSvg', () => {
     const vni = r.cluster.netNamespaces.find((n) => n.name === 'project1')!.netid;
     const frames = framesOf(r, conversation(r)[0]!);
     const outer = frames.map((f) => summarize(f.bytes!)).find((s) => s.includes('VXLAN'))!;
-    const [src, dst] = /IPv4, (\S+) > (\S+):/.exec(outer)!.slice(1).map((a) => a.replace(/\.(\d+)$/, ':$1'));
+    const [src, dst] = /IPv4, (\S+) > (\S+):/
+      .exec(outer)!
+      .slice(1)
+      .map((a) => a.replace(/\.(\d+)$/, ':$1'));
     expect(unescapeXml(renderPathSvg(r))).toContain(`${src} > ${dst} VNI ${vni}`);
   });
 

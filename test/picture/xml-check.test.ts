@@ -4,7 +4,11 @@ import { xmlProblems } from './xml-check.js';
 // The checker must be able to fail, or the picture tests prove nothing.
 describe('xmlProblems', () => {
   it('accepts a small well-formed document', () => {
-    expect(xmlProblems('<?xml version="1.0"?>\n<svg a="1" b=\'&amp;\'><g><text>x &lt; y &#8594;</text></g><!-- c --></svg>\n')).toEqual([]);
+    expect(
+      xmlProblems(
+        '<?xml version="1.0"?>\n<svg a="1" b=\'&amp;\'><g><text>x &lt; y &#8594;</text></g><!-- c --></svg>\n',
+      ),
+    ).toEqual([]);
   });
   it.each([
     ['<svg><g></svg>', '</svg>'],

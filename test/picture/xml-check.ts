@@ -40,7 +40,8 @@ export function xmlProblems(doc: string): string[] {
     if (doc.startsWith('</', lt)) {
       const m = NAME.exec(doc.slice(lt + 2));
       const close = doc.indexOf('>', lt);
-      if (!m || close < 0 || doc.slice(lt + 2 + m[0].length, close).trim() !== '') return [...problems, `bad end tag at ${lt}`];
+      if (!m || close < 0 || doc.slice(lt + 2 + m[0].length, close).trim() !== '')
+        return [...problems, `bad end tag at ${lt}`];
       const open = stack.pop();
       if (open !== m[0]) problems.push(`</${m[0]}> at ${lt} closes <${open ?? 'nothing'}>`);
       i = close + 1;

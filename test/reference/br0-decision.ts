@@ -16,9 +16,28 @@ export interface PassDecision {
 
 /** Fields compared in each pass's final flow; absent means the field's zero value. */
 export const COMPARED_FIELDS = [
-  'in_port', 'reg0', 'reg1', 'reg2', 'reg3', 'pkt_mark', 'ct_mark', 'ct_state', 'tun_dst',
-  'dl_src', 'dl_dst', 'nw_src', 'nw_dst', 'nw_ttl', 'nw_tos', 'tp_src', 'tp_dst',
-  'arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha',
+  'in_port',
+  'reg0',
+  'reg1',
+  'reg2',
+  'reg3',
+  'pkt_mark',
+  'ct_mark',
+  'ct_state',
+  'tun_dst',
+  'dl_src',
+  'dl_dst',
+  'nw_src',
+  'nw_dst',
+  'nw_ttl',
+  'nw_tos',
+  'tp_src',
+  'tp_dst',
+  'arp_op',
+  'arp_spa',
+  'arp_tpa',
+  'arp_sha',
+  'arp_tha',
 ] as const;
 
 /** Fields a ct(nat) in OVS's conntrack would have rewritten (see the note in ovs-oracle.test.ts). */
@@ -27,7 +46,8 @@ export const NAT_FIELDS = new Set(['nw_src', 'nw_dst', 'tp_src', 'tp_dst']);
 /** Split on commas outside parentheses: `ct(commit,nat),recirc(0x2)` -> [`ct(commit,nat)`, `recirc(0x2)`]. */
 export function splitTop(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of s) {
     if (ch === '(') depth++;
     if (ch === ')') depth--;
@@ -52,7 +72,8 @@ export function flowFields(flow: string): Map<string, string> {
 
 function normalize(key: string, v: string | undefined): string {
   if (v === undefined || v === '') {
-    if (key === 'tun_dst' || key.endsWith('_spa') || key.endsWith('_tpa') || key === 'nw_src' || key === 'nw_dst') return '0.0.0.0';
+    if (key === 'tun_dst' || key.endsWith('_spa') || key.endsWith('_tpa') || key === 'nw_src' || key === 'nw_dst')
+      return '0.0.0.0';
     if (key === 'ct_state') return '';
     if (key.endsWith('_sha') || key.endsWith('_tha') || key.startsWith('dl_')) return '00:00:00:00:00:00';
     return '0';
@@ -85,7 +106,8 @@ export function packetwalkDecisions(passes: readonly BridgePass[]): PassDecision
     for (const t of p.datapathActions === 'drop' ? [] : splitTop(p.datapathActions)) {
       const ct = ctToken(t);
       if (ct) actions.push(ct);
-      else if (t === '1') actions.push(`vxlan:vni=${hex(Number(f.get('tun_id') ?? 0))},dst=${f.get('tun_dst') ?? '0.0.0.0'}`);
+      else if (t === '1')
+        actions.push(`vxlan:vni=${hex(Number(f.get('tun_id') ?? 0))},dst=${f.get('tun_dst') ?? '0.0.0.0'}`);
       else if (/^\d+$/.test(t)) actions.push(`output:${t}`);
       else actions.push(`?${t}`);
     }
@@ -102,11 +124,13 @@ function hex(n: number): string {
 /** Raw passes of an ofproto/trace text: each section's Flow, Final flow and Datapath actions lines. */
 export function ovsPasses(text: string): BridgePass[] {
   const passes: BridgePass[] = [];
-  let flow = '', finalFlow = '';
+  let flow = '',
+    finalFlow = '';
   for (const line of text.split('\n')) {
     if (line.startsWith('Flow: ')) flow = line.slice(6).trim();
     else if (line.startsWith('Final flow: ')) finalFlow = line.slice(12).trim();
-    else if (line.startsWith('Datapath actions: ')) passes.push({ flow, finalFlow, datapathActions: line.slice(18).trim() });
+    else if (line.startsWith('Datapath actions: '))
+      passes.push({ flow, finalFlow, datapathActions: line.slice(18).trim() });
   }
   return passes;
 }

@@ -78,7 +78,11 @@ function passesAfter(list: TraceNode[], at: number): { passes: BridgePass[]; ctN
     if (n.kind === 'detail' && section === 'flow') flow = n.text.replace(/^Flow: /, '');
     else if (n.kind === 'bridge') continue;
     else if (n.kind === 'detail' && section === 'summary') {
-      passes.push({ flow, finalFlow: summaryLine(n, 'Final flow:'), datapathActions: summaryLine(n, 'Datapath actions:') });
+      passes.push({
+        flow,
+        finalFlow: summaryLine(n, 'Final flow:'),
+        datapathActions: summaryLine(n, 'Datapath actions:'),
+      });
     } else if (n.kind === 'ct' && section === 'recirc') {
       const m = /ct_state=([\w|]+)/.exec(n.text);
       ctNext.push(ctNextFlags(m?.[1] ?? ''));
@@ -96,7 +100,8 @@ export function br0Entries(r: ScenarioResult): Br0Entry[] {
   for (const node of emu.nodes.values()) {
     entryPoint.set(node.tun0.tap, { node: node.name, inPort: 2, dir: 'outbound' });
     entryPoint.set(node.vxlan0.tap, { node: node.name, inPort: 1, dir: 'inbound' });
-    for (const p of node.pods.values()) entryPoint.set(p.veth.tap, { node: node.name, inPort: p.veth.ofport, dir: 'inbound' });
+    for (const p of node.pods.values())
+      entryPoint.set(p.veth.tap, { node: node.name, inPort: p.veth.ofport, dir: 'inbound' });
   }
   const byPacket = new Map<number, CapturedFrame[]>();
   for (const f of rec.frames) {
@@ -113,19 +118,31 @@ export function br0Entries(r: ScenarioResult): Br0Entry[] {
     const nodes: { list: TraceNode[]; at: number }[] = [];
     entryNodes(wp.trace.root, nodes);
     if (nodes.length !== frames.length) {
-      throw new Error(`${r.scenario.name} packet ${walkIndex} (${wp.label}): ${frames.length} frames entered a br0 but the trace shows ${nodes.length} entries`);
+      throw new Error(
+        `${r.scenario.name} packet ${walkIndex} (${wp.label}): ${frames.length} frames entered a br0 but the trace shows ${nodes.length} entries`,
+      );
     }
     frames.forEach((f, i) => {
       const ep = entryPoint.get(f.point)!;
       const { list, at } = nodes[i]!;
       const entryNode = list[at]!;
       const inPort = Number(/in_port=(\d+)/.exec(entryNode.text)?.[1]);
-      if (inPort !== ep.inPort) throw new Error(`${r.scenario.name} packet ${walkIndex}: frame ${f.number} at port ${ep.inPort} matched trace entry "${entryNode.text}"`);
+      if (inPort !== ep.inPort)
+        throw new Error(
+          `${r.scenario.name} packet ${walkIndex}: frame ${f.number} at port ${ep.inPort} matched trace entry "${entryNode.text}"`,
+        );
       if (!f.bytes) throw new Error('run without keepBytes');
       const { passes, ctNext } = passesAfter(list, at);
       const point = rec.points[f.point]!.name;
       const e: Br0Entry = {
-        scenario: r.scenario.name, node: ep.node, point, frame: f, bytes: f.bytes, inPort, ctNext, passes,
+        scenario: r.scenario.name,
+        node: ep.node,
+        point,
+        frame: f,
+        bytes: f.bytes,
+        inPort,
+        ctNext,
+        passes,
         label: `${r.scenario.name} frame ${f.number} (${wp.label}) entering br0 of ${ep.node} at ${point}`,
       };
       if (inPort === 1) {

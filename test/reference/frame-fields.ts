@@ -18,13 +18,42 @@ import { VxlanView } from '../../codecs/vxlan.js';
 /** Fields asked of tshark and computed here, in this order. */
 export const COMPARED_FIELDS = [
   'frame.len',
-  'eth.src', 'eth.dst', 'eth.type',
-  'arp.opcode', 'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4',
-  'ip.src', 'ip.dst', 'ip.ttl', 'ip.flags.df', 'ip.flags.mf', 'ip.len', 'ip.id', 'ip.proto', 'ip.dsfield', 'ip.checksum.status',
-  'udp.srcport', 'udp.dstport', 'udp.length', 'udp.checksum', 'udp.checksum.status',
-  'vxlan.flags', 'vxlan.vni',
-  'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.window_size_value', 'tcp.len', 'tcp.checksum.status',
-  'icmp.type', 'icmp.code', 'icmp.checksum.status',
+  'eth.src',
+  'eth.dst',
+  'eth.type',
+  'arp.opcode',
+  'arp.src.hw_mac',
+  'arp.src.proto_ipv4',
+  'arp.dst.hw_mac',
+  'arp.dst.proto_ipv4',
+  'ip.src',
+  'ip.dst',
+  'ip.ttl',
+  'ip.flags.df',
+  'ip.flags.mf',
+  'ip.len',
+  'ip.id',
+  'ip.proto',
+  'ip.dsfield',
+  'ip.checksum.status',
+  'udp.srcport',
+  'udp.dstport',
+  'udp.length',
+  'udp.checksum',
+  'udp.checksum.status',
+  'vxlan.flags',
+  'vxlan.vni',
+  'tcp.srcport',
+  'tcp.dstport',
+  'tcp.flags',
+  'tcp.seq_raw',
+  'tcp.ack_raw',
+  'tcp.window_size_value',
+  'tcp.len',
+  'tcp.checksum.status',
+  'icmp.type',
+  'icmp.code',
+  'icmp.checksum.status',
 ] as const;
 
 export type FieldName = (typeof COMPARED_FIELDS)[number];
@@ -48,7 +77,9 @@ export function packetwalkFields(b: Uint8Array): { fields: FrameFields; icmpErro
   add('frame.len', b.length);
   dissect(b, 0, b.length, d, { verifyChecksums: false });
   // The addresses of the IPv4 header each L4 layer sits on, for its checksum.
-  let ipSrc = 0, ipDst = 0, ipPayloadLen = 0;
+  let ipSrc = 0,
+    ipDst = 0,
+    ipPayloadLen = 0;
   for (let i = 0; i < d.count; i++) {
     const l = d.layers[i]!;
     switch (l.kind) {

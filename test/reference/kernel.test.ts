@@ -34,11 +34,15 @@ import { OUTER_LEN, outerDifferences, outerIpChecksumOk, outerUdpChecksumOk, udp
 const pre = kernelPrerequisites();
 const iptablesRestore = which('iptables-nft-restore') ?? which('iptables-legacy-restore') ?? which('iptables-restore');
 if (!pre.ok) console.log(`test/reference/kernel: ${pre.why}; skipping the Linux kernel cross-checks`);
-else if (!iptablesRestore) console.log('test/reference/kernel: iptables-restore not installed; skipping the iptables NAT cross-check (apt-get install iptables)');
+else if (!iptablesRestore)
+  console.log(
+    'test/reference/kernel: iptables-restore not installed; skipping the iptables NAT cross-check (apt-get install iptables)',
+  );
 
 const hexOf = (b: Uint8Array, o: number, n: number): string => Buffer.from(b.subarray(o, o + n)).toString('hex');
 const ipAt = (b: Uint8Array, o: number): string => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-const macAt = (b: Uint8Array, o: number): string => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const macAt = (b: Uint8Array, o: number): string =>
+  [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host side', () => {
   const ns = new Namespaces(pre.ip ?? 'ip');
@@ -50,7 +54,9 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
   function encapsulations(r: ScenarioResult): { inner: Uint8Array; outer: Uint8Array }[] {
     const out: { inner: Uint8Array; outer: Uint8Array }[] = [];
     const nodes = [...r.emulation.nodes.values()];
-    const first = r.recorder.frames.find((f) => nodes.some((n) => n.vxlan0.tap === f.point) && f.direction === 'outbound');
+    const first = r.recorder.frames.find(
+      (f) => nodes.some((n) => n.vxlan0.tap === f.point) && f.direction === 'outbound',
+    );
     const node = nodes.find((n) => n.vxlan0.tap === first?.point);
     if (!node) return out;
     for (const f of r.recorder.frames) {
@@ -77,36 +83,86 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
    */
   function natSteps(r: ScenarioResult): { node: EmulatedNode; steps: NatStep[] } {
     const isIp = (b?: Uint8Array): b is Uint8Array => b !== undefined && b[12] === 0x08 && b[13] === 0x00;
-    const node = [...r.emulation.nodes.values()].find((n) => r.recorder.frames.some((f) => f.point === n.tun0.tap && f.direction === 'inbound' && isIp(f.bytes)));
+    const node = [...r.emulation.nodes.values()].find((n) =>
+      r.recorder.frames.some((f) => f.point === n.tun0.tap && f.direction === 'inbound' && isIp(f.bytes)),
+    );
     if (!node) throw new Error(`${r.scenario.name}: no tun0 received IPv4`);
     const steps: (NatStep & { at: number })[] = [];
     for (const f of r.recorder.frames) {
       if (f.point !== node.tun0.tap || f.direction !== 'inbound' || !isIp(f.bytes)) continue;
       const back = nextFrameAt(r, f, node.tun0.tap, 'outbound');
-      if (back?.bytes) steps.push({ kind: 'dnat', label: `frame ${f.number} into tun0`, inject: f.bytes, want: back.bytes, at: f.number });
+      if (back?.bytes)
+        steps.push({
+          kind: 'dnat',
+          label: `frame ${f.number} into tun0`,
+          inject: f.bytes,
+          want: back.bytes,
+          at: f.number,
+        });
     }
     const vethTaps = new Set([...node.pods.values()].map((p) => p.veth.tap));
     for (const e of br0Entries(r)) {
-      if (e.node !== node.name || !isIp(e.bytes) || !e.passes.some((p) => /ct\([^)]*nat/.test(p.datapathActions))) continue;
-      const out = r.recorder.frames.find((f) => f.walkIndex === e.frame.walkIndex && f.number > e.frame.number && vethTaps.has(f.point) && f.direction === 'outbound');
+      if (e.node !== node.name || !isIp(e.bytes) || !e.passes.some((p) => /ct\([^)]*nat/.test(p.datapathActions)))
+        continue;
+      const out = r.recorder.frames.find(
+        (f) =>
+          f.walkIndex === e.frame.walkIndex &&
+          f.number > e.frame.number &&
+          vethTaps.has(f.point) &&
+          f.direction === 'outbound',
+      );
       if (!out?.bytes || hexOf(out.bytes, 26, 8) === hexOf(e.bytes, 26, 8)) continue; // not NATed
       const inject = Uint8Array.from(e.bytes);
       inject.set(Buffer.from(macToString(node.tun0.mac).replaceAll(':', ''), 'hex'), 0);
-      steps.push({ kind: 'unnat', label: `frame ${e.frame.number} (reply through br0 ct(nat))`, inject, want: out.bytes, at: e.frame.number });
+      steps.push({
+        kind: 'unnat',
+        label: `frame ${e.frame.number} (reply through br0 ct(nat))`,
+        inject,
+        want: out.bytes,
+        at: e.frame.number,
+      });
     }
     return { node, steps: steps.sort((a, b) => a.at - b.at) };
   }
 
   /** Build a/b with a vxlan device configured by `opts`, send the inner frames, return what b received. */
-  async function kernelEncap(tag: string, sample: Uint8Array, inners: Uint8Array[], opts: string[]): Promise<{ frames: Uint8Array[]; details: string }> {
-    const a = ns.add(`${tag}a`), b = ns.add(`${tag}b`);
-    const local = ipAt(sample, 26), remote = ipAt(sample, 30), vni = (sample[46]! << 16) | (sample[47]! << 8) | sample[48]!;
+  async function kernelEncap(
+    tag: string,
+    sample: Uint8Array,
+    inners: Uint8Array[],
+    opts: string[],
+  ): Promise<{ frames: Uint8Array[]; details: string }> {
+    const a = ns.add(`${tag}a`),
+      b = ns.add(`${tag}b`);
+    const local = ipAt(sample, 26),
+      remote = ipAt(sample, 30),
+      vni = (sample[46]! << 16) | (sample[47]! << 8) | sample[48]!;
     ns.veth(a, 'ul-a', b, 'ul-b');
     ns.cmd('-n', a, 'link', 'set', 'ul-a', 'address', macAt(sample, 6), 'up');
     ns.cmd('-n', b, 'link', 'set', 'ul-b', 'address', macAt(sample, 0), 'up');
     ns.cmd('-n', a, 'addr', 'add', `${local}/24`, 'dev', 'ul-a');
     ns.cmd('-n', a, 'neigh', 'replace', remote, 'lladdr', macAt(sample, 0), 'dev', 'ul-a', 'nud', 'permanent');
-    ns.cmd('-n', a, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', String(vni), 'local', local, 'remote', remote, 'dstport', '4789', 'dev', 'ul-a', 'nolearning', ...opts);
+    ns.cmd(
+      '-n',
+      a,
+      'link',
+      'add',
+      'vx0',
+      'type',
+      'vxlan',
+      'id',
+      String(vni),
+      'local',
+      local,
+      'remote',
+      remote,
+      'dstport',
+      '4789',
+      'dev',
+      'ul-a',
+      'nolearning',
+      ...opts,
+    );
     ns.cmd('-n', a, 'link', 'set', 'vx0', 'up');
     ns.noTxChecksum(a, 'ul-a');
     const details = ns.cmd('-n', a, '-d', 'link', 'show', 'vx0');
@@ -125,28 +181,46 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
   });
 
   it('with the OVS vport policy (df set, ttl 64, noudpcsum) the kernel encapsulates like packetwalk except IP ID and UDP source port', async () => {
-    const { frames } = await kernelEncap('ovs', pairs[0]!.outer, pairs.map((p) => p.inner), ['df', 'set', 'ttl', '64', 'noudpcsum']);
+    const { frames } = await kernelEncap(
+      'ovs',
+      pairs[0]!.outer,
+      pairs.map((p) => p.inner),
+      ['df', 'set', 'ttl', '64', 'noudpcsum'],
+    );
     expect(frames.length, 'frames the kernel emitted').toBe(pairs.length);
     const seen = new Set<string>();
     frames.forEach((k, i) => {
       const ours = pairs[i]!.outer;
       const diffs = outerDifferences(k, ours);
       for (const d of diffs) seen.add(d.field);
-      expect(diffs.filter((d) => !['ip.id', 'ip.checksum', 'udp.srcport'].includes(d.field)), `frame ${i + 1}`).toEqual([]);
+      expect(
+        diffs.filter((d) => !['ip.id', 'ip.checksum', 'udp.srcport'].includes(d.field)),
+        `frame ${i + 1}`,
+      ).toEqual([]);
       expect(outerIpChecksumOk(k) && outerIpChecksumOk(ours)).toBe(true);
       expect(hexOf(k, 40, 2), 'kernel UDP checksum with noudpcsum').toBe('0000');
       // Both pick the source port from a hash of the inner flow, in the namespace's ip_local_port_range
       // (32768..60999) for the kernel and OVS's 32768..60999 for packetwalk.
-      for (const p of [udpSourcePort(k), udpSourcePort(ours)]) expect(p >= 32768 && p < 61000, `source port ${p}`).toBe(true);
+      for (const p of [udpSourcePort(k), udpSourcePort(ours)])
+        expect(p >= 32768 && p < 61000, `source port ${p}`).toBe(true);
     });
     // The kernel hashes the inner flow: the same 5-tuple in both directions gives one port, as packetwalk's does.
-    const ports = new Set(frames.filter((f) => f[OUTER_LEN + 12] === 0x08 && f[OUTER_LEN + 13] === 0x00).map(udpSourcePort));
+    const ports = new Set(
+      frames.filter((f) => f[OUTER_LEN + 12] === 0x08 && f[OUTER_LEN + 13] === 0x00).map(udpSourcePort),
+    );
     expect(ports.size, 'kernel source ports for one TCP conversation').toBe(1);
-    console.log(`kernel vxlan (df set ttl 64 noudpcsum): ${frames.length} frames; fields that differed: ${[...seen].join(', ') || 'none'}`);
+    console.log(
+      `kernel vxlan (df set ttl 64 noudpcsum): ${frames.length} frames; fields that differed: ${[...seen].join(', ') || 'none'}`,
+    );
   }, 30_000);
 
   it('with the vxlan device defaults the kernel also clears DF and fills in a valid UDP checksum', async () => {
-    const { frames, details } = await kernelEncap('def', pairs[0]!.outer, pairs.map((p) => p.inner), []);
+    const { frames, details } = await kernelEncap(
+      'def',
+      pairs[0]!.outer,
+      pairs.map((p) => p.inner),
+      [],
+    );
     expect(frames.length).toBe(pairs.length);
     expect(details).toMatch(/\budpcsum\b/);
     expect(details).not.toMatch(/\bnoudpcsum\b/);
@@ -161,7 +235,9 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
       expect(hexOf(ours, 40, 2), 'packetwalk UDP checksum (OVS csum=false)').toBe('0000');
     });
     expect([...seen].sort()).toEqual(['ip.checksum', 'ip.flags_frag', 'ip.id', 'udp.checksum', 'udp.srcport']);
-    console.log(`kernel vxlan (defaults): differs from packetwalk's OVS-vport policy in ${[...seen].sort().join(', ')}`);
+    console.log(
+      `kernel vxlan (defaults): differs from packetwalk's OVS-vport policy in ${[...seen].sort().join(', ')}`,
+    );
   }, 30_000);
 
   const natScenarios = runs.filter((r) => r.scenario.name.startsWith('pod-to-service'));
@@ -171,23 +247,57 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
       const { node, steps } = natSteps(r);
       const tun0 = node.tun0;
       const tag = name.includes('cross') ? 'nx' : 'ns';
-      const nodeNs = ns.add(`${tag}node`), brNs = ns.add(`${tag}br`);
+      const nodeNs = ns.add(`${tag}node`),
+        brNs = ns.add(`${tag}br`);
       ns.veth(nodeNs, 'tun0', brNs, 'br0p');
       ns.cmd('-n', nodeNs, 'link', 'set', 'tun0', 'address', macToString(tun0.mac), 'up');
       ns.cmd('-n', brNs, 'link', 'set', 'br0p', 'up');
-      for (const a of tun0.addresses) ns.cmd('-n', nodeNs, 'addr', 'add', `${ipv4ToString(a.ip)}/${a.prefix}`, 'dev', 'tun0', 'noprefixroute');
+      for (const a of tun0.addresses)
+        ns.cmd('-n', nodeNs, 'addr', 'add', `${ipv4ToString(a.ip)}/${a.prefix}`, 'dev', 'tun0', 'noprefixroute');
       const net = r.cluster.network;
-      ns.cmd('-n', nodeNs, 'route', 'add', `${ipv4ToString(net.clusterNetwork.network)}/${net.clusterNetwork.prefix}`, 'dev', 'tun0', 'scope', 'link');
-      ns.cmd('-n', nodeNs, 'route', 'add', `${ipv4ToString(net.serviceNetwork.network)}/${net.serviceNetwork.prefix}`, 'dev', 'tun0');
+      ns.cmd(
+        '-n',
+        nodeNs,
+        'route',
+        'add',
+        `${ipv4ToString(net.clusterNetwork.network)}/${net.clusterNetwork.prefix}`,
+        'dev',
+        'tun0',
+        'scope',
+        'link',
+      );
+      ns.cmd(
+        '-n',
+        nodeNs,
+        'route',
+        'add',
+        `${ipv4ToString(net.serviceNetwork.network)}/${net.serviceNetwork.prefix}`,
+        'dev',
+        'tun0',
+      );
       ns.sh(nodeNs, 'echo 1 > /proc/sys/net/ipv4/ip_forward');
       // Static neighbours: every destination packetwalk's frames went to, with the MAC packetwalk used.
-      for (const st of steps) ns.cmd('-n', nodeNs, 'neigh', 'replace', ipAt(st.want, 30), 'lladdr', macAt(st.want, 0), 'dev', 'tun0', 'nud', 'permanent');
+      for (const st of steps)
+        ns.cmd(
+          '-n',
+          nodeNs,
+          'neigh',
+          'replace',
+          ipAt(st.want, 30),
+          'lladdr',
+          macAt(st.want, 0),
+          'dev',
+          'tun0',
+          'nud',
+          'permanent',
+        );
       ns.noTxChecksum(nodeNs, 'tun0');
       ns.noTxChecksum(brNs, 'br0p');
       ns.exec(nodeNs, [iptablesRestore!], iptablesSave(buildNodeRules(r.cluster, node.name)));
 
       const problems: string[] = [];
-      let dnat = 0, unnat = 0;
+      let dnat = 0,
+        unnat = 0;
       for (const st of steps) {
         const cap = ns.capture(brNs, 'br0p', 'ipv4', 1, 2);
         await cap.ready;
@@ -199,7 +309,10 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
         }
         if (st.kind === 'dnat') {
           dnat++;
-          if (hexOf(k, 0, k.length) !== hexOf(st.want, 0, st.want.length)) problems.push(`${st.label}: kernel ${hexOf(k, 0, k.length)} packetwalk ${hexOf(st.want, 0, st.want.length)}`);
+          if (hexOf(k, 0, k.length) !== hexOf(st.want, 0, st.want.length))
+            problems.push(
+              `${st.label}: kernel ${hexOf(k, 0, k.length)} packetwalk ${hexOf(st.want, 0, st.want.length)}`,
+            );
         } else {
           unnat++;
           // The kernel routed the reply (TTL - 1, new IP checksum, MACs of the route); packetwalk's br0 ct(nat)
@@ -208,14 +321,20 @@ describe.skipIf(!pre.ok)('the Linux kernel agrees with packetwalk on the host si
           masked[22] = st.want[22]!;
           masked[24] = st.want[24]!;
           masked[25] = st.want[25]!;
-          if (hexOf(masked, 14, masked.length) !== hexOf(st.want, 14, st.want.length)) problems.push(`${st.label}: kernel ${hexOf(k, 14, k.length)} packetwalk ${hexOf(st.want, 14, st.want.length)}`);
-          if (k[22] !== st.want[22]! - 1) problems.push(`${st.label}: kernel TTL ${k[22]}, packetwalk ${st.want[22]} (expected one less)`);
+          if (hexOf(masked, 14, masked.length) !== hexOf(st.want, 14, st.want.length))
+            problems.push(
+              `${st.label}: kernel ${hexOf(k, 14, k.length)} packetwalk ${hexOf(st.want, 14, st.want.length)}`,
+            );
+          if (k[22] !== st.want[22]! - 1)
+            problems.push(`${st.label}: kernel TTL ${k[22]}, packetwalk ${st.want[22]} (expected one less)`);
           if (!outerIpChecksumOk(k)) problems.push(`${st.label}: kernel IPv4 checksum`);
         }
       }
       expect(problems).toEqual([]);
       expect(dnat).toBeGreaterThan(0);
-      console.log(`kernel iptables (${name}): ${dnat} frames DNATed byte-identically, ${unnat} replies un-NATed identically (TTL aside)`);
+      console.log(
+        `kernel iptables (${name}): ${dnat} frames DNATed byte-identically, ${unnat} replies un-NATed identically (TTL aside)`,
+      );
     },
     30_000,
   );

@@ -77,8 +77,11 @@ export class Namespaces {
     spawnSync(this.ip, ['netns', 'del', ns], { stdio: 'ignore' }); // a leftover of this pid's own earlier run
     this.cmd('netns', 'add', ns);
     this.names.push(ns);
-    this.sh(ns, 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; ' +
-      'echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects; echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter; echo 0 > /proc/sys/net/ipv4/conf/default/rp_filter');
+    this.sh(
+      ns,
+      'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; ' +
+        'echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects; echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter; echo 0 > /proc/sys/net/ipv4/conf/default/rp_filter',
+    );
     this.cmd('-n', ns, 'link', 'set', 'lo', 'up');
     return ns;
   }
@@ -90,7 +93,12 @@ export class Namespaces {
 
   /** A command inside a namespace, with optional stdin. */
   exec(ns: string, argv: string[], input?: string): string {
-    return execFileSync(this.ip, ['netns', 'exec', ns, ...argv], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
+    return execFileSync(this.ip, ['netns', 'exec', ns, ...argv], {
+      encoding: 'utf8',
+      input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 10_000,
+    });
   }
 
   sh(ns: string, script: string): string {
@@ -114,9 +122,20 @@ export class Namespaces {
    * Start capturing on `iface` in `ns`; resolves `ready` once the socket is open, `frames` when COUNT frames came
    * or the timeout passed.
    */
-  capture(ns: string, iface: string, kind: 'vxlan' | 'ipv4', count: number, timeoutSec = 3): { ready: Promise<void>; frames: Promise<Uint8Array[]> } {
-    const p = spawn(this.ip, ['netns', 'exec', ns, 'python3', '-c', PY, 'capture', iface, kind, String(count), String(timeoutSec)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+  capture(
+    ns: string,
+    iface: string,
+    kind: 'vxlan' | 'ipv4',
+    count: number,
+    timeoutSec = 3,
+  ): { ready: Promise<void>; frames: Promise<Uint8Array[]> } {
+    const p = spawn(
+      this.ip,
+      ['netns', 'exec', ns, 'python3', '-c', PY, 'capture', iface, kind, String(count), String(timeoutSec)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '',
+      err = '';
     let readyResolve!: () => void;
     const ready = new Promise<void>((r) => (readyResolve = r));
     p.stdout.on('data', (c: Buffer) => {
@@ -129,7 +148,13 @@ export class Namespaces {
       p.on('close', (code) => {
         readyResolve();
         if (code !== 0) return reject(new Error(`capture in ${ns} on ${iface} failed (${code}): ${err}`));
-        resolve(out.split('\n').slice(1).filter(Boolean).map((h) => new Uint8Array(Buffer.from(h, 'hex'))));
+        resolve(
+          out
+            .split('\n')
+            .slice(1)
+            .filter(Boolean)
+            .map((h) => new Uint8Array(Buffer.from(h, 'hex'))),
+        );
       });
     });
     return { ready, frames };

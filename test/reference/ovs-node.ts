@@ -35,7 +35,10 @@ export class OvsNode {
   readonly dpToOfport = new Map<number, number>();
   private readonly uplinkPcap: string;
 
-  constructor(readonly node: EmulatedNode, peers: readonly EmulatedNode[]) {
+  constructor(
+    readonly node: EmulatedNode,
+    peers: readonly EmulatedNode[],
+  ) {
     live.add(this.ovs);
     this.uplinkPcap = join(this.ovs.dir, 'uplink-tx.pcap');
     try {
@@ -52,18 +55,46 @@ export class OvsNode {
     o.start(ports);
     // Pod ports also write what they transmit, so injected packets can be seen leaving br0.
     const podPcaps: string[] = [];
-    for (const p of ports) if (p > 1) podPcaps.push('--', 'set', 'Interface', `port${p}`, `options:tx_pcap=${this.portPcap(p)}`);
+    for (const p of ports)
+      if (p > 1) podPcaps.push('--', 'set', 'Interface', `port${p}`, `options:tx_pcap=${this.portPcap(p)}`);
     o.vsctl([
       ...podPcaps,
-      '--', 'add-br', 'ul', '--', 'set', 'Bridge', 'ul', 'datapath_type=dummy', 'fail_mode=secure', `other-config:hwaddr=${macToString(node.nic.mac)}`,
-      '--', 'add-port', 'ul', 'uplink', '--', 'set', 'Interface', 'uplink', 'type=dummy', 'ofport_request=1', `options:tx_pcap=${this.uplinkPcap}`,
+      '--',
+      'add-br',
+      'ul',
+      '--',
+      'set',
+      'Bridge',
+      'ul',
+      'datapath_type=dummy',
+      'fail_mode=secure',
+      `other-config:hwaddr=${macToString(node.nic.mac)}`,
+      '--',
+      'add-port',
+      'ul',
+      'uplink',
+      '--',
+      'set',
+      'Interface',
+      'uplink',
+      'type=dummy',
+      'ofport_request=1',
+      `options:tx_pcap=${this.uplinkPcap}`,
     ]);
     waitFor(() => existsSync(join(o.dir, 'ul.mgmt')), 'ul bridge');
-    o.appctl('netdev-dummy/ip4addr', 'ul', `${ipv4ToString(node.hostSubnet.hostIP)}/${node.cluster.underlay.cidr.prefix}`);
+    o.appctl(
+      'netdev-dummy/ip4addr',
+      'ul',
+      `${ipv4ToString(node.hostSubnet.hostIP)}/${node.cluster.underlay.cidr.prefix}`,
+    );
     const u = node.cluster.underlay.cidr;
     o.appctl('ovs/route/add', `${ipv4ToString(u.network)}/${u.prefix}`, 'ul');
-    execFileSync('ovs-ofctl', ['--timeout=10', 'add-flows', `unix:${o.dir}/ul.mgmt`, '-'], { input: 'in_port=LOCAL actions=output:1\nin_port=1 actions=LOCAL\n', stdio: ['pipe', 'pipe', 'pipe'] });
-    for (const p of peers) if (p !== node) o.appctl('tnl/neigh/set', 'ul', ipv4ToString(p.hostSubnet.hostIP), macToString(p.nic.mac));
+    execFileSync('ovs-ofctl', ['--timeout=10', 'add-flows', `unix:${o.dir}/ul.mgmt`, '-'], {
+      input: 'in_port=LOCAL actions=output:1\nin_port=1 actions=LOCAL\n',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    for (const p of peers)
+      if (p !== node) o.appctl('tnl/neigh/set', 'ul', ipv4ToString(p.hostSubnet.hostIP), macToString(p.nic.mac));
 
     const { flows, groups } = node.bridge.exportOfctl();
     if (groups) {
@@ -72,8 +103,13 @@ export class OvsNode {
       // needs the OpenFlow 1.5 group property, so OpenFlow15 is enabled beside 1.3 for loading groups only.
       o.vsctl(['set', 'Bridge', 'br0', 'protocols=OpenFlow13,OpenFlow15']);
       const f = join(o.dir, 'groups.txt');
-      writeFileSync(f, groups.replace(/^(group_id=\d+,type=select),/gm, '$1,selection_method=hash,fields(ip_src,ip_dst),'));
-      execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', '--timeout=10', 'add-groups', `unix:${o.dir}/br0.mgmt`, f], { stdio: ['pipe', 'pipe', 'pipe'] });
+      writeFileSync(
+        f,
+        groups.replace(/^(group_id=\d+,type=select),/gm, '$1,selection_method=hash,fields(ip_src,ip_dst),'),
+      );
+      execFileSync('ovs-ofctl', ['-O', 'OpenFlow15', '--timeout=10', 'add-groups', `unix:${o.dir}/br0.mgmt`, f], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     }
     o.load('add-flows', flows);
 
@@ -99,7 +135,11 @@ export class OvsNode {
    * Feed a real packet into br0 port `ofport`, or the underlay uplink (netdev-dummy/receive), and return what the given ports transmitted
    * because of it (waits until a capture grows, at most 2 s, then briefly for more).
    */
-  inject(ofport: number | 'uplink', packet: Uint8Array, watch: readonly ('uplink' | number)[]): Map<'uplink' | number, Uint8Array[]> {
+  inject(
+    ofport: number | 'uplink',
+    packet: Uint8Array,
+    watch: readonly ('uplink' | number)[],
+  ): Map<'uplink' | number, Uint8Array[]> {
     const files = new Map(watch.map((w) => [w, w === 'uplink' ? this.uplinkPcap : this.portPcap(w)] as const));
     const before = new Map([...files].map(([w, f]) => [w, pcapPackets(f).length] as const));
     const size = (): number => [...files.values()].reduce((a, f) => a + (existsSync(f) ? statSync(f).size : 0), 0);

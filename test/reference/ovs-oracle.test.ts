@@ -31,7 +31,10 @@ import { nextFrameAt, previousFrameAt, runAllScenarios } from './scenario-runs.j
 import { outerDifferences, outerIpChecksumOk, udpSourcePort } from './vxlan-fields.js';
 
 const HAVE = hasOvs();
-if (!HAVE) console.log('test/reference/ovs-oracle: Open vSwitch (ovs-vswitchd, vswitch.ovsschema) not installed; skipping the real-OVS oracle (apt-get install openvswitch-switch)');
+if (!HAVE)
+  console.log(
+    'test/reference/ovs-oracle: Open vSwitch (ovs-vswitchd, vswitch.ovsschema) not installed; skipping the real-OVS oracle (apt-get install openvswitch-switch)',
+  );
 
 /** Fields of the outer header that may differ between OVS and packetwalk, and why (see the file comment). */
 const MAY_DIFFER = new Set(['ip.id', 'ip.checksum', 'udp.srcport']);
@@ -55,7 +58,10 @@ describe.skipIf(!HAVE)('real Open vSwitch agrees with br0 on every frame of ever
   const decisions: Mismatch[] = [];
   const encap: Mismatch[] = [];
   const decap: Mismatch[] = [];
-  let traced = 0, encapCompared = 0, decapCompared = 0, decapUnNated = 0;
+  let traced = 0,
+    encapCompared = 0,
+    decapCompared = 0,
+    decapUnNated = 0;
   const differingFields = new Map<string, number>();
 
   /** Replay one scenario: one private OVS per node that saw traffic, frames in capture order. */
@@ -81,12 +87,22 @@ describe.skipIf(!HAVE)('real Open vSwitch agrees with br0 on every frame of ever
         const theirs = ovsDecisions(text, ovs.dpToOfport);
         const ours = packetwalkDecisions(e.passes);
         if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
-          decisions.push({ entry: e.label, detail: { ctNext: e.ctNext, ovs: theirs, packetwalk: ours, ovsTrace: text } });
+          decisions.push({
+            entry: e.label,
+            detail: { ctNext: e.ctNext, ovs: theirs, packetwalk: ours, ovsTrace: text },
+          });
           continue;
         }
         const toVxlan = ours.some((p) => p.actions.some((a) => a.startsWith('vxlan:')));
         if (toVxlan && e.inPort !== 1) compareEncap(r, e, node, ovs);
-        if (e.inPort === 1) compareDecap(r, e, node, ovs, ours.flatMap((p) => p.actions));
+        if (e.inPort === 1)
+          compareDecap(
+            r,
+            e,
+            node,
+            ovs,
+            ours.flatMap((p) => p.actions),
+          );
       }
     } finally {
       for (const o of ovsOf.values()) {
@@ -98,19 +114,26 @@ describe.skipIf(!HAVE)('real Open vSwitch agrees with br0 on every frame of ever
 
   function compareEncap(r: ScenarioResult, e: Br0Entry, node: EmulatedNode, ovs: OvsNode): void {
     const ourFrame = nextFrameAt(r, e.frame, node.nic.tap, 'outbound');
-    if (!ourFrame?.bytes) return void encap.push({ entry: e.label, detail: 'packetwalk put no frame on the node NIC after vxlan0' });
+    if (!ourFrame?.bytes)
+      return void encap.push({ entry: e.label, detail: 'packetwalk put no frame on the node NIC after vxlan0' });
     const sent = ovs.inject(e.inPort, e.bytes, ['uplink']).get('uplink')!;
-    if (sent.length !== 1) return void encap.push({ entry: e.label, detail: `OVS transmitted ${sent.length} frames on the underlay` });
-    const theirs = sent[0]!, ours = ourFrame.bytes;
+    if (sent.length !== 1)
+      return void encap.push({ entry: e.label, detail: `OVS transmitted ${sent.length} frames on the underlay` });
+    const theirs = sent[0]!,
+      ours = ourFrame.bytes;
     encapCompared++;
     const diffs = outerDifferences(theirs, ours);
     for (const d of diffs) differingFields.set(d.field, (differingFields.get(d.field) ?? 0) + 1);
     const unexpected = diffs.filter((d) => !MAY_DIFFER.has(d.field));
     const problems: string[] = [];
-    if (unexpected.length) problems.push(`fields differ: ${unexpected.map((d) => `${d.field} ovs=${d.a} packetwalk=${d.b}`).join('; ')}`);
+    if (unexpected.length)
+      problems.push(`fields differ: ${unexpected.map((d) => `${d.field} ovs=${d.a} packetwalk=${d.b}`).join('; ')}`);
     if (!outerIpChecksumOk(theirs)) problems.push('OVS outer IPv4 checksum does not verify');
     if (!outerIpChecksumOk(ours)) problems.push('packetwalk outer IPv4 checksum does not verify');
-    for (const [who, f] of [['ovs', theirs], ['packetwalk', ours]] as const) {
+    for (const [who, f] of [
+      ['ovs', theirs],
+      ['packetwalk', ours],
+    ] as const) {
       const p = udpSourcePort(f);
       if (p < 32768 || p >= 61000) problems.push(`${who} UDP source port ${p} outside 32768..60999`);
     }
@@ -123,17 +146,22 @@ describe.skipIf(!HAVE)('real Open vSwitch agrees with br0 on every frame of ever
     const outer = previousFrameAt(r, e.frame, node.nic.tap, 'inbound');
     const pod = [...node.pods.values()].find((p) => p.veth.ofport === outputs[0]);
     const delivered = pod ? nextFrameAt(r, e.frame, pod.veth.tap, 'outbound') : undefined;
-    if (!outer?.bytes || !delivered?.bytes) return void decap.push({ entry: e.label, detail: 'packetwalk frames around the decapsulation not found' });
+    if (!outer?.bytes || !delivered?.bytes)
+      return void decap.push({ entry: e.label, detail: 'packetwalk frames around the decapsulation not found' });
     const got = ovs.inject('uplink', outer.bytes, [outputs[0]!]).get(outputs[0]!)!;
     decapCompared++;
-    if (got.length !== 1) return void decap.push({ entry: e.label, detail: `OVS delivered ${got.length} frames to port ${outputs[0]}` });
+    if (got.length !== 1)
+      return void decap.push({ entry: e.label, detail: `OVS delivered ${got.length} frames to port ${outputs[0]}` });
     // After ct(nat) packetwalk's shared conntrack may have un-NATed the reply; OVS's own has no NAT entry and
     // must deliver the frame exactly as it came out of the tunnel.
     const nat = actions.some((a) => a.startsWith('ct(') && a.includes('nat'));
     const want = nat ? e.bytes : delivered.bytes;
     if (nat && Buffer.compare(Buffer.from(delivered.bytes), Buffer.from(e.bytes)) !== 0) decapUnNated++;
     if (Buffer.compare(Buffer.from(got[0]!), Buffer.from(want)) !== 0) {
-      decap.push({ entry: e.label, detail: { ovs: Buffer.from(got[0]!).toString('hex'), packetwalk: Buffer.from(want).toString('hex') } });
+      decap.push({
+        entry: e.label,
+        detail: { ovs: Buffer.from(got[0]!).toString('hex'), packetwalk: Buffer.from(want).toString('hex') },
+      });
     }
   }
 
@@ -141,7 +169,9 @@ describe.skipIf(!HAVE)('real Open vSwitch agrees with br0 on every frame of ever
 
   it('replays every br0 frame of every scenario into a real OVS', () => {
     for (const r of runs) replay(r);
-    console.log(`ovs-oracle: ${runs.length} scenarios, ${traced} br0 frames traced, ${encapCompared} VXLAN encapsulations and ${decapCompared} decapsulations compared (${decapUnNated} un-NATed by packetwalk's shared conntrack: compared with the tunnel's inner frame); outer fields that differed (allowed): ${[...differingFields].map(([f, n]) => `${f} x${n}`).join(', ') || 'none'}`);
+    console.log(
+      `ovs-oracle: ${runs.length} scenarios, ${traced} br0 frames traced, ${encapCompared} VXLAN encapsulations and ${decapCompared} decapsulations compared (${decapUnNated} un-NATed by packetwalk's shared conntrack: compared with the tunnel's inner frame); outer fields that differed (allowed): ${[...differingFields].map(([f, n]) => `${f} x${n}`).join(', ') || 'none'}`,
+    );
     expect(traced).toBeGreaterThan(0);
   }, 120_000);
 

@@ -42,10 +42,12 @@ const hexOf = (b: Uint8Array, o: number, n: number): string => Buffer.from(b.sub
 export function outerDifferences(a: Uint8Array, b: Uint8Array): { field: string; a: string; b: string }[] {
   const out: { field: string; a: string; b: string }[] = [];
   for (const f of OUTER_FIELDS) {
-    const x = hexOf(a, f.offset, f.length), y = hexOf(b, f.offset, f.length);
+    const x = hexOf(a, f.offset, f.length),
+      y = hexOf(b, f.offset, f.length);
     if (x !== y) out.push({ field: f.name, a: x, b: y });
   }
-  const ia = hexOf(a, OUTER_LEN, a.length), ib = hexOf(b, OUTER_LEN, b.length);
+  const ia = hexOf(a, OUTER_LEN, a.length),
+    ib = hexOf(b, OUTER_LEN, b.length);
   if (ia !== ib) out.push({ field: 'inner', a: ia, b: ib });
   return out;
 }

@@ -25,7 +25,15 @@ import { runAllScenarios } from './scenario-runs.js';
 
 if (!hasTshark) console.log(`test/reference/wireshark: ${TSHARK_MISSING}`);
 
-const MULTI_INTERFACE_NOISE = [/retransmission/i, /ACKed segment that wasn't captured/i, /Previous segment/i, /out-of-order/i, /Dup(licate)? ACK/i, /spurious/i, /keep-?alive/i];
+const MULTI_INTERFACE_NOISE = [
+  /retransmission/i,
+  /ACKed segment that wasn't captured/i,
+  /Previous segment/i,
+  /out-of-order/i,
+  /Dup(licate)? ACK/i,
+  /spurious/i,
+  /keep-?alive/i,
+];
 /** Expert severities (epan/proto.h): PI_WARN = 0x00600000, PI_ERROR = 0x00800000. */
 const PI_WARN = 0x00600000;
 
@@ -42,7 +50,14 @@ interface FileUnderTest {
   multiInterface: boolean;
 }
 
-const ASKED = ['frame.number', 'frame.interface_name', ...COMPARED_FIELDS, '_ws.malformed', '_ws.expert.message', '_ws.expert.severity'];
+const ASKED = [
+  'frame.number',
+  'frame.interface_name',
+  ...COMPARED_FIELDS,
+  '_ws.malformed',
+  '_ws.expert.message',
+  '_ws.expert.severity',
+];
 
 /** One tshark call on one file: every asked field of every frame, all occurrences in order (`-T json`). */
 function tsharkRows(path: string): Promise<Record<string, string[]>[]> {
@@ -56,7 +71,9 @@ function tsharkRows(path: string): Promise<Record<string, string[]>[]> {
     p.on('error', reject);
     p.on('close', (code) => {
       if (code !== 0) return reject(new Error(`tshark ${path} exited with ${code}: ${err}`));
-      const parsed = JSON.parse(Buffer.concat(out).toString() || '[]') as { _source: { layers: Record<string, string[]> } }[];
+      const parsed = JSON.parse(Buffer.concat(out).toString() || '[]') as {
+        _source: { layers: Record<string, string[]> };
+      }[];
       resolve(parsed.map((x) => x._source.layers));
     });
   });
@@ -81,11 +98,23 @@ function filesOf(r: ScenarioResult): FileUnderTest[] {
   const out: FileUnderTest[] = [];
   for (const file of r.files) {
     if (file === 'walk.pcapng') {
-      out.push({ scenario: r.scenario.name, file, path: join(dir, file), frames: r.recorder.frames, multiInterface: true });
+      out.push({
+        scenario: r.scenario.name,
+        file,
+        path: join(dir, file),
+        frames: r.recorder.frames,
+        multiInterface: true,
+      });
     } else if (file.endsWith('.pcap')) {
       const point = r.recorder.points.findIndex((p) => pcapFileNameFor(p.name) === file);
       if (point < 0) throw new Error(`${r.scenario.name}: no capture point writes ${file}`);
-      out.push({ scenario: r.scenario.name, file, path: join(dir, file), frames: r.recorder.frames.filter((f) => f.point === point), multiInterface: false });
+      out.push({
+        scenario: r.scenario.name,
+        file,
+        path: join(dir, file),
+        frames: r.recorder.frames.filter((f) => f.point === point),
+        multiInterface: false,
+      });
     }
   }
   return out;
@@ -105,37 +134,46 @@ describe.skipIf(!hasTshark)('Wireshark reads every captured frame exactly as pac
 
   it('covers every scenario and every capture file', () => {
     expect(runs.length).toBeGreaterThan(0);
-    for (const r of runs) expect(files.filter((f) => f.scenario === r.scenario.name).length, r.scenario.name).toBeGreaterThan(1);
+    for (const r of runs)
+      expect(files.filter((f) => f.scenario === r.scenario.name).length, r.scenario.name).toBeGreaterThan(1);
   });
 
-  it.each(files.map((f) => [`${f.scenario}/${f.file}`, f] as const))('%s: same fields, no malformed frame or warning', (_name, f) => {
-    const rows = tshark.get(f.path)!;
-    expect(rows.length, 'frames tshark read').toBe(f.frames.length);
-    const diffs: string[] = [];
-    const problems: string[] = [];
-    rows.forEach((row, i) => {
-      const frame = f.frames[i]!;
-      const n = i + 1;
-      if (f.multiInterface && row['frame.interface_name']?.[0] !== runs.find((r) => r.scenario.name === f.scenario)!.recorder.points[frame.point]!.name) {
-        diffs.push(`frame ${n}: interface ${row['frame.interface_name']?.[0]}`);
-      }
-      const ours = packetwalkFields(frame.bytes!);
-      for (const k of COMPARED_FIELDS) {
-        let theirs = row[k] ?? [];
-        const mine = ours.fields[k as FieldName];
-        if (ours.icmpError) theirs = theirs.slice(0, mine.length);
-        if (theirs.join(',') !== mine.join(',')) diffs.push(`frame ${n}: ${k} tshark=${theirs.join(',') || '-'} packetwalk=${mine.join(',') || '-'}`);
-      }
-      if (row['_ws.malformed']) problems.push(`frame ${n}: malformed`);
-      const msgs = row['_ws.expert.message'] ?? [];
-      const sevs = row['_ws.expert.severity'] ?? [];
-      msgs.forEach((m, j) => {
-        if (Number(sevs[j] ?? 0) < PI_WARN) return;
-        if (f.multiInterface && MULTI_INTERFACE_NOISE.some((re) => re.test(m))) return;
-        problems.push(`frame ${n}: ${m}`);
+  it.each(files.map((f) => [`${f.scenario}/${f.file}`, f] as const))(
+    '%s: same fields, no malformed frame or warning',
+    (_name, f) => {
+      const rows = tshark.get(f.path)!;
+      expect(rows.length, 'frames tshark read').toBe(f.frames.length);
+      const diffs: string[] = [];
+      const problems: string[] = [];
+      rows.forEach((row, i) => {
+        const frame = f.frames[i]!;
+        const n = i + 1;
+        if (
+          f.multiInterface &&
+          row['frame.interface_name']?.[0] !==
+            runs.find((r) => r.scenario.name === f.scenario)!.recorder.points[frame.point]!.name
+        ) {
+          diffs.push(`frame ${n}: interface ${row['frame.interface_name']?.[0]}`);
+        }
+        const ours = packetwalkFields(frame.bytes!);
+        for (const k of COMPARED_FIELDS) {
+          let theirs = row[k] ?? [];
+          const mine = ours.fields[k as FieldName];
+          if (ours.icmpError) theirs = theirs.slice(0, mine.length);
+          if (theirs.join(',') !== mine.join(','))
+            diffs.push(`frame ${n}: ${k} tshark=${theirs.join(',') || '-'} packetwalk=${mine.join(',') || '-'}`);
+        }
+        if (row['_ws.malformed']) problems.push(`frame ${n}: malformed`);
+        const msgs = row['_ws.expert.message'] ?? [];
+        const sevs = row['_ws.expert.severity'] ?? [];
+        msgs.forEach((m, j) => {
+          if (Number(sevs[j] ?? 0) < PI_WARN) return;
+          if (f.multiInterface && MULTI_INTERFACE_NOISE.some((re) => re.test(m))) return;
+          problems.push(`frame ${n}: ${m}`);
+        });
       });
-    });
-    expect(diffs.slice(0, 20)).toEqual([]);
-    expect(problems.slice(0, 20)).toEqual([]);
-  });
+      expect(diffs.slice(0, 20)).toEqual([]);
+      expect(problems.slice(0, 20)).toEqual([]);
+    },
+  );
 });

@@ -15,15 +15,39 @@ import { runReplay } from '../../src/replay/replay.js';
 import { unaccounted } from '../../src/replay/summary.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'captures');
-const FILES = ['pod-syn-to-service.pcap', 'pod-syn-to-service-be-ns.pcap', 'pod-syn-to-service.pcapng', 'pod-syn-to-service-be.pcapng', 'two-sections.pcapng', 'pod-syn-to-service-cooked-v2.pcap', 'mixed-linktypes.pcapng', 'node-vxlan.pcapng'];
+const FILES = [
+  'pod-syn-to-service.pcap',
+  'pod-syn-to-service-be-ns.pcap',
+  'pod-syn-to-service.pcapng',
+  'pod-syn-to-service-be.pcapng',
+  'two-sections.pcapng',
+  'pod-syn-to-service-cooked-v2.pcap',
+  'mixed-linktypes.pcapng',
+  'node-vxlan.pcapng',
+];
 const bytesOf = FILES.map((f) => readFileSync(join(DIR, f)));
 
 /** A fixture with some bytes overwritten (lengths, magics, timestamps, payload alike) and maybe cut short. */
 const mangled = fc
   .record({
     file: fc.nat(FILES.length - 1),
-    writes: fc.array(fc.record({ at: fc.nat(), value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80)) }), { maxLength: 6 }),
-    words: fc.array(fc.record({ at: fc.nat(), value: fc.oneof(fc.constantFrom(0, 12, 0xfffffffc, 0xffffffff, MAX_RECORD_BYTES, MAX_RECORD_BYTES + 1), fc.nat()) }), { maxLength: 2 }),
+    writes: fc.array(
+      fc.record({
+        at: fc.nat(),
+        value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80)),
+      }),
+      { maxLength: 6 },
+    ),
+    words: fc.array(
+      fc.record({
+        at: fc.nat(),
+        value: fc.oneof(
+          fc.constantFrom(0, 12, 0xfffffffc, 0xffffffff, MAX_RECORD_BYTES, MAX_RECORD_BYTES + 1),
+          fc.nat(),
+        ),
+      }),
+      { maxLength: 2 },
+    ),
     cut: fc.option(fc.nat(), { nil: undefined }),
   })
   .map(({ file, writes, words, cut }) => {
@@ -57,11 +81,17 @@ describe('fuzzed captures', { timeout: 300_000 }, () => {
     );
   });
 
-  it('a replay of any of them accounts for every record and fails only with the file\'s fault', () => {
+  it("a replay of any of them accounts for every record and fails only with the file's fault", () => {
     const docs = builtinClusterDocuments();
     fc.assert(
       fc.property(mangled, (b) => {
-        const r = runReplay({ file: 'fuzz.pcap', source: memorySource(b), at: 'project1/sqlapi-1-8jgx8', baseDocuments: docs, clusterFile: '<builtin>' });
+        const r = runReplay({
+          file: 'fuzz.pcap',
+          source: memorySource(b),
+          at: 'project1/sqlapi-1-8jgx8',
+          baseDocuments: docs,
+          clusterFile: '<builtin>',
+        });
         expect(unaccounted(r.summary)).toBe(0);
         if (r.error) expect(r.error.message).toMatch(/^fuzz\.pcap: byte \d+: /);
       }),

@@ -23,10 +23,18 @@ function pinned(files: string[]): string[] {
 
 function firstDifference(actual: Buffer, expected: Buffer): string {
   try {
-    const a = readPcapng(actual).packets, e = readPcapng(expected).packets;
+    const a = readPcapng(actual).packets,
+      e = readPcapng(expected).packets;
     for (let i = 0; i < Math.max(a.length, e.length); i++) {
-      const x = a[i], y = e[i];
-      if (!x || !y || Buffer.compare(Buffer.from(x.data), Buffer.from(y.data)) !== 0 || x.tsNs !== y.tsNs || x.comment !== y.comment) {
+      const x = a[i],
+        y = e[i];
+      if (
+        !x ||
+        !y ||
+        Buffer.compare(Buffer.from(x.data), Buffer.from(y.data)) !== 0 ||
+        x.tsNs !== y.tsNs ||
+        x.comment !== y.comment
+      ) {
         return [
           `first differing frame: ${i + 1}`,
           `expected: ${y ? summarize(y.data) : '(none)'} [${y?.comment ?? ''}]`,
@@ -63,7 +71,8 @@ describe.each(SCENARIOS.map((s) => s.name))('scenario %s', (name) => {
     }
     expect(files).toEqual(pinned(readdirSync(goldenDir).sort()));
     for (const f of files) {
-      const actual = read(r.dir, f), expected = read(goldenDir, f);
+      const actual = read(r.dir, f),
+        expected = read(goldenDir, f);
       if (Buffer.compare(actual, expected) !== 0) {
         if (f === 'trace.txt') expect(actual.toString()).toBe(expected.toString());
         throw new Error(`${name}/${f} differs from the golden\n${firstDifference(actual, expected)}`);

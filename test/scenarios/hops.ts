@@ -49,12 +49,17 @@ export function hopsOf(r: ScenarioResult, walkIndex: number): Hop[] {
 /** The walk index of the first packet whose label starts with `label` (e.g. 'TCP SYN', 'TCP SYN-ACK'). */
 export function packetIndex(r: ScenarioResult, label: string, from = 0): number {
   const p = r.packets.find((x) => x.index >= from && x.label.startsWith(label));
-  if (!p) throw new Error(`no packet labelled ${label} in ${r.scenario.name}: ${r.packets.map((x) => x.label).join(', ')}`);
+  if (!p)
+    throw new Error(`no packet labelled ${label} in ${r.scenario.name}: ${r.packets.map((x) => x.label).join(', ')}`);
   return p.index;
 }
 
 export function at(hops: Hop[], point: RegExp | string, direction?: 'inbound' | 'outbound'): Hop {
-  const h = hops.find((x) => (typeof point === 'string' ? x.point === point : point.test(x.point)) && (!direction || x.direction === direction));
+  const h = hops.find(
+    (x) =>
+      (typeof point === 'string' ? x.point === point : point.test(x.point)) &&
+      (!direction || x.direction === direction),
+  );
   if (!h) throw new Error(`no hop at ${point}: ${hops.map((x) => x.point).join(' -> ')}`);
   return h;
 }

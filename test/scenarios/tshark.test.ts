@@ -16,7 +16,14 @@ import { join } from 'node:path';
 
 if (!hasTshark) console.warn(TSHARK_MISSING);
 
-const MULTI_INTERFACE_NOISE = [/retransmission/i, /ACKed segment that wasn't captured/i, /Previous segment/i, /out-of-order/i, /Dup(licate)? ACK/i, /spurious/i];
+const MULTI_INTERFACE_NOISE = [
+  /retransmission/i,
+  /ACKed segment that wasn't captured/i,
+  /Previous segment/i,
+  /out-of-order/i,
+  /Dup(licate)? ACK/i,
+  /spurious/i,
+];
 
 describe.skipIf(!hasTshark).each(SCENARIOS.map((s) => s.name))('tshark on scenario %s', (name) => {
   const r = runToTemp(name);
@@ -29,10 +36,15 @@ describe.skipIf(!hasTshark).each(SCENARIOS.map((s) => s.name))('tshark on scenar
   });
 
   it('shows each capture point as a named interface with hop comments', () => {
-    const rows = tsharkFields(join(r.dir, 'walk.pcapng'), ['frame.interface_name', 'frame.comment', 'frame.packet_flags_direction']);
+    const rows = tsharkFields(join(r.dir, 'walk.pcapng'), [
+      'frame.interface_name',
+      'frame.comment',
+      'frame.packet_flags_direction',
+    ]);
     expect(rows.length).toBe(r.recorder.counts.reduce((a, b) => a + b, 0));
     const names = new Set(rows.map((x) => x[0]));
-    for (const [i, p] of r.recorder.points.entries()) if (r.recorder.counts[i]) expect(names.has(p.name), p.name).toBe(true);
+    for (const [i, p] of r.recorder.points.entries())
+      if (r.recorder.counts[i]) expect(names.has(p.name), p.name).toBe(true);
     expect(rows.some((x) => x[1]!.startsWith('br0 table='))).toBe(true);
     expect(rows.every((x) => x[2] === '0x00000001' || x[2] === '0x00000002')).toBe(true);
   });
@@ -40,9 +52,14 @@ describe.skipIf(!hasTshark).each(SCENARIOS.map((s) => s.name))('tshark on scenar
   it('encapsulates with the node IPs outside, the source VNID, TTL 64, DF and UDP checksum 0', () => {
     const cluster = r.cluster;
     const nodeIps = new Set(cluster.hostSubnets.map((h) => ipv4ToString(h.hostIP)));
-    const rows = tsharkFields(join(r.dir, 'walk.pcapng'), ['vxlan.vni', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.flags.df', 'udp.checksum', 'udp.dstport', 'frame.interface_name'], { filter: 'vxlan' });
+    const rows = tsharkFields(
+      join(r.dir, 'walk.pcapng'),
+      ['vxlan.vni', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.flags.df', 'udp.checksum', 'udp.dstport', 'frame.interface_name'],
+      { filter: 'vxlan' },
+    );
     for (const [vni, src, dst, ttl, df, udpSum, dport, ifName] of rows) {
-      const [outerSrc, innerSrc] = src!.split(','), [outerDst] = dst!.split(',');
+      const [outerSrc, innerSrc] = src!.split(','),
+        [outerDst] = dst!.split(',');
       expect(nodeIps.has(outerSrc!), `${ifName}: outer source ${outerSrc}`).toBe(true);
       expect(nodeIps.has(outerDst!), `${ifName}: outer destination ${outerDst}`).toBe(true);
       expect(ttl!.split(',')[0]).toBe('64');
@@ -62,7 +79,11 @@ describe.skipIf(!hasTshark).each(SCENARIOS.map((s) => s.name))('tshark on scenar
 describe.skipIf(!hasTshark)('tshark on the cross-node walk', () => {
   it('sees the SYN leave sqlapi, cross VXLAN 192.168.0.4 > 192.168.0.5 with VNI of project1, and reach server-1-ppl25 unchanged', () => {
     const r = runToTemp('pod-to-pod-cross-node');
-    const rows = tsharkFields(join(r.dir, 'walk.pcapng'), ['frame.interface_name', 'ip.src', 'ip.dst', 'ip.ttl', 'vxlan.vni'], { filter: 'tcp.flags.syn == 1 && tcp.flags.ack == 0' });
+    const rows = tsharkFields(
+      join(r.dir, 'walk.pcapng'),
+      ['frame.interface_name', 'ip.src', 'ip.dst', 'ip.ttl', 'vxlan.vni'],
+      { filter: 'tcp.flags.syn == 1 && tcp.flags.ack == 0' },
+    );
     const path = rows.map((x) => x[0]);
     expect(path).toEqual([
       'sqlapi-1-8jgx8/eth0',

@@ -30,7 +30,9 @@ describe('pod-to-service-same-node', () => {
   it('un-DNATs the reply in br0 (table 31 ct(nat)) without crossing tun0', () => {
     expect(at(synAck, 'kuard-amd64-1-qqdqm/eth0', 'inbound').src).toBe('172.30.82.94:8080');
     expect(synAck.some((h) => h.point.endsWith('/tun0'))).toBe(false);
-    expect(r.packets[packetIndex(r, SYNACK)]!.trace.root.some((n) => /ct\(table=70,nat\)|ct\(nat/.test(JSON.stringify(n)))).toBe(true);
+    expect(
+      r.packets[packetIndex(r, SYNACK)]!.trace.root.some((n) => /ct\(table=70,nat\)|ct\(nat/.test(JSON.stringify(n))),
+    ).toBe(true);
   });
 });
 
@@ -75,7 +77,11 @@ describe.each([
   if (name === 'egress-ip-remote') {
     it('reaches the egress node through VXLAN with the namespace VNID, and returns with VNI 0', () => {
       const vx = at(syn, 'worker-northeurope1-qt8l7/eth0', 'outbound');
-      expect([vx.outerSrc, vx.outerDst, vx.vni]).toEqual(['192.168.0.4', '192.168.0.6', r.cluster.netNamespaces.find((n) => n.name === 'project1')!.netid]);
+      expect([vx.outerSrc, vx.outerDst, vx.vni]).toEqual([
+        '192.168.0.4',
+        '192.168.0.6',
+        r.cluster.netNamespaces.find((n) => n.name === 'project1')!.netid,
+      ]);
       const back = at(synAck, 'worker-northeurope2-rbxzc/eth0', 'outbound');
       expect([back.outerSrc, back.outerDst, back.vni]).toEqual(['192.168.0.6', '192.168.0.4', 0]);
     });
@@ -92,7 +98,9 @@ describe('egress-router', () => {
     expect(at(syn, 'external/eth0', 'inbound').src.split(':')[0]).toBe('192.168.0.99');
   });
   it('shows the macvlan frames on the parent NIC too', () => {
-    expect(syn.some((h) => h.point === 'worker-northeurope2-rbxzc/eth0' && h.src.startsWith('192.168.0.99'))).toBe(true);
+    expect(syn.some((h) => h.point === 'worker-northeurope2-rbxzc/eth0' && h.src.startsWith('192.168.0.99'))).toBe(
+      true,
+    );
   });
 });
 
@@ -127,7 +135,12 @@ describe('hostnetwork-to-pod', () => {
   it('leaves worker2 through tun0 with the gateway source and VNI 0', () => {
     const syn = hopsOf(r, packetIndex(r, SYN));
     const wire = at(syn, 'worker-northeurope2-rbxzc/eth0', 'outbound');
-    expect([wire.outerSrc, wire.outerDst, wire.vni, wire.src.split(':')[0]]).toEqual(['192.168.0.6', '192.168.0.5', 0, '10.129.2.1']);
+    expect([wire.outerSrc, wire.outerDst, wire.vni, wire.src.split(':')[0]]).toEqual([
+      '192.168.0.6',
+      '192.168.0.5',
+      0,
+      '10.129.2.1',
+    ]);
   });
 });
 

@@ -14,10 +14,13 @@ const MICROSOFT_IPV4: [string, number, string, number, number, number][] = [
 ];
 
 describe('RSS Toeplitz hash', () => {
-  it.each(MICROSOFT_IPV4)('matches the Microsoft verification table: %s:%d <- %s:%d', (dst, dport, src, sport, ipOnly, withTcp) => {
-    expect(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(src), ipv4(dst), sport, dport, false)).toBe(ipOnly);
-    expect(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(src), ipv4(dst), sport, dport)).toBe(withTcp);
-  });
+  it.each(MICROSOFT_IPV4)(
+    'matches the Microsoft verification table: %s:%d <- %s:%d',
+    (dst, dport, src, sport, ipOnly, withTcp) => {
+      expect(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(src), ipv4(dst), sport, dport, false)).toBe(ipOnly);
+      expect(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(src), ipv4(dst), sport, dport)).toBe(withTcp);
+    },
+  );
 
   it('hashes raw input bytes (address pair only) and rejects a key too short for the input', () => {
     const input = Uint8Array.of(66, 9, 149, 187, 161, 142, 100, 80);
@@ -28,20 +31,27 @@ describe('RSS Toeplitz hash', () => {
   it('is symmetric under the 0x6d5a key: both directions of a flow hash alike', () => {
     const r = new SeededRandom(7);
     for (let n = 0; n < 2000; n++) {
-      const a = r.nextU32(), b = r.nextU32(), pa = r.int(0, 65535), pb = r.int(0, 65535);
+      const a = r.nextU32(),
+        b = r.nextU32(),
+        pa = r.int(0, 65535),
+        pb = r.int(0, 65535);
       expect(rssHashIpv4(RSS_KEY_SYMMETRIC, b, a, pb, pa)).toBe(rssHashIpv4(RSS_KEY_SYMMETRIC, a, b, pa, pb));
     }
   });
 
   it('is not symmetric under the Microsoft key (the property comes from the key)', () => {
     const [dst, dport, src, sport] = MICROSOFT_IPV4[0]!;
-    expect(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(dst), ipv4(src), dport, sport)).not.toBe(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(src), ipv4(dst), sport, dport));
+    expect(rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(dst), ipv4(src), dport, sport)).not.toBe(
+      rssHashIpv4(RSS_KEY_MICROSOFT, ipv4(src), ipv4(dst), sport, dport),
+    );
   });
 
   it('spreads the client ports of one pod pair evenly over 8 queues', () => {
     const counts = new Array<number>(8).fill(0);
-    const a = ipv4('10.131.0.40'), b = ipv4('10.128.2.24');
-    for (let port = 1024; port < 1024 + 8000; port++) counts[rssQueue(rssHashIpv4(RSS_KEY_SYMMETRIC, a, b, port, 1433), 8)]!++;
+    const a = ipv4('10.131.0.40'),
+      b = ipv4('10.128.2.24');
+    for (let port = 1024; port < 1024 + 8000; port++)
+      counts[rssQueue(rssHashIpv4(RSS_KEY_SYMMETRIC, a, b, port, 1433), 8)]!++;
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(150);
   });
 });

@@ -37,23 +37,29 @@ describe('sharded walks', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'packetwalk-shard-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it.each([1, 2, 4])(`%i worker(s) run ${FLOWS} flows of ${SCENARIO}, every flow completing`, async (workers) => {
-    const r = await runShardedCapture({ scenario: SCENARIO, flows: FLOWS, workers, shards: 8 });
-    results.set(workers, r.pcapng!);
-    expect(r.flowsPerShard.reduce((a, b) => a + b, 0)).toBe(FLOWS);
-    expect(r.flowsPerShard.every((n) => n > 0)).toBe(true);
-    // Every flow went through a full exchange: one SYN out and one FIN out from each client port 1024 .. 1323.
-    const frames = clientFrames(r.pcapng!);
-    const syns = new Set(frames.filter((x) => x.outbound && x.flags === TCP_SYN).map((x) => x.port));
-    const fins = new Set(frames.filter((x) => x.outbound && x.flags & TCP_FIN).map((x) => x.port));
-    expect(syns.size).toBe(FLOWS);
-    expect(fins.size).toBe(FLOWS);
-    expect(Math.min(...syns)).toBe(1024);
-    expect(Math.max(...syns)).toBe(1024 + FLOWS - 1);
-  }, 30_000); // worker start-up (tsx, replicas) is about a second, more on a busy machine
+  it.each([1, 2, 4])(
+    `%i worker(s) run ${FLOWS} flows of ${SCENARIO}, every flow completing`,
+    async (workers) => {
+      const r = await runShardedCapture({ scenario: SCENARIO, flows: FLOWS, workers, shards: 8 });
+      results.set(workers, r.pcapng!);
+      expect(r.flowsPerShard.reduce((a, b) => a + b, 0)).toBe(FLOWS);
+      expect(r.flowsPerShard.every((n) => n > 0)).toBe(true);
+      // Every flow went through a full exchange: one SYN out and one FIN out from each client port 1024 .. 1323.
+      const frames = clientFrames(r.pcapng!);
+      const syns = new Set(frames.filter((x) => x.outbound && x.flags === TCP_SYN).map((x) => x.port));
+      const fins = new Set(frames.filter((x) => x.outbound && x.flags & TCP_FIN).map((x) => x.port));
+      expect(syns.size).toBe(FLOWS);
+      expect(fins.size).toBe(FLOWS);
+      expect(Math.min(...syns)).toBe(1024);
+      expect(Math.max(...syns)).toBe(1024 + FLOWS - 1);
+    },
+    30_000,
+  ); // worker start-up (tsx, replicas) is about a second, more on a busy machine
 
   it('writes a byte-identical merged capture for 1, 2 and 4 workers', () => {
-    const one = results.get(1), two = results.get(2), four = results.get(4);
+    const one = results.get(1),
+      two = results.get(2),
+      four = results.get(4);
     expect(one && two && four).toBeTruthy();
     expect(one!.length).toBeGreaterThan(FLOWS * 1000);
     expect(two!.equals(one!)).toBe(true);
@@ -70,7 +76,9 @@ describe('sharded walks', () => {
     // Client port 1024 + i is flow i, which starts at i ms: its SYN leaves the client in that millisecond (later
     // than its start only on a shard's first flow, which waits for ARP).
     const ifId = f.interfaces.findIndex((i) => i.name === CLIENT_ETH0);
-    const synTimes = f.packets.filter((p) => p.interfaceId === ifId && p.direction === 'outbound' && p.data[23] === 6 && p.data[47] === TCP_SYN);
+    const synTimes = f.packets.filter(
+      (p) => p.interfaceId === ifId && p.direction === 'outbound' && p.data[23] === 6 && p.data[47] === TCP_SYN,
+    );
     expect(synTimes.length).toBe(FLOWS);
     let onTime = 0;
     for (const p of synTimes) {

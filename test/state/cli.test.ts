@@ -17,7 +17,12 @@ beforeAll(() => {
 });
 
 function run(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: tmp,
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 120_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -42,7 +47,9 @@ describe('state commands', { timeout: 120_000 }, () => {
     writeFileSync(f, readFileSync(f, 'utf8').replace('priority=1000,ct_state', 'priority=1x0,ct_state'));
     const broken = run('doctor', '--state', d);
     expect(broken.code).toBe(2);
-    expect(broken.err).toMatch(/^packetwalk: nodes\/aro2-p8bjm-worker-northeurope1-qt8l7\/dump-flows.txt:\d+:\d+: invalid priority "1x0"/);
+    expect(broken.err).toMatch(
+      /^packetwalk: nodes\/aro2-p8bjm-worker-northeurope1-qt8l7\/dump-flows.txt:\d+:\d+: invalid priority "1x0"/,
+    );
     expect(run('doctor').code).toBe(2);
   });
 
@@ -70,17 +77,32 @@ describe('state commands', { timeout: 120_000 }, () => {
     const f = join(d, 'nodes/aro2-p8bjm-worker-northeurope1-qt8l7/dump-flows.txt');
     const text = readFileSync(f, 'utf8');
     // Mark the client's table 20 flow (as a real cluster's flows carry cookies) so the page can only show it from the file.
-    const marked = text.replace(/^ cookie=0x0(, duration=[0-9.]+s, table=20, .*nw_src=10\.131\.0\.40 )/m, ' cookie=0xbeef$1');
+    const marked = text.replace(
+      /^ cookie=0x0(, duration=[0-9.]+s, table=20, .*nw_src=10\.131\.0\.40 )/m,
+      ' cookie=0xbeef$1',
+    );
     expect(marked).not.toBe(text);
     writeFileSync(f, marked);
     const out = join(tmp, 'cookie-out');
     const r = run('run', 'pod-to-service-cross-node', '--state', d, '--out', out);
     expect(r.code, r.err).toBe(0);
     const page = readFileSync(join(out, 'pod-to-service-cross-node', 'walk.html'), 'utf8');
-    expect(readFileSync(join(out, 'pod-to-service-cross-node', 'trace.txt'), 'utf8')).toMatch(/20\. ip,in_port=3,nw_src=10\.131\.0\.40, priority 100, cookie 0xbeef/);
+    expect(readFileSync(join(out, 'pod-to-service-cross-node', 'trace.txt'), 'utf8')).toMatch(
+      /20\. ip,in_port=3,nw_src=10\.131\.0\.40, priority 100, cookie 0xbeef/,
+    );
     expect(page).toMatch(/cookie=0xbeef/);
     const html = join(tmp, 'cookie-trace.html');
-    const t = run('trace', '--state', d, '--from', 'project1/sqlapi-1-8jgx8', '--to', 'svc/project1/server', '--html', html);
+    const t = run(
+      'trace',
+      '--state',
+      d,
+      '--from',
+      'project1/sqlapi-1-8jgx8',
+      '--to',
+      'svc/project1/server',
+      '--html',
+      html,
+    );
     expect(t.code, t.err).toBe(0);
     expect(readFileSync(html, 'utf8')).toMatch(/cookie=0xbeef/);
   });

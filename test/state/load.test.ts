@@ -26,11 +26,30 @@ describe('state directory objects', () => {
     const pods = docs.filter((x) => x.kind === 'Pod');
     const rest = docs.filter((x) => x.kind !== 'Pod');
     mkdirSync(join(d, 'inspect/namespaces/project1/core'), { recursive: true });
-    writeFileSync(join(d, 'inspect/namespaces/project1/core/pods.yaml'), stringify({ apiVersion: 'v1', kind: 'PodList', items: pods }));
+    writeFileSync(
+      join(d, 'inspect/namespaces/project1/core/pods.yaml'),
+      stringify({ apiVersion: 'v1', kind: 'PodList', items: pods }),
+    );
     // The same pods again one by one (oc adm inspect writes both), plus a finished pod.
     writeFileSync(join(d, 'inspect/pod0.yaml'), stringify(pods[0]));
-    writeFileSync(join(d, 'inspect/done.yaml'), stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'project1', name: 'job-x' }, spec: { nodeName: 'aro2-p8bjm-master-0', containers: [{ name: 'c' }] }, status: { phase: 'Succeeded' } }));
-    writeFileSync(join(d, 'all.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...rest, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'y' } }] }));
+    writeFileSync(
+      join(d, 'inspect/done.yaml'),
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { namespace: 'project1', name: 'job-x' },
+        spec: { nodeName: 'aro2-p8bjm-master-0', containers: [{ name: 'c' }] },
+        status: { phase: 'Succeeded' },
+      }),
+    );
+    writeFileSync(
+      join(d, 'all.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [...rest, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'y' } }],
+      }),
+    );
     const s = loadStateDir(d);
     expect(s.objects.kinds.get('Pod')).toBe(pods.length);
     expect(s.objects.duplicates).toBe(1);
@@ -64,18 +83,32 @@ describe('node dumps as the real tools print them', () => {
     ].join('\n');
     const un: string[] = [];
     const flows = parseDumpFlows(text, 'nodes/w/dump-flows.txt', un);
-    expect(flows.map((f) => [f.spec.table, f.spec.priority, f.line])).toEqual([[0, 250, 2], [10, 100, 3], [90, 100, 4], [70, 100, 5], [111, 100, 6]]);
+    expect(flows.map((f) => [f.spec.table, f.spec.priority, f.line])).toEqual([
+      [0, 250, 2],
+      [10, 100, 3],
+      [90, 100, 4],
+      [70, 100, 5],
+      [111, 100, 6],
+    ]);
     expect(flows[1]!.spec.cookie).toBe(0x9c5fa2a2n);
     expect(un).toEqual(['table=111,priority=100 actions=learn(table=5,NXM_OF_VLAN_TCI[0..11]),goto_table:120']);
   });
 
   it('a line that cannot be understood names the file and line', () => {
-    expect(() => parseDumpFlows('OFPST_FLOW reply (OF1.3) (xid=0x2):\n table=0, priority=x actions=drop\n', 'nodes/w/dump-flows.txt')).toThrow(/^nodes\/w\/dump-flows.txt:2:\d+: invalid priority/);
+    expect(() =>
+      parseDumpFlows(
+        'OFPST_FLOW reply (OF1.3) (xid=0x2):\n table=0, priority=x actions=drop\n',
+        'nodes/w/dump-flows.txt',
+      ),
+    ).toThrow(/^nodes\/w\/dump-flows.txt:2:\d+: invalid priority/);
     expect(() => parseDumpGroups(' group_id=1,type=bogus\n', 'g.txt')).toThrow(/^g.txt:1:/);
   });
 
   it('conntrack -L lines, NATed reply tuples, the stderr summary', () => {
-    const [e] = parseConntrackList('tcp      6 431999 ESTABLISHED src=10.131.0.40 dst=172.30.72.7 sport=41000 dport=1433 src=10.128.2.24 dst=10.131.0.40 sport=1433 dport=41000 [ASSURED] mark=0 secctx=system_u:object_r:unlabeled_t:s0 use=1\nconntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n', 'c.txt');
+    const [e] = parseConntrackList(
+      'tcp      6 431999 ESTABLISHED src=10.131.0.40 dst=172.30.72.7 sport=41000 dport=1433 src=10.128.2.24 dst=10.131.0.40 sport=1433 dport=41000 [ASSURED] mark=0 secctx=system_u:object_r:unlabeled_t:s0 use=1\nconntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n',
+      'c.txt',
+    );
     expect(e!.tcpState).toBe(3);
     expect(e!.assured).toBe(true);
     expect(e!.reply.src).toBe(0x0a800218);
@@ -83,9 +116,18 @@ describe('node dumps as the real tools print them', () => {
   });
 
   it('ip -j route and ip -j addr as iproute2 6.1 prints them', () => {
-    const routes = parseIpRoutes('[{"dst":"default","gateway":"10.1.0.1","dev":"v0","flags":[]},{"dst":"10.2.0.0/16","gateway":"10.1.0.1","dev":"v0","flags":[],"metrics":[{"mtu":1400}]},{"type":"local","dst":"10.1.0.2","dev":"v0","table":"local","protocol":"kernel","scope":"host","prefsrc":"10.1.0.2","flags":[]},{"dst":"fe80::/64","dev":"v0","protocol":"kernel","metric":256,"flags":[],"pref":"medium"}]', 'r.json');
-    expect(routes.map((r) => r.text)).toEqual(['default via 10.1.0.1 dev v0', '10.2.0.0/16 via 10.1.0.1 dev v0 mtu 1400']);
-    const ifs = parseIpAddrs('[{"ifindex":3,"ifname":"v0","mtu":1500,"address":"3a:3a:c6:b0:42:2f","addr_info":[{"family":"inet","local":"10.1.0.2","prefixlen":24,"scope":"global","label":"v0"},{"family":"inet6","local":"fe80::1","prefixlen":64}]}]', 'a.json');
+    const routes = parseIpRoutes(
+      '[{"dst":"default","gateway":"10.1.0.1","dev":"v0","flags":[]},{"dst":"10.2.0.0/16","gateway":"10.1.0.1","dev":"v0","flags":[],"metrics":[{"mtu":1400}]},{"type":"local","dst":"10.1.0.2","dev":"v0","table":"local","protocol":"kernel","scope":"host","prefsrc":"10.1.0.2","flags":[]},{"dst":"fe80::/64","dev":"v0","protocol":"kernel","metric":256,"flags":[],"pref":"medium"}]',
+      'r.json',
+    );
+    expect(routes.map((r) => r.text)).toEqual([
+      'default via 10.1.0.1 dev v0',
+      '10.2.0.0/16 via 10.1.0.1 dev v0 mtu 1400',
+    ]);
+    const ifs = parseIpAddrs(
+      '[{"ifindex":3,"ifname":"v0","mtu":1500,"address":"3a:3a:c6:b0:42:2f","addr_info":[{"family":"inet","local":"10.1.0.2","prefixlen":24,"scope":"global","label":"v0"},{"family":"inet6","local":"fe80::1","prefixlen":64}]}]',
+      'a.json',
+    );
     expect(ifs[0]!.addrs).toEqual([{ ip: 0x0a010002, prefix: 24, label: 'v0' }]);
     expect(() => parseIpRoutes('{', 'r.json')).toThrow(/^r.json: not JSON/);
   });

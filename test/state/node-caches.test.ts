@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flowKey, orderFreeKey, parseDumpFlows, RecentMap, RulesetCache, rulesBytes } from '../../src/state/node-files.js';
+import {
+  flowKey,
+  orderFreeKey,
+  parseDumpFlows,
+  RecentMap,
+  RulesetCache,
+  rulesBytes,
+} from '../../src/state/node-files.js';
 import { parseFlow, type FlowSpec } from '../../src/ovs/flow-text.js';
 import { parseIptablesSave } from '../../src/netfilter/iptables-restore.js';
 
@@ -11,9 +18,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The normalisation by regular expressions the byte scan replaces (comment lines, counters, CRs). */
 function byRegex(text: string): string {
-  const lines = text.replace(/\r$/gm, '').replace(/^\[\d+:\d+\] /gm, '').replace(/ \[\d+:\d+\]$/gm, '').split('\n');
+  const lines = text
+    .replace(/\r$/gm, '')
+    .replace(/^\[\d+:\d+\] /gm, '')
+    .replace(/ \[\d+:\d+\]$/gm, '')
+    .split('\n');
   if (lines.at(-1) === '') lines.pop();
-  return lines.filter((l) => !l.startsWith('#')).map((l) => `${l}\n`).join('');
+  return lines
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 function scan(text: string): string {
@@ -34,7 +48,16 @@ COMMIT
 
 describe('rulesBytes (iptables-save rules without counters and comments)', () => {
   it('matches the regular-expression normalisation, counters inside a rule kept', () => {
-    for (const t of [SAVE, SAVE.replace(/\n/g, '\r\n'), SAVE.trimEnd(), '', '#only\n', '[1:2]\n', ':X - [1:2]', '[1:2] -A X\n[x:1] -A Y\n ']) {
+    for (const t of [
+      SAVE,
+      SAVE.replace(/\n/g, '\r\n'),
+      SAVE.trimEnd(),
+      '',
+      '#only\n',
+      '[1:2]\n',
+      ':X - [1:2]',
+      '[1:2] -A X\n[x:1] -A Y\n ',
+    ]) {
       expect(scan(t)).toBe(byRegex(t));
     }
     expect(scan(SAVE)).toContain('"[1:2] not a counter"');
@@ -47,7 +70,11 @@ describe('rulesBytes (iptables-save rules without counters and comments)', () =>
       parsed++;
       return parseIptablesSave(t);
     };
-    const files = [SAVE, SAVE.replace('[12:720]', '[99:5940]').replace('[3:180]', '[7:420]').replace('08:00:00', '09:00:00'), SAVE.replace('172.30.0.1', '172.30.0.2')];
+    const files = [
+      SAVE,
+      SAVE.replace('[12:720]', '[99:5940]').replace('[3:180]', '[7:420]').replace('08:00:00', '09:00:00'),
+      SAVE.replace('172.30.0.1', '172.30.0.2'),
+    ];
     const got = files.map((t, i) => {
       writeFileSync(join(dir, `f${i}`), t);
       return cache.get(join(dir, `f${i}`), parse);
@@ -84,10 +111,12 @@ COMMIT
   const swap = (t: string, a: string, b: string) => t.replace(a, '\u0001').replace(b, a).replace('\u0001', b);
 
   it('is the same when rules move within a plain chain or chains move, not within a hashed chain or across tables', () => {
-    const l1 = `-A KUBE-SERVICES -d 172.30.0.1/32 -p tcp -j ${SVC}`, l2 = `-A KUBE-SERVICES -d 172.30.0.2/32 -p tcp -j ${SVC}`;
+    const l1 = `-A KUBE-SERVICES -d 172.30.0.1/32 -p tcp -j ${SVC}`,
+      l2 = `-A KUBE-SERVICES -d 172.30.0.2/32 -p tcp -j ${SVC}`;
     expect(key(swap(T, l1, l2))).toBe(key(T));
     expect(key(swap(T, `:KUBE-SERVICES - [0:0]`, `:${SVC} - [0:0]`))).toBe(key(T));
-    const m1 = `-A ${SVC} -m comment --comment "ns/a:http cluster IP" -j KUBE-MARK-MASQ`, m2 = `-A ${SVC} -m comment --comment "ns/a:http -> 10.128.0.5:8080" -j ACCEPT`;
+    const m1 = `-A ${SVC} -m comment --comment "ns/a:http cluster IP" -j KUBE-MARK-MASQ`,
+      m2 = `-A ${SVC} -m comment --comment "ns/a:http -> 10.128.0.5:8080" -j ACCEPT`;
     expect(key(swap(T, m1, m2))).not.toBe(key(T));
     expect(key(T.replace('*filter', '*mangle'))).not.toBe(key(T));
     expect(key(T.replace(l2 + '\n', ''))).not.toBe(key(T));
@@ -95,7 +124,8 @@ COMMIT
 });
 
 describe('flowKey (a flow line without statistics, spaces and a zero cookie)', () => {
-  const gen = 'table=90, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1';
+  const gen =
+    'table=90, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1';
   const dumps = [
     ' cookie=0x0, duration=1234.500s, table=90, n_packets=5, n_bytes=490, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1',
     ' cookie=0x0, duration=8.1s, table=90, n_packets=0, n_bytes=0, idle_age=3, hard_age=7, priority=100,ip,nw_dst=10.128.2.0/23 actions=move:NXM_NX_REG0[]->NXM_NX_TUN_ID[0..31],set_field:192.168.1.4->tun_dst,output:1',

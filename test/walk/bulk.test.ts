@@ -60,7 +60,12 @@ describe('run --count', () => {
   it('30,000 conversations all complete: the client waits for TIME_WAIT once the range is used up, files stay bounded', () => {
     const out = mkdtempSync(join(tmpdir(), 'packetwalk-bulk-'));
     try {
-      const r = runScenario(findScenario('pod-to-pod-same-node')!, { baseDocuments: builtinClusterDocuments(), clusterFile: '<builtin>', outDir: out, count: 30_000 });
+      const r = runScenario(findScenario('pod-to-pod-same-node')!, {
+        baseDocuments: builtinClusterDocuments(),
+        clusterFile: '<builtin>',
+        outDir: out,
+        count: 30_000,
+      });
       expect(r.tally.total).toBe(30_000);
       expect(r.tally.outcomes).toEqual({ completed: 30_000, refused: 0, 'no-port': 0, unanswered: 0 });
       expect(r.passed).toBe(true);
@@ -77,10 +82,15 @@ describe('run --count', () => {
       // The client's socket table holds the connections of the last 60 s, not all 30,000.
       const client = r.emulation.podStack(r.cluster.pods.find((p) => p.name === 'sqlapi-1-8jgx8')!);
       expect(client.sockets.connections().length).toBeLessThanOrEqual(RANGE);
-      const trace = JSON.parse(readFileSync(join(r.dir!, 'trace.json'), 'utf8')) as { count: number; conversations: Record<string, number> };
+      const trace = JSON.parse(readFileSync(join(r.dir!, 'trace.json'), 'utf8')) as {
+        count: number;
+        conversations: Record<string, number>;
+      };
       expect(trace.count).toBe(30_000);
       expect(trace.conversations).toMatchObject({ total: 30_000, completed: 30_000 });
-      expect(readFileSync(join(r.dir!, 'trace.txt'), 'utf8')).toMatch(/conversations: 30000 \(30000 completed.*the client waited \d+ times for a port in TIME_WAIT/);
+      expect(readFileSync(join(r.dir!, 'trace.txt'), 'utf8')).toMatch(
+        /conversations: 30000 \(30000 completed.*the client waited \d+ times for a port in TIME_WAIT/,
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

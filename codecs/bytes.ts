@@ -29,6 +29,13 @@ export function writeU24(b: Uint8Array, o: number, v: number): void {
 export function readU32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
+/**
+ * The same 32 bits as an int32: for hot paths, where a uint32 >= 2^31 passed on or kept in a field is a heap
+ * number. Compare with `ip | 0`; `>>> 0` turns it back into a uint32.
+ */
+export function readI32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
 export function writeU32(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 24) & 0xff;
   b[o + 1] = (v >>> 16) & 0xff;

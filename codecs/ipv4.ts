@@ -18,7 +18,7 @@
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
 
-import { readU16, readU32, writeU16, writeU32, type Ipv4Address } from './bytes.js';
+import { readI32, readU16, readU32, writeU16, writeU32, type Ipv4Address } from './bytes.js';
 import { internetChecksum, sum16 } from './checksum.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
 import { ByteView } from './view.js';
@@ -154,14 +154,10 @@ export class Ipv4View extends ByteView {
    * not inlined is a heap number per call. Compare with `ip | 0`; `>>> 0` turns them back into Ipv4Address.
    */
   get srcI32(): number {
-    const b = this.bytes,
-      o = this.offset + SRC;
-    return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+    return readI32(this.bytes, this.offset + SRC);
   }
   get dstI32(): number {
-    const b = this.bytes,
-      o = this.offset + DST;
-    return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+    return readI32(this.bytes, this.offset + DST);
   }
   /** Offset of the payload (absolute, in `bytes`). */
   get payloadOffset(): number {

@@ -17,7 +17,7 @@
  *   (so it matches what the receiver sent), a full ICMP checksum, then the outer addresses.
  */
 
-import { readU16, readU32, writeU16, writeU32 } from '../../codecs/bytes.js';
+import { readI32, readU16, readU32, writeU16, writeU32 } from '../../codecs/bytes.js';
 import { checksumUpdate16, checksumUpdate32, finishChecksum, sum16 } from '../../codecs/checksum.js';
 import { udpChecksumUpdate16, udpChecksumUpdate32 } from '../../codecs/udp.js';
 import type { Conntrack, ConntrackEntry } from './conntrack.js';
@@ -219,7 +219,7 @@ function manipAddress(
   const addrOff = l3 + (manip === MANIP_SRC ? 12 : 16);
   // Addresses as int32 (the checksum updates only use their 16-bit halves): a uint32 >= 2^31 passed to a call
   // that is not inlined would be a heap number per packet.
-  const oldIp = (b[addrOff]! << 24) | (b[addrOff + 1]! << 16) | (b[addrOff + 2]! << 8) | b[addrOff + 3]!;
+  const oldIp = readI32(b, addrOff);
   const newIp = newIpAny | 0;
   if (proto === PROTO_TCP || proto === PROTO_UDP) {
     const portOff = l4 + (manip === MANIP_SRC ? 0 : 2);

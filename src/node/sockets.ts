@@ -7,7 +7,7 @@
  * with one PSH/ACK carrying its response, and closes with FIN/ACK when the client does.
  */
 
-import { ipv4ToString, readU16, readU32, type Ipv4Address } from '../../codecs/bytes.js';
+import { ipv4ToString, readI32, readU16, readU32, type Ipv4Address } from '../../codecs/bytes.js';
 
 import { emitIpv4, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4View } from '../../codecs/ipv4.js';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN } from '../../codecs/tcp.js';
@@ -18,11 +18,6 @@ import { LOOPBACK_IP } from './routing.js';
 import type { RoutingTable } from './routing.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { HOP_NS } from '../runtime/clock.js';
-
-/** The big-endian 32-bit word at `o` as an int32. */
-function readI32(b: Uint8Array, o: number): number {
-  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
-}
 
 /**
  * `host what a.b.c.d:port suffix`, the delivery text of a traced packet (`ip` as int32). Kept out of `receive`:

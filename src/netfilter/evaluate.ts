@@ -1,6 +1,7 @@
 /**
- * A node's netfilter: the iptables tables of a Ruleset evaluated at the five hooks in the kernel's order, with
- * conntrack and NAT.
+ * A node's netfilter: the iptables tables of a Ruleset walked at the five hooks in the kernel's order, with
+ * conntrack and NAT — the kernel's nf_hook_slow calling each table's ipt_do_table (net/ipv4/netfilter/ip_tables.c),
+ * nf_conntrack_in and nf_nat_inet_fn at their priorities.
  *
  *   PREROUTING   raw -> conntrack -> mangle -> nat (DNAT)
  *   INPUT        mangle -> filter -> nat (SNAT) -> conntrack confirm
@@ -12,19 +13,47 @@
  * its first packet (nf_nat_inet_fn); every later packet, and every reply, reuses the binding. A RELATED ICMP error
  * is translated together with the header it quotes.
  *
- * Rules are compiled once into flat objects (no strings or allocation per packet); long chains whose rules mostly
- * match one destination address (KUBE-SERVICES) get an index by destination, keeping rule order. With a
- * TraceRecorder the walk records each deciding rule as iptables-save text (precomputed), conntrack and NAT steps.
+ * The rules are walked as compile.ts laid them out (no strings or allocation per packet). With a TraceRecorder the
+ * walk records each deciding rule as iptables-save text, conntrack and NAT steps. OVS's ct() action reaches the same
+ * conntrack and NAT through track and applyBinding (src/node/ovs-conntrack.ts).
  */
 
-import { ipv4ToString, readU16, readU32 } from '../../codecs/bytes.js';
+import { readI32, readU16 } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import { CT_DNAT, CT_EST, CT_INV, CT_NEW, CT_REL, CT_RPL, CT_SNAT, CT_TRK } from '../buffer/packet-buffer.js';
 import { NF_ACCEPT, NF_DROP, NF_REJECT, type NetfilterHooks, type NfVerdict } from '../runtime/netfilter-hooks.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { ConfigVersion } from '../path-observer/config-version.js';
-import type { Counted } from '../path-observer/counted.js';
 import { PathWatch } from '../path-observer/path-watch.js';
+import {
+  type CMatch,
+  CChain,
+  copyChain,
+  CRule,
+  CTable,
+  M_ADDRTYPE,
+  M_COMMENT,
+  M_CONNTRACK,
+  M_ICMP,
+  M_MARK,
+  M_STATISTIC,
+  M_TCP,
+  M_UDP,
+  OwnedRule,
+  type SharedChains,
+  T_ACCEPT,
+  T_DNAT,
+  T_DROP,
+  T_GOTO,
+  T_JUMP,
+  T_MARK,
+  T_MASQ,
+  T_NONE,
+  T_NOTRACK,
+  T_REJECT,
+  T_RETURN,
+  T_SNAT,
+} from './compile.js';
 import {
   Conntrack,
   type ConntrackEntry,
@@ -35,7 +64,7 @@ import {
   UNTRACKED,
   type ConntrackOptions,
 } from './conntrack.js';
-import { ruleText } from './iptables-save.js';
+import { addrText, ctEntryText, ctStateText, endpointText } from './conntrack-format.js';
 import {
   icmpErrorTranslate,
   MANIP_DST,
@@ -45,7 +74,6 @@ import {
   setNullBinding,
   setupNat,
   type ManipType,
-  type NatRange,
   type RandomSource,
 } from './nat.js';
 import { Prng } from './prng.js';
@@ -57,9 +85,6 @@ import {
   CTSTATE_RELATED,
   CTSTATE_SNAT,
   CTSTATE_UNTRACKED,
-  type Chain,
-  type Match,
-  type Rule,
   type Ruleset,
   type TableName,
 } from './rules.js';
@@ -91,334 +116,7 @@ export interface NetfilterOptions {
   shared?: SharedChains;
 }
 
-/** OVS `ct()` arguments the bridge passes (structurally compatible with ovs/bridge.ts CtRequest). */
-export interface OvsCtArgs {
-  commit?: boolean;
-  nat?: boolean;
-  zone?: number;
-  /** ct(commit,nat(src=...|dst=...)): set up a binding on a new connection. */
-  natSpec?: {
-    kind?: 'src' | 'dst';
-    addrMin?: number;
-    addrMax?: number;
-    portMin?: number;
-    portMax?: number;
-    flags?: string[];
-  };
-  /** ct(commit,exec(set_field:V->ct_mark)). */
-  mark?: number;
-}
-
-// Compiled target kinds.
-const T_NONE = 0,
-  T_ACCEPT = 1,
-  T_DROP = 2,
-  T_REJECT = 3,
-  T_RETURN = 4,
-  T_JUMP = 5,
-  T_GOTO = 6,
-  T_DNAT = 7,
-  T_SNAT = 8,
-  T_MASQ = 9,
-  T_MARK = 10,
-  T_NOTRACK = 11;
-// Compiled match kinds.
-const M_TCP = 0,
-  M_UDP = 1,
-  M_ICMP = 2,
-  M_MARK = 3,
-  M_CONNTRACK = 4,
-  M_COMMENT = 5,
-  M_STATISTIC = 6,
-  M_ADDRTYPE = 7;
-
 const MAX_DEPTH = 64;
-
-class CMatch {
-  kind: number;
-  inv = false;
-  a = 0; // tcp/udp: sport lo | icmp type | mark value | ctstates | probability
-  b = 0; // sport hi | icmp code (-1 any) | mark mask
-  c = -1; // dport lo (-1 none)
-  d = 0; // dport hi
-  hasSport = false;
-  sportInv = false;
-  dportInv = false;
-  flagsMask = 0;
-  flagsComp = 0;
-  flagsInv = false;
-  hasFlags = false;
-  srcLocal = 0; // addrtype: 0 none, 1 match, 2 inverted
-  dstLocal = 0;
-
-  constructor(m: Match) {
-    switch (m.kind) {
-      case 'tcp':
-      case 'udp':
-        this.kind = m.kind === 'tcp' ? M_TCP : M_UDP;
-        if (m.sport) {
-          this.hasSport = true;
-          this.a = m.sport.lo;
-          this.b = m.sport.hi;
-          this.sportInv = !!m.sportInvert;
-        }
-        if (m.dport) {
-          this.c = m.dport.lo;
-          this.d = m.dport.hi;
-          this.dportInv = !!m.dportInvert;
-        }
-        if (m.kind === 'tcp' && m.tcpFlags) {
-          this.hasFlags = true;
-          this.flagsMask = m.tcpFlags.mask;
-          this.flagsComp = m.tcpFlags.comp;
-          this.flagsInv = !!m.tcpFlags.invert;
-        }
-        break;
-      case 'icmp':
-        this.kind = M_ICMP;
-        this.a = m.type;
-        this.b = m.code ?? -1;
-        this.inv = !!m.invert;
-        break;
-      case 'mark':
-        this.kind = M_MARK;
-        this.a = m.value >>> 0;
-        this.b = m.mask >>> 0;
-        this.inv = !!m.invert;
-        break;
-      case 'conntrack':
-        this.kind = M_CONNTRACK;
-        this.a = m.states;
-        this.inv = !!m.invert;
-        break;
-      case 'comment':
-        this.kind = M_COMMENT;
-        break;
-      case 'statistic':
-        this.kind = M_STATISTIC;
-        this.a = m.probability;
-        this.inv = !!m.invert;
-        break;
-      case 'addrtype':
-        this.kind = M_ADDRTYPE;
-        if (m.srcType) this.srcLocal = m.srcInvert ? 2 : 1;
-        if (m.dstType) this.dstLocal = m.dstInvert ? 2 : 1;
-        break;
-    }
-  }
-}
-
-class CRule implements Counted {
-  // Networks and masks as int32, as the packet's addresses are read (no heap numbers per packet).
-  hasSrc = false;
-  srcNet = 0;
-  srcMask = 0;
-  srcInv = false;
-  hasDst = false;
-  dstNet = 0;
-  dstMask = 0;
-  dstInv = false;
-  inIf: string | null = null;
-  inPrefix = false;
-  inInv = false;
-  outIf: string | null = null;
-  outPrefix = false;
-  outInv = false;
-  proto = -1;
-  protoInv = false;
-  matches: CMatch[];
-  target = T_NONE;
-  jumpTo: CChain | null = null;
-  range: NatRange | null = null;
-  natIp = 0;
-  markValue = 0;
-  markMask = 0;
-  /** In a SharedChains chain: that chain and the rule's index in it (its counters are each netfilter's own). */
-  owner: CChain | null = null;
-  index = 0;
-  private textCache: string | undefined;
-
-  /** The rule matched a packet of `bytes` bytes (its iptables -v counters): a fast-path replay's count. */
-  countPacket(bytes: number): void {
-    this.rule.packets++;
-    this.rule.bytes += bytes;
-  }
-
-  constructor(
-    readonly chain: string,
-    readonly table: TableName,
-    readonly rule: Rule,
-    chains: Map<string, CChain>,
-  ) {
-    const r = rule;
-    if (r.src) {
-      this.hasSrc = true;
-      this.srcNet = r.src.network | 0;
-      this.srcMask = r.src.mask | 0;
-      this.srcInv = !!r.srcInvert;
-    }
-    if (r.dst) {
-      this.hasDst = true;
-      this.dstNet = r.dst.network | 0;
-      this.dstMask = r.dst.mask | 0;
-      this.dstInv = !!r.dstInvert;
-    }
-    if (r.inIface !== undefined) {
-      [this.inIf, this.inPrefix] = ifName(r.inIface);
-      this.inInv = !!r.inIfaceInvert;
-    }
-    if (r.outIface !== undefined) {
-      [this.outIf, this.outPrefix] = ifName(r.outIface);
-      this.outInv = !!r.outIfaceInvert;
-    }
-    if (r.protocol !== undefined) {
-      this.proto = r.protocol;
-      this.protoInv = !!r.protocolInvert;
-    }
-    this.matches = r.matches.filter((m) => m.kind !== 'comment').map((m) => new CMatch(m));
-    const t = r.target;
-    if (!t) return;
-    switch (t.kind) {
-      case 'ACCEPT':
-        this.target = T_ACCEPT;
-        break;
-      case 'DROP':
-        this.target = T_DROP;
-        break;
-      case 'REJECT':
-        this.target = T_REJECT;
-        break;
-      case 'RETURN':
-        this.target = T_RETURN;
-        break;
-      case 'NOTRACK':
-        this.target = T_NOTRACK;
-        break;
-      case 'jump':
-      case 'goto': {
-        const c = chains.get(t.chain);
-        if (!c) throw new Error(`iptables: -t ${table} -A ${chain}: chain ${t.chain} does not exist`);
-        if (c.builtin) throw new Error(`iptables: -t ${table} -A ${chain}: cannot jump to built-in chain ${t.chain}`);
-        this.target = t.kind === 'jump' ? T_JUMP : T_GOTO;
-        this.jumpTo = c;
-        break;
-      }
-      case 'DNAT':
-      case 'SNAT': {
-        this.target = t.kind === 'DNAT' ? T_DNAT : T_SNAT;
-        const ports = t.portMin !== undefined;
-        this.range = {
-          minIp: t.ip >>> 0,
-          maxIp: t.ip >>> 0,
-          protoSpecified: ports,
-          minPort: t.portMin ?? 0,
-          maxPort: t.portMax ?? t.portMin ?? 0,
-          randomFully: t.kind === 'SNAT' && !!t.randomFully,
-        };
-        break;
-      }
-      case 'MASQUERADE': {
-        this.target = T_MASQ;
-        const ports = t.portMin !== undefined;
-        this.range = {
-          minIp: 0,
-          maxIp: 0,
-          protoSpecified: ports,
-          minPort: t.portMin ?? 0,
-          maxPort: t.portMax ?? t.portMin ?? 0,
-          randomFully: !!t.randomFully,
-        };
-        break;
-      }
-      case 'MARK':
-        this.target = T_MARK;
-        this.markValue = t.value >>> 0;
-        this.markMask = t.mask >>> 0;
-        break;
-    }
-  }
-
-  /** The rule as iptables-save prints it (built on first use; only traces and drop reasons ask). */
-  get text(): string {
-    return (this.textCache ??= ruleText(this.chain, this.rule));
-  }
-}
-
-function ifName(s: string): [string, boolean] {
-  return s.endsWith('+') ? [s.slice(0, -1), true] : [s, false];
-}
-
-class CChain implements Counted {
-  rules: CRule[] = [];
-  /** Rules to try per exact destination (KUBE-SERVICES-style chains); `others` for any other destination. */
-  byDst: Map<number, CRule[]> | null = null;
-  others: CRule[] = [];
-  constructor(
-    readonly chain: Chain,
-    readonly builtin: boolean,
-    readonly table: TableName,
-  ) {}
-
-  /** A packet fell off the end of the chain (its policy counters). */
-  countPacket(bytes: number): void {
-    this.chain.packets++;
-    this.chain.bytes += bytes;
-  }
-
-  buildIndex(): void {
-    this.others = this.rules;
-    const keyed = this.rules.filter((r) => r.hasDst && !r.dstInv && r.dstMask === -1).length;
-    if (this.rules.length < 16 || keyed * 2 < this.rules.length) return;
-    const byDst = new Map<number, CRule[]>();
-    const others: CRule[] = [];
-    for (const r of this.rules) {
-      if (r.hasDst && !r.dstInv && r.dstMask === -1) {
-        let list = byDst.get(r.dstNet);
-        if (!list) byDst.set(r.dstNet, (list = others.slice()));
-        list.push(r);
-      } else {
-        others.push(r);
-        for (const list of byDst.values()) list.push(r);
-      }
-    }
-    this.byDst = byDst;
-    this.others = others;
-  }
-}
-
-class CTable {
-  chains = new Map<string, CChain>();
-  constructor(readonly name: TableName) {}
-}
-
-/**
- * User chains compiled once and evaluated by many netfilters: kube-proxy's chains are the same on every node of a
- * cluster (hundreds of thousands of rules on a big one), so each node's Ruleset holds the very same Chain objects
- * and each Netfilter reuses these compiled chains instead of compiling its own. Counters stay per netfilter: the
- * first match in a shared chain gives that netfilter's Ruleset its own copy of the chain (Netfilter.ownRule), so
- * the shared Rule objects always read [0:0]. A chain here may only jump to chains here.
- */
-export class SharedChains {
-  /** Compiled chains by table and name. */
-  readonly tables = new Map<TableName, Map<string, CChain>>();
-
-  constructor(readonly ruleset: Ruleset) {
-    for (const [name, t] of ruleset.tables) {
-      const chains = new Map<string, CChain>();
-      for (const c of t.chains.values()) if (c.policy === undefined) chains.set(c.name, new CChain(c, false, name));
-      for (const c of chains.values()) {
-        c.rules = c.chain.rules.map((r, i) => {
-          const cr = new CRule(c.chain.name, name, r, chains);
-          cr.owner = c;
-          cr.index = i;
-          return cr;
-        });
-        c.buildIndex();
-      }
-      this.tables.set(name, chains);
-    }
-  }
-}
 
 /** Slot of a built-in chain in Netfilter.builtins: table index * 5 + hook index (no string-keyed Map per packet). */
 function builtinSlot(table: string, chain: string): number {
@@ -458,8 +156,10 @@ const FILTER_INPUT = 16,
 export class Netfilter implements NetfilterHooks {
   readonly conntrack: Conntrack;
   readonly random: RandomSource;
-  private readonly now: () => number;
-  private readonly node: string | undefined;
+  /** The virtual clock (ns). */
+  readonly now: () => number;
+  /** Node name for trace nodes. */
+  readonly node: string | undefined;
   private tables = new Map<TableName, CTable>();
   /** The built-in chains by builtinSlot (undefined where the table or chain does not exist). */
   private builtins: (CChain | undefined)[] = [];
@@ -485,7 +185,8 @@ export class Netfilter implements NetfilterHooks {
   private readonly stackPos = new Int32Array(MAX_DEPTH);
 
   private readonly config: ConfigVersion;
-  private readonly watch: PathWatch;
+  /** The emulation's path watch (its observer vetoes recording a path that changes conntrack state). */
+  readonly watch: PathWatch;
 
   constructor(ruleset: Ruleset, opts: NetfilterOptions = {}) {
     this.config = opts.config ?? new ConfigVersion();
@@ -608,81 +309,6 @@ export class Netfilter implements NetfilterHooks {
     return v;
   }
 
-  /**
-   * OVS `ct([commit][,nat][,zone=N])` in this node's conntrack: track (or reuse the entry the kernel attached, as
-   * skb_nfct_cached does), with `nat` apply the connection's existing binding in the packet's direction (un-DNAT
-   * replies, both manips when the connection has SNAT and DNAT; a NEW connection is not NATed), with `commit`
-   * confirm the entry. Sets pkt.ctState/ctZone. Returns NF_DROP when commit fails (insert clash) or the table is full.
-   */
-  ovsCt(pkt: PacketBuffer, l3: number, args: OvsCtArgs, trace?: TraceRecorder): NfVerdict {
-    const zone = args.zone ?? 0;
-    const e0 = pkt.ctEntry as ConntrackEntry | null;
-    if (e0 && (e0.untracked || e0.zone === zone)) {
-      if (!(pkt.ctState & CT_TRK)) pkt.ctState = this.conntrack.stateOfAttached(pkt, l3);
-      if (trace)
-        trace.add(
-          'ct',
-          `ct(zone=${zone}): cached entry ${ctStateText(pkt.ctState)}`,
-          { zone, state: ctStateText(pkt.ctState) },
-          this.node,
-        );
-    } else if (!this.track(pkt, l3, true, trace, zone)) {
-      return NF_DROP;
-    }
-    const e = pkt.ctEntry as ConntrackEntry | null;
-    const st = pkt.ctState;
-    const spec = args.natSpec;
-    if (args.nat && spec?.kind && args.commit && e && !e.untracked && !e.confirmed && spec.addrMin !== undefined) {
-      // A new connection with an explicit range: bind it (nf_nat_setup_info) and translate this packet.
-      const manip = spec.kind === 'src' ? MANIP_SRC : MANIP_DST;
-      if (!natInitialized(e, manip)) {
-        const ports = spec.portMin !== undefined;
-        this.watch.observer?.veto('NAT binding set up'); // changes the entry: the next packet walks differently
-        setupNat(
-          this.conntrack,
-          e,
-          manip,
-          {
-            minIp: spec.addrMin >>> 0,
-            maxIp: (spec.addrMax ?? spec.addrMin) >>> 0,
-            protoSpecified: ports,
-            minPort: spec.portMin ?? 0,
-            maxPort: spec.portMax ?? spec.portMin ?? 0,
-            randomFully: spec.flags?.includes('random') ?? false,
-          },
-          this.random,
-        );
-      }
-      this.applyBinding(pkt, l3, e, 0, manip, trace);
-    } else if (
-      args.nat &&
-      e &&
-      !e.untracked &&
-      !(st & CT_NEW) &&
-      e.status & (IPS_SRC_NAT | IPS_DST_NAT) &&
-      (!(st & CT_REL) || st & CT_RPL || args.commit)
-    ) {
-      const dir = st & CT_RPL ? 1 : 0;
-      const srcNat = (e.status & IPS_SRC_NAT) !== 0;
-      const first: ManipType = dir === 1 ? (srcNat ? MANIP_DST : MANIP_SRC) : srcNat ? MANIP_SRC : MANIP_DST;
-      this.applyBinding(pkt, l3, e, dir, first, trace);
-      if (srcNat && e.status & IPS_DST_NAT)
-        this.applyBinding(pkt, l3, e, dir, first === MANIP_SRC ? MANIP_DST : MANIP_SRC, trace);
-    }
-    if (args.commit && e && !e.untracked && args.mark !== undefined) {
-      e.mark = args.mark >>> 0;
-      pkt.ctMark = e.mark;
-    }
-    if (args.commit && e && !e.untracked && !e.confirmed) {
-      if (!this.conntrack.confirm(pkt, this.now())) {
-        this.lastReason = 'conntrack: insert failed (clash)';
-        return NF_DROP;
-      }
-      if (trace) trace.add('ct', `ct(commit): confirmed ${ctEntryText(e)}`, undefined, this.node);
-    }
-    return NF_ACCEPT;
-  }
-
   /** A locally generated ICMP error about `orig` belongs to orig's connection (nf_ct_attach). */
   attachRelated(err: PacketBuffer, orig: PacketBuffer): void {
     this.conntrack.attachRelated(err, orig);
@@ -702,7 +328,11 @@ export class Netfilter implements NetfilterHooks {
     return pkt.ctEntry !== null && (pkt.ctState & CT_TRK) !== 0;
   }
 
-  private track(pkt: PacketBuffer, l3: number, checksum: boolean, trace: TraceRecorder | undefined, zone = 0): boolean {
+  /**
+   * nf_conntrack_in: look the packet up in zone `zone` (a new entry is unconfirmed) and set pkt.ctEntry/ctState;
+   * false when the table is full (lastRule() says so). Also OVS ct()'s lookup (src/node/ovs-conntrack.ts).
+   */
+  track(pkt: PacketBuffer, l3: number, checksum: boolean, trace: TraceRecorder | undefined, zone = 0): boolean {
     const ct = this.conntrack;
     const verdict = ct.clock
       ? ct.trackNow(pkt, l3, zone, checksum && ct.verifyChecksums)
@@ -766,7 +396,11 @@ export class Netfilter implements NetfilterHooks {
     return v;
   }
 
-  private applyBinding(
+  /**
+   * nf_nat_packet for one manip type: rewrite the packet (`dir` 0 original, 1 reply) by the entry's binding, a
+   * RELATED ICMP error with the header it quotes. Also OVS ct(nat)'s translation (src/node/ovs-conntrack.ts).
+   */
+  applyBinding(
     pkt: PacketBuffer,
     l3: number,
     e: ConntrackEntry,
@@ -789,7 +423,7 @@ export class Netfilter implements NetfilterHooks {
       }
       return;
     }
-    const before = trace ? endpointText(b, l3, manip) : '';
+    const before = trace ? endpointText(b, l3, manip === MANIP_SRC) : '';
     this.watch.observer?.nat(pkt, l3, e, dir, manip);
     if (natPacket(b, l3, pkt.end, e, dir, manip)) {
       pkt.ctState = (pkt.ctState & ~(CT_SNAT | CT_DNAT)) | natFlags(e.status);
@@ -798,8 +432,8 @@ export class Netfilter implements NetfilterHooks {
         const side = manip === MANIP_SRC ? 'source' : 'destination';
         trace.add(
           'nat',
-          `${what}: ${side} ${before} -> ${endpointText(b, l3, manip)}`,
-          { kind: what, before, after: endpointText(b, l3, manip) },
+          `${what}: ${side} ${before} -> ${endpointText(b, l3, manip === MANIP_SRC)}`,
+          { kind: what, before, after: endpointText(b, l3, manip === MANIP_SRC) },
           this.node,
         );
       }
@@ -1042,26 +676,6 @@ export class Netfilter implements NetfilterHooks {
   }
 }
 
-/** A chain with its own rule objects (their counters), sharing their matches and targets. */
-function copyChain(c: Chain): Chain {
-  return { ...c, rules: c.rules.map((r) => ({ ...r })) };
-}
-
-/** A netfilter's own copy of a shared rule: its iptables -v counters (see SharedChains). */
-class OwnedRule implements Counted {
-  constructor(readonly rule: Rule) {}
-
-  countPacket(bytes: number): void {
-    this.rule.packets++;
-    this.rule.bytes += bytes;
-  }
-}
-
-/** The big-endian 32-bit word at `o` as an int32. */
-function readI32(b: Uint8Array, o: number): number {
-  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
-}
-
 /** xt_conntrack state bits of a packet. */
 function ctStateBits(pkt: PacketBuffer): number {
   const e = pkt.ctEntry as ConntrackEntry | null;
@@ -1073,47 +687,4 @@ function ctStateBits(pkt: PacketBuffer): number {
   if (e.status & IPS_SRC_NAT) bits |= CTSTATE_SNAT;
   if (e.status & IPS_DST_NAT) bits |= CTSTATE_DNAT;
   return bits;
-}
-
-/** ct_state bits as OVS writes them in flows: `+trk+new`, `+trk+est+rpl+dnat` (cold path). */
-export function ctStateText(st: number): string {
-  if (!(st & CT_TRK)) return '-trk';
-  let s = '+trk';
-  if (st & CT_NEW) s += '+new';
-  if (st & CT_EST) s += '+est';
-  if (st & CT_REL) s += '+rel';
-  if (st & CT_RPL) s += '+rpl';
-  if (st & CT_INV) s += '+inv';
-  if (st & CT_SNAT) s += '+snat';
-  if (st & CT_DNAT) s += '+dnat';
-  return s;
-}
-
-function ctEntryText(e: ConntrackEntry): string {
-  const o = e.orig,
-    r = e.reply;
-  const proto =
-    o.proto === PROTO_TCP ? 'tcp' : o.proto === PROTO_UDP ? 'udp' : o.proto === PROTO_ICMP ? 'icmp' : String(o.proto);
-  const ep = (a: number, p: number): string =>
-    o.proto === PROTO_TCP || o.proto === PROTO_UDP ? `${ipv4ToString(a)}:${p}` : ipv4ToString(a);
-  return `${proto} ${ep(o.src, o.sport)} -> ${ep(o.dst, o.dport)}, reply ${ep(r.src, r.sport)} -> ${ep(r.dst, r.dport)}`;
-}
-
-/** `ip:port` (or `ip`) of the packet's source (MANIP_SRC) or destination (cold path). */
-function endpointText(b: Uint8Array, l3: number, manip: ManipType): string {
-  const proto = b[l3 + 9]!;
-  const l4 = l3 + ((b[l3]! & 0x0f) << 2);
-  const ip = ipv4ToString(readU32(b, l3 + (manip === MANIP_SRC ? 12 : 16)));
-  if (proto === PROTO_TCP || proto === PROTO_UDP) return `${ip}:${readU16(b, l4 + (manip === MANIP_SRC ? 0 : 2))}`;
-  return ip;
-}
-
-/** `src:port -> dst:port` of the packet at l3 (cold path). */
-function addrText(b: Uint8Array, l3: number): string {
-  const proto = b[l3 + 9]!;
-  const l4 = l3 + ((b[l3]! & 0x0f) << 2);
-  const src = ipv4ToString(readU32(b, l3 + 12));
-  const dst = ipv4ToString(readU32(b, l3 + 16));
-  if (proto === PROTO_TCP || proto === PROTO_UDP) return `${src}:${readU16(b, l4)} -> ${dst}:${readU16(b, l4 + 2)}`;
-  return `${src} -> ${dst}`;
 }

@@ -22,7 +22,8 @@
 
 import { cidrToString, ipv4ToString } from '../../codecs/bytes.js';
 import type { Cluster, HostSubnet } from '../cluster/types.js';
-import { Netfilter, SharedChains, type NetfilterOptions } from './evaluate.js';
+import { SharedChains } from './compile.js';
+import { Netfilter, type NetfilterOptions } from './evaluate.js';
 import { ruleFromArgs } from './iptables-restore.js';
 import { addKubeProxyRules, type KubeProxyOptions } from './kube-proxy.js';
 import {

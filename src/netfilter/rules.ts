@@ -1,7 +1,7 @@
 /**
  * iptables as data: tables, chains, rules, matches and targets, in the shapes iptables-save prints them. A Ruleset
- * is what `iptables-save` shows for one network namespace; evaluate.ts runs it, iptables-save.ts prints it and
- * iptables-restore.ts parses it.
+ * is what `iptables-save` shows for one network namespace; compile.ts compiles it, evaluate.ts runs it,
+ * iptables-save.ts prints it and iptables-restore.ts parses it.
  */
 
 import type { Ipv4Cidr } from '../../codecs/bytes.js';

@@ -27,9 +27,9 @@ import { createEgressRouterNetfilter } from '../netfilter/egress-router.js';
 import { MacvlanLink } from '../ports/macvlan.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
 import { ETHERNET_HEADER_LEN } from '../../codecs/ethernet.js';
-import { NF_ACCEPT } from '../runtime/netfilter-hooks.js';
 import { HOP_NS } from '../runtime/clock.js';
 import { appFor } from './apps.js';
+import { ovsCtExecute } from './ovs-conntrack.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Stack } from './stack.js';
 
@@ -275,10 +275,9 @@ export class EmulatedNode implements BridgeHost {
   /** OVS ct(): the same kernel conntrack table iptables uses (zone 0), as on a real node. */
   conntrack(pkt: PacketBuffer, req: CtRequest, trace?: TraceRecorder): string | undefined {
     // br0 flows only send IP to ct(); frames on br0 are untagged Ethernet. (Only a built node's br0 calls this.)
-    const netfilter = this.dataPath!.netfilter;
-    if (netfilter.ovsCt(pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace) === NF_ACCEPT) return undefined;
-    pkt.ctState = CT_TRK | CT_INV;
-    return netfilter.lastRule() ?? 'conntrack refused the packet';
+    const refused = ovsCtExecute(this.dataPath!.netfilter, pkt, pkt.start + ETHERNET_HEADER_LEN, req, trace);
+    if (refused !== undefined) pkt.ctState = CT_TRK | CT_INV;
+    return refused;
   }
 
   portName(port: number): string {

@@ -1,39 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ipv4 } from '../../codecs/bytes.js';
-import { Ipv4View } from '../../codecs/ipv4.js';
-import { CT_DNAT, CT_EST, CT_NEW, CT_REL, CT_RPL, CT_TRK } from '../../src/buffer/packet-buffer.js';
 import type { ConntrackEntry } from '../../src/netfilter/conntrack.js';
 import { createEgressRouterNetfilter } from '../../src/netfilter/egress-router.js';
 import { Netfilter } from '../../src/netfilter/evaluate.js';
 import { buildNodeRules, createNodeNetfilter, nodeInterfaces } from '../../src/netfilter/node-rules.js';
-import { Prng } from '../../src/netfilter/prng.js';
+import { ovsCtExecute } from '../../src/node/ovs-conntrack.js';
 import { NF_ACCEPT, NF_REJECT } from '../../src/runtime/netfilter-hooks.js';
 import { TraceRecorder } from '../../src/trace/types.js';
 import { smallCluster } from './cluster-fixture.js';
-import { ACK, icmpError, inspect, SYN, tcp, udp, type Ends } from './packets.js';
+import { ACK, inspect, SYN, tcp, udp } from './packets.js';
 
-type P = ReturnType<typeof tcp>;
-
-function forward(nf: Netfilter, p: P, inIf: string, outIf: string, trace?: TraceRecorder): number {
-  let v = nf.prerouting(p.pkt, p.l3, inIf, trace);
-  if (v !== NF_ACCEPT) return v;
-  new Ipv4View(p.pkt.data, p.l3).decrementTtl();
-  v = nf.forward(p.pkt, p.l3, inIf, outIf, trace);
-  if (v !== NF_ACCEPT) return v;
-  return nf.postrouting(p.pkt, p.l3, outIf, trace);
-}
-
-const TO_SVC: Ends = { src: '10.128.0.5', dst: '172.30.82.94', sport: 40000, dport: 80 };
-// Endpoints in KUBE-SVC rule order (sorted by "ip:port").
-const EPS = ['10.128.0.6', '10.129.0.7', '10.129.0.8'];
-
-/** The endpoint xt_statistic picks with this seed: rule i matches when (u32 & 0x7fffffff) < round(p_i * 2^31). */
-function expectedEndpoint(seed: number): string {
-  const r = new Prng(seed);
-  if ((r.nextU32() & 0x7fffffff) < Math.round(0x80000000 / 3)) return EPS[0]!;
-  if ((r.nextU32() & 0x7fffffff) < 0x40000000) return EPS[1]!;
-  return EPS[2]!;
-}
+import { EPS, expectedEndpoint, forward, TO_SVC } from './service-fixture.js';
 
 describe('node-a netfilter walks', () => {
   it('pod -> service: DNAT to the endpoint the seed picks, no SNAT (pod source kept)', () => {
@@ -86,7 +63,7 @@ describe('node-a netfilter walks', () => {
       seen.add(ep);
       // The endpoint's SYN-ACK goes back through br0's ct(nat) (no iptables), then the client's ACK.
       const synack = tcp({ src: ep, dst: TO_SVC.src, sport: 8080, dport: port }, SYN | ACK);
-      expect(nf.ovsCt(synack.pkt, synack.l3, { nat: true })).toBe(NF_ACCEPT);
+      expect(ovsCtExecute(nf, synack.pkt, synack.l3, { nat: true })).toBeUndefined();
       expect(inspect(synack).src).toBe(TO_SVC.dst);
       const ack = tcp({ ...TO_SVC, sport: port }, ACK);
       expect(forward(nf, ack, 'tun0', 'tun0')).toBe(NF_ACCEPT);
@@ -187,74 +164,6 @@ describe('node-a netfilter walks', () => {
     expect(
       lines.some((l) => l.startsWith('ct: conntrack (zone 0): +trk+new tcp 10.128.0.5:40000 -> 172.30.82.94:80')),
     ).toBe(true);
-  });
-});
-
-describe('OVS ct() on the shared table', () => {
-  it("sees the kernel's DNAT entry: the endpoint's reply is +est+rpl+dnat and ct(nat) un-DNATs it", () => {
-    let seed = 0;
-    while (expectedEndpoint(seed) !== '10.128.0.6') seed++;
-    const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed });
-    forward(nf, tcp(TO_SVC, SYN), 'tun0', 'tun0');
-    const reply = tcp({ src: '10.128.0.6', dst: '10.128.0.5', sport: 8080, dport: 40000 }, SYN | ACK);
-    expect(nf.ovsCt(reply.pkt, reply.l3, {})).toBe(NF_ACCEPT);
-    expect(reply.pkt.ctState).toBe(CT_TRK | CT_EST | CT_RPL | CT_DNAT);
-    expect(inspect(reply).src).toBe('10.128.0.6'); // ct() without nat changes nothing
-    expect(nf.ovsCt(reply.pkt, reply.l3, { nat: true })).toBe(NF_ACCEPT);
-    expect(inspect(reply)).toEqual({ src: '172.30.82.94', dst: '10.128.0.5', sport: 80, dport: 40000, valid: true });
-  });
-
-  it('ct(nat) translates a RELATED ICMP error from the endpoint, quoted header included', () => {
-    let seed = 0;
-    while (expectedEndpoint(seed) !== '10.128.0.6') seed++;
-    const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed });
-    const syn = tcp(TO_SVC, SYN);
-    forward(nf, syn, 'tun0', 'tun0');
-    const err = icmpError('10.128.0.6', '10.128.0.5', 3, 3, syn, 40);
-    expect(nf.ovsCt(err.pkt, err.l3, {})).toBe(NF_ACCEPT);
-    expect(err.pkt.ctState).toBe(CT_TRK | CT_REL | CT_RPL | CT_DNAT);
-    expect(nf.ovsCt(err.pkt, err.l3, { nat: true })).toBe(NF_ACCEPT);
-    const outer = inspect(err);
-    expect([outer.src, outer.dst, outer.valid]).toEqual(['172.30.82.94', '10.128.0.5', true]);
-    expect(inspect({ pkt: err.pkt, l3: err.l3 + 28 })).toEqual({ ...TO_SVC, valid: true });
-  });
-
-  it('ct(commit,nat(dst=...),exec(set_field:...->ct_mark)) binds a new connection and stores the mark', () => {
-    const nf = createNodeNetfilter(smallCluster(), 'node-a');
-    const p = tcp({ src: '10.128.0.5', dst: '10.0.0.1', sport: 40002, dport: 80 }, SYN);
-    expect(
-      nf.ovsCt(p.pkt, p.l3, {
-        commit: true,
-        nat: true,
-        natSpec: { kind: 'dst', addrMin: ipv4('10.129.0.7'), portMin: 8080 },
-        mark: 7,
-      }),
-    ).toBe(NF_ACCEPT);
-    expect(inspect(p)).toEqual({ src: '10.128.0.5', dst: '10.129.0.7', sport: 40002, dport: 8080, valid: true });
-    expect([p.pkt.ctMark, (p.pkt.ctEntry as ConntrackEntry).mark, nf.conntrack.count]).toEqual([7, 7, 1]);
-  });
-
-  it('ct() without commit leaves nothing; ct(commit) confirms', () => {
-    const nf = createNodeNetfilter(smallCluster(), 'node-a');
-    const a = tcp({ src: '10.128.0.5', dst: '10.129.0.7', sport: 40001, dport: 8080 }, SYN);
-    expect(nf.ovsCt(a.pkt, a.l3, {})).toBe(NF_ACCEPT);
-    expect(a.pkt.ctState).toBe(CT_TRK | CT_NEW);
-    expect(nf.conntrack.count).toBe(0);
-    expect(nf.ovsCt(a.pkt, a.l3, { commit: true })).toBe(NF_ACCEPT);
-    expect(nf.conntrack.count).toBe(1);
-  });
-
-  it('reuses the entry the kernel attached when the packet enters br0 from tun0 (skb_nfct_cached)', () => {
-    const nf = createNodeNetfilter(smallCluster(), 'node-a', { seed: 2 });
-    const p = tcp(TO_SVC, SYN);
-    forward(nf, p, 'tun0', 'tun0');
-    const entry = p.pkt.ctEntry;
-    // tun0 into br0: metadata cleared but the conntrack reference kept (ovs-ports.ts Tun0Port).
-    p.pkt.ctState = 0;
-    expect(nf.ovsCt(p.pkt, p.l3, { commit: true })).toBe(NF_ACCEPT);
-    expect(p.pkt.ctEntry).toBe(entry);
-    expect(p.pkt.ctState).toBe(CT_TRK | CT_NEW | CT_DNAT);
-    expect(nf.conntrack.count).toBe(1);
   });
 });
 

@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { builtinCluster } from '../../src/cluster/builtin.js';
-import { Netfilter, SharedChains } from '../../src/netfilter/evaluate.js';
+import { SharedChains } from '../../src/netfilter/compile.js';
+import { Netfilter } from '../../src/netfilter/evaluate.js';
 import { iptablesSave } from '../../src/netfilter/iptables-save.js';
 import { buildNodeRules, createNodeNetfilter, sharedKubeProxy } from '../../src/netfilter/node-rules.js';
 import { emptyRuleset } from '../../src/netfilter/rules.js';

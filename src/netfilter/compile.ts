@@ -9,7 +9,7 @@
 
 import type { Counted } from '../path-observer/counted.js';
 import { ruleText } from './iptables-save.js';
-import type { NatRange } from './nat.js';
+import { natRange, type NatRange } from './nat.js';
 import type { Chain, Match, Rule, Ruleset, TableName } from './rules.js';
 
 // Compiled target kinds.
@@ -209,28 +209,12 @@ export class CRule implements Counted {
       case 'DNAT':
       case 'SNAT': {
         this.target = t.kind === 'DNAT' ? T_DNAT : T_SNAT;
-        const ports = t.portMin !== undefined;
-        this.range = {
-          minIp: t.ip >>> 0,
-          maxIp: t.ip >>> 0,
-          protoSpecified: ports,
-          minPort: t.portMin ?? 0,
-          maxPort: t.portMax ?? t.portMin ?? 0,
-          randomFully: t.kind === 'SNAT' && !!t.randomFully,
-        };
+        this.range = natRange(t.ip, t.ip, t.portMin, t.portMax, t.kind === 'SNAT' && !!t.randomFully);
         break;
       }
       case 'MASQUERADE': {
-        this.target = T_MASQ;
-        const ports = t.portMin !== undefined;
-        this.range = {
-          minIp: 0,
-          maxIp: 0,
-          protoSpecified: ports,
-          minPort: t.portMin ?? 0,
-          maxPort: t.portMax ?? t.portMin ?? 0,
-          randomFully: !!t.randomFully,
-        };
+        this.target = T_MASQ; // the address: the outgoing interface's, set when a connection is bound (natTarget)
+        this.range = natRange(0, 0, t.portMin, t.portMax, !!t.randomFully);
         break;
       }
       case 'MARK':

@@ -41,6 +41,27 @@ export interface NatRange {
   randomFully: boolean;
 }
 
+/**
+ * The range of --to-destination/--to-source ip[-ip][:port[-port]] or OVS nat(dst=...): addresses as uint32, ports
+ * only when `portMin` is given (one port when `portMax` is not).
+ */
+export function natRange(
+  minIp: number,
+  maxIp: number,
+  portMin: number | undefined,
+  portMax: number | undefined,
+  randomFully: boolean,
+): NatRange {
+  return {
+    minIp: minIp >>> 0,
+    maxIp: maxIp >>> 0,
+    protoSpecified: portMin !== undefined,
+    minPort: portMin ?? 0,
+    maxPort: portMax ?? portMin ?? 0,
+    randomFully,
+  };
+}
+
 /** A 32-bit random source (the netfilter instance's seeded generator). */
 export interface RandomSource {
   nextU32(): number;

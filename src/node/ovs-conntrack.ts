@@ -15,7 +15,7 @@ import { CT_NEW, CT_REL, CT_RPL, CT_TRK } from '../buffer/packet-buffer.js';
 import { type ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT } from '../netfilter/conntrack.js';
 import { ctEntryText, ctStateText } from '../netfilter/conntrack-format.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
-import { MANIP_DST, MANIP_SRC, natInitialized, setupNat, type ManipType } from '../netfilter/nat.js';
+import { MANIP_DST, MANIP_SRC, natInitialized, natRange, setupNat, type ManipType } from '../netfilter/nat.js';
 import type { CtRequest } from '../ovs/bridge.js';
 import type { TraceRecorder } from '../trace/types.js';
 
@@ -57,22 +57,10 @@ export function ovsCtExecute(
     // A new connection with an explicit range: bind it (nf_nat_setup_info) and translate this packet.
     const manip = spec.kind === 'src' ? MANIP_SRC : MANIP_DST;
     if (!natInitialized(e, manip)) {
-      const ports = spec.portMin !== undefined;
       nf.watch.observer?.veto('NAT binding set up'); // changes the entry: the next packet walks differently
-      setupNat(
-        nf.conntrack,
-        e,
-        manip,
-        {
-          minIp: spec.addrMin >>> 0,
-          maxIp: (spec.addrMax ?? spec.addrMin) >>> 0,
-          protoSpecified: ports,
-          minPort: spec.portMin ?? 0,
-          maxPort: spec.portMax ?? spec.portMin ?? 0,
-          randomFully: spec.flags?.includes('random') ?? false,
-        },
-        nf.random,
-      );
+      const random = spec.flags?.includes('random') ?? false;
+      const range = natRange(spec.addrMin, spec.addrMax ?? spec.addrMin, spec.portMin, spec.portMax, random);
+      setupNat(nf.conntrack, e, manip, range, nf.random);
     }
     nf.applyBinding(pkt, l3, e, 0, manip, trace);
   } else if (

@@ -13,7 +13,9 @@ import {
   ensureChain,
   ensureTable,
   probabilityToKernel,
+  PROTOCOL_NAMES,
   rule,
+  TCP_FLAG_NAMES,
   type Match,
   type PortRange,
   type Rule,
@@ -33,7 +35,7 @@ export class IptablesParseError extends Error {
 }
 
 const TABLES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
-const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
+const PROTOCOLS = new Map(PROTOCOL_NAMES.map(([p, name]): [string, number] => [name, p]));
 const ICMP_TYPES: Record<string, number> = {
   'echo-reply': 0,
   'destination-unreachable': 3,
@@ -43,16 +45,11 @@ const ICMP_TYPES: Record<string, number> = {
   'time-exceeded': 11,
   'parameter-problem': 12,
 };
-const TCP_FLAGS: Record<string, number> = {
-  FIN: 0x01,
-  SYN: 0x02,
-  RST: 0x04,
-  PSH: 0x08,
-  ACK: 0x10,
-  URG: 0x20,
-  ALL: 0x3f,
-  NONE: 0,
-};
+const TCP_FLAGS = new Map([
+  ...TCP_FLAG_NAMES.map(([bit, name]): [string, number] => [name, bit]),
+  ['ALL', 0x3f],
+  ['NONE', 0],
+]);
 const SIMPLE_TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN']);
 
 /** Split a line into words; double quotes group, backslash escapes the next character (iptables-restore rules). */
@@ -192,7 +189,7 @@ function parseValueMask(s: string, fail: (m: string) => never): [number, number 
 function parseTcpFlags(s: string, fail: (m: string) => never): number {
   let v = 0;
   for (const f of s.split(',')) {
-    const bit = TCP_FLAGS[f.toUpperCase()];
+    const bit = TCP_FLAGS.get(f.toUpperCase());
     if (bit === undefined) fail(`unknown TCP flag "${f}"`);
     v |= bit!;
   }
@@ -283,7 +280,7 @@ function parseRuleArgs(w: string[], table: TableName, fail: (m: string) => never
       case '--protocol': {
         const v = next(a).toLowerCase();
         if (v === 'all' || v === '0') continue;
-        const p = PROTOCOLS[v] ?? (/^\d+$/.test(v) ? Number(v) : undefined);
+        const p = PROTOCOLS.get(v) ?? (/^\d+$/.test(v) ? Number(v) : undefined);
         if (p === undefined || p > 255) fail(`unknown protocol "${v}"`);
         r.protocol = p;
         if (takeInvert()) r.protocolInvert = true;

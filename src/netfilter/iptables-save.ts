@@ -13,7 +13,9 @@ import { cidrToString, ipv4ToString } from '../../codecs/bytes.js';
 import {
   BUILTIN_CHAINS,
   CTSTATE_NAMES,
+  PROTOCOL_NAMES,
   TABLE_ORDER,
+  TCP_FLAG_NAMES,
   type Chain,
   type Match,
   type Rule,
@@ -22,28 +24,11 @@ import {
   type Target,
 } from './rules.js';
 
-const PROTO_NAMES: Record<number, string> = {
-  1: 'icmp',
-  6: 'tcp',
-  17: 'udp',
-  47: 'gre',
-  50: 'esp',
-  51: 'ah',
-  132: 'sctp',
-};
+const PROTO_NAMES = new Map(PROTOCOL_NAMES);
 
 export function protoName(p: number): string {
-  return PROTO_NAMES[p] ?? String(p);
+  return PROTO_NAMES.get(p) ?? String(p);
 }
-
-const TCP_FLAG_NAMES: readonly [number, string][] = [
-  [0x01, 'FIN'],
-  [0x02, 'SYN'],
-  [0x04, 'RST'],
-  [0x08, 'PSH'],
-  [0x10, 'ACK'],
-  [0x20, 'URG'],
-];
 
 export interface SaveOptions {
   /** Prefix each rule with `[packets:bytes]` (iptables-save -c). */

@@ -39,6 +39,27 @@ export const CTSTATE_NAMES: readonly [number, string][] = [
   [CTSTATE_DNAT, 'DNAT'],
 ];
 
+/** Protocol names iptables-save prints for -p and iptables-restore accepts; other protocols print as numbers. */
+export const PROTOCOL_NAMES: readonly [number, string][] = [
+  [1, 'icmp'],
+  [6, 'tcp'],
+  [17, 'udp'],
+  [47, 'gre'],
+  [50, 'esp'],
+  [51, 'ah'],
+  [132, 'sctp'],
+];
+
+/** --tcp-flags names in the order libxt_tcp prints them. */
+export const TCP_FLAG_NAMES: readonly [number, string][] = [
+  [0x01, 'FIN'],
+  [0x02, 'SYN'],
+  [0x04, 'RST'],
+  [0x08, 'PSH'],
+  [0x10, 'ACK'],
+  [0x20, 'URG'],
+];
+
 /** A port or port range; `lo === hi` for one port. */
 export interface PortRange {
   lo: number;

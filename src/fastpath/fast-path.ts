@@ -23,9 +23,7 @@
  * Traced packets always walk (their traces are the point), and so do packets of a walk already being recorded.
  */
 
-import { readU16, writeU16 } from '../../codecs/bytes.js';
-import { checksumUpdate16 } from '../../codecs/checksum.js';
-import { Ipv4View } from '../../codecs/ipv4.js';
+import { decrementIpv4Ttl, Ipv4View } from '../../codecs/ipv4.js';
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { CaptureSink } from '../runtime/capture-sink.js';
@@ -273,15 +271,9 @@ export class FastPath implements PathCache, RecipeStore {
           break;
         }
         case OP_DEC_TTL_STACK:
-          this.view.reset(b, pkt.start + args[k]!).decrementTtl();
+        case OP_DEC_TTL_OVS:
+          decrementIpv4Ttl(b, pkt.start + args[k]!);
           break;
-        case OP_DEC_TTL_OVS: {
-          const l3 = pkt.start + args[k]!;
-          const oldWord = readU16(b, l3 + 8);
-          b[l3 + 8] = b[l3 + 8]! - 1;
-          writeU16(b, l3 + 10, checksumUpdate16(readU16(b, l3 + 10), oldWord, readU16(b, l3 + 8)));
-          break;
-        }
         case OP_NAT:
           natPacket(
             b,

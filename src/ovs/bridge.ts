@@ -17,8 +17,7 @@
  * kernel -> tun0) gets a fresh frame of state.
  */
 
-import { readU16, writeU16 } from '../../codecs/bytes.js';
-import { checksumUpdate16 } from '../../codecs/checksum.js';
+import { decrementIpv4Ttl } from '../../codecs/ipv4.js';
 import { BufferPool, type PacketBuffer } from '../buffer/packet-buffer.js';
 import type { TraceRecorder } from '../trace/types.js';
 import { formatAction, formatSubfield, type Action, type NatSpec } from './actions.js';
@@ -1140,9 +1139,7 @@ export class Bridge {
       return;
     }
     this.watch.observer?.ovsDecTtl(f.pkt, l3);
-    const oldWord = readU16(b, l3 + 8);
-    b[l3 + 8] = ttl - 1;
-    writeU16(b, l3 + 10, checksumUpdate16(readU16(b, l3 + 10), oldWord, readU16(b, l3 + 8)));
+    decrementIpv4Ttl(b, l3);
     key[W_NW_TTL] = ttl - 1;
   }
 }

@@ -26,6 +26,7 @@
 import { decrementIpv4Ttl, Ipv4View } from '../../codecs/ipv4.js';
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import { SecondChanceTable } from '../cache/second-chance.js';
 import type { CaptureSink } from '../runtime/capture-sink.js';
 import type { ConntrackEntry } from '../netfilter/conntrack.js';
 import { l4ChecksumValid } from '../netfilter/l4-checksum.js';
@@ -50,7 +51,11 @@ import { PathRecorder, type RecipeStore } from './recorder.js';
 
 /** Key words per entry (see the file comment). */
 const KEY_WORDS = 11;
-/** Cache slots (a power of two); direct-mapped, a colliding recipe replaces the older one. */
+/**
+ * Cache slots (a power of two); direct-mapped, a colliding recipe replaces the older one, and a key is recorded on
+ * its second miss, like a datapath flow that is only worth installing for traffic that repeats
+ * (src/cache/second-chance.ts).
+ */
 const SLOTS = 4096;
 
 /** How the fast path has fared (`vetoed`: see `lastVeto`). */
@@ -86,14 +91,8 @@ export class FastPath implements PathCache, RecipeStore {
   readonly stats: FastPathStats = { hits: 0, misses: 0, stored: 0, vetoed: 0 };
   /** Why the last recording was not stored (for tests and debugging). */
   lastVeto = '';
-  private readonly keys = new Int32Array(SLOTS * KEY_WORDS);
-  private readonly recipes: (PathRecipe | null)[] = new Array<PathRecipe | null>(SLOTS).fill(null);
-  /**
-   * Second chance: a key is recorded on its second miss, like a datapath flow that is only worth installing for
-   * traffic that repeats. Per slot, a second hash of the last key that missed there once.
-   */
-  private readonly seen = new Int32Array(SLOTS);
-  private keyHash = 0;
+  /** Recipes by key; never invalidated as a whole: a recipe stamped with an old configuration version misses. */
+  private readonly recipes = new SecondChanceTable<PathRecipe>(SLOTS, KEY_WORDS);
   private readonly key = new Int32Array(KEY_WORDS);
   private readonly view = new Ipv4View(new Uint8Array(0));
   private readonly recorder: PathRecorder;
@@ -126,16 +125,16 @@ export class FastPath implements PathCache, RecipeStore {
       next.receiveFrame(pkt);
       return;
     }
-    const slot = this.slotOf();
-    const r = this.recipes[slot]!;
-    if (r !== null && r.version === this.config.value && this.sameKey(slot) && this.guardsHold(r, pkt)) {
+    const recipes = this.recipes;
+    const slot = recipes.slotOf(this.key, KEY_WORDS);
+    const r = recipes.get(slot, this.key, KEY_WORDS);
+    if (r !== null && r.version === this.config.value && this.guardsHold(r, pkt)) {
       this.stats.hits++;
       if (!this.audit) return this.replay(pkt, r);
       this.audited = r;
     } else {
       this.stats.misses++;
-      if (this.seen[slot] !== this.keyHash) {
-        this.seen[slot] = this.keyHash;
+      if (recipes.firstMiss(slot)) {
         next.receiveFrame(pkt);
         return;
       }
@@ -158,8 +157,7 @@ export class FastPath implements PathCache, RecipeStore {
         this.auditFailures.push(`link ${rec.key[0]}: the walk no longer does what its recipe does: ${d}`);
       this.audited = null;
     }
-    this.keys.set(rec.key, rec.slot * KEY_WORDS);
-    this.recipes[rec.slot] = recipe;
+    this.recipes.store(rec.slot, rec.key, KEY_WORDS, recipe, this.recipes.current);
     this.stats.stored++;
   }
 
@@ -212,25 +210,6 @@ export class FastPath implements PathCache, RecipeStore {
     k[8] = (b[l4]! << 24) | (b[l4 + 1]! << 16) | (b[l4 + 2]! << 8) | b[l4 + 3]!;
     k[9] = l4word;
     k[10] = len;
-    return true;
-  }
-
-  private slotOf(): number {
-    const k = this.key;
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < KEY_WORDS; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    h ^= h >>> 12;
-    this.keyHash = Math.imul(h, 0x9e3779b1) | 1; // never 0, the empty mark
-    return h & (SLOTS - 1);
-  }
-
-  private sameKey(slot: number): boolean {
-    const ks = this.keys,
-      k = this.key,
-      base = slot * KEY_WORDS;
-    for (let i = 0; i < KEY_WORDS; i++) if (ks[base + i] !== k[i]) return false;
     return true;
   }
 

@@ -482,7 +482,7 @@ export class Bridge {
   private readonly frames: Frame[] = [];
   private level = 0;
   private seq = 0;
-  /** Untraced passes by whole flow key (pass-cache.ts); invalidated by every flow or group change. */
+  /** Untraced passes by flow key (pass-cache.ts); invalidated by every flow or group change. */
   private readonly passCache = new PassCache<PassRecipe>();
   /** The pass cache's key words need recomputing (flows or groups changed). */
   private cacheWordsStale = true;
@@ -793,7 +793,7 @@ export class Bridge {
       }
     }
     const slot = cache.slotOf(f.key, table);
-    const hit = cache.get(slot, f.key, table);
+    const hit = cache.get(slot);
     if (hit !== null) {
       if (from !== null) from.link(fromStep, generation, f.key, hit);
       this.replay(f, hit);

@@ -36,7 +36,7 @@ import {
   W_NW_TTL,
   newFlowKey,
 } from './fields.js';
-import type { FlowRule, FlowTables } from './flow-tables.js';
+import type { CompiledGroup, FlowRule, FlowTables, Table } from './flow-tables.js';
 import { flowHash, selectBucket } from './groups.js';
 import { formatPort, hexC } from './match.js';
 import { PassCache, PassRecipe } from './pass-cache.js';
@@ -147,13 +147,20 @@ export class Xlate {
   /** The pass cache's key words need recomputing (flows or groups changed). */
   private cacheWordsStale = true;
 
+  /** The tables and groups of `ofproto` (the same objects: read on every lookup without going through it). */
+  private readonly tables: readonly (Table | undefined)[];
+  private readonly groups: ReadonlyMap<number, CompiledGroup>;
+
   constructor(
     private readonly name: string,
     private readonly ofproto: FlowTables,
     private readonly host: BridgeHost,
     private readonly pool: BufferPool,
     private readonly watch: PathWatch,
-  ) {}
+  ) {
+    this.tables = ofproto.tables;
+    this.groups = ofproto.groups;
+  }
 
   /** Flows or groups changed: cached passes are void, and the words they key on may change. */
   flowsChanged(): void {
@@ -321,7 +328,7 @@ export class Xlate {
       }
       f.depth++;
       f.resubmits++;
-      const table = this.ofproto.tables[tableId];
+      const table = this.tables[tableId];
       const rule = table?.classifier.lookup(f.key);
       if (rule === undefined) {
         f.dropReason = table ? table.noMatchReason : `no flow matched in table ${tableId}`;
@@ -534,7 +541,7 @@ export class Xlate {
   }
 
   private group(f: Frame, c: CompiledOp, isTail: boolean): void {
-    const g = this.ofproto.groups.get(c.groupId);
+    const g = this.groups.get(c.groupId);
     const trace = f.trace;
     if (g === undefined) {
       f.recBad = true;

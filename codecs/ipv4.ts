@@ -19,7 +19,7 @@
  */
 
 import { readI32, readU16, readU32, writeU16, writeU32, type Ipv4Address } from './bytes.js';
-import { internetChecksum, sum16 } from './checksum.js';
+import { checksumUpdate16, internetChecksum, sum16 } from './checksum.js';
 import { DecodeError, EncodeError, fault, type Fault } from './errors.js';
 import { ByteView } from './view.js';
 
@@ -189,14 +189,7 @@ export class Ipv4View extends ByteView {
 
   /** Decrement TTL and patch the checksum incrementally (RFC 1624), as a router's forwarding path does. */
   decrementTtl(): void {
-    const o = this.offset;
-    const oldWord = (this.bytes[o + TTL]! << 8) | this.bytes[o + PROTO]!;
-    this.bytes[o + TTL] = this.bytes[o + TTL]! - 1;
-    const newWord = (oldWord - 0x100) & 0xffff; // TTL 0 wraps to 255, like the byte store above
-    let sum = (~this.checksum & 0xffff) + (~oldWord & 0xffff) + newWord;
-    sum = (sum & 0xffff) + (sum >>> 16);
-    sum = (sum & 0xffff) + (sum >>> 16);
-    this.checksum = ~sum & 0xffff;
+    decrementIpv4Ttl(this.bytes, this.offset);
   }
 
   /** Copy out a plain header object (allocates; cold path). */
@@ -225,6 +218,22 @@ export class Ipv4View extends ByteView {
 /** Bytes `emitIpv4` writes for this header (options included). */
 export function ipv4EncodingLength(h: Ipv4Header): number {
   return IPV4_HEADER_LEN + (h.options ? (h.options.length + 3) & ~3 : 0);
+}
+
+/**
+ * Decrement the TTL of the IPv4 header at `offset` and patch its checksum incrementally (RFC 1624, eqn. 3: the
+ * TTL/protocol word changes), as a router's forwarding path does (the kernel's ip_decrease_ttl, OVS's dec_ttl).
+ * The one implementation: the stack's forwarding, br0's dec_ttl and the fast path's replay of both call it. The
+ * caller checks TTL > 1 first; a TTL of 0 would wrap to 255, like the byte store.
+ */
+export function decrementIpv4Ttl(buf: Uint8Array, offset: number): void {
+  const oldWord = readU16(buf, offset + TTL);
+  buf[offset + TTL] = buf[offset + TTL]! - 1;
+  writeU16(
+    buf,
+    offset + CHECKSUM,
+    checksumUpdate16(readU16(buf, offset + CHECKSUM), oldWord, readU16(buf, offset + TTL)),
+  );
 }
 
 /**

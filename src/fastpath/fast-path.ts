@@ -23,11 +23,11 @@
  * Traced packets always walk (their traces are the point), and so do packets of a walk already being recorded.
  */
 
-import { readU16, writeU16 } from '../../codecs/bytes.js';
-import { checksumUpdate16 } from '../../codecs/checksum.js';
-import { Ipv4View } from '../../codecs/ipv4.js';
+import { readI32 } from '../../codecs/bytes.js';
+import { decrementIpv4Ttl, Ipv4View } from '../../codecs/ipv4.js';
 import type { VxlanEncapTemplate } from '../../codecs/vxlan-encap.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
+import { SecondChanceTable } from '../cache/second-chance.js';
 import type { CaptureSink } from '../runtime/capture-sink.js';
 import type { ConntrackEntry } from '../netfilter/conntrack.js';
 import { l4ChecksumValid } from '../netfilter/l4-checksum.js';
@@ -52,7 +52,11 @@ import { PathRecorder, type RecipeStore } from './recorder.js';
 
 /** Key words per entry (see the file comment). */
 const KEY_WORDS = 11;
-/** Cache slots (a power of two); direct-mapped, a colliding recipe replaces the older one. */
+/**
+ * Cache slots (a power of two); direct-mapped, a colliding recipe replaces the older one, and a key is recorded on
+ * its second miss, like a datapath flow that is only worth installing for traffic that repeats
+ * (src/cache/second-chance.ts).
+ */
 const SLOTS = 4096;
 
 /** How the fast path has fared (`vetoed`: see `lastVeto`). */
@@ -88,14 +92,8 @@ export class FastPath implements PathCache, RecipeStore {
   readonly stats: FastPathStats = { hits: 0, misses: 0, stored: 0, vetoed: 0 };
   /** Why the last recording was not stored (for tests and debugging). */
   lastVeto = '';
-  private readonly keys = new Int32Array(SLOTS * KEY_WORDS);
-  private readonly recipes: (PathRecipe | null)[] = new Array<PathRecipe | null>(SLOTS).fill(null);
-  /**
-   * Second chance: a key is recorded on its second miss, like a datapath flow that is only worth installing for
-   * traffic that repeats. Per slot, a second hash of the last key that missed there once.
-   */
-  private readonly seen = new Int32Array(SLOTS);
-  private keyHash = 0;
+  /** Recipes by key; never invalidated as a whole: a recipe stamped with an old configuration version misses. */
+  private readonly recipes = new SecondChanceTable<PathRecipe>(SLOTS, KEY_WORDS);
   private readonly key = new Int32Array(KEY_WORDS);
   private readonly view = new Ipv4View(new Uint8Array(0));
   private readonly recorder: PathRecorder;
@@ -128,16 +126,16 @@ export class FastPath implements PathCache, RecipeStore {
       next.receiveFrame(pkt);
       return;
     }
-    const slot = this.slotOf();
-    const r = this.recipes[slot]!;
-    if (r !== null && r.version === this.config.value && this.sameKey(slot) && this.guardsHold(r, pkt)) {
+    const recipes = this.recipes;
+    const slot = recipes.slotOf(this.key, KEY_WORDS);
+    const r = recipes.get(slot, this.key, KEY_WORDS);
+    if (r !== null && r.version === this.config.value && this.guardsHold(r, pkt)) {
       this.stats.hits++;
       if (!this.audit) return this.replay(pkt, r);
       this.audited = r;
     } else {
       this.stats.misses++;
-      if (this.seen[slot] !== this.keyHash) {
-        this.seen[slot] = this.keyHash;
+      if (recipes.firstMiss(slot)) {
         next.receiveFrame(pkt);
         return;
       }
@@ -160,8 +158,7 @@ export class FastPath implements PathCache, RecipeStore {
         this.auditFailures.push(`link ${rec.key[0]}: the walk no longer does what its recipe does: ${d}`);
       this.audited = null;
     }
-    this.keys.set(rec.key, rec.slot * KEY_WORDS);
-    this.recipes[rec.slot] = recipe;
+    this.recipes.store(rec.slot, rec.key, KEY_WORDS, recipe, this.recipes.current);
     this.stats.stored++;
   }
 
@@ -204,35 +201,16 @@ export class FastPath implements PathCache, RecipeStore {
     if (!this.view.reset(b, ip).checksumValid()) return false;
     const k = this.key;
     k[0] = linkId;
-    k[1] = (b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!;
-    k[2] = (b[s + 4]! << 24) | (b[s + 5]! << 16) | (b[s + 6]! << 8) | b[s + 7]!;
-    k[3] = (b[s + 8]! << 24) | (b[s + 9]! << 16) | (b[s + 10]! << 8) | b[s + 11]!;
+    k[1] = readI32(b, s);
+    k[2] = readI32(b, s + 4);
+    k[3] = readI32(b, s + 8);
     k[4] = (b[ip + 1]! << 16) | total;
     k[5] = (frag << 16) | (b[ip + 8]! << 8) | proto;
-    k[6] = (b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!;
-    k[7] = (b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!;
-    k[8] = (b[l4]! << 24) | (b[l4 + 1]! << 16) | (b[l4 + 2]! << 8) | b[l4 + 3]!;
+    k[6] = readI32(b, ip + 12);
+    k[7] = readI32(b, ip + 16);
+    k[8] = readI32(b, l4);
     k[9] = l4word;
     k[10] = len;
-    return true;
-  }
-
-  private slotOf(): number {
-    const k = this.key;
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < KEY_WORDS; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    h ^= h >>> 12;
-    this.keyHash = Math.imul(h, 0x9e3779b1) | 1; // never 0, the empty mark
-    return h & (SLOTS - 1);
-  }
-
-  private sameKey(slot: number): boolean {
-    const ks = this.keys,
-      k = this.key,
-      base = slot * KEY_WORDS;
-    for (let i = 0; i < KEY_WORDS; i++) if (ks[base + i] !== k[i]) return false;
     return true;
   }
 
@@ -273,15 +251,9 @@ export class FastPath implements PathCache, RecipeStore {
           break;
         }
         case OP_DEC_TTL_STACK:
-          this.view.reset(b, pkt.start + args[k]!).decrementTtl();
+        case OP_DEC_TTL_OVS:
+          decrementIpv4Ttl(b, pkt.start + args[k]!);
           break;
-        case OP_DEC_TTL_OVS: {
-          const l3 = pkt.start + args[k]!;
-          const oldWord = readU16(b, l3 + 8);
-          b[l3 + 8] = b[l3 + 8]! - 1;
-          writeU16(b, l3 + 10, checksumUpdate16(readU16(b, l3 + 10), oldWord, readU16(b, l3 + 8)));
-          break;
-        }
         case OP_NAT:
           natPacket(
             b,

@@ -26,9 +26,9 @@ import type { LocalDelivery } from '../path-observer/path-observer.js';
 export const OP_WINDOW = 0;
 /** Copy refs[i] (a Uint8Array of constant bytes) to start + a. */
 export const OP_WRITE_BYTES = 1;
-/** Stack forwarding TTL decrement of the IPv4 header at start + a (Ipv4View.decrementTtl). */
+/** Stack forwarding TTL decrement of the IPv4 header at start + a (decrementIpv4Ttl). */
 export const OP_DEC_TTL_STACK = 2;
-/** OVS dec_ttl of the IPv4 header at start + a (checksumUpdate16, as the bridge does). */
+/** OVS dec_ttl of the IPv4 header at start + a (decrementIpv4Ttl, as the bridge does). */
 export const OP_DEC_TTL_OVS = 3;
 /** natPacket(data, start + a, end, refs[i] entry, dir b, manip c). */
 export const OP_NAT = 4;

@@ -12,7 +12,7 @@
  * and addresses returned as uint32, i.e. heap numbers.
  */
 
-import { readU16 } from '../../codecs/bytes.js';
+import { readI32, readU16 } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import {
   ETH_TYPE_ARP,
@@ -65,11 +65,6 @@ const IPV4_MIN_HLEN = 20;
 const IP_MF = 0x2000;
 const IP_FRAG_OFFSET = 0x1fff;
 
-/** The 32-bit word at `o` as an int32 (big-endian). */
-function word(b: Uint8Array, o: number): number {
-  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
-}
-
 /** Fill the packet-derived words of `key` (L2-L4 plus l3/l4 offsets) from the frame bytes. Metadata untouched. */
 export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
   for (let w = W_DL_SRC_HI; w <= W_ARP_THA_LO; w++) key[w] = 0;
@@ -80,9 +75,9 @@ export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
   const end = pkt.end;
   if (end - s < ETH_HLEN) return;
   key[W_DL_DST_HI] = readU16(b, s);
-  key[W_DL_DST_LO] = word(b, s + 2);
+  key[W_DL_DST_LO] = readI32(b, s + 2);
   key[W_DL_SRC_HI] = readU16(b, s + 6);
-  key[W_DL_SRC_LO] = word(b, s + 8);
+  key[W_DL_SRC_LO] = readI32(b, s + 8);
   const type = readU16(b, s + 12);
   key[W_DL_TYPE] = type;
   const l3 = s + ETH_HLEN;
@@ -94,8 +89,8 @@ export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
     const total = (b[l3 + 2]! << 8) | b[l3 + 3]!;
     if (vihl >>> 4 !== 4 || ihl < IPV4_MIN_HLEN || ihl > avail || total < ihl || total > avail) return;
     key[W_L3_OFS] = l3;
-    key[W_NW_SRC] = word(b, l3 + 12);
-    key[W_NW_DST] = word(b, l3 + 16);
+    key[W_NW_SRC] = readI32(b, l3 + 12);
+    key[W_NW_DST] = readI32(b, l3 + 16);
     const proto = b[l3 + 9]!;
     key[W_NW_PROTO] = proto;
     key[W_NW_TOS] = b[l3 + 1]!;
@@ -126,11 +121,11 @@ export function extractPacketFields(pkt: PacketBuffer, key: Int32Array): void {
     const op = readU16(b, l3 + 6);
     key[W_NW_PROTO] = op <= 0xff ? op : 0;
     key[W_ARP_SHA_HI] = readU16(b, l3 + 8);
-    key[W_ARP_SHA_LO] = word(b, l3 + 10);
-    key[W_NW_SRC] = word(b, l3 + 14);
+    key[W_ARP_SHA_LO] = readI32(b, l3 + 10);
+    key[W_NW_SRC] = readI32(b, l3 + 14);
     key[W_ARP_THA_HI] = readU16(b, l3 + 18);
-    key[W_ARP_THA_LO] = word(b, l3 + 20);
-    key[W_NW_DST] = word(b, l3 + 24);
+    key[W_ARP_THA_LO] = readI32(b, l3 + 20);
+    key[W_NW_DST] = readI32(b, l3 + 24);
   }
 }
 

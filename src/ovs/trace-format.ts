@@ -23,7 +23,8 @@
  */
 
 import { ipv4ToString, macToString } from '../../codecs/bytes.js';
-import type { TraceNode } from '../trace/types.js';
+import type { TraceNode, TraceRecorder } from '../trace/types.js';
+import type { CtRequest } from './compile-actions.js';
 import {
   ETH_TYPE_ARP,
   ETH_TYPE_IP,
@@ -48,6 +49,7 @@ import {
   W_NW_SRC,
   W_NW_TOS,
   W_NW_TTL,
+  N_KEY_WORDS,
   W_PKT_MARK,
   W_REG0,
   W_TP_DST,
@@ -58,6 +60,7 @@ import {
   W_TUN_SRC,
   ipProtoShorthand,
 } from './fields.js';
+import type { FlowSpec } from './flow-text.js';
 import { ctStateFlags, formatPort, hexC } from './match.js';
 
 /** `Flow:` text of a flow key, in the field order of OVS's flow_format (cold path: traces only). */
@@ -157,4 +160,73 @@ export function renderBridgeTrace(nodes: readonly TraceNode[]): string {
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** ` 0. ct_state=-trk,ip, priority 1000`: a matched flow's line in a trace (built once per flow). */
+export function flowTraceText(spec: FlowSpec): string {
+  const m = spec.match.format();
+  const cookie = spec.cookie !== 0n ? `, cookie 0x${spec.cookie.toString(16)}` : '';
+  return `${String(spec.table).padStart(2)}. ${m ? `${m}, ` : ''}priority ${spec.priority}${cookie}`;
+}
+
+/** The `Flow:` line and `bridge("br0")` section that open a traced pass (and `thaw` when it resumes a recirculation). */
+export function tracePassStart(
+  trace: TraceRecorder,
+  bridge: string,
+  key: Int32Array,
+  recircId: number,
+  table: number,
+): void {
+  trace.add('detail', `Flow: ${formatFlowKey(key, recircId)}`, { section: 'flow' });
+  trace.open('bridge', `bridge("${bridge}")`, { bridge });
+  if (recircId) {
+    trace.open('detail', 'thaw', { indent: 1 });
+    trace.add('detail', `Resuming from table ${table}`);
+    trace.close();
+  }
+}
+
+/** The summary that closes a traced pass: `Final flow:`, `Datapath actions:`, and a recursion failure. */
+export function tracePassEnd(
+  trace: TraceRecorder,
+  before: Int32Array,
+  key: Int32Array,
+  recircId: number,
+  dpActions: readonly string[],
+  tooDeep: boolean,
+): void {
+  trace.close();
+  let changed = false;
+  for (let w = 0; w < N_KEY_WORDS; w++) if (before[w] !== key[w]) changed = true;
+  trace.open('detail', 'summary', { section: 'summary' });
+  trace.add('detail', `Final flow: ${changed ? formatFlowKey(key, recircId) : 'unchanged'}`);
+  trace.add('detail', `Datapath actions: ${dpActions.length ? dpActions.join(',') : 'drop'}`);
+  if (tooDeep) trace.add('error', 'Translation failed (Recursion too deep), packet is dropped.');
+  trace.close();
+}
+
+/**
+ * The lines of a ct(table=N) that forks a recirculation, its datapath actions, and the header of the resumed pass
+ * (returned; `ctState` is what conntrack answered).
+ */
+export function traceCtRecirc(
+  trace: TraceRecorder,
+  req: CtRequest,
+  isTail: boolean,
+  table: number,
+  id: number,
+  ctState: number,
+  dpActions: string[],
+): string {
+  if (isTail) trace.add('action', 'drop');
+  trace.add(
+    'detail',
+    ` -> A clone of the packet is forked to recirculate. The forked pipeline will be resumed at table ${table}.`,
+  );
+  trace.add('detail', ' -> Sets the packet to an untracked state, and clears all the conntrack fields.');
+  const args = [req.commit ? 'commit' : '', req.zone ? `zone=${req.zone}` : '', req.nat ? 'nat' : '']
+    .filter(Boolean)
+    .join(',');
+  dpActions.push(`ct${args ? `(${args})` : ''}`, `recirc(0x${id.toString(16)})`);
+  return `recirc(0x${id.toString(16)}) - resume conntrack with ct_state=${ctStateFlags(ctState) || '0'}`;
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, ipv4, toHex } from '../../codecs/bytes.js';
 import { DecodeError } from '../../codecs/errors.js';
-import { emitIpv4, ipv4EncodingLength, Ipv4View, parseIpv4, type Ipv4Header } from '../../codecs/ipv4.js';
+import {
+  decrementIpv4Ttl,
+  emitIpv4,
+  ipv4EncodingLength,
+  Ipv4View,
+  parseIpv4,
+  type Ipv4Header,
+} from '../../codecs/ipv4.js';
 import { KERNEL_SYN, OVS_VXLAN } from './goldens.js';
 
 // Hand-checked against RFC 791: 45 00 | total 0x0054 (84) | id 0x1c46 | DF | ttl 64 | ICMP | csum | 10.131.0.40 -> 10.128.2.24
@@ -63,6 +70,19 @@ describe('ipv4', () => {
     v.decrementTtl();
     expect(v.ttl).toBe(63);
     expect(v.checksumValid()).toBe(true);
+  });
+
+  it('decrementIpv4Ttl at an offset equals a full recompute for every TTL and identification', () => {
+    const a = new Uint8Array(7 + 20);
+    const full = new Uint8Array(20);
+    for (let ttl = 2; ttl <= 255; ttl++) {
+      for (let id = 0; id < 0x10000; id += 0x0fff) {
+        emitIpv4({ ...h, ttl, identification: id }, a, 7, 64);
+        decrementIpv4Ttl(a, 7);
+        emitIpv4({ ...h, ttl: ttl - 1, identification: id }, full, 0, 64);
+        expect(a.subarray(7)).toEqual(full);
+      }
+    }
   });
 
   it('emits the headers Linux and OVS built, checksums included', () => {

@@ -40,10 +40,10 @@ const SKIP_KEYS: ReadonlySet<string> = new Set([
   'Runtime.fastPath',
   // br0's per-process() scratch (flow key, depth and resubmit counts, recirculation slots, the pass being
   // recorded or replayed): it holds what the last *walked* packet left, and replayed packets do not walk br0.
-  'Bridge.frames',
+  'Xlate.frames',
   // br0's own per-pass cache: whole-path replays neither consult nor fill it, so its slots and the links between
   // recirculated passes differ.
-  'Bridge.passCache',
+  'Xlate.passCache',
   // The flow whose output br0 is delivering right now (hosts read it inside output()); between packets it is what
   // the last *walked* packet left.
   'Bridge.outputRule',

@@ -21,8 +21,8 @@ import { diffState } from '../helpers/state-diff.js';
 
 const SKIP_KEYS: ReadonlySet<string> = new Set([
   'Runtime.fastPath',
-  'Bridge.frames',
-  'Bridge.passCache',
+  'Xlate.frames',
+  'Xlate.passCache',
   'Conntrack.t',
   'MemorySink.buf',
 ]);

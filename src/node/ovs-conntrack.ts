@@ -16,7 +16,7 @@ import { type ConntrackEntry, IPS_DST_NAT, IPS_SRC_NAT } from '../netfilter/conn
 import { ctEntryText, ctStateText } from '../netfilter/conntrack-format.js';
 import type { Netfilter } from '../netfilter/evaluate.js';
 import { MANIP_DST, MANIP_SRC, natInitialized, natRange, setupNat, type ManipType } from '../netfilter/nat.js';
-import type { CtRequest } from '../ovs/bridge.js';
+import type { CtRequest } from '../ovs/compile-actions.js';
 import type { TraceRecorder } from '../trace/types.js';
 
 /** What ct() asks of conntrack (a CtRequest without the recirculation table; absent fields are off, zone 0). */

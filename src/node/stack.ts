@@ -15,6 +15,7 @@ import {
   ipv4ToString,
   MAC_BROADCAST,
   macToString,
+  readI32,
   readMac,
   readU16,
   writeMac,
@@ -180,7 +181,7 @@ export class Stack implements InterfaceOwner {
     // The destination as int32 halves: a 48-bit MAC as one number is a heap number whenever it is not inlined.
     const s = pkt.start;
     const dstHi = (d[s]! << 8) | d[s + 1]!;
-    const dstLo = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;
+    const dstLo = readI32(d, s + 2);
     const own = iface.mac;
     const mine = dstHi === Math.floor(own / 0x100000000) && dstLo === ((own % 0x100000000) | 0);
     if (!mine && !(dstHi === 0xffff && dstLo === -1) && !iface.promiscuous) {

@@ -1,7 +1,8 @@
 /**
  * OpenFlow actions of br0 as data: parsed from ovs-ofctl text and printed in OVS 3.1's normal form
  * (`load:0x2a->NXM_NX_REG0[]`, `set_field:10.0.123.45->tun_dst`, `ct(commit,table=31)`, `ct(table=70,nat)`,
- * `note:00.0d.00.00.00.00`, `IN_PORT`, `LOCAL`). Compilation lives in compile-actions.ts, execution in xlate.ts; this file only knows syntax.
+ * `note:00.0d.00.00.00.00`, `IN_PORT`, `LOCAL`). Compilation lives in compile-actions.ts, execution in xlate.ts;
+ * this file only knows syntax.
  */
 
 import { ipv4ToString, macToString, tryParseIpv4, tryParseMac } from '../../codecs/bytes.js';

@@ -69,6 +69,8 @@ export class PassCache {
 
   /** Store `value` for (key, table) in `slot`, valid while the generation is still `generation`. */
   store(slot: number, key: Int32Array, table: number, value: PassRecipe, generation: number): void {
+    // Gathered again: a pass re-entered since slotOf() (br0 output to a host that walks another packet through br0)
+    // has overwritten `words`.
     this.gather(key, table);
     this.table.store(slot, this.words, this.len, value, generation);
   }

@@ -4,7 +4,7 @@
  * port, like a learning switch whose table is filled when interfaces attach.
  */
 
-import { macToString, readMac } from '../../codecs/bytes.js';
+import { macToString, readI32, readMac } from '../../codecs/bytes.js';
 import type { PacketBuffer } from '../buffer/packet-buffer.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { FrameReceiver } from './frame-receiver.js';
@@ -69,7 +69,7 @@ export class Segment {
     const d = pkt.data,
       s = pkt.start;
     const dstHi = (d[s]! << 8) | d[s + 1]!;
-    const dstLow = (d[s + 2]! << 24) | (d[s + 3]! << 16) | (d[s + 4]! << 8) | d[s + 5]!;
+    const dstLow = readI32(d, s + 2);
     if (dstHi !== 0xffff || dstLow !== -1) {
       const list = this.byMacLow.get(dstLow);
       let to: SegmentPort | undefined;

@@ -44,9 +44,6 @@ const SKIP_KEYS: ReadonlySet<string> = new Set([
   // br0's own per-pass cache: whole-path replays neither consult nor fill it, so its slots and the links between
   // recirculated passes differ.
   'Xlate.passCache',
-  // The flow whose output br0 is delivering right now (hosts read it inside output()); between packets it is what
-  // the last *walked* packet left.
-  'Bridge.outputRule',
   // Conntrack's scratch tuple for the packet being tracked (no allocation per packet): likewise the last walked one.
   'Conntrack.t',
   // The in-memory pcapng's buffer past the write position is uninitialised (Buffer.allocUnsafe), even between two

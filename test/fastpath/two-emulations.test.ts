@@ -14,8 +14,8 @@ import { diffState } from '../helpers/state-diff.js';
 /** As in equivalence.test.ts: the fast path itself and the scratch fields only walked packets leave. */
 const SKIP_KEYS: ReadonlySet<string> = new Set([
   'Runtime.fastPath',
-  'Bridge.frames',
-  'Bridge.passCache',
+  'Xlate.frames',
+  'Xlate.passCache',
   'Conntrack.t',
   'MemorySink.buf',
 ]);
